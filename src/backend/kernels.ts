@@ -1,0 +1,241 @@
+// The kernel contract: every kernel's name, inputs and attributes. Backends implement these and
+// nothing else; the tensor layer (src/tensor) composes them into differentiable ops.
+//
+// Conventions, shared by every backend:
+// - Storage is a plain typed array that JS can read and write. The js backend allocates it on the JS
+//   heap; the native backend allocates it natively (64-byte aligned) and hands it to JS zero-copy.
+// - Float kernels accept float32 (every backend) and float64 (js backend only; used by gradient
+//   checks). Their outputs have the dtype of their first float input.
+// - Kernels never write to their inputs, except the optimizer updates, which update in place.
+// - Every output is freshly allocated through Backend.alloc and fully written (pooled memory is
+//   not zeroed).
+// - Layouts: activations NHWC, conv kernels HWIO [KH, KW, C, O], dense kernels [in, out], all
+//   row-major. Letters: N batch, H/W image, C input channels, O output channels, K classes.
+
+export type DType = 'float32' | 'float64' | 'int32';
+export type FloatStorage = Float32Array | Float64Array;
+export type Storage = Float32Array | Float64Array | Int32Array;
+export type Shape = readonly number[];
+
+/** Binary ops broadcast numpy-style; shapes are given so kernels need not re-derive them. */
+export interface BroadcastAttrs {
+  aShape: Shape;
+  bShape: Shape;
+  outShape: Shape;
+}
+
+export interface MatMulAttrs {
+  /** Independent products; a is [batch, m, k] (or [batch, k, m] transposed), b likewise [batch, k, n]. */
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+/**
+ * Geometry of a 2-D convolution or pooling window over an NHWC input.
+ * out = floor((in + padBefore + padAfter - dilation * (kernel - 1) - 1) / stride) + 1
+ */
+export interface Window2D {
+  N: number;
+  H: number;
+  W: number;
+  C: number;
+  KH: number;
+  KW: number;
+  OH: number;
+  OW: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+  dilationH: number;
+  dilationW: number;
+}
+
+/** Convolution: window plus the output channel count O. x (N,H,W,C), w (KH,KW,C,O), y (N,OH,OW,O). */
+export interface Conv2DAttrs extends Window2D {
+  O: number;
+}
+
+/** Normalisation over the last axis of a [outer, size] view (layer norm) or per channel (batch norm). */
+export interface NormAttrs {
+  /** Rows: N*H*W for batch norm over NHWC, N*... for layer norm. */
+  outer: number;
+  /** Channels for batch norm; normalised feature count for layer norm. */
+  size: number;
+  epsilon: number;
+}
+
+export interface AdamAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** 1-based step count, for bias correction. */
+  step: number;
+  weightDecay: number;
+  /** true: AdamW (decay applied to the weights directly); false: L2 added to the gradient. */
+  decoupledWeightDecay: boolean;
+}
+
+export interface SgdAttrs {
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+}
+
+type F = FloatStorage;
+
+/**
+ * The kernel table. A backend provides every entry (the js backend is complete by definition and
+ * is the reference); a missing entry fails with a message naming the kernel and the backend.
+ */
+export interface Kernels {
+  // ---- elementwise unary: y[i] = f(x[i]) ----
+  Neg(x: F): F;
+  Exp(x: F): F;
+  Log(x: F): F;
+  Sqrt(x: F): F;
+  Abs(x: F): F;
+  Relu(x: F): F;
+  LeakyRelu(x: F, attrs: { alpha: number }): F;
+  Sigmoid(x: F): F;
+  Tanh(x: F): F;
+  /** Exact GELU: x * Phi(x), Phi the standard normal CDF (erf form). */
+  Gelu(x: F): F;
+
+  // ---- unary gradients: dx[i] = dy[i] * f'(.) ----
+  ReluGrad(dy: F, x: F): F;
+  LeakyReluGrad(dy: F, x: F, attrs: { alpha: number }): F;
+  /** Takes the forward output y = sigmoid(x): dx = dy * y * (1 - y). */
+  SigmoidGrad(dy: F, y: F): F;
+  /** Takes the forward output y = tanh(x): dx = dy * (1 - y^2). */
+  TanhGrad(dy: F, y: F): F;
+  GeluGrad(dy: F, x: F): F;
+
+  // ---- binary, broadcasting ----
+  Add(a: F, b: F, attrs: BroadcastAttrs): F;
+  Sub(a: F, b: F, attrs: BroadcastAttrs): F;
+  Mul(a: F, b: F, attrs: BroadcastAttrs): F;
+  Div(a: F, b: F, attrs: BroadcastAttrs): F;
+  Pow(a: F, b: F, attrs: BroadcastAttrs): F;
+  Maximum(a: F, b: F, attrs: BroadcastAttrs): F;
+  Minimum(a: F, b: F, attrs: BroadcastAttrs): F;
+  /** 1 where a == b, else 0 (float). */
+  Equal(a: F, b: F, attrs: BroadcastAttrs): F;
+  /** 1 where a > b, else 0 (float). */
+  Greater(a: F, b: F, attrs: BroadcastAttrs): F;
+
+  // ---- reductions: out has x's shape with `axes` removed (axes sorted, unique, non-empty) ----
+  Sum(x: F, attrs: { shape: Shape; axes: readonly number[] }): F;
+  Max(x: F, attrs: { shape: Shape; axes: readonly number[] }): F;
+  /** Index of the largest value along `axis` (first one on ties); out has `axis` removed. */
+  ArgMax(x: F, attrs: { shape: Shape; axis: number }): Int32Array;
+
+  // ---- layout ----
+  Transpose(x: Storage, attrs: { shape: Shape; perm: readonly number[] }): Storage;
+  /** Concatenates along `axis`; all shapes agree elsewhere. */
+  Concat(xs: readonly Storage[], attrs: { shapes: readonly Shape[]; axis: number }): Storage;
+  Slice(x: Storage, attrs: { shape: Shape; begin: readonly number[]; size: readonly number[] }): Storage;
+  /** paddings[d] = [before, after] for each dimension d; new cells hold `value`. */
+  Pad(x: F, attrs: { shape: Shape; paddings: readonly (readonly [number, number])[]; value: number }): F;
+
+  // ---- linear algebra ----
+  MatMul(a: F, b: F, attrs: MatMulAttrs): F;
+
+  // ---- convolution, NHWC activations, HWIO kernel; bias (O) optional ----
+  Conv2D(x: F, w: F, bias: F | null, attrs: Conv2DAttrs): F;
+  /** dx (N,H,W,C) from dy (N,OH,OW,O) and w. */
+  Conv2DBackpropInput(dy: F, w: F, attrs: Conv2DAttrs): F;
+  /** dw (KH,KW,C,O) from x and dy. */
+  Conv2DBackpropFilter(x: F, dy: F, attrs: Conv2DAttrs): F;
+
+  // ---- pooling, NHWC; windows never include padding in averages ----
+  /** Returns y (N,OH,OW,C) and an opaque workspace that MaxPoolGrad takes back. */
+  MaxPool(x: F, attrs: Window2D): { y: F; workspace: Storage };
+  MaxPoolGrad(dy: F, x: F, workspace: Storage, attrs: Window2D): F;
+  AvgPool(x: F, attrs: Window2D): F;
+  AvgPoolGrad(dy: F, attrs: Window2D): F;
+
+  // ---- softmax over the last axis of an [outer, size] view ----
+  Softmax(x: F, attrs: { outer: number; size: number }): F;
+  LogSoftmax(x: F, attrs: { outer: number; size: number }): F;
+  /** y = softmax output: dx = y * (dy - sum(dy * y)). */
+  SoftmaxGrad(dy: F, y: F, attrs: { outer: number; size: number }): F;
+  /** y = log-softmax output: dx = dy - exp(y) * sum(dy). */
+  LogSoftmaxGrad(dy: F, y: F, attrs: { outer: number; size: number }): F;
+
+  /**
+   * Fused softmax + sparse cross-entropy, mean over the batch. logits (N,K), labels (N) int32.
+   * Targets are smoothed: (1 - s) * onehot + s / K. Returns loss (1 element) and probabilities (N,K).
+   */
+  SoftmaxCrossEntropy(
+    logits: F,
+    labels: Int32Array,
+    attrs: { batch: number; classes: number; labelSmoothing: number },
+  ): { loss: F; probs: F };
+  /** dlogits = (probs - smoothedTargets) * dloss / N. */
+  SoftmaxCrossEntropyGrad(
+    probs: F,
+    labels: Int32Array,
+    dloss: number,
+    attrs: { batch: number; classes: number; labelSmoothing: number },
+  ): F;
+
+  // ---- normalisation over an [outer, size] view ----
+  /** Batch norm, training: statistics per column (channel). Returns y, the batch mean and 1/sqrt(var+eps) (biased var). */
+  BatchNorm(x: F, gamma: F, beta: F, attrs: NormAttrs): { y: F; mean: F; invStd: F };
+  BatchNormGrad(
+    dy: F,
+    x: F,
+    gamma: F,
+    mean: F,
+    invStd: F,
+    attrs: NormAttrs,
+  ): { dx: F; dgamma: F; dbeta: F };
+  /** Batch norm, inference: y = gamma * (x - mean) / sqrt(variance + eps) + beta. */
+  BatchNormInference(x: F, gamma: F, beta: F, mean: F, variance: F, attrs: NormAttrs): F;
+  /** Layer norm: statistics per row over `size` features, affine per feature. */
+  LayerNorm(x: F, gamma: F, beta: F, attrs: NormAttrs): { y: F; mean: F; invStd: F };
+  LayerNormGrad(
+    dy: F,
+    x: F,
+    gamma: F,
+    mean: F,
+    invStd: F,
+    attrs: NormAttrs,
+  ): { dx: F; dgamma: F; dbeta: F };
+
+  // ---- optimizer updates, in place over every parameter in one call ----
+  AdamUpdate(params: readonly F[], grads: readonly F[], m: readonly F[], v: readonly F[], attrs: AdamAttrs): void;
+  SgdUpdate(params: readonly F[], grads: readonly F[], velocity: readonly F[], attrs: SgdAttrs): void;
+}
+
+export type KernelName = keyof Kernels;
+
+/** A compute backend: storage allocation plus the kernel table. */
+export interface Backend {
+  readonly name: string;
+  /** Threads the backend computes with. */
+  readonly threads: number;
+  /** Uninitialised storage of `size` elements (may come from a pool). */
+  alloc(dtype: 'float32', size: number): Float32Array;
+  alloc(dtype: 'float64', size: number): Float64Array;
+  alloc(dtype: 'int32', size: number): Int32Array;
+  alloc(dtype: DType, size: number): Storage;
+  /** Returns storage to the pool; the caller guarantees nothing references it any more. */
+  release(storage: Storage): void;
+  readonly kernels: Kernels;
+}
+
+export function dtypeOf(storage: Storage): DType {
+  if (storage instanceof Float32Array) return 'float32';
+  if (storage instanceof Float64Array) return 'float64';
+  return 'int32';
+}

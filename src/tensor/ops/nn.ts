@@ -1,0 +1,441 @@
+// Neural-network primitives: matmul, convolution, pooling, softmax, fused softmax cross-entropy,
+// dropout, batch and layer normalisation. Each gradient sits beside its forward.
+// Letters: N batch, H/W image, C input channels, O output channels, K classes. Activations NHWC,
+// conv kernels HWIO, dense kernels [in, out].
+import type { Conv2DAttrs, FloatStorage, MatMulAttrs, NormAttrs, Window2D } from '../../backend/kernels.js';
+import { getBackend } from '../../backend/registry.js';
+import { Tensor, fromKernel, isGradEnabled } from '../tensor.js';
+import type { RandomSource } from './creation.js';
+import { add, div, floatData, mul, sqrt, sub } from './elementwise.js';
+import { mean, sum } from './reduce.js';
+import { reshape } from './shape.js';
+
+function kernels() {
+  return getBackend().kernels;
+}
+
+// ---- matmul ----
+
+export interface MatMulOptions {
+  transposeA?: boolean;
+  transposeB?: boolean;
+}
+
+/** (…, M, K) x (…, K, N) -> (…, M, N); rank 2, or rank 3 with equal batch. */
+export function matmul(a: Tensor, b: Tensor, options: MatMulOptions = {}): Tensor {
+  const transposeA = options.transposeA ?? false;
+  const transposeB = options.transposeB ?? false;
+  if (a.rank !== b.rank || (a.rank !== 2 && a.rank !== 3)) {
+    throw new Error(`matmul: expected two rank-2 or two rank-3 tensors, found [${a.shape}] and [${b.shape}]`);
+  }
+  const batch = a.rank === 3 ? (a.shape[0] as number) : 1;
+  if (a.rank === 3 && b.shape[0] !== batch)
+    throw new Error(`matmul: batch sizes differ: [${a.shape}] and [${b.shape}]`);
+  const r = a.rank;
+  const [am, ak] = [a.shape[r - 2] as number, a.shape[r - 1] as number];
+  const [bk, bn] = [b.shape[r - 2] as number, b.shape[r - 1] as number];
+  const m = transposeA ? ak : am;
+  const k = transposeA ? am : ak;
+  const n = transposeB ? bk : bn;
+  if ((transposeB ? bn : bk) !== k) {
+    throw new Error(
+      `matmul: inner dimensions differ: [${a.shape}]${transposeA ? 'ᵀ' : ''} x [${b.shape}]${transposeB ? 'ᵀ' : ''}`,
+    );
+  }
+  const attrs: MatMulAttrs = { batch, m, k, n, transposeA, transposeB };
+  const storage = kernels().MatMul(floatData(a, 'matmul'), floatData(b, 'matmul'), attrs);
+  const shape = a.rank === 3 ? [batch, m, n] : [m, n];
+  return fromKernel(storage, shape, {
+    op: 'matmul',
+    inputs: [a, b],
+    backward: (dy, needed) => {
+      let da: Tensor | null = null;
+      let db: Tensor | null = null;
+      if (!transposeA && !transposeB) {
+        if (needed[0]) da = matmul(dy, b, { transposeB: true });
+        if (needed[1]) db = matmul(a, dy, { transposeA: true });
+      } else if (!transposeA && transposeB) {
+        if (needed[0]) da = matmul(dy, b);
+        if (needed[1]) db = matmul(dy, a, { transposeA: true });
+      } else if (transposeA && !transposeB) {
+        if (needed[0]) da = matmul(b, dy, { transposeB: true });
+        if (needed[1]) db = matmul(a, dy);
+      } else {
+        if (needed[0]) da = matmul(b, dy, { transposeA: true, transposeB: true });
+        if (needed[1]) db = matmul(dy, a, { transposeA: true, transposeB: true });
+      }
+      return [da, db];
+    },
+  });
+}
+
+// ---- windows: convolution and pooling geometry ----
+
+export type Padding = 'same' | 'valid' | readonly [top: number, bottom: number, left: number, right: number];
+
+/** Window geometry over an NHWC input, with TF/Keras 'same' and 'valid' padding. */
+export function window2d(
+  xShape: readonly number[],
+  kernelSize: readonly [number, number],
+  strides: readonly [number, number],
+  padding: Padding,
+  dilations: readonly [number, number] = [1, 1],
+): Window2D {
+  if (xShape.length !== 4) throw new Error(`expected an NHWC input of rank 4, found [${xShape.join(', ')}]`);
+  const [N, H, W, C] = xShape as [number, number, number, number];
+  const [KH, KW] = kernelSize;
+  const [strideH, strideW] = strides;
+  const [dilationH, dilationW] = dilations;
+  const spanH = dilationH * (KH - 1) + 1;
+  const spanW = dilationW * (KW - 1) + 1;
+  let padTop = 0;
+  let padBottom = 0;
+  let padLeft = 0;
+  let padRight = 0;
+  if (padding === 'same') {
+    const totalH = Math.max((Math.ceil(H / strideH) - 1) * strideH + spanH - H, 0);
+    const totalW = Math.max((Math.ceil(W / strideW) - 1) * strideW + spanW - W, 0);
+    padTop = Math.floor(totalH / 2);
+    padBottom = totalH - padTop;
+    padLeft = Math.floor(totalW / 2);
+    padRight = totalW - padLeft;
+  } else if (padding !== 'valid') {
+    [padTop, padBottom, padLeft, padRight] = padding;
+  }
+  const OH = Math.floor((H + padTop + padBottom - spanH) / strideH) + 1;
+  const OW = Math.floor((W + padLeft + padRight - spanW) / strideW) + 1;
+  if (OH <= 0 || OW <= 0) {
+    throw new Error(
+      `a ${KH}x${KW} window (dilation ${dilationH}x${dilationW}) does not fit a ${H}x${W} input with ${
+        typeof padding === 'string' ? padding : 'explicit'
+      } padding`,
+    );
+  }
+  return {
+    N,
+    H,
+    W,
+    C,
+    KH,
+    KW,
+    OH,
+    OW,
+    strideH,
+    strideW,
+    padTop,
+    padBottom,
+    padLeft,
+    padRight,
+    dilationH,
+    dilationW,
+  };
+}
+
+// ---- convolution ----
+
+export interface Conv2DOptions {
+  strides?: number | readonly [number, number];
+  padding?: Padding;
+  dilations?: number | readonly [number, number];
+}
+
+function pair(v: number | readonly [number, number] | undefined, fallback: number): [number, number] {
+  if (v === undefined) return [fallback, fallback];
+  return typeof v === 'number' ? [v, v] : [v[0], v[1]];
+}
+
+/** x (N,H,W,C) * w (KH,KW,C,O) [+ bias (O)] -> (N,OH,OW,O). */
+export function conv2d(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null = null,
+  options: Conv2DOptions = {},
+): Tensor {
+  if (w.rank !== 4) throw new Error(`conv2d: kernel must be HWIO of rank 4, found [${w.shape}]`);
+  const [KH, KW, C, O] = w.shape as [number, number, number, number];
+  if (x.shape[3] !== C) {
+    throw new Error(`conv2d: input has ${x.shape[3]} channels, kernel [${w.shape}] expects ${C}`);
+  }
+  const geometry = window2d(
+    x.shape,
+    [KH, KW],
+    pair(options.strides, 1),
+    options.padding ?? 'valid',
+    pair(options.dilations, 1),
+  );
+  const attrs: Conv2DAttrs = { ...geometry, O };
+  const storage = kernels().Conv2D(
+    floatData(x, 'conv2d'),
+    floatData(w, 'conv2d'),
+    bias ? floatData(bias, 'conv2d') : null,
+    attrs,
+  );
+  const inputs = bias ? [x, w, bias] : [x, w];
+  return fromKernel(storage, [attrs.N, attrs.OH, attrs.OW, O], {
+    op: 'conv2d',
+    inputs,
+    backward: (dy, needed) => {
+      const g = floatData(dy, 'conv2d');
+      const dx = needed[0]
+        ? fromKernel(kernels().Conv2DBackpropInput(g, floatData(w, 'conv2d'), attrs), x.shape)
+        : null;
+      const dw = needed[1]
+        ? fromKernel(kernels().Conv2DBackpropFilter(floatData(x, 'conv2d'), g, attrs), w.shape)
+        : null;
+      const db = bias && needed[2] ? sum(dy, [0, 1, 2]) : null;
+      return bias ? [dx, dw, db] : [dx, dw];
+    },
+  });
+}
+
+// ---- pooling ----
+
+export interface Pool2DOptions {
+  poolSize?: number | readonly [number, number];
+  /** Defaults to the pool size, as in Keras. */
+  strides?: number | readonly [number, number];
+  padding?: Padding;
+}
+
+function poolWindow(x: Tensor, options: Pool2DOptions): Window2D {
+  const size = pair(options.poolSize, 2);
+  return window2d(
+    x.shape,
+    size,
+    options.strides === undefined ? size : pair(options.strides, 1),
+    options.padding ?? 'valid',
+  );
+}
+
+export function maxPool2d(x: Tensor, options: Pool2DOptions = {}): Tensor {
+  const attrs = poolWindow(x, options);
+  const { y, workspace } = kernels().MaxPool(floatData(x, 'maxPool2d'), attrs);
+  fromKernel(workspace, [workspace.length]); // tracked, so tidy() frees it with the step
+  return fromKernel(y, [attrs.N, attrs.OH, attrs.OW, attrs.C], {
+    op: 'maxPool2d',
+    inputs: [x],
+    backward: (dy) => [
+      fromKernel(
+        kernels().MaxPoolGrad(floatData(dy, 'maxPool2d'), floatData(x, 'maxPool2d'), workspace, attrs),
+        x.shape,
+      ),
+    ],
+  });
+}
+
+export function avgPool2d(x: Tensor, options: Pool2DOptions = {}): Tensor {
+  const attrs = poolWindow(x, options);
+  return fromKernel(
+    kernels().AvgPool(floatData(x, 'avgPool2d'), attrs),
+    [attrs.N, attrs.OH, attrs.OW, attrs.C],
+    {
+      op: 'avgPool2d',
+      inputs: [x],
+      backward: (dy) => [fromKernel(kernels().AvgPoolGrad(floatData(dy, 'avgPool2d'), attrs), x.shape)],
+    },
+  );
+}
+
+/** (N,H,W,C) -> (N,C): the mean over every position. */
+export function globalAvgPool2d(x: Tensor): Tensor {
+  return mean(x, [1, 2]);
+}
+
+// ---- softmax and cross-entropy ----
+
+function lastAxis(x: Tensor): { outer: number; size: number } {
+  const size = x.shape[x.rank - 1] ?? 1;
+  return { outer: x.size / size, size };
+}
+
+export function softmax(x: Tensor): Tensor {
+  const attrs = lastAxis(x);
+  const out: Tensor = fromKernel(kernels().Softmax(floatData(x, 'softmax'), attrs), x.shape, {
+    op: 'softmax',
+    inputs: [x],
+    backward: (dy) => [
+      fromKernel(kernels().SoftmaxGrad(floatData(dy, 'softmax'), floatData(out, 'softmax'), attrs), x.shape),
+    ],
+  });
+  return out;
+}
+
+export function logSoftmax(x: Tensor): Tensor {
+  const attrs = lastAxis(x);
+  const out: Tensor = fromKernel(kernels().LogSoftmax(floatData(x, 'logSoftmax'), attrs), x.shape, {
+    op: 'logSoftmax',
+    inputs: [x],
+    backward: (dy) => [
+      fromKernel(
+        kernels().LogSoftmaxGrad(floatData(dy, 'logSoftmax'), floatData(out, 'logSoftmax'), attrs),
+        x.shape,
+      ),
+    ],
+  });
+  return out;
+}
+
+/**
+ * Mean sparse categorical cross-entropy of logits (N,K) against int32 labels (N), with label
+ * smoothing; one fused kernel forward and one backward.
+ */
+export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, labelSmoothing = 0): Tensor {
+  if (logits.rank !== 2)
+    throw new Error(`softmaxCrossEntropy: logits must be (N, K), found [${logits.shape}]`);
+  const [batch, classes] = logits.shape as [number, number];
+  if (labels.dtype !== 'int32' || labels.size !== batch) {
+    throw new Error(
+      `softmaxCrossEntropy: labels must be ${batch} int32 class indices, found ${labels.dtype} [${labels.shape}]`,
+    );
+  }
+  const attrs = { batch, classes, labelSmoothing };
+  const { loss, probs } = kernels().SoftmaxCrossEntropy(
+    floatData(logits, 'softmaxCrossEntropy'),
+    labels.data as Int32Array,
+    attrs,
+  );
+  const probsTensor = fromKernel(probs, logits.shape);
+  return fromKernel(loss, [], {
+    op: 'softmaxCrossEntropy',
+    inputs: [logits],
+    backward: (dy) => [
+      fromKernel(
+        kernels().SoftmaxCrossEntropyGrad(
+          probsTensor.data as FloatStorage,
+          labels.data as Int32Array,
+          dy.item(),
+          attrs,
+        ),
+        logits.shape,
+      ),
+    ],
+  });
+}
+
+// ---- dropout ----
+
+/** Zeroes each element with probability `rate` and scales the rest by 1/(1-rate) (inverted dropout). */
+export function dropout(x: Tensor, rate: number, random: RandomSource): Tensor {
+  if (rate < 0 || rate >= 1) throw new Error(`dropout: rate must be in [0, 1), found ${rate}`);
+  if (rate === 0) return x;
+  const keep = 1 - rate;
+  const maskStorage = getBackend().alloc(x.dtype === 'float64' ? 'float64' : 'float32', x.size);
+  for (let i = 0; i < maskStorage.length; i++) maskStorage[i] = random.nextFloat() < keep ? 1 / keep : 0;
+  const mask = fromKernel(maskStorage, x.shape);
+  return mul(x, mask);
+}
+
+// ---- normalisation ----
+
+export interface BatchNormOptions {
+  /** Training: normalise with batch statistics and update the moving ones. */
+  training: boolean;
+  movingMean: Tensor;
+  movingVariance: Tensor;
+  /** Keras semantics: moving = moving * momentum + batch * (1 - momentum). */
+  momentum?: number;
+  epsilon?: number;
+}
+
+/** Batch norm over the last axis (channels of NHWC, features of (N, F)). */
+export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormOptions): Tensor {
+  const size = x.shape[x.rank - 1] as number;
+  const attrs: NormAttrs = { outer: x.size / size, size, epsilon: options.epsilon ?? 1e-3 };
+  if (!options.training) {
+    const needsGrad = isGradEnabled() && (x.requiresGrad || gamma.requiresGrad || beta.requiresGrad);
+    if (!needsGrad) {
+      const y = kernels().BatchNormInference(
+        floatData(x, 'batchNorm'),
+        floatData(gamma, 'batchNorm'),
+        floatData(beta, 'batchNorm'),
+        floatData(options.movingMean, 'batchNorm'),
+        floatData(options.movingVariance, 'batchNorm'),
+        attrs,
+      );
+      return fromKernel(y, x.shape);
+    }
+    // Inference statistics with gradients (a frozen batch norm inside a fine-tuned model):
+    // y = (x - mean) * gamma / sqrt(var + eps) + beta, composed so autograd differentiates it.
+    const scale = div(gamma, sqrt(add(options.movingVariance, attrs.epsilon)));
+    return add(mul(sub(x, options.movingMean), scale), beta);
+  }
+  const {
+    y,
+    mean: batchMean,
+    invStd,
+  } = kernels().BatchNorm(
+    floatData(x, 'batchNorm'),
+    floatData(gamma, 'batchNorm'),
+    floatData(beta, 'batchNorm'),
+    attrs,
+  );
+  fromKernel(batchMean, [size]); // tracked, so tidy() frees them with the step
+  fromKernel(invStd, [size]);
+  updateMovingStatistics(options, batchMean, invStd, attrs);
+  return fromKernel(y, x.shape, {
+    op: 'batchNorm',
+    inputs: [x, gamma, beta],
+    backward: (dy) => {
+      const g = kernels().BatchNormGrad(
+        floatData(dy, 'batchNorm'),
+        floatData(x, 'batchNorm'),
+        floatData(gamma, 'batchNorm'),
+        batchMean,
+        invStd,
+        attrs,
+      );
+      return [fromKernel(g.dx, x.shape), fromKernel(g.dgamma, gamma.shape), fromKernel(g.dbeta, beta.shape)];
+    },
+  });
+}
+
+/** In place, outside autograd: the moving statistics are state, not parameters. */
+function updateMovingStatistics(
+  options: BatchNormOptions,
+  batchMean: FloatStorage,
+  invStd: FloatStorage,
+  attrs: NormAttrs,
+): void {
+  const momentum = options.momentum ?? 0.99;
+  const movingMean = options.movingMean.data as FloatStorage;
+  const movingVariance = options.movingVariance.data as FloatStorage;
+  for (let c = 0; c < attrs.size; c++) {
+    const s = invStd[c] as number;
+    const variance = Math.max(1 / (s * s) - attrs.epsilon, 0);
+    movingMean[c] = (movingMean[c] as number) * momentum + (batchMean[c] as number) * (1 - momentum);
+    movingVariance[c] = (movingVariance[c] as number) * momentum + variance * (1 - momentum);
+  }
+}
+
+/** Layer norm over the last axis, affine per feature. */
+export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, epsilon = 1e-3): Tensor {
+  const size = x.shape[x.rank - 1] as number;
+  const attrs: NormAttrs = { outer: x.size / size, size, epsilon };
+  const {
+    y,
+    mean: rowMean,
+    invStd,
+  } = kernels().LayerNorm(
+    floatData(x, 'layerNorm'),
+    floatData(gamma, 'layerNorm'),
+    floatData(beta, 'layerNorm'),
+    attrs,
+  );
+  fromKernel(rowMean, [attrs.outer]); // tracked, so tidy() frees them with the step
+  fromKernel(invStd, [attrs.outer]);
+  return fromKernel(y, x.shape, {
+    op: 'layerNorm',
+    inputs: [x, gamma, beta],
+    backward: (dy) => {
+      const g = kernels().LayerNormGrad(
+        floatData(dy, 'layerNorm'),
+        floatData(x, 'layerNorm'),
+        floatData(gamma, 'layerNorm'),
+        rowMean,
+        invStd,
+        attrs,
+      );
+      return [fromKernel(g.dx, x.shape), fromKernel(g.dgamma, gamma.shape), fromKernel(g.dbeta, beta.shape)];
+    },
+  });
+}

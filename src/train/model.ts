@@ -1,0 +1,186 @@
+// Model: a layer made of layers, with the Keras training surface (compile / fit / evaluate /
+// predict). The loop itself lives in trainer.ts; a model only wires layers in `call`.
+//   - Sequential: layers applied in order.
+//   - Subclass Model and wire layers freely in call() (residual blocks): register each sublayer
+//     with this.track(layer) in the constructor so its weights are found and saved.
+import type { Shape } from '../backend/kernels.js';
+import { Layer, layerFromConfig, registerLayer } from '../nn/layer.js';
+import type { CallContext, LayerArgs, LayerConfig } from '../nn/layer.js';
+import { zeros } from '../tensor/ops/creation.js';
+import { Tensor, noGrad, tidy } from '../tensor/tensor.js';
+import { evaluateModel, fitModel, predictModel } from './trainer.js';
+import type {
+  CompileConfig,
+  EvaluateOptions,
+  EvaluateResult,
+  FitOptions,
+  History,
+  ImageInput,
+  LabelInput,
+  PredictOptions,
+} from './types.js';
+
+/** Seeded-free source for building with zeros: shape tracing needs no randomness. */
+const zeroRandom = { nextFloat: () => 0.5 };
+
+export abstract class Model extends Layer {
+  private readonly children: Layer[] = [];
+  /** Set by compile(). */
+  compiled: CompileConfig | undefined;
+
+  /** Registers a sublayer (call in the constructor, in forward order for summary()). */
+  protected track<T extends Layer>(layer: T): T {
+    this.children.push(layer);
+    return layer;
+  }
+
+  override get sublayers(): readonly Layer[] {
+    return this.children;
+  }
+
+  /** Every layer below this model, depth first (nested models included, then their layers). */
+  get layers(): readonly Layer[] {
+    return this.children;
+  }
+
+  /**
+   * Builds every weight for inputs of `inputShape` (without the batch dimension) by tracing one
+   * zero batch. Weights are initialised from `random` (seed it for reproducible initialisation).
+   */
+  buildFor(inputShape: readonly number[], random: { nextFloat(): number } = zeroRandom): void {
+    this.inputShape ??= [...inputShape];
+    tidy(() => noGrad(() => this.apply(zeros([1, ...inputShape]), { training: false, random })));
+  }
+
+  compile(config: CompileConfig): void {
+    this.compiled = config;
+  }
+
+  /** Trains on images (N,28,28) or (N,28,28,1) and labels, Keras-style; returns the history. */
+  fit(x: ImageInput, y: LabelInput, options: FitOptions = {}): Promise<History> {
+    return fitModel(this, x, y, options);
+  }
+
+  evaluate(x: ImageInput, y: LabelInput, options: EvaluateOptions = {}): Promise<EvaluateResult> {
+    return evaluateModel(this, x, y, options);
+  }
+
+  /** Model outputs (N, K) for images; batched, inference mode. */
+  predict(x: ImageInput, options: PredictOptions = {}): Tensor {
+    return predictModel(this, x, options);
+  }
+
+  /** Layer table: names, classes, output shapes and parameter counts, Keras style. */
+  summary(print: (line: string) => void = console.log): string {
+    if (!this.built) {
+      if (!this.inputShape) {
+        throw new Error(`summary(): model '${this.name}' is not built; give its first layer an inputShape`);
+      }
+      this.buildFor(this.inputShape);
+    }
+    const shapes = traceOutputShapes(this);
+    const rows: [string, string, string][] = this.children.map((layer) => [
+      `${layer.name} (${layer.className})`,
+      formatShape(shapes.get(layer)),
+      layer.countParams().toLocaleString('en-US'),
+    ]);
+    const header: [string, string, string] = ['Layer (type)', 'Output Shape', 'Param #'];
+    const widths = [0, 1, 2].map((i) => Math.max(...[header, ...rows].map((r) => r[i]?.length ?? 0)) + 2);
+    const line = (r: [string, string, string]): string =>
+      r[0].padEnd(widths[0] as number) + r[1].padEnd(widths[1] as number) + r[2];
+    const total = this.countParams();
+    const trainable = this.trainableWeights.reduce((n, w) => n + w.value.size, 0);
+    const rule = '─'.repeat(widths.reduce((a, b) => a + b, 0) + 4);
+    const text = [
+      `Model: "${this.name}"`,
+      rule,
+      line(header),
+      rule,
+      ...rows.map(line),
+      rule,
+      `Total params: ${total.toLocaleString('en-US')}`,
+      `Trainable params: ${trainable.toLocaleString('en-US')}`,
+      `Non-trainable params: ${(total - trainable).toLocaleString('en-US')}`,
+    ].join('\n');
+    print(text);
+    return text;
+  }
+}
+
+function formatShape(shape: Shape | undefined): string {
+  return shape ? `(None, ${shape.slice(1).join(', ')})` : '?';
+}
+
+/** Output shape of each direct sublayer, found by running one zero batch with apply() observed. */
+function traceOutputShapes(model: Model): Map<Layer, Shape> {
+  const shapes = new Map<Layer, Shape>();
+  const restore: (() => void)[] = [];
+  for (const layer of model.sublayers) {
+    const original = layer.apply.bind(layer);
+    layer.apply = (x: Tensor, context: CallContext): Tensor => {
+      const out = original(x, context);
+      shapes.set(layer, out.shape);
+      return out;
+    };
+    restore.push(() => {
+      // Remove the instance override so the prototype method is used again.
+      delete (layer as { apply?: unknown }).apply;
+    });
+  }
+  try {
+    tidy(() =>
+      noGrad(() =>
+        model.apply(zeros([1, ...(model.inputShape ?? [])]), { training: false, random: zeroRandom }),
+      ),
+    );
+  } finally {
+    for (const undo of restore) undo();
+  }
+  return shapes;
+}
+
+export interface SequentialArgs extends LayerArgs {
+  layers?: readonly Layer[];
+}
+
+/** Layers applied one after another. */
+export class Sequential extends Model {
+  readonly className = 'Sequential';
+
+  constructor(args: SequentialArgs = {}) {
+    super(args, 'sequential');
+    for (const layer of args.layers ?? []) this.add(layer);
+  }
+
+  add(layer: Layer): void {
+    if (this.sublayers.length === 0 && layer.inputShape && !this.inputShape)
+      this.inputShape = [...layer.inputShape];
+    this.track(layer);
+  }
+
+  call(x: Tensor, context: CallContext): Tensor {
+    let out = x;
+    for (const layer of this.sublayers) out = layer.apply(out, context);
+    return out;
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), layers: this.sublayers.map((layer) => layer.toConfig()) };
+  }
+}
+
+/** Keras/TF.js `tf.sequential({layers})`, also callable with the array directly. */
+export function sequential(layers: readonly Layer[] | SequentialArgs = {}): Sequential {
+  return new Sequential(
+    Array.isArray(layers) ? { layers: layers as readonly Layer[] } : (layers as SequentialArgs),
+  );
+}
+
+registerLayer('Sequential', (config) => {
+  const layers = ((config['layers'] as LayerConfig[] | undefined) ?? []).map(layerFromConfig);
+  const args: SequentialArgs = { layers };
+  if (typeof config['name'] === 'string') args.name = config['name'];
+  if (typeof config['trainable'] === 'boolean') args.trainable = config['trainable'];
+  if (Array.isArray(config['inputShape'])) args.inputShape = config['inputShape'] as number[];
+  return new Sequential(args);
+});

@@ -3,7 +3,7 @@
 // (src/train) or backends (src/backend); they only call tensor ops.
 import type { Shape } from '../backend/kernels.js';
 import type { RandomSource } from '../tensor/ops/creation.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, keep } from '../tensor/tensor.js';
 
 /** What a forward pass needs besides its input. */
 export interface CallContext {
@@ -133,7 +133,8 @@ export abstract class Layer {
     random: RandomSource,
     options: { trainable?: boolean } = {},
   ): Tensor {
-    const value = initializer(shape, random);
+    // keep(): build() usually runs inside the first step's tidy(), which must not free weights.
+    const value = keep(initializer(shape, random));
     value.name = `${this.name}/${name}`;
     const trainable = options.trainable ?? true;
     value.requiresGrad = trainable && this.trainableFlag;

@@ -3,8 +3,14 @@
 
 export { VERSION } from './version.js';
 
-// ---- backend contract ----
+// ---- backends ----
 export type { Backend, DType, Kernels, KernelName, Shape, Storage } from './backend/kernels.js';
+export { getBackend, registerBackend, registeredBackends, setBackend } from './backend/registry.js';
+export { NATIVE_HINT, selectBackend } from './backend/select.js';
+export type { BackendName, SelectBackendOptions } from './backend/select.js';
+export { createJsBackend } from './backend/js/index.js';
+export { createNativeBackend, nativeBackendAvailable } from './backend/native/index.js';
+export type { NativeBackendOptions } from './backend/native/index.js';
 
 // ---- data ----
 export { DataError } from './data/errors.js';
@@ -49,8 +55,203 @@ export type { LoadOptions, SourceAvailability } from './data/node/load.js';
 export { Random } from './util/random.js';
 export type { RandomState } from './util/random.js';
 
-// ---- tensors and autograd ----
+// ---- tensors and autograd (ops are one namespace: top-level names are the Keras layers) ----
+export { Tensor, dispose, isGradEnabled, keep, noGrad, tidy } from './tensor/tensor.js';
+export type { GradNode } from './tensor/tensor.js';
+export { gradients } from './tensor/autograd.js';
+export { ops } from './tensor/ops/index.js';
+export { tensor } from './tensor/ops/creation.js';
+export type { NestedNumbers, RandomSource } from './tensor/ops/creation.js';
+export type { Padding } from './tensor/ops/nn.js';
 
-// ---- layers, models, losses, optimizers ----
+// ---- layers ----
+export {
+  Layer,
+  layerFromConfig,
+  registerLayer,
+  registeredLayerClasses,
+  resetLayerNames,
+} from './nn/index.js';
+export type { CallContext, Initializer, LayerArgs, LayerConfig, Weight } from './nn/index.js';
+export {
+  Activation,
+  Add,
+  AveragePooling2D,
+  BatchNormalization,
+  Conv2D,
+  Dense,
+  Dropout,
+  Flatten,
+  GlobalAveragePooling2D,
+  LayerNormalization,
+  MaxPooling2D,
+  Rescaling,
+  Reshape,
+  activation,
+  add,
+  averagePooling2d,
+  batchNormalization,
+  conv2d,
+  dense,
+  dropout,
+  flatten,
+  globalAveragePooling2d,
+  layerNormalization,
+  maxPooling2d,
+  rescaling,
+  reshape,
+} from './nn/index.js';
+export type {
+  ActivationArgs,
+  AddArgs,
+  BatchNormalizationArgs,
+  Conv2DArgs,
+  DenseArgs,
+  DropoutArgs,
+  FlattenArgs,
+  GlobalAveragePooling2DArgs,
+  LayerNormalizationArgs,
+  Pooling2DArgs,
+  RescalingArgs,
+  ReshapeArgs,
+} from './nn/index.js';
+export {
+  activationNames,
+  computeFans,
+  constant,
+  getActivation,
+  getInitializer,
+  glorotNormal,
+  glorotUniform,
+  heNormal,
+  heUniform,
+  lecunNormal,
+  lecunUniform,
+  serializeInitializer,
+} from './nn/index.js';
+export type {
+  ActivationFunction,
+  ActivationName,
+  InitializerIdentifier,
+  InitializerName,
+} from './nn/index.js';
+
+// ---- losses ----
+export {
+  binaryCrossentropy,
+  categoricalCrossentropy,
+  getLoss,
+  meanSquaredError,
+  serializeLoss,
+  sparseCategoricalCrossentropy,
+} from './losses/index.js';
+export type { Loss } from './losses/index.js';
+
+// ---- optimizers and schedules ----
+export {
+  Adam,
+  AdamW,
+  Optimizer,
+  RMSprop,
+  SGD,
+  adam,
+  adamW,
+  clipByGlobalNorm,
+  cosineDecay,
+  exponentialDecay,
+  getOptimizer,
+  globalNorm,
+  oneCycle,
+  piecewiseConstantDecay,
+  rmsprop,
+  scheduleFromConfig,
+  serializeOptimizer,
+  serializeSchedule,
+  sgd,
+  stepDecay,
+} from './optim/index.js';
+export type {
+  AdamOptions,
+  LearningRateSchedule,
+  LrMultipliers,
+  OptimizerConfig,
+  OptimizerOptions,
+  OptimizerState,
+  RmspropOptions,
+  ScheduleConfig,
+  SgdOptions,
+} from './optim/index.js';
+
+// ---- models and the zoo ----
+export { Model, Sequential, sequential } from './train/model.js';
+export type { SequentialArgs } from './train/model.js';
+export { MNIST_MEAN_STD, RECIPES, ZOO_MODEL_NAMES, getRecipe } from './zoo/recipes.js';
+export type { InputNormalization, Recipe, RecipeOptions, ZooModelName } from './zoo/recipes.js';
+export { ResNet, ResidualBlock } from './zoo/resnet.js';
+export type { ResNetArgs, ResidualBlockArgs } from './zoo/resnet.js';
 
 // ---- training ----
+export type {
+  BatchBeginEvent,
+  BatchEndEvent,
+  CheckpointData,
+  CheckpointEvent,
+  CompileConfig,
+  EpochBeginEvent,
+  EpochEndEvent,
+  EvaluateOptions,
+  EvaluateResult,
+  FitOptions,
+  History,
+  HistoryValues,
+  ImageInput,
+  LabelInput,
+  MetricName,
+  Normalize,
+  PredictOptions,
+  RunStore,
+  TextStream,
+  TrainBeginEvent,
+  TrainEndEvent,
+  TrainEvent,
+  TrainState,
+} from './train/types.js';
+export {
+  Callback,
+  CsvLogger,
+  EarlyStopping,
+  JsonlLogger,
+  LearningRateScheduler,
+  ModelCheckpoint,
+  ProgressBar,
+  TerminateOnNaN,
+  TrainingContext,
+  csvLogger,
+  earlyStopping,
+  jsonlLogger,
+  learningRateScheduler,
+  modelCheckpoint,
+  progressBar,
+  terminateOnNaN,
+} from './train/callbacks/index.js';
+export type {
+  CsvLoggerOptions,
+  EarlyStoppingOptions,
+  JsonlLoggerOptions,
+  ModelCheckpointOptions,
+  ProgressBarOptions,
+} from './train/callbacks/index.js';
+export { encodeModel, loadModelWeights, modelFromBytes } from './train/checkpoint.js';
+// NOTE: importing run.js registers Node file access, which fit({runDir}) uses.
+export {
+  RunDirectory,
+  latestCheckpointDir,
+  loadModel,
+  openRunDirectory,
+  readCheckpoint,
+  writeFileAtomic,
+} from './train/run.js';
+
+// ---- formats ----
+export { SafetensorsError, decodeSafetensors, encodeSafetensors, tensorValues } from './io/safetensors.js';
+export type { SafetensorsDType, SafetensorsFile, SafetensorsTensor } from './io/safetensors.js';

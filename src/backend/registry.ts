@@ -33,6 +33,13 @@ export function setBackend(name: string): Backend {
   return backend;
 }
 
+/** Makes an already created backend active (and the instance its name resolves to). */
+export function setBackendInstance(backend: Backend): Backend {
+  instances.set(backend.name, backend);
+  active = backend;
+  return backend;
+}
+
 /** The active backend; the first registered one ('js' unless told otherwise) when none was chosen. */
 export function getBackend(): Backend {
   if (active) return active;

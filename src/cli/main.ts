@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDataCommands } from './commands/data.js';
 import { reportError } from './errors.js';
+import { registerTrainCommands } from './commands/train.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDataCommands(program);
+  registerTrainCommands(program);
   return program;
 }
 

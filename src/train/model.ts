@@ -8,6 +8,7 @@ import { Layer, layerFromConfig, registerLayer } from '../nn/layer.js';
 import type { CallContext, LayerArgs, LayerConfig } from '../nn/layer.js';
 import { zeros } from '../tensor/ops/creation.js';
 import { Tensor, noGrad, tidy } from '../tensor/tensor.js';
+import { Random } from '../util/random.js';
 import { evaluateModel, fitModel, predictModel } from './trainer.js';
 import type {
   CompileConfig,
@@ -45,9 +46,10 @@ export abstract class Model extends Layer {
 
   /**
    * Builds every weight for inputs of `inputShape` (without the batch dimension) by tracing one
-   * zero batch. Weights are initialised from `random` (seed it for reproducible initialisation).
+   * zero batch. Weights are initialised from `random` (seed it for reproducible initialisation;
+   * the default is seed 0, never a constant source, which would give degenerate symmetric weights).
    */
-  buildFor(inputShape: readonly number[], random: { nextFloat(): number } = zeroRandom): void {
+  buildFor(inputShape: readonly number[], random: { nextFloat(): number } = new Random(0)): void {
     this.inputShape ??= [...inputShape];
     tidy(() => noGrad(() => this.apply(zeros([1, ...inputShape]), { training: false, random })));
   }

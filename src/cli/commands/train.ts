@@ -1,0 +1,399 @@
+// `mnist-lab train` and `mnist-lab evaluate`: a thin client of the public API. The CLI parses and
+// validates flags, prints the typed training events, and prints one JSON object with --json;
+// the training loop, the zoo and the data layer do the work.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  ZOO_MODEL_NAMES,
+  cosineDecay,
+  exponentialDecay,
+  getOptimizer,
+  getRecipe,
+  loadDataset,
+  loadModel,
+  oneCycle,
+  selectBackend,
+  sparseCategoricalCrossentropy,
+  stepDecay,
+  subsetByClasses,
+  type Dataset,
+  type ImageSet,
+  type LearningRateSchedule,
+  type Model,
+  type Normalize,
+  type Optimizer,
+  type TrainEvent,
+} from '../../index.js';
+import { printInfo, printJson, printResult } from '../output.js';
+
+// ---- flag parsing: every value validated with a one-line error naming the flag ----
+
+function integerIn(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(
+        `${flag} expects a whole number from ${min}${max < 1e15 ? ` to ${max}` : ''}, found '${value}'`,
+      );
+    }
+    return n;
+  };
+}
+
+function numberIn(flag: string, min: number, max: number, exclusiveMin = false) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max || (exclusiveMin && n === min)) {
+      throw new InvalidArgumentError(
+        `${flag} expects a number in ${exclusiveMin ? '(' : '['}${min}, ${max}], found '${value}'`,
+      );
+    }
+    return n;
+  };
+}
+
+/** "0-4" or "0,2,5" or "0-2,7" -> [0, 1, 2, 7]. */
+export function parseClassList(value: string): number[] {
+  const classes: number[] = [];
+  for (const part of value.split(',')) {
+    const range = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
+    if (!range)
+      throw new InvalidArgumentError(`--classes expects a list like 0-4 or 0,2,5, found '${value}'`);
+    const first = Number(range[1]);
+    const last = range[2] === undefined ? first : Number(range[2]);
+    if (last < first) throw new InvalidArgumentError(`--classes range '${part.trim()}' runs backwards`);
+    for (let k = first; k <= last; k++) if (!classes.includes(k)) classes.push(k);
+  }
+  return classes;
+}
+
+interface TrainFlags {
+  model: string;
+  dataset: string;
+  dataDir?: string;
+  offline?: boolean;
+  epochs?: number;
+  batchSize?: number;
+  optimizer?: string;
+  lr?: number;
+  schedule?: 'constant' | 'step' | 'exponential' | 'cosine' | 'one-cycle';
+  augment?: boolean;
+  validationSplit?: number;
+  seed: number;
+  backend?: 'js' | 'native';
+  threads?: number;
+  out?: string;
+  resume?: string;
+  limit?: number;
+  classes?: number[];
+  json?: boolean;
+}
+
+function scheduleFor(
+  name: TrainFlags['schedule'],
+  learningRate: number,
+  totalSteps: number,
+): number | LearningRateSchedule {
+  switch (name) {
+    case undefined:
+    case 'constant':
+      return learningRate;
+    case 'step':
+      return stepDecay({
+        initialLearningRate: learningRate,
+        stepSize: Math.max(1, Math.round(totalSteps / 3)),
+        decayRate: 0.1,
+      });
+    case 'exponential':
+      return exponentialDecay({
+        initialLearningRate: learningRate,
+        decaySteps: Math.max(1, totalSteps),
+        decayRate: 0.1,
+      });
+    case 'cosine': {
+      // Linear warmup over the first 5% of steps (at most 500), then cosine to zero.
+      const warmupSteps = Math.min(Math.round(totalSteps * 0.05), 500);
+      return warmupSteps > 0
+        ? cosineDecay({
+            initialLearningRate: 0,
+            warmupTarget: learningRate,
+            warmupSteps,
+            decaySteps: totalSteps - warmupSteps,
+          })
+        : cosineDecay({ initialLearningRate: learningRate, decaySteps: totalSteps });
+    }
+    case 'one-cycle':
+      return oneCycle({ maxLearningRate: learningRate, totalSteps });
+  }
+}
+
+function normalizeOf(recipeNormalization: 'scale' | Normalize): Normalize | undefined {
+  return recipeNormalization === 'scale' ? undefined : recipeNormalization;
+}
+
+function defaultRunDir(model: string, dataset: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
+  return join('runs', `${model}-${dataset.replace(/[^a-z0-9-]+/gi, '_')}-${stamp}`);
+}
+
+/** What a run directory's config.json says about how to rebuild the data side. */
+interface RunRecipe {
+  model: string;
+  dataset: string;
+  classes?: number[];
+  normalize?: Normalize;
+}
+
+function selectClasses(set: ImageSet, classes: number[] | undefined): ImageSet {
+  return classes ? subsetByClasses(set, classes, { relabel: true }) : set;
+}
+
+async function train(flags: TrainFlags): Promise<void> {
+  const recipe = getRecipe(flags.model);
+  if (flags.resume && flags.out && flags.resume !== flags.out) {
+    throw new Error(
+      '--resume continues the run in its own directory; drop --out or make it the same directory',
+    );
+  }
+  const backend = selectBackend({
+    ...(flags.backend ? { backend: flags.backend } : {}),
+    ...(flags.threads ? { threads: flags.threads } : {}),
+  });
+  const log = flags.json ? () => undefined : printInfo;
+  log(
+    `mnist-lab train: model ${recipe.name}, dataset ${flags.dataset}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})`,
+  );
+
+  const dataset: Dataset = await loadDataset(flags.dataset, {
+    ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+    ...(flags.offline ? { offline: true } : {}),
+    onEvent: (event) => log(event.message),
+  });
+  const trainSet = selectClasses(dataset.train, flags.classes);
+  const testSet = selectClasses(dataset.test, flags.classes);
+  const classes = flags.classes?.length ?? dataset.classes.length;
+
+  const epochs = flags.epochs ?? recipe.epochs;
+  const batchSize = flags.batchSize ?? recipe.batchSize;
+  const trainCount =
+    Math.min(flags.limit ?? trainSet.count, trainSet.count) * (1 - (flags.validationSplit ?? 0));
+  const totalSteps = Math.max(1, Math.ceil(trainCount / batchSize) * epochs);
+  let optimizer: Optimizer;
+  if (flags.optimizer) {
+    const learningRate = scheduleFor(flags.schedule, flags.lr ?? 0.001, totalSteps);
+    optimizer = getOptimizer({ className: flags.optimizer, config: { learningRate } });
+  } else {
+    optimizer = recipe.optimizer(totalSteps, flags.lr);
+    if (flags.schedule)
+      optimizer.learningRate = scheduleFor(flags.schedule, optimizer.currentLearningRate(), totalSteps);
+  }
+
+  const model = recipe.model({ classes });
+  model.compile({
+    optimizer,
+    loss: sparseCategoricalCrossentropy({ fromLogits: true }),
+    metrics: ['accuracy'],
+  });
+  const normalize = normalizeOf(recipe.normalization);
+  const runDir = flags.resume ?? flags.out ?? defaultRunDir(recipe.name, dataset.name);
+  const runRecipe: RunRecipe = {
+    model: recipe.name,
+    dataset: dataset.name,
+    ...(flags.classes ? { classes: flags.classes } : {}),
+    ...(normalize ? { normalize } : {}),
+  };
+  let samplesPerEpoch = 0;
+  let epochsRun = 0;
+  const started = performance.now();
+  const history = await model.fit(trainSet.images, trainSet.labels, {
+    epochs,
+    batchSize,
+    seed: flags.seed,
+    verbose: flags.json ? 0 : 1,
+    output: process.stderr,
+    runConfig: { recipe: runRecipe, backend: backend.name, threads: backend.threads },
+    ...(flags.resume ? { resumeFrom: flags.resume } : { runDir }),
+    ...(normalize ? { normalize } : {}),
+    ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
+    ...(flags.limit ? { limit: flags.limit } : {}),
+    ...(flags.augment ? { augment: true } : {}),
+    onEvent: (event: TrainEvent) => {
+      if (event.type === 'trainBegin')
+        samplesPerEpoch = Math.min(event.samples, event.stepsPerEpoch * event.batchSize);
+      if (event.type === 'epochEnd') epochsRun++;
+    },
+  });
+  const trainSeconds = (performance.now() - started) / 1000;
+  const test =
+    testSet.count > 0
+      ? await model.evaluate(testSet.images, testSet.labels, {
+          batchSize: 1000,
+          ...(normalize ? { normalize } : {}),
+        })
+      : undefined;
+  const result = {
+    runDir,
+    backend: backend.name,
+    threads: backend.threads,
+    model: recipe.name,
+    dataset: dataset.name,
+    params: model.countParams(),
+    epochs: history.epoch.length,
+    trainSeconds: round(trainSeconds, 3),
+    imagesPerSecond: Math.round((samplesPerEpoch * epochsRun) / trainSeconds),
+    history: history.epoch.map((epoch, i) => ({
+      epoch,
+      loss: history.history.loss[i],
+      accuracy: history.history.accuracy[i],
+      ...(history.history.val_loss
+        ? { valLoss: history.history.val_loss[i], valAccuracy: history.history.val_accuracy?.[i] }
+        : {}),
+    })),
+    ...(test ? { test: { loss: test.loss, accuracy: test.accuracy } } : {}),
+  };
+  if (flags.json) printJson(result);
+  else {
+    if (test)
+      printResult(`test: loss ${test.loss.toFixed(4)}, accuracy ${(test.accuracy * 100).toFixed(2)}%`);
+    printResult(
+      `run saved in ${runDir} (resume with: mnist-lab train --model ${recipe.name} --resume ${runDir})`,
+    );
+  }
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+interface EvaluateFlags {
+  dataset?: string;
+  dataDir?: string;
+  offline?: boolean;
+  split: 'test' | 'train';
+  backend?: 'js' | 'native';
+  threads?: number;
+  json?: boolean;
+}
+
+async function readRunRecipe(runDir: string): Promise<RunRecipe | undefined> {
+  try {
+    const config = JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')) as {
+      runConfig?: { recipe?: RunRecipe };
+    };
+    return config.runConfig?.recipe;
+  } catch {
+    return undefined;
+  }
+}
+
+async function evaluate(runDir: string, flags: EvaluateFlags): Promise<void> {
+  const backend = selectBackend({
+    ...(flags.backend ? { backend: flags.backend } : {}),
+    ...(flags.threads ? { threads: flags.threads } : {}),
+  });
+  const recipe = await readRunRecipe(runDir);
+  const model: Model = await loadModel(runDir);
+  const datasetName = flags.dataset ?? recipe?.dataset ?? 'mnist';
+  const log = flags.json ? () => undefined : printInfo;
+  const dataset = await loadDataset(datasetName, {
+    ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+    ...(flags.offline ? { offline: true } : {}),
+    onEvent: (event) => log(event.message),
+  });
+  const set = selectClasses(flags.split === 'train' ? dataset.train : dataset.test, recipe?.classes);
+  const result = await model.evaluate(set.images, set.labels, {
+    batchSize: 1000,
+    ...(recipe?.normalize ? { normalize: recipe.normalize } : {}),
+  });
+  const output = {
+    runDir,
+    backend: backend.name,
+    dataset: dataset.name,
+    split: flags.split,
+    [flags.split]: { loss: result.loss, accuracy: result.accuracy },
+  };
+  if (flags.json) printJson(output);
+  else
+    printResult(
+      `${flags.split}: loss ${result.loss.toFixed(4)}, accuracy ${(result.accuracy * 100).toFixed(2)}% (${set.count} images, backend ${backend.name})`,
+    );
+}
+
+function backendOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--backend <name>',
+        'compute backend (default: native when available, else js; env MNIST_LAB_BACKEND)',
+      ).choices(['js', 'native']),
+    )
+    .option(
+      '--threads <n>',
+      'compute threads for the native backend (default: all cores)',
+      integerIn('--threads', 1, 1024),
+    );
+}
+
+export function registerTrainCommands(program: Command): void {
+  const trainCommand = program
+    .command('train')
+    .description('train a model of the zoo on a dataset, writing a run directory with checkpoints')
+    .addOption(
+      new Option('--model <name>', 'architecture and recipe from the zoo')
+        .choices(ZOO_MODEL_NAMES)
+        .default('cnn'),
+    )
+    .option('--dataset <name>', 'mnist, fashion-mnist, idx:DIR or folder:DIR', 'mnist')
+    .option('--data-dir <dir>', 'look for the dataset files in this directory first')
+    .option('--offline', 'never use the network')
+    .option('--epochs <n>', "epochs to train (default: the recipe's)", integerIn('--epochs', 1, 10000))
+    .option(
+      '--batch-size <n>',
+      "examples per step (default: the recipe's)",
+      integerIn('--batch-size', 1, 65536),
+    )
+    .addOption(
+      new Option('--optimizer <name>', "optimizer (default: the recipe's)").choices([
+        'adam',
+        'adamw',
+        'sgd',
+        'rmsprop',
+      ]),
+    )
+    .option('--lr <rate>', 'learning rate (peak rate for one-cycle)', numberIn('--lr', 0, 10, true))
+    .addOption(
+      new Option('--schedule <name>', 'learning-rate schedule').choices([
+        'constant',
+        'step',
+        'exponential',
+        'cosine',
+        'one-cycle',
+      ]),
+    )
+    .option('--augment', 'random shift, rotation and scale of training images')
+    .option(
+      '--validation-split <fraction>',
+      'hold out this stratified fraction for validation',
+      numberIn('--validation-split', 0, 0.9),
+    )
+    .option('--seed <n>', 'seed for initialisation, splits, shuffling and dropout', integerIn('--seed', 0), 0)
+    .option('--out <dir>', 'run directory (default runs/<model>-<dataset>-<time>)')
+    .option('--resume <dir>', 'continue the run in this directory from its latest checkpoint')
+    .option('--limit <n>', 'train on the first N examples only', integerIn('--limit', 1))
+    .option('--classes <list>', 'train on these classes only, relabelled 0..k-1 (e.g. 0-4)', parseClassList)
+    .option('--json', 'print one JSON object on stdout and nothing else');
+  backendOptions(trainCommand).action((flags: TrainFlags) => train(flags));
+
+  const evaluateCommand = program
+    .command('evaluate')
+    .description('evaluate a trained run on a dataset split')
+    .argument('<runDir>', 'a run directory written by train')
+    .option('--dataset <name>', 'dataset (default: the one the run trained on)')
+    .option('--data-dir <dir>', 'look for the dataset files in this directory first')
+    .option('--offline', 'never use the network')
+    .addOption(new Option('--split <name>', 'which split').choices(['test', 'train']).default('test'))
+    .option('--json', 'print one JSON object on stdout and nothing else');
+  backendOptions(evaluateCommand).action((runDir: string, flags: EvaluateFlags) => evaluate(runDir, flags));
+}

@@ -1,0 +1,112 @@
+// EarlyStopping: stops when a monitored quantity has not improved for `patience` epochs, and can
+// put back the weights of the best epoch when training ends (Keras 3 semantics).
+import { restoreWeights, snapshotWeights } from '../checkpoint.js';
+import type { EpochEndEvent, TrainBeginEvent, TrainEndEvent } from '../types.js';
+import { Callback, monitoredValue, resolveMode } from './callback.js';
+
+export interface EarlyStoppingOptions {
+  /** Keras name of the quantity: 'val_loss' (default), 'val_accuracy', 'loss', 'accuracy'. */
+  monitor?: string;
+  /** Smallest change that counts as an improvement. Default 0. */
+  minDelta?: number;
+  /** Epochs without improvement before stopping. Default 0. */
+  patience?: number;
+  /** 'auto' (default): 'max' for accuracies, 'min' otherwise. */
+  mode?: 'auto' | 'min' | 'max';
+  /** Stop unless the quantity beats this value. */
+  baseline?: number;
+  /** Put back the best epoch's weights when training ends. Default false. */
+  restoreBestWeights?: boolean;
+  /** Epochs to run before watching starts. Default 0. */
+  startFromEpoch?: number;
+}
+
+const EARLY_STOPPING_DEFAULTS = {
+  monitor: 'val_loss',
+  minDelta: 0,
+  patience: 0,
+  mode: 'auto',
+  restoreBestWeights: false,
+  startFromEpoch: 0,
+} as const;
+
+export class EarlyStopping extends Callback {
+  readonly monitor: string;
+  readonly minDelta: number;
+  readonly patience: number;
+  readonly mode: 'min' | 'max';
+  readonly baseline: number | undefined;
+  readonly restoreBestWeights: boolean;
+  readonly startFromEpoch: number;
+  /** Epoch at which training was stopped, or -1. */
+  stoppedEpoch = -1;
+  /** Epoch with the best value so far, or -1. */
+  bestEpoch = -1;
+  best = NaN;
+  private wait = 0;
+  private bestWeights: Float32Array[] | undefined;
+
+  constructor(options: EarlyStoppingOptions = {}) {
+    super();
+    const o = { ...EARLY_STOPPING_DEFAULTS, ...options };
+    this.monitor = o.monitor;
+    this.minDelta = Math.abs(o.minDelta);
+    this.patience = o.patience;
+    this.mode = resolveMode(o.mode, o.monitor);
+    this.baseline = options.baseline;
+    this.restoreBestWeights = o.restoreBestWeights;
+    this.startFromEpoch = o.startFromEpoch;
+  }
+
+  private improves(value: number, reference: number): boolean {
+    return this.mode === 'min' ? value < reference - this.minDelta : value > reference + this.minDelta;
+  }
+
+  override onTrainBegin(event: TrainBeginEvent): void {
+    if (/^val_?/i.test(this.monitor) && event.validationSamples === 0) {
+      throw new Error(
+        `EarlyStopping: monitors '${this.monitor}' but fit() has no validation data; ` +
+          "pass validationData or validationSplit, or monitor 'loss'",
+      );
+    }
+    this.wait = 0;
+    this.stoppedEpoch = -1;
+    this.bestEpoch = -1;
+    this.best = this.mode === 'min' ? Infinity : -Infinity;
+    this.bestWeights = undefined;
+  }
+
+  override onEpochEnd(event: EpochEndEvent): void {
+    const value = monitoredValue(event, this.monitor);
+    if (value === undefined) {
+      throw new Error(
+        `EarlyStopping: '${this.monitor}' is not logged (available: loss, accuracy, lr, and val_loss, ` +
+          'val_accuracy with validation data)',
+      );
+    }
+    if (event.epoch < this.startFromEpoch) return;
+    this.wait += 1;
+    if (this.improves(value, this.best)) {
+      this.best = value;
+      this.bestEpoch = event.epoch;
+      if (this.restoreBestWeights) this.bestWeights = snapshotWeights(this.context.model);
+      if (this.baseline === undefined || this.improves(value, this.baseline)) this.wait = 0;
+      return;
+    }
+    if (this.wait >= this.patience && event.epoch > 0) {
+      this.stoppedEpoch = event.epoch;
+      this.context.stop(
+        `early stopping: ${this.monitor} did not improve for ${this.wait} epoch(s) ` +
+          `(best ${this.best.toPrecision(5)} at epoch ${this.bestEpoch + 1})`,
+      );
+    }
+  }
+
+  override onTrainEnd(_event: TrainEndEvent): void {
+    if (this.restoreBestWeights && this.bestWeights) restoreWeights(this.context.model, this.bestWeights);
+  }
+}
+
+export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping {
+  return new EarlyStopping(options);
+}

@@ -1,0 +1,75 @@
+// ModelCheckpoint: saves the model (weights + architecture, one model.safetensors that loadModel()
+// reads) after epochs: `last` after every epoch, `best` when the monitored quantity improves.
+//   <directory>/last/model.safetensors
+//   <directory>/best/model.safetensors
+// Node writes through the registered FileAccess (atomic); elsewhere inject `save`.
+import { encodeModel } from '../checkpoint.js';
+import type { EpochEndEvent, TrainBeginEvent } from '../types.js';
+import { Callback, monitoredValue, resolveMode } from './callback.js';
+import { fileAccess } from './storage.js';
+
+export type CheckpointKind = 'best' | 'last';
+
+export interface ModelCheckpointOptions {
+  /** Directory receiving best/ and last/ (needs file access: Node). */
+  directory?: string;
+  /** Receives each save instead of the directory. */
+  save?: (kind: CheckpointKind, modelBytes: Uint8Array, event: EpochEndEvent) => void | Promise<void>;
+  /** Quantity deciding `best`: 'val_loss' (default), 'val_accuracy', 'loss', 'accuracy'. */
+  monitor?: string;
+  mode?: 'auto' | 'min' | 'max';
+  /** Write only `best` (Keras save_best_only). Default false: `last` every epoch and `best`. */
+  saveBestOnly?: boolean;
+}
+
+const MODEL_CHECKPOINT_DEFAULTS = { monitor: 'val_loss', mode: 'auto', saveBestOnly: false } as const;
+
+export class ModelCheckpoint extends Callback {
+  readonly monitor: string;
+  readonly mode: 'min' | 'max';
+  readonly saveBestOnly: boolean;
+  /** Best monitored value so far, and its epoch (-1 before the first). */
+  best = NaN;
+  bestEpoch = -1;
+  private readonly save: NonNullable<ModelCheckpointOptions['save']>;
+
+  constructor(options: ModelCheckpointOptions) {
+    super();
+    const o = { ...MODEL_CHECKPOINT_DEFAULTS, ...options };
+    this.monitor = o.monitor;
+    this.mode = resolveMode(o.mode, o.monitor);
+    this.saveBestOnly = o.saveBestOnly;
+    if (options.save) this.save = options.save;
+    else if (options.directory !== undefined) {
+      const directory = options.directory;
+      this.save = (kind, bytes) => {
+        const files = fileAccess();
+        return files.writeFileAtomic(files.joinPath(directory, kind, 'model.safetensors'), bytes);
+      };
+    } else throw new Error('ModelCheckpoint: give a directory or a save function');
+  }
+
+  override onTrainBegin(_event: TrainBeginEvent): void {
+    this.best = this.mode === 'min' ? Infinity : -Infinity;
+    this.bestEpoch = -1;
+  }
+
+  override async onEpochEnd(event: EpochEndEvent): Promise<void> {
+    const value = monitoredValue(event, this.monitor);
+    if (value === undefined)
+      throw new Error(`ModelCheckpoint: '${this.monitor}' is not logged (no validation data?)`);
+    const improved = this.mode === 'min' ? value < this.best : value > this.best;
+    if (!improved && this.saveBestOnly) return;
+    const bytes = encodeModel(this.context.model);
+    if (improved) {
+      this.best = value;
+      this.bestEpoch = event.epoch;
+      await this.save('best', bytes, event);
+    }
+    if (!this.saveBestOnly) await this.save('last', bytes, event);
+  }
+}
+
+export function modelCheckpoint(options: ModelCheckpointOptions): ModelCheckpoint {
+  return new ModelCheckpoint(options);
+}

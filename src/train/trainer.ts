@@ -1,0 +1,565 @@
+// The training loop: fit / evaluate / predict and the one step function. Browser-safe: files are
+// reached only through a RunStore (fit({run}), or fit({runDir}) with Node's opener registered by
+// run.ts). Everything optional (progress, early stopping, logs) is a callback.
+//
+// Letters: N examples, B batch, F features per example (prod(inputShape)), K model outputs.
+//
+// Determinism: with the same seed, backend and thread count, fit() gives bit-identical weights.
+// Four seeded streams: weight init (stream 0, used only when the model is not built yet), the
+// validation split (the seed itself), shuffling (stream 1), dropout (stream 2) and augmentation
+// (stream 3). Checkpoints hold the shuffle generator as of the epoch start and the others as of the
+// step, so a run resumed from a checkpoint replays the same batches, warps and masks as an
+// uninterrupted one.
+import { getBackend } from '../backend/registry.js';
+import { validationSplit } from '../data/split.js';
+import { getLoss } from '../losses/index.js';
+import type { Loss } from '../losses/loss.js';
+import { getOptimizer, serializeOptimizer } from '../optim/index.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { gradients } from '../tensor/autograd.js';
+import { fromStorage } from '../tensor/ops/creation.js';
+import { Tensor, noGrad, tidy } from '../tensor/tensor.js';
+import { Random } from '../util/random.js';
+import { VERSION } from '../version.js';
+import { CallbackList, TrainingContext } from './callbacks/callback.js';
+import type { Callback, EventSink } from './callbacks/callback.js';
+import { ProgressBar } from './callbacks/progress-bar.js';
+import { openRunStore } from './callbacks/storage.js';
+import { allFinite, countCorrect, featureCount, imageBatch, labelBatch, toExamples } from './batches.js';
+import type { Augmentation, Examples } from './batches.js';
+import {
+  DEFAULT_INPUT_SHAPE,
+  encodeModel,
+  encodeOptimizer,
+  loadModelWeights,
+  restoreOptimizer,
+} from './checkpoint.js';
+import type { Model } from './model.js';
+import type {
+  CompileConfig,
+  EvaluateOptions,
+  EvaluateResult,
+  FitOptions,
+  History,
+  ImageInput,
+  LabelInput,
+  Normalize,
+  PredictOptions,
+  RunStore,
+  TrainState,
+} from './types.js';
+
+const FIT_DEFAULTS = {
+  epochs: 1,
+  batchSize: 32,
+  shuffle: true,
+  initialEpoch: 0,
+  seed: 0,
+  verbose: 1,
+  keepCheckpoints: 3,
+} as const;
+
+const EVALUATE_DEFAULTS = { batchSize: 32 } as const;
+
+/** Independent random streams of one seed. */
+const STREAM = { init: 0, shuffle: 1, dropout: 2, augment: 3 } as const;
+
+// ---- compiled state: the resolved optimizer and loss, kept per compile() call ----
+
+interface Compiled {
+  optimizer: Optimizer;
+  loss: Loss;
+}
+
+const compiledCache = new WeakMap<CompileConfig, Compiled>();
+const ACCURACY_NAMES = new Set(['accuracy', 'acc', 'sparse_categorical_accuracy', 'categorical_accuracy']);
+
+function compiledOf(model: Model, what: string): Compiled {
+  const config = model.compiled;
+  if (!config) {
+    throw new Error(
+      `${what}(): model '${model.name}' is not compiled; call model.compile({optimizer: 'adam', ` +
+        "loss: 'sparse_categorical_crossentropy', metrics: ['accuracy']}) first",
+    );
+  }
+  let compiled = compiledCache.get(config);
+  if (!compiled) {
+    for (const metric of config.metrics ?? []) {
+      if (!ACCURACY_NAMES.has(metric))
+        throw new Error(`compile(): unknown metric '${metric}' (known: accuracy)`);
+    }
+    // Resolved once per compile(): a second fit() continues with the same optimizer state (Keras).
+    compiled = { optimizer: getOptimizer(config.optimizer), loss: getLoss(config.loss) };
+    compiledCache.set(config, compiled);
+  }
+  return compiled;
+}
+
+// ---- the step ----
+
+export interface StepInput {
+  model: Model;
+  loss: Loss;
+  optimizer: Optimizer;
+  /** Trainable parameters, in the order the optimizer sees them. */
+  params: readonly Tensor[];
+  examples: Examples;
+  /** Example indices of this batch. */
+  indices: ArrayLike<number>;
+  inputShape: readonly number[];
+  normalize: Normalize | undefined;
+  /** Dropout and other forward-pass randomness. */
+  random: Random;
+  augment?: Augmentation | undefined;
+}
+
+export interface StepResult {
+  /** Mean loss over the batch. */
+  loss: number;
+  /** Correct predictions in the batch. */
+  correct: number;
+  /** False when the loss or a gradient was not finite; the update was then skipped. */
+  finite: boolean;
+}
+
+/**
+ * One optimizer step. Everything made inside (batch, activations, gradients) is freed when it
+ * returns, so memory stays flat however many steps run.
+ */
+export function trainStep(input: StepInput): StepResult {
+  const { model, loss, optimizer, params, examples, indices } = input;
+  return tidy(() => {
+    const x = imageBatch(examples, indices, input.inputShape, input.normalize, input.augment); // (B, ...inputShape)
+    const output = model.apply(x, { training: true, random: input.random }); // (B, K)
+    const y = labelBatch(examples, indices, isSparse(loss), output.size / indices.length);
+    const lossTensor = loss.compute(y, output); // scalar
+    const grads = gradients(lossTensor, params);
+    const lossValue = lossTensor.item();
+    const finite = Number.isFinite(lossValue) && allFinite(grads);
+    // NOTE: a non-finite step is not applied, so the weights stay the last good ones.
+    if (finite) optimizer.applyGradients(params, grads);
+    return { loss: lossValue, correct: countCorrect(output, examples, indices), finite };
+  });
+}
+
+function isSparse(loss: Loss): boolean {
+  return loss.name.startsWith('sparse');
+}
+
+/** Loss and accuracy over examples, batched, in inference mode. */
+function evaluateExamples(
+  model: Model,
+  loss: Loss,
+  examples: Examples,
+  indices: Int32Array,
+  inputShape: readonly number[],
+  batchSize: number,
+  normalize: Normalize | undefined,
+): { loss: number; accuracy: number } {
+  let lossSum = 0;
+  let correct = 0;
+  const context = { training: false, random: new Random(0) };
+  for (let start = 0; start < indices.length; start += batchSize) {
+    const batch = indices.subarray(start, Math.min(start + batchSize, indices.length));
+    tidy(() =>
+      noGrad(() => {
+        const output = model.apply(imageBatch(examples, batch, inputShape, normalize), context);
+        const y = labelBatch(examples, batch, isSparse(loss), output.size / batch.length);
+        lossSum += loss.compute(y, output).item() * batch.length;
+        correct += countCorrect(output, examples, batch);
+      }),
+    );
+  }
+  const n = Math.max(indices.length, 1);
+  return { loss: lossSum / n, accuracy: correct / n };
+}
+
+function range(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
+}
+
+function inputShapeOf(model: Model): readonly number[] {
+  return model.inputShape ?? DEFAULT_INPUT_SHAPE;
+}
+
+// ---- evaluate / predict ----
+
+export async function evaluateModel(
+  model: Model,
+  x: ImageInput,
+  y: LabelInput,
+  options: EvaluateOptions = {},
+): Promise<EvaluateResult> {
+  const { loss } = compiledOf(model, 'evaluate');
+  const inputShape = inputShapeOf(model);
+  const examples = toExamples(x, y, inputShape, 'evaluate');
+  if (!model.built) model.buildFor(inputShape);
+  const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
+  return evaluateExamples(
+    model,
+    loss,
+    examples,
+    range(examples.count),
+    inputShape,
+    batchSize,
+    options.normalize,
+  );
+}
+
+/** Outputs (N, ...) for images, batched, inference mode. The result belongs to the caller's scope. */
+export function predictModel(model: Model, x: ImageInput, options: PredictOptions = {}): Tensor {
+  const inputShape = inputShapeOf(model);
+  const examples = toExamples(x, undefined, inputShape, 'predict');
+  if (!model.built) model.buildFor(inputShape);
+  const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
+  const indices = range(examples.count);
+  const context = { training: false, random: new Random(0) };
+  let result: Tensor | undefined; // (N, ...outputShape) f32
+  for (let start = 0; start < examples.count; start += batchSize) {
+    const batch = indices.subarray(start, Math.min(start + batchSize, examples.count));
+    const first = tidy(() =>
+      noGrad(() => {
+        const output = model.apply(imageBatch(examples, batch, inputShape, options.normalize), context);
+        const rowSize = output.size / batch.length;
+        if (result) {
+          result.data.set(output.data, start * rowSize);
+          return undefined;
+        }
+        // First batch: the output shape is known only now; hand its rows out as plain values.
+        return { rowShape: output.shape.slice(1), rows: Float32Array.from(output.data) };
+      }),
+    );
+    if (first) {
+      // Made outside the batch tidy, so it lives in the caller's scope (or until garbage collection).
+      const size = examples.count * featureCount(first.rowShape);
+      result = fromStorage(getBackend().alloc('float32', size), [examples.count, ...first.rowShape]);
+      result.data.set(first.rows, 0);
+    }
+  }
+  return result ?? fromStorage(getBackend().alloc('float32', 0), [0, 0]);
+}
+
+// ---- fit ----
+
+interface Streams {
+  shuffle: Random;
+  dropout: Random;
+  augment: Random;
+}
+
+function emptyHistory(withValidation: boolean): History {
+  const history: History = { epoch: [], history: { loss: [], accuracy: [], lr: [] } };
+  if (withValidation) {
+    history.history.val_loss = [];
+    history.history.val_accuracy = [];
+  }
+  return history;
+}
+
+function runConfig(model: Model, compiled: Compiled, options: FitOptions): Record<string, unknown> {
+  const backend = getBackend();
+  const training: Record<string, unknown> = {
+    optimizer: serializeOptimizer(compiled.optimizer),
+    loss: { name: compiled.loss.name, config: compiled.loss.getConfig() },
+    metrics: model.compiled?.metrics ?? [],
+  };
+  const {
+    callbacks: _c,
+    onEvent: _e,
+    run: _r,
+    signal: _s,
+    output: _o,
+    validationData: _v,
+    runConfig,
+    ...plain
+  } = options;
+  return {
+    format: 'mnist-lab/run@1',
+    createdAt: new Date().toISOString(),
+    model: model.toConfig(),
+    inputShape: inputShapeOf(model),
+    training: {
+      ...training,
+      fit: { ...FIT_DEFAULTS, ...plain, validationData: options.validationData !== undefined },
+    },
+    ...(runConfig ? { runConfig } : {}),
+    versions: {
+      mnistLab: VERSION,
+      backend: backend.name,
+      threads: backend.threads,
+      runtime: (globalThis as { process?: { version?: string } }).process?.version ?? 'browser',
+    },
+  };
+}
+
+/** Stores for writing and for resuming. */
+function runStores(options: FitOptions): { write: RunStore | undefined; resume: RunStore | undefined } {
+  if (options.run)
+    return { write: options.run, resume: options.resumeFrom !== undefined ? options.run : undefined };
+  const resume = options.resumeFrom !== undefined ? openRunStore(options.resumeFrom) : undefined;
+  const target = options.runDir ?? options.resumeFrom;
+  const write =
+    target === undefined ? undefined : target === options.resumeFrom ? resume : openRunStore(target);
+  return { write, resume };
+}
+
+/**
+ * Trains `model` on (x, y); see FitOptions. Returns the history of every epoch run so far in this
+ * run (a resumed run's history includes the epochs before the interruption).
+ */
+export async function fitModel(
+  model: Model,
+  x: ImageInput,
+  y: LabelInput,
+  options: FitOptions = {},
+): Promise<History> {
+  const o = { ...FIT_DEFAULTS, ...options };
+  const compiled = compiledOf(model, 'fit');
+  const { optimizer, loss } = compiled;
+  const inputShape = inputShapeOf(model);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+    throw new Error(`fit(): batchSize must be a positive integer, found ${o.batchSize}`);
+  if (!Number.isInteger(o.epochs) || o.epochs < 0)
+    throw new Error(`fit(): epochs must be a whole number, found ${o.epochs}`);
+
+  // Data: training indices, and validation (given, or a seeded stratified split of the training data).
+  const examples = toExamples(x, y, inputShape, 'fit');
+  let trainIndices = range(examples.count);
+  let validation: { examples: Examples; indices: Int32Array } | undefined;
+  if (o.validationData) {
+    const [vx, vy] = o.validationData;
+    const v = toExamples(vx, vy, inputShape, 'fit validationData');
+    validation = { examples: v, indices: range(v.count) };
+  } else if (o.validationSplit !== undefined && o.validationSplit > 0) {
+    if (examples.targetWidth > 0)
+      throw new Error('fit(): validationSplit needs class-index labels (it stratifies by class)');
+    const split = validationSplit(
+      { images: new Uint8Array(0), labels: Uint8Array.from(examples.labels), count: examples.count },
+      { fraction: o.validationSplit, seed: o.seed },
+    );
+    trainIndices = split.trainIndices;
+    validation = { examples, indices: split.validationIndices };
+  }
+  if (o.limit !== undefined) trainIndices = trainIndices.subarray(0, Math.min(o.limit, trainIndices.length));
+  const batchesInData = Math.ceil(trainIndices.length / o.batchSize);
+  const stepsPerEpoch = Math.min(o.stepsPerEpoch ?? batchesInData, batchesInData);
+  if (stepsPerEpoch < 1) throw new Error('fit(): no training examples');
+
+  if (!model.built) model.buildFor(inputShape, new Random(o.seed, STREAM.init));
+  const params = model.trainableWeights.map((w) => w.value);
+  const streams: Streams = {
+    shuffle: new Random(o.seed, STREAM.shuffle),
+    dropout: new Random(o.seed, STREAM.dropout),
+    augment: new Random(o.seed, STREAM.augment),
+  };
+  const augmentOptions = o.augment === true ? {} : o.augment === false ? undefined : o.augment;
+
+  // Resume: weights, optimizer, generators, position and history from the latest checkpoint.
+  const stores = runStores(options);
+  let history = emptyHistory(validation !== undefined);
+  let epoch = o.initialEpoch;
+  let batchInEpoch = 0;
+  // Global step: continues across fit() calls on one compiled model, as the optimizer does.
+  let step = optimizer.iterations;
+  let progress = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
+  if (stores.resume) {
+    const checkpoint = await stores.resume.loadLatestCheckpoint();
+    if (!checkpoint)
+      throw new Error(`fit(): nothing to resume in ${stores.resume.location} (no checkpoint yet)`);
+    loadModelWeights(model, checkpoint.model, `${stores.resume.location} model.safetensors`);
+    restoreOptimizer(
+      optimizer,
+      checkpoint.optimizer,
+      params,
+      `${stores.resume.location} optimizer.safetensors`,
+    );
+    const state = checkpoint.state;
+    streams.shuffle = Random.fromState(state.shuffleRandom);
+    streams.dropout = Random.fromState(state.dropoutRandom);
+    if (state.augmentRandom) streams.augment = Random.fromState(state.augmentRandom);
+    ({ epoch, batchInEpoch, step, history } = state);
+    progress = { ...state.epochProgress };
+  } else if (stores.write) {
+    await stores.write.writeConfig(runConfig(model, compiled, options));
+  }
+
+  const context = new TrainingContext(model, optimizer);
+  // User callbacks first, the progress bar last (Keras order): it prints what they changed.
+  const callbacks: Callback[] = [...(o.callbacks ?? [])];
+  if (o.verbose > 0) {
+    // verbose 1: a live bar when the stream is a TTY; verbose 2: epoch lines only.
+    callbacks.push(
+      new ProgressBar({
+        ...(o.verbose === 2 ? { live: false } : {}),
+        ...(o.output ? { stream: o.output } : {}),
+      }),
+    );
+  }
+  const sinks: EventSink[] = [];
+  if (options.onEvent) sinks.push(options.onEvent);
+  const store = stores.write;
+  if (store) sinks.push((event) => (event.type === 'batchBegin' ? undefined : store.appendEvent(event)));
+  const list = new CallbackList(callbacks, sinks);
+  list.setContext(context);
+
+  // The step of the checkpoint `latest` names: never rewritten in place (a crash mid-rewrite would
+  // leave the only good checkpoint inconsistent), and an interruption right after it adds nothing.
+  let savedStep = stores.resume ? step : -1;
+  const checkpoint = async (state: TrainState): Promise<void> => {
+    if (!store || state.step === savedStep) return;
+    savedStep = state.step;
+    const path = await store.saveCheckpoint(
+      { model: encodeModel(model), optimizer: encodeOptimizer(optimizer), state },
+      o.keepCheckpoints,
+    );
+    await list.emit({ type: 'checkpoint', epoch: state.epoch, step: state.step, path });
+  };
+
+  try {
+    const trainStart = performance.now();
+    await list.emit({
+      type: 'trainBegin',
+      epochs: o.epochs,
+      initialEpoch: epoch,
+      stepsPerEpoch,
+      batchSize: o.batchSize,
+      samples: trainIndices.length,
+      validationSamples: validation?.indices.length ?? 0,
+      step,
+    });
+    let interrupted = false;
+    for (; epoch < o.epochs && !context.stopTraining; epoch++) {
+      const shuffleAtEpochStart = streams.shuffle.state();
+      const order = o.shuffle ? streams.shuffle.shuffle(trainIndices.slice()) : trainIndices;
+      const epochStart = performance.now() - progress.seconds * 1000;
+      let epochFinite = true;
+      await list.emit({ type: 'epochBegin', epoch, lr: optimizer.currentLearningRate() });
+      for (; batchInEpoch < stepsPerEpoch; batchInEpoch++) {
+        if (options.signal?.aborted) {
+          context.stop('interrupted');
+          interrupted = true;
+          break;
+        }
+        const indices = order.subarray(
+          batchInEpoch * o.batchSize,
+          Math.min((batchInEpoch + 1) * o.batchSize, order.length),
+        );
+        const size = indices.length;
+        await list.emit({ type: 'batchBegin', epoch, batch: batchInEpoch, step, size });
+        const result = trainStep({
+          model,
+          loss,
+          optimizer,
+          params,
+          examples,
+          indices,
+          inputShape,
+          normalize: o.normalize,
+          random: streams.dropout,
+          augment: augmentOptions && { random: streams.augment, options: augmentOptions },
+        });
+        progress.lossSum += result.loss * size;
+        progress.correct += result.correct;
+        progress.seen += size;
+        epochFinite &&= result.finite;
+        const seconds = (performance.now() - epochStart) / 1000;
+        await list.emit({
+          type: 'batchEnd',
+          epoch,
+          batch: batchInEpoch,
+          step,
+          size,
+          loss: progress.lossSum / progress.seen,
+          accuracy: progress.correct / progress.seen,
+          batchLoss: result.loss,
+          finite: result.finite,
+          imagesPerSecond: progress.seen / Math.max(seconds, 1e-9),
+        });
+        step++;
+        if (context.stopTraining) {
+          batchInEpoch++;
+          break;
+        }
+      }
+      if (interrupted) {
+        // Mid-epoch checkpoint: the epoch's order is regenerated from its start-of-epoch generator.
+        progress.seconds = (performance.now() - epochStart) / 1000;
+        await checkpoint({
+          format: 'mnist-lab/train-state@1',
+          epoch,
+          batchInEpoch,
+          step,
+          shuffleRandom: shuffleAtEpochStart,
+          dropoutRandom: streams.dropout.state(),
+          ...(augmentOptions ? { augmentRandom: streams.augment.state() } : {}),
+          epochProgress: { ...progress },
+          history,
+        });
+        break;
+      }
+      const val = validation
+        ? evaluateExamples(
+            model,
+            loss,
+            validation.examples,
+            validation.indices,
+            inputShape,
+            o.batchSize,
+            o.normalize,
+          )
+        : undefined;
+      const trainLoss = progress.lossSum / Math.max(progress.seen, 1);
+      const trainAccuracy = progress.correct / Math.max(progress.seen, 1);
+      const lr = optimizer.currentLearningRate();
+      history.epoch.push(epoch);
+      history.history.loss.push(trainLoss);
+      history.history.accuracy.push(trainAccuracy);
+      history.history.lr.push(lr);
+      if (val) {
+        history.history.val_loss?.push(val.loss);
+        history.history.val_accuracy?.push(val.accuracy);
+      }
+      await list.emit({
+        type: 'epochEnd',
+        epoch,
+        step,
+        loss: trainLoss,
+        accuracy: trainAccuracy,
+        ...(val ? { valLoss: val.loss, valAccuracy: val.accuracy } : {}),
+        lr,
+        seconds: (performance.now() - epochStart) / 1000,
+      });
+      batchInEpoch = 0;
+      progress = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
+      // A diverging run keeps its last good checkpoint: no checkpoint after a non-finite step.
+      if (epochFinite) {
+        await checkpoint({
+          format: 'mnist-lab/train-state@1',
+          epoch: epoch + 1,
+          batchInEpoch: 0,
+          step,
+          shuffleRandom: streams.shuffle.state(),
+          dropoutRandom: streams.dropout.state(),
+          ...(augmentOptions ? { augmentRandom: streams.augment.state() } : {}),
+          epochProgress: { ...progress },
+          history,
+        });
+      }
+    }
+    await list.emit({
+      type: 'trainEnd',
+      epoch,
+      step,
+      stopped: context.stopTraining,
+      ...(context.stopReason !== undefined ? { stopReason: context.stopReason } : {}),
+      seconds: (performance.now() - trainStart) / 1000,
+    });
+  } finally {
+    // Logs are closed even when a write or a callback fails.
+    await store?.close();
+    if (stores.resume && stores.resume !== store) await stores.resume.close();
+  }
+  return history;
+}

@@ -1,0 +1,259 @@
+// Types of the training API: compile/fit/evaluate/predict options, the History, the typed event
+// stream, and the storage seam through which runs and checkpoints are written. Browser-safe.
+//
+// Letters: N examples, B batch, K classes (model outputs).
+import type { AugmentOptions } from '../data/augment.js';
+import type { Loss } from '../losses/loss.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { RandomState } from '../util/random.js';
+import type { Callback } from './callbacks/callback.js';
+
+/**
+ * Images, N examples of the model's input shape (default [28, 28, 1]):
+ * - Uint8Array: raw pixels 0..255, normalised per batch (scaled to [0, 1], or standardised with
+ *   FitOptions.normalize);
+ * - Float32Array: values used as they are;
+ * - Tensor: float, first dimension N, used as it is.
+ */
+export type ImageInput = Uint8Array | Float32Array | Tensor;
+
+/**
+ * Labels: class indices (N) for sparse losses. For other losses (categorical cross-entropy, MSE)
+ * class indices are one-hot encoded to the model's K outputs; a float Tensor (N, K) is used as is.
+ */
+export type LabelInput = Uint8Array | Int32Array | readonly number[] | Tensor;
+
+/** Metrics computed besides the loss. 'accuracy' compares argmax(output) with the class index. */
+export type MetricName = 'accuracy' | 'acc' | 'sparse_categorical_accuracy' | 'categorical_accuracy';
+
+export interface CompileConfig {
+  /** An Optimizer or a name ('adam', 'sgd', ...) resolved with default arguments. */
+  optimizer: Optimizer | string;
+  /** A Loss or a Keras name ('sparse_categorical_crossentropy', 'mse', ...). */
+  loss: Loss | string;
+  metrics?: readonly MetricName[];
+}
+
+/** Per-batch input normalisation of Uint8Array images: (pixel / 255 - mean) / std. */
+export interface Normalize {
+  mean: number;
+  std: number;
+}
+
+export interface FitOptions {
+  /** Index of the epoch to stop before (Keras semantics: total epochs, counting initialEpoch). Default 1. */
+  epochs?: number;
+  /** Default 32. */
+  batchSize?: number;
+  /** Held-out data evaluated after every epoch. */
+  validationData?: readonly [ImageInput, LabelInput];
+  /** Fraction of the training data held out, chosen by a seeded stratified split. */
+  validationSplit?: number;
+  /** Shuffle the training order every epoch (seeded). Default true. */
+  shuffle?: boolean;
+  callbacks?: readonly Callback[];
+  /** Epoch to start at (its history and LR schedule position continue from there). Default 0. */
+  initialEpoch?: number;
+  /** Seeds weight initialisation, the validation split, shuffling and dropout. Default 0. */
+  seed?: number;
+  /** 0 silent, 1 live progress bar (one line per epoch when not a TTY), 2 one line per epoch. Default 1. */
+  verbose?: 0 | 1 | 2;
+  /** Where verbose output goes: default process.stdout when it exists. */
+  output?: TextStream;
+  /** Standardise Uint8Array images instead of scaling to [0, 1]. */
+  normalize?: Normalize;
+  /** Random shift/rotation/scale of each training image (u8 28x28 input), seeded and checkpointed. */
+  augment?: boolean | AugmentOptions;
+  /** Caller information stored in config.json under `runConfig` (e.g. the CLI's recipe). */
+  runConfig?: Record<string, unknown>;
+  /** Batches per epoch (fewer than the data holds: quick runs). */
+  stepsPerEpoch?: number;
+  /** Use only the first `limit` training examples (after the validation split). */
+  limit?: number;
+  /** Write a run directory (config.json, metrics.jsonl, a checkpoint per epoch). Node: see run.ts. */
+  runDir?: string;
+  /** Continue the run in this directory from its latest checkpoint (and keep writing to it). */
+  resumeFrom?: string;
+  /** A run store to write to instead of a directory (browser storage, tests). */
+  run?: RunStore;
+  /** Checkpoints kept in the run directory (oldest removed first). Default 3. */
+  keepCheckpoints?: number;
+  /** Receives every training event (the CLI prints them; the web page streams them). */
+  onEvent?: (event: TrainEvent) => void;
+  /** Stops training at the next batch boundary, writing a checkpoint when a run is written. */
+  signal?: AbortSignal;
+}
+
+/** Per-epoch values, Keras names. */
+export interface HistoryValues {
+  loss: number[];
+  accuracy: number[];
+  val_loss?: number[];
+  val_accuracy?: number[];
+  lr: number[];
+}
+
+export interface History {
+  /** Epoch indices (0-based) in the order they ran. */
+  epoch: number[];
+  history: HistoryValues;
+}
+
+export interface EvaluateOptions {
+  /** Default 32. */
+  batchSize?: number;
+  normalize?: Normalize;
+}
+
+export interface EvaluateResult {
+  loss: number;
+  accuracy: number;
+  [metric: string]: number;
+}
+
+export interface PredictOptions {
+  /** Default 32. */
+  batchSize?: number;
+  normalize?: Normalize;
+}
+
+/** Somewhere text goes: process.stdout, a file, a test buffer. */
+export interface TextStream {
+  write(text: string): unknown;
+  /** A terminal: progress redraws in place. */
+  isTTY?: boolean;
+  columns?: number;
+}
+
+// ---- the event stream (one object per hook, dispatched from CallbackList) ----
+
+export interface TrainBeginEvent {
+  type: 'trainBegin';
+  /** The epoch training stops before. */
+  epochs: number;
+  initialEpoch: number;
+  stepsPerEpoch: number;
+  batchSize: number;
+  /** Training examples (after the validation split and limit). */
+  samples: number;
+  validationSamples: number;
+  /** Optimizer steps already taken (non-zero when resuming). */
+  step: number;
+}
+
+export interface EpochBeginEvent {
+  type: 'epochBegin';
+  epoch: number;
+  lr: number;
+}
+
+export interface BatchBeginEvent {
+  type: 'batchBegin';
+  epoch: number;
+  /** Batch index within the epoch. */
+  batch: number;
+  /** Global optimizer step (0-based) this batch performs. */
+  step: number;
+  size: number;
+}
+
+export interface BatchEndEvent {
+  type: 'batchEnd';
+  epoch: number;
+  batch: number;
+  step: number;
+  size: number;
+  /** Mean loss over the epoch so far (what Keras shows). */
+  loss: number;
+  accuracy: number;
+  /** This batch's loss. */
+  batchLoss: number;
+  /** False when the loss or a gradient was NaN or infinite (the update was then skipped). */
+  finite: boolean;
+  imagesPerSecond: number;
+}
+
+export interface EpochEndEvent {
+  type: 'epochEnd';
+  epoch: number;
+  /** Optimizer steps taken so far. */
+  step: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  lr: number;
+  seconds: number;
+}
+
+export interface TrainEndEvent {
+  type: 'trainEnd';
+  /** Epochs completed (the index of the next one). */
+  epoch: number;
+  step: number;
+  stopped: boolean;
+  stopReason?: string;
+  seconds: number;
+}
+
+/** Written to metrics.jsonl and emitted after each saved checkpoint. */
+export interface CheckpointEvent {
+  type: 'checkpoint';
+  epoch: number;
+  step: number;
+  path: string;
+}
+
+export type TrainEvent =
+  | TrainBeginEvent
+  | EpochBeginEvent
+  | BatchBeginEvent
+  | BatchEndEvent
+  | EpochEndEvent
+  | TrainEndEvent
+  | CheckpointEvent;
+
+// ---- training state and persistence ----
+
+/** Everything besides weights and optimizer slots needed to continue a run exactly (state.json). */
+export interface TrainState {
+  format: 'mnist-lab/train-state@1';
+  /** The epoch to run next, and how many of its batches already ran. */
+  epoch: number;
+  batchInEpoch: number;
+  /** Optimizer steps taken. */
+  step: number;
+  /** The shuffle generator as it was at the start of `epoch` (it regenerates that epoch's order). */
+  shuffleRandom: RandomState;
+  /** The dropout generator now. */
+  dropoutRandom: RandomState;
+  /** The augmentation generator now (runs with augment). */
+  augmentRandom?: RandomState;
+  /** Partial sums of the current epoch (non-zero for a checkpoint taken mid-epoch). */
+  epochProgress: { lossSum: number; correct: number; seen: number; seconds: number };
+  history: History;
+}
+
+/** A checkpoint's three files, in memory. */
+export interface CheckpointData {
+  model: Uint8Array;
+  optimizer: Uint8Array;
+  state: TrainState;
+}
+
+/** Where a run is written: a directory on Node (run.ts), anything else elsewhere. */
+export interface RunStore {
+  /** Human-readable location, printed in messages ("resume with --resume <location>"). */
+  readonly location: string;
+  writeConfig(config: Record<string, unknown>): Promise<void>;
+  appendEvent(event: TrainEvent): Promise<void>;
+  /** Writes a checkpoint and moves the `latest` pointer to it; returns its location. */
+  saveCheckpoint(checkpoint: CheckpointData, keep: number): Promise<string>;
+  /** The checkpoint the `latest` pointer names, or null for a fresh run. */
+  loadLatestCheckpoint(): Promise<CheckpointData | null>;
+  close(): Promise<void>;
+}
+
+/** Opens run stores by path; registered by the Node entry (run.ts), absent in a browser. */
+export type RunStoreOpener = (path: string) => RunStore;

@@ -1,0 +1,146 @@
+// The model zoo: named architectures with the training recipe each is known to work with
+// (DESIGN.md "Default recipes"). The CLI's `train --model NAME` and the benchmarks use these.
+import { averagePooling2d, conv2d, dense, dropout, flatten, maxPooling2d, activation } from '../nn/index.js';
+import { adam, oneCycle } from '../optim/index.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { Model, sequential } from '../train/model.js';
+import { ResNet } from './resnet.js';
+
+export type ZooModelName = 'mlp' | 'cnn' | 'fast' | 'resnet' | 'lenet5';
+
+/** Per-batch input normalisation: scale to [0, 1], or standardise with a dataset's mean/std. */
+export type InputNormalization = 'scale' | { mean: number; std: number };
+
+/** MNIST training-set statistics of pixel/255. */
+export const MNIST_MEAN_STD = { mean: 0.1307, std: 0.3081 } as const;
+
+export interface RecipeOptions {
+  /** Output classes (10 for MNIST-family data; fewer for class subsets). */
+  classes?: number;
+}
+
+export interface Recipe {
+  readonly name: ZooModelName;
+  readonly description: string;
+  readonly batchSize: number;
+  readonly epochs: number;
+  readonly normalization: InputNormalization;
+  /** A fresh, unbuilt model. */
+  model(options?: RecipeOptions): Model;
+  /** The recipe's optimizer; schedules need the total number of steps. */
+  optimizer(totalSteps: number, learningRate?: number): Optimizer;
+}
+
+const IMAGE: [number, number, number] = [28, 28, 1];
+
+export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
+  mlp: {
+    name: 'mlp',
+    description: 'Flatten → Dense(128, relu) → Dense(10): the TensorFlow beginner tutorial',
+    batchSize: 32,
+    epochs: 5,
+    normalization: 'scale',
+    model: ({ classes = 10 } = {}) =>
+      sequential({
+        name: 'mlp',
+        layers: [
+          flatten({ inputShape: [28, 28] }),
+          dense({ units: 128, activation: 'relu' }),
+          dense({ units: classes }),
+        ],
+      }),
+    optimizer: (_steps, learningRate = 0.001) => adam({ learningRate }),
+  },
+  cnn: {
+    name: 'cnn',
+    description:
+      'Keras mnist_convnet: Conv(32,3) → MaxPool → Conv(64,3) → MaxPool → Dropout(0.5) → Dense(10)',
+    batchSize: 128,
+    epochs: 3,
+    normalization: 'scale',
+    model: ({ classes = 10 } = {}) =>
+      sequential({
+        name: 'cnn',
+        layers: [
+          conv2d({ inputShape: IMAGE, filters: 32, kernelSize: 3, activation: 'relu' }),
+          maxPooling2d({ poolSize: 2 }),
+          conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
+          maxPooling2d({ poolSize: 2 }),
+          flatten(),
+          dropout({ rate: 0.5 }),
+          dense({ units: classes }),
+        ],
+      }),
+    optimizer: (_steps, learningRate = 0.001) => adam({ learningRate }),
+  },
+  fast: {
+    name: 'fast',
+    description:
+      'Conv(24,5) → MaxPool → ReLU → Conv(32,3) → MaxPool → ReLU → Dense(256) → Dense(10), one-cycle Adam, one epoch',
+    batchSize: 256,
+    epochs: 1,
+    normalization: MNIST_MEAN_STD,
+    model: ({ classes = 10 } = {}) =>
+      sequential({
+        name: 'fast',
+        layers: [
+          conv2d({ inputShape: IMAGE, filters: 24, kernelSize: 5 }),
+          maxPooling2d({ poolSize: 2 }),
+          activation({ activation: 'relu' }),
+          conv2d({ filters: 32, kernelSize: 3 }),
+          maxPooling2d({ poolSize: 2 }),
+          activation({ activation: 'relu' }),
+          flatten(),
+          dense({ units: 256, activation: 'relu' }),
+          dense({ units: classes }),
+        ],
+      }),
+    optimizer: (steps, learningRate = 0.01) =>
+      adam({
+        learningRate: oneCycle({ maxLearningRate: learningRate, totalSteps: steps }),
+        beta1: 0.7,
+        beta2: 0.9,
+      }),
+  },
+  resnet: {
+    name: 'resnet',
+    description:
+      'small residual network: stem + 3 residual blocks (16/32/64) with batch norm, global pooling',
+    batchSize: 128,
+    epochs: 3,
+    normalization: MNIST_MEAN_STD,
+    model: ({ classes = 10 } = {}) => new ResNet({ classes }),
+    optimizer: (_steps, learningRate = 0.001) => adam({ learningRate }),
+  },
+  lenet5: {
+    name: 'lenet5',
+    description:
+      'LeCun 1998: Conv(6,5,same) → AvgPool → Conv(16,5) → AvgPool → Dense(120) → Dense(84) → Dense(10)',
+    batchSize: 64,
+    epochs: 3,
+    normalization: 'scale',
+    model: ({ classes = 10 } = {}) =>
+      sequential({
+        name: 'lenet5',
+        layers: [
+          conv2d({ inputShape: IMAGE, filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }),
+          averagePooling2d({ poolSize: 2 }),
+          conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }),
+          averagePooling2d({ poolSize: 2 }),
+          flatten(),
+          dense({ units: 120, activation: 'relu' }),
+          dense({ units: 84, activation: 'relu' }),
+          dense({ units: classes }),
+        ],
+      }),
+    optimizer: (_steps, learningRate = 0.001) => adam({ learningRate }),
+  },
+};
+
+export const ZOO_MODEL_NAMES = Object.keys(RECIPES) as ZooModelName[];
+
+export function getRecipe(name: string): Recipe {
+  const recipe = (RECIPES as Record<string, Recipe | undefined>)[name];
+  if (!recipe) throw new Error(`unknown model '${name}': choose one of ${ZOO_MODEL_NAMES.join(', ')}`);
+  return recipe;
+}

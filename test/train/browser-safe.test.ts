@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import type { CheckpointData, RunStore, TrainEvent } from '../../src/train/types.js';
+import { smallModel, syntheticData, weightBytes } from './setup.js';
+
+/** Every module reachable from `entry` through imports and re-exports (type-only ones skipped). */
+function reachable(entry: string): Map<string, string[]> {
+  const seen = new Map<string, string[]>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    const source = readFileSync(file, 'utf8');
+    const specifiers = [...source.matchAll(/^(?:import|export) (?!type )(?:[^'"]*from )?'([^']+)';/gm)].map(
+      (m) => m[1]!,
+    );
+    seen.set(file, specifiers);
+    for (const specifier of specifiers) {
+      if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
+    }
+  };
+  visit(resolve(entry));
+  return seen;
+}
+
+/** A RunStore in memory: what a browser would back with IndexedDB. */
+class MemoryRun implements RunStore {
+  readonly location = 'memory';
+  config: Record<string, unknown> | undefined;
+  readonly events: TrainEvent[] = [];
+  readonly checkpoints: CheckpointData[] = [];
+  async writeConfig(config: Record<string, unknown>): Promise<void> {
+    this.config = config;
+  }
+  async appendEvent(event: TrainEvent): Promise<void> {
+    this.events.push(event);
+  }
+  async saveCheckpoint(checkpoint: CheckpointData): Promise<string> {
+    this.checkpoints.push(structuredClone(checkpoint));
+    return `memory/${checkpoint.state.step}`;
+  }
+  async loadLatestCheckpoint(): Promise<CheckpointData | null> {
+    return this.checkpoints.at(-1) ?? null;
+  }
+  async close(): Promise<void> {}
+}
+
+describe('browser safety', () => {
+  it('the trainer, its callbacks and checkpoint code import no Node-only module', () => {
+    const entries = ['src/train/trainer.ts', 'src/train/callbacks/index.ts', 'src/io/safetensors.ts'];
+    for (const entry of entries) {
+      for (const [file, specifiers] of reachable(join(process.cwd(), entry))) {
+        const nodeOnly = specifiers.filter(
+          (s) => s.startsWith('node:') || ['fs', 'path', 'os', 'crypto'].includes(s),
+        );
+        assert.deepEqual(nodeOnly, [], `${file} imports ${nodeOnly.join(', ')}`);
+        assert.ok(!file.endsWith('/run.ts'), `${entry} reaches run.ts`);
+      }
+    }
+  });
+
+  it('fit({run}) writes and resumes through an injected RunStore, no files involved', async () => {
+    const data = syntheticData(48);
+    const options = { batchSize: 16, seed: 8, verbose: 0 } as const;
+    const straight = smallModel();
+    await straight.fit(data.images, data.labels, { ...options, epochs: 2 });
+    const run = new MemoryRun();
+    await smallModel().fit(data.images, data.labels, { ...options, epochs: 1, run });
+    assert.equal((run.config?.['model'] as { className: string }).className, 'Sequential');
+    assert.deepEqual(
+      run.checkpoints.map((c) => c.state.step),
+      [3],
+    );
+    const resumed = smallModel();
+    await resumed.fit(data.images, data.labels, { ...options, epochs: 2, run, resumeFrom: 'memory' });
+    assert.deepEqual(weightBytes(resumed), weightBytes(straight));
+    assert.ok(run.events.some((e) => e.type === 'checkpoint'));
+  });
+});

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDataCommands } from './commands/data.js';
 import { reportError } from './errors.js';
 import { registerTrainCommands } from './commands/train.js';
+import { registerEvaluateCommand } from './commands/evaluate.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDataCommands(program);
   registerTrainCommands(program);
+  registerEvaluateCommand(program);
   return program;
 }
 

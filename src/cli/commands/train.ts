@@ -1,7 +1,6 @@
 // `mnist-lab train` and `mnist-lab evaluate`: a thin client of the public API. The CLI parses and
 // validates flags, prints the typed training events, and prints one JSON object with --json;
 // the training loop, the zoo and the data layer do the work.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -11,7 +10,6 @@ import {
   getOptimizer,
   getRecipe,
   loadDataset,
-  loadModel,
   oneCycle,
   selectBackend,
   sparseCategoricalCrossentropy,
@@ -20,7 +18,6 @@ import {
   type Dataset,
   type ImageSet,
   type LearningRateSchedule,
-  type Model,
   type Normalize,
   type Optimizer,
   type TrainEvent,
@@ -138,14 +135,14 @@ function defaultRunDir(model: string, dataset: string): string {
 }
 
 /** What a run directory's config.json says about how to rebuild the data side. */
-interface RunRecipe {
+export interface RunRecipe {
   model: string;
   dataset: string;
   classes?: number[];
   normalize?: Normalize;
 }
 
-function selectClasses(set: ImageSet, classes: number[] | undefined): ImageSet {
+export function selectClasses(set: ImageSet, classes: number[] | undefined): ImageSet {
   return classes ? subsetByClasses(set, classes, { relabel: true }) : set;
 }
 
@@ -267,61 +264,7 @@ function round(value: number, digits: number): number {
   return Math.round(value * scale) / scale;
 }
 
-interface EvaluateFlags {
-  dataset?: string;
-  dataDir?: string;
-  offline?: boolean;
-  split: 'test' | 'train';
-  backend?: 'js' | 'native';
-  threads?: number;
-  json?: boolean;
-}
-
-async function readRunRecipe(runDir: string): Promise<RunRecipe | undefined> {
-  try {
-    const config = JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')) as {
-      runConfig?: { recipe?: RunRecipe };
-    };
-    return config.runConfig?.recipe;
-  } catch {
-    return undefined;
-  }
-}
-
-async function evaluate(runDir: string, flags: EvaluateFlags): Promise<void> {
-  const backend = selectBackend({
-    ...(flags.backend ? { backend: flags.backend } : {}),
-    ...(flags.threads ? { threads: flags.threads } : {}),
-  });
-  const recipe = await readRunRecipe(runDir);
-  const model: Model = await loadModel(runDir);
-  const datasetName = flags.dataset ?? recipe?.dataset ?? 'mnist';
-  const log = flags.json ? () => undefined : printInfo;
-  const dataset = await loadDataset(datasetName, {
-    ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
-    ...(flags.offline ? { offline: true } : {}),
-    onEvent: (event) => log(event.message),
-  });
-  const set = selectClasses(flags.split === 'train' ? dataset.train : dataset.test, recipe?.classes);
-  const result = await model.evaluate(set.images, set.labels, {
-    batchSize: 1000,
-    ...(recipe?.normalize ? { normalize: recipe.normalize } : {}),
-  });
-  const output = {
-    runDir,
-    backend: backend.name,
-    dataset: dataset.name,
-    split: flags.split,
-    [flags.split]: { loss: result.loss, accuracy: result.accuracy },
-  };
-  if (flags.json) printJson(output);
-  else
-    printResult(
-      `${flags.split}: loss ${result.loss.toFixed(4)}, accuracy ${(result.accuracy * 100).toFixed(2)}% (${set.count} images, backend ${backend.name})`,
-    );
-}
-
-function backendOptions(command: Command): Command {
+export function backendOptions(command: Command): Command {
   return command
     .addOption(
       new Option(
@@ -385,15 +328,4 @@ export function registerTrainCommands(program: Command): void {
     .option('--classes <list>', 'train on these classes only, relabelled 0..k-1 (e.g. 0-4)', parseClassList)
     .option('--json', 'print one JSON object on stdout and nothing else');
   backendOptions(trainCommand).action((flags: TrainFlags) => train(flags));
-
-  const evaluateCommand = program
-    .command('evaluate')
-    .description('evaluate a trained run on a dataset split')
-    .argument('<runDir>', 'a run directory written by train')
-    .option('--dataset <name>', 'dataset (default: the one the run trained on)')
-    .option('--data-dir <dir>', 'look for the dataset files in this directory first')
-    .option('--offline', 'never use the network')
-    .addOption(new Option('--split <name>', 'which split').choices(['test', 'train']).default('test'))
-    .option('--json', 'print one JSON object on stdout and nothing else');
-  backendOptions(evaluateCommand).action((runDir: string, flags: EvaluateFlags) => evaluate(runDir, flags));
 }

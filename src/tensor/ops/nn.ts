@@ -8,7 +8,6 @@ import { Tensor, fromKernel, isGradEnabled } from '../tensor.js';
 import type { RandomSource } from './creation.js';
 import { add, div, floatData, mul, sqrt, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
-import { reshape } from './shape.js';
 
 function kernels() {
   return getBackend().kernels;

@@ -1,0 +1,262 @@
+// Kernel-level timing of the native backend on the `cnn` recipe's training step (batch 128) and
+// the `mlp` recipe's per-step kernel sequence (batch 32). Run: npx tsx bench/native-kernels.ts
+// Each row is the median over many iterations; outputs go back to the pool after every call, as
+// in training. Letters: N batch; activations NHWC, conv kernels HWIO, dense kernels [in, out].
+import type { Backend, Conv2DAttrs, Window2D } from '../src/backend/kernels.js';
+import { createNativeBackend, nativeBackendAvailable } from '../src/backend/native/index.js';
+
+const availability = nativeBackendAvailable();
+if (!availability.available) {
+  console.log(`native backend unavailable: ${availability.reason}`);
+  process.exit(0);
+}
+const threadsArg = process.argv.indexOf('--threads');
+const backend: Backend = createNativeBackend(
+  threadsArg > 0 ? { threads: Number(process.argv[threadsArg + 1]) } : {},
+);
+const k = backend.kernels;
+
+function random(n: number, scale = 1): Float32Array {
+  const x = backend.alloc('float32', n);
+  for (let i = 0; i < n; i++) x[i] = (Math.random() * 2 - 1) * scale;
+  return x;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+interface Timing {
+  median: number;
+  best: number;
+}
+
+/**
+ * Median and best ms of `run` (which returns what it allocated, released after timing). The best
+ * is printed too because the development machine is shared: with another process on the second
+ * core, every OpenMP barrier can wait a scheduler slice, and the median shows that, not the code.
+ */
+function time(run: () => unknown, iterations: number): Timing {
+  const samples: number[] = [];
+  for (let i = 0; i < iterations + 5; i++) {
+    const start = process.hrtime.bigint();
+    const out = run();
+    const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+    if (i >= 5) samples.push(elapsed);
+    releaseAll(out);
+  }
+  return { median: median(samples), best: Math.min(...samples) };
+}
+
+function releaseAll(out: unknown): void {
+  if (out instanceof Float32Array || out instanceof Int32Array) backend.release(out);
+  else if (out && typeof out === 'object') for (const v of Object.values(out)) releaseAll(v);
+}
+
+function window(N: number, H: number, W: number, C: number, KH: number, stride: number): Window2D {
+  const OH = Math.floor((H - KH) / stride) + 1;
+  const OW = Math.floor((W - KH) / stride) + 1;
+  return {
+    N,
+    H,
+    W,
+    C,
+    KH,
+    KW: KH,
+    OH,
+    OW,
+    strideH: stride,
+    strideW: stride,
+    padTop: 0,
+    padBottom: 0,
+    padLeft: 0,
+    padRight: 0,
+    dilationH: 1,
+    dilationW: 1,
+  };
+}
+
+// ---- cnn, batch 128: Conv(32,3) relu -> MaxPool 2 -> Conv(64,3) relu -> MaxPool 2 -> Dense 1600->10 ----
+const N = 128;
+const conv1: Conv2DAttrs = { ...window(N, 28, 28, 1, 3, 1), O: 32 }; // (128,26,26,32)
+const pool1 = window(N, 26, 26, 32, 2, 2); // (128,13,13,32)
+const conv2: Conv2DAttrs = { ...window(N, 13, 13, 32, 3, 1), O: 64 }; // (128,11,11,64)
+const pool2 = window(N, 11, 11, 64, 2, 2); // (128,5,5,64)
+
+const x0 = random(N * 28 * 28); // (128,28,28,1)
+const w1 = random(3 * 3 * 1 * 32, 0.3);
+const b1 = random(32, 0.1);
+const y1 = k.Conv2D(x0, w1, b1, conv1);
+const a1 = k.Relu(y1);
+const p1 = k.MaxPool(a1, pool1);
+const w2 = random(3 * 3 * 32 * 64, 0.1);
+const b2 = random(64, 0.1);
+const y2 = k.Conv2D(p1.y, w2, b2, conv2);
+const a2 = k.Relu(y2);
+const p2 = k.MaxPool(a2, pool2);
+const mask = random(N * 1600);
+const wd = random(1600 * 10, 0.05);
+const bd = random(10, 0.1);
+const labels = backend.alloc('int32', N);
+for (let i = 0; i < N; i++) labels[i] = i % 10;
+const logits = k.MatMul(p2.y, wd, { batch: 1, m: N, k: 1600, n: 10, transposeA: false, transposeB: false });
+const xent = k.SoftmaxCrossEntropy(logits, labels, { batch: N, classes: 10, labelSmoothing: 0 });
+const dlogits = k.SoftmaxCrossEntropyGrad(xent.probs, labels, 1, {
+  batch: N,
+  classes: 10,
+  labelSmoothing: 0,
+});
+const dPool2 = random(N * 5 * 5 * 64);
+const dA2 = random(N * 11 * 11 * 64);
+const dPool1 = random(N * 13 * 13 * 32);
+const dA1 = random(N * 26 * 26 * 32);
+const sizes = [3 * 3 * 32, 32, 3 * 3 * 32 * 64, 64, 1600 * 10, 10]; // 34,826 parameters
+const params = sizes.map((n) => random(n));
+const grads = sizes.map((n) => random(n, 0.01));
+const ms = sizes.map((n) => random(n, 0));
+const vs = sizes.map((n) => random(n, 0).fill(0));
+let step = 0;
+
+const iterations = 200;
+const rows: [string, () => unknown][] = [
+  ['conv1 fwd (+bias)  x(128,28,28,1) w(3,3,1,32)', () => k.Conv2D(x0, w1, b1, conv1)],
+  ['relu1 fwd', () => k.Relu(y1)],
+  ['maxpool1 fwd', () => k.MaxPool(a1, pool1)],
+  ['conv2 fwd (+bias)  x(128,13,13,32) w(3,3,32,64)', () => k.Conv2D(p1.y, w2, b2, conv2)],
+  ['relu2 fwd', () => k.Relu(y2)],
+  ['maxpool2 fwd', () => k.MaxPool(a2, pool2)],
+  [
+    'dropout mask mul (128,1600)',
+    () => k.Mul(p2.y, mask, { aShape: [N, 1600], bShape: [N, 1600], outShape: [N, 1600] }),
+  ],
+  [
+    'dense fwd 1600->10',
+    () => k.MatMul(p2.y, wd, { batch: 1, m: N, k: 1600, n: 10, transposeA: false, transposeB: false }),
+  ],
+  ['dense bias add', () => k.Add(logits, bd, { aShape: [N, 10], bShape: [10], outShape: [N, 10] })],
+  [
+    'softmax-xent fwd',
+    () => k.SoftmaxCrossEntropy(logits, labels, { batch: N, classes: 10, labelSmoothing: 0 }),
+  ],
+  [
+    'softmax-xent grad',
+    () => k.SoftmaxCrossEntropyGrad(xent.probs, labels, 1, { batch: N, classes: 10, labelSmoothing: 0 }),
+  ],
+  [
+    'dense bwd dW (1600,10)',
+    () => k.MatMul(p2.y, dlogits, { batch: 1, m: 1600, k: N, n: 10, transposeA: true, transposeB: false }),
+  ],
+  [
+    'dense bwd dx (128,1600)',
+    () => k.MatMul(dlogits, wd, { batch: 1, m: N, k: 10, n: 1600, transposeA: false, transposeB: true }),
+  ],
+  ['dense bias grad (sum)', () => k.Sum(dlogits, { shape: [N, 10], axes: [0] })],
+  [
+    'dropout grad mul',
+    () => k.Mul(dPool2, mask, { aShape: [N, 1600], bShape: [N, 1600], outShape: [N, 1600] }),
+  ],
+  ['maxpool2 bwd', () => k.MaxPoolGrad(dPool2, a2, p2.workspace, pool2)],
+  ['relu2 bwd', () => k.ReluGrad(dA2, y2)],
+  ['conv2 bias grad (sum)', () => k.Sum(dA2, { shape: [N, 11, 11, 64], axes: [0, 1, 2] })],
+  ['conv2 bwd-data', () => k.Conv2DBackpropInput(dA2, w2, conv2)],
+  ['conv2 bwd-filter', () => k.Conv2DBackpropFilter(p1.y, dA2, conv2)],
+  ['maxpool1 bwd', () => k.MaxPoolGrad(dPool1, a1, p1.workspace, pool1)],
+  ['relu1 bwd', () => k.ReluGrad(dA1, y1)],
+  ['conv1 bias grad (sum)', () => k.Sum(dA1, { shape: [N, 26, 26, 32], axes: [0, 1, 2] })],
+  ['conv1 bwd-filter', () => k.Conv2DBackpropFilter(x0, dA1, conv1)],
+  [
+    'adam, 34,826 params in 6 tensors',
+    () =>
+      k.AdamUpdate(params, grads, ms, vs, {
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-7,
+        step: ++step,
+        weightDecay: 0,
+        decoupledWeightDecay: false,
+      }),
+  ],
+];
+
+console.log(`native backend: ${backend.threads} threads; median of ${iterations} iterations`);
+console.log('\ncnn training step, batch 128'.padEnd(53) + 'median ms    best ms');
+let total = 0;
+let totalBest = 0;
+const cell = (ms: number) => ms.toFixed(3).padStart(9);
+for (const [name, run] of rows) {
+  const t = time(run, iterations);
+  total += t.median;
+  totalBest += t.best;
+  console.log(`  ${name.padEnd(50)} ${cell(t.median)}  ${cell(t.best)}`);
+}
+console.log(`  ${'sum'.padEnd(50)} ${cell(total)}  ${cell(totalBest)}`);
+const rate = (ms: number) => Math.round((N / ms) * 1000);
+console.log(
+  `  implied training throughput: ${rate(total)} images/s from medians, ${rate(totalBest)} from bests (target 12,000)`,
+);
+
+// ---- mlp, batch 32: Dense 784->128 relu, Dense 128->10, softmax-xent, Adam ----
+const B = 32;
+const mx = random(B * 784);
+const mW1 = random(784 * 128, 0.05);
+const mB1 = random(128, 0.1);
+const mW2 = random(128 * 10, 0.1);
+const mB2 = random(10, 0.1);
+const mLabels = backend.alloc('int32', B);
+for (let i = 0; i < B; i++) mLabels[i] = i % 10;
+const mParams = [mW1, mB1, mW2, mB2];
+const mM = mParams.map((p) => random(p.length, 0).fill(0));
+const mV = mParams.map((p) => random(p.length, 0).fill(0));
+let mStep = 0;
+const mm = (m: number, kk: number, n: number, transposeA = false, transposeB = false) => ({
+  batch: 1,
+  m,
+  k: kk,
+  n,
+  transposeA,
+  transposeB,
+});
+const xentAttrs = { batch: B, classes: 10, labelSmoothing: 0 };
+
+/** One training step's kernels, releasing every intermediate as tidy() would; returns the call count. */
+function mlpStep(): number {
+  const h = k.MatMul(mx, mW1, mm(B, 784, 128));
+  const hb = k.Add(h, mB1, { aShape: [B, 128], bShape: [128], outShape: [B, 128] });
+  const a = k.Relu(hb);
+  const z = k.MatMul(a, mW2, mm(B, 128, 10));
+  const zb = k.Add(z, mB2, { aShape: [B, 10], bShape: [10], outShape: [B, 10] });
+  const { loss, probs } = k.SoftmaxCrossEntropy(zb, mLabels, xentAttrs);
+  const dz = k.SoftmaxCrossEntropyGrad(probs, mLabels, 1, xentAttrs);
+  const dW2 = k.MatMul(a, dz, mm(128, B, 10, true));
+  const dB2 = k.Sum(dz, { shape: [B, 10], axes: [0] });
+  const da = k.MatMul(dz, mW2, mm(B, 10, 128, false, true));
+  const dh = k.ReluGrad(da, hb);
+  const dW1 = k.MatMul(mx, dh, mm(784, B, 128, true));
+  const dB1 = k.Sum(dh, { shape: [B, 128], axes: [0] });
+  k.AdamUpdate(mParams, [dW1, dB1, dW2, dB2], mM, mV, {
+    lr: 1e-3,
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-7,
+    step: ++mStep,
+    weightDecay: 0,
+    decoupledWeightDecay: false,
+  });
+  for (const s of [h, hb, a, z, zb, loss, probs, dz, dW2, dB2, da, dh, dW1, dB1]) backend.release(s);
+  return 14;
+}
+
+const calls = mlpStep();
+const stepMs = time(mlpStep, 2000).median;
+const tiny = random(1);
+const callMs = time(() => k.Relu(tiny), 20000).median;
+console.log('\nmlp training step kernels, batch 32 (Dense 784->128 relu, Dense 128->10, Adam)');
+console.log(
+  `  ${calls} kernel calls per step: ${stepMs.toFixed(4)} ms per step (${Math.round((B / stepMs) * 1000)} images/s)`,
+);
+console.log(`  ${((stepMs / calls) * 1000).toFixed(1)} us per call on average`);
+console.log(
+  `  per-call floor (Relu on 1 element, alloc + native call + release): ${(callMs * 1000).toFixed(2)} us`,
+);

@@ -236,6 +236,11 @@ function tryLoad(): AddonLoad {
   if (!existsSync(addonPath)) {
     return { addon: null, reason: `the native addon is not built (no ${addonPath}); ${installHint}` };
   }
+  // NOTE: OpenMP's default spin-waiting collapses when the cores are shared: a training step that
+  // takes 8 ms on an idle 2-core machine took 290 ms with other processes running, against 46 ms
+  // with passive waiting. The runtime reads this once, when the addon loads libgomp; a user on a
+  // dedicated machine can still choose OMP_WAIT_POLICY=active.
+  process.env['OMP_WAIT_POLICY'] ??= 'passive';
   try {
     const require = createRequire(import.meta.url);
     return { addon: require(addonPath) as NativeAddon };

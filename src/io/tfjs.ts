@@ -1,0 +1,445 @@
+// The TensorFlow.js Layers format, out and in: model.json (a Keras topology + a weights manifest)
+// and binary weight shards of little-endian float32. Pure and browser-safe: bytes and objects in and
+// out; src/io/tfjs/node.ts reads and writes the files.
+//
+// Layouts need no transposes: our activations are NHWC and our weights are Keras-shaped (conv
+// kernels HWIO [KH, KW, C, F], dense kernels [in, out]), exactly what TF.js holds.
+//
+// Export: a Sequential of plain layers becomes a Keras Sequential; any other model (a subclass such
+// as the zoo's ResNet, an imported Functional) is traced into a functional ("Model") topology,
+// with call()'s relu and add as Activation and Add layers. The exported model takes pixel / 255
+// images [N, 28, 28, 1]; a run's input standardisation becomes a leading Rescaling layer.
+import type { Layer } from '../nn/layer.js';
+import { Add } from '../nn/layers/add.js';
+import { Sequential } from '../train/model.js';
+import type { Model } from '../train/model.js';
+import type { Normalize } from '../train/types.js';
+import { Random } from '../util/random.js';
+import { VERSION } from '../version.js';
+import { Functional } from './tfjs/functional.js';
+import type { FunctionalNode } from './tfjs/functional.js';
+import { kerasLayerJson, layerFromKeras } from './tfjs/keras-config.js';
+import type { ImportedLayer, Json, KerasLayerJson } from './tfjs/keras-config.js';
+import { exportInputShape, leafLayers, traceLayerGraph } from './tfjs/layer-graph.js';
+
+/** The weights file an export writes (one group, one shard). */
+export const TFJS_WEIGHTS_FILE = 'group1-shard1of1.bin';
+
+export interface TfjsWeightSpec {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: unknown;
+}
+
+/** model.json of the TF.js Layers format. */
+export interface TfjsModelJson {
+  format: 'layers-model';
+  generatedBy: string;
+  convertedBy: string | null;
+  modelTopology: { class_name: string; config: Json; keras_version?: string; backend?: string };
+  weightsManifest: { paths: string[]; weights: TfjsWeightSpec[] }[];
+}
+
+export interface TfjsExportOptions {
+  /**
+   * The standardisation the model was trained with ((pixel / 255 - mean) / std): prepended as a
+   * Rescaling layer so the exported model takes pixel / 255.
+   */
+  normalize?: Normalize;
+}
+
+export interface TfjsArtifacts {
+  modelJson: TfjsModelJson;
+  /** The contents of group1-shard1of1.bin: every weight, float32 little-endian, in manifest order. */
+  weights: Uint8Array;
+}
+
+/** A name Keras and TF.js accept for a layer: '/' (our nested blocks) becomes '_'. */
+function kerasName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+const NORMALIZATION_LAYER = 'input_normalization';
+
+function normalizationJson(normalize: Normalize, name: string): KerasLayerJson {
+  // (x - mean) / std = x * (1 / std) + (-mean / std)
+  return {
+    class_name: 'Rescaling',
+    config: { scale: 1 / normalize.std, offset: -normalize.mean / normalize.std, name, trainable: false },
+  };
+}
+
+/** The model in the TF.js Layers format. The model must be built (buildFor / fit / load). */
+export function exportTfjs(model: Model, options: TfjsExportOptions = {}): TfjsArtifacts {
+  if (!model.built) {
+    throw new Error(`exportTfjs: model '${model.name}' is not built; call model.buildFor([28, 28, 1]) first`);
+  }
+  const inputShape = exportInputShape(model);
+  const names = new Map<Layer, string>();
+  const used = new Set<string>([NORMALIZATION_LAYER]);
+  const unique = (wanted: string): string => {
+    let name = kerasName(wanted);
+    for (let k = 1; used.has(name); k++) name = `${kerasName(wanted)}_${k}`;
+    used.add(name);
+    return name;
+  };
+  const plain = model instanceof Sequential && model.sublayers.every((l) => l.sublayers.length === 0);
+  const layers = plain ? model.sublayers : leafLayers(model);
+  for (const layer of layers) names.set(layer, unique(layer.name));
+
+  let topology: { class_name: string; config: Json };
+  if (plain) {
+    const entries = model.sublayers.map((layer) => kerasLayerJson(layer, names.get(layer) as string));
+    if (options.normalize) entries.unshift(normalizationJson(options.normalize, NORMALIZATION_LAYER));
+    const first = entries[0];
+    if (!first) throw new Error(`exportTfjs: model '${model.name}' has no layers`);
+    first.config = { ...first.config, batch_input_shape: [null, ...inputShape], dtype: 'float32' };
+    topology = { class_name: 'Sequential', config: { name: kerasName(model.name), layers: entries } };
+  } else {
+    topology = functionalTopology(model, inputShape, names, unique, options);
+  }
+
+  // Weights: each exported layer's own weights, in layer order, named '<layer>/<weight>'.
+  const specs: TfjsWeightSpec[] = [];
+  const chunks: Float32Array[] = [];
+  for (const layer of layers) {
+    for (const weight of layer.ownWeightList) {
+      specs.push({
+        name: `${names.get(layer) as string}/${weight.name}`,
+        shape: [...weight.value.shape],
+        dtype: 'float32',
+      });
+      chunks.push(Float32Array.from(weight.value.data));
+    }
+  }
+  const values = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    values.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return {
+    modelJson: {
+      format: 'layers-model',
+      generatedBy: `mnist-lab ${VERSION}`,
+      convertedBy: null,
+      modelTopology: { ...topology, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
+      weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: specs }],
+    },
+    weights: littleEndianBytes(values),
+  };
+}
+
+/** A traced model as a Keras functional topology: InputLayer, [Rescaling], then one layer per node. */
+function functionalTopology(
+  model: Model,
+  inputShape: number[],
+  names: Map<Layer, string>,
+  unique: (wanted: string) => string,
+  options: TfjsExportOptions,
+): { class_name: string; config: Json } {
+  const graph = traceLayerGraph(model, inputShape);
+  const entries: Json[] = [];
+  const producer = new Map<number, string>(); // value id -> name of the layer that makes it
+  const inputName = unique('input');
+  entries.push({
+    name: inputName,
+    class_name: 'InputLayer',
+    config: { batch_input_shape: [null, ...inputShape], dtype: 'float32', sparse: false, name: inputName },
+    inbound_nodes: [],
+  });
+  const push = (layerJson: KerasLayerJson, inputs: readonly number[], output: number): void => {
+    const name = layerJson.config['name'] as string;
+    const inbound = inputs.map((id) => [producer.get(id) as string, 0, 0, {}]);
+    entries.push({ name, ...layerJson, inbound_nodes: [inbound] });
+    producer.set(output, name);
+  };
+  producer.set(graph.input, inputName);
+  if (options.normalize) {
+    // The input value's consumers read the Rescaling's output instead.
+    push(normalizationJson(options.normalize, NORMALIZATION_LAYER), [graph.input], graph.input);
+  }
+  for (const node of graph.nodes) {
+    if (node.kind === 'layer') {
+      push(kerasLayerJson(node.layer, names.get(node.layer) as string), node.inputs, node.output);
+    } else if (node.kind === 'activation') {
+      const from = producer.get(node.inputs[0]) as string;
+      const name = unique(`${from}_${node.activation}`);
+      push(
+        { class_name: 'Activation', config: { activation: node.activation, name, trainable: true } },
+        node.inputs,
+        node.output,
+      );
+    } else {
+      const name = unique('add');
+      push({ class_name: 'Add', config: { name, trainable: true } }, node.inputs, node.output);
+    }
+  }
+  const outputName = producer.get(graph.output) as string;
+  return {
+    class_name: 'Model',
+    config: {
+      name: kerasName(model.name),
+      layers: entries,
+      input_layers: [[inputName, 0, 0]],
+      output_layers: [[outputName, 0, 0]],
+    },
+  };
+}
+
+function littleEndianBytes(values: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i] as number, true);
+  return bytes;
+}
+
+// ---- import ----
+
+/** Reads a weight shard by its path as written in the manifest (relative to model.json). */
+export type ShardReader = (path: string) => Uint8Array;
+
+function asObject(value: unknown, what: string): Json {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`${what}: expected an object, found ${JSON.stringify(value)?.slice(0, 80)}`);
+  }
+  return value as Json;
+}
+
+function shapeWithoutBatch(config: Json, where: string): number[] | undefined {
+  const batch = config['batch_input_shape'] ?? config['batchInputShape'];
+  if (Array.isArray(batch)) {
+    const dims = batch.slice(1);
+    if (!dims.every((d) => typeof d === 'number' && d > 0)) {
+      throw new Error(`${where}: input shape ${JSON.stringify(batch)} must be fixed apart from the batch`);
+    }
+    return dims as number[];
+  }
+  const input = config['input_shape'] ?? config['inputShape'];
+  return Array.isArray(input) ? (input as number[]) : undefined;
+}
+
+function classOf(entry: Json): string {
+  return String(entry['class_name'] ?? entry['className']);
+}
+
+function nestedModelError(className: string, name: string): Error {
+  return new Error(
+    `cannot import layer '${name}': it is a nested model (${className}); flatten it into one ` +
+      'Sequential or functional model before saving',
+  );
+}
+
+/**
+ * A model from the TF.js Layers format (as written by TF.js's model.save() or tensorflowjs_converter
+ * from Keras 2): Sequential or functional, made of the layers we support. `source` names the file in
+ * errors.
+ */
+export function importTfjs(modelJson: unknown, readShard: ShardReader, source = 'model.json'): Model {
+  const root = asObject(modelJson, source);
+  if (root['format'] !== undefined && root['format'] !== 'layers-model') {
+    throw new Error(
+      `${source}: format '${String(root['format'])}' is not the TF.js Layers format ('layers-model'); ` +
+        'graph models (tf.loadGraphModel) cannot be imported',
+    );
+  }
+  let topology = asObject(root['modelTopology'], `${source}: modelTopology`);
+  if (topology['model_config'] !== undefined)
+    topology = asObject(topology['model_config'], `${source}: model_config`);
+  const className = classOf(topology);
+  const config = topology['config'];
+  const imported: ImportedLayer[] = [];
+  let model: Model;
+  let inputShape: number[] | undefined;
+  if (className === 'Sequential') {
+    const entries = (
+      Array.isArray(config) ? config : asObject(config, `${source}: config`)['layers']
+    ) as Json[];
+    const layers: Layer[] = [];
+    for (const entry of entries) {
+      const cls = classOf(entry);
+      const layerConfig = asObject(entry['config'], `${source}: layer config`);
+      const name = String(layerConfig['name'] ?? cls);
+      if (cls === 'InputLayer') {
+        inputShape = shapeWithoutBatch(layerConfig, `${source}: InputLayer '${name}'`);
+        continue;
+      }
+      if (['Sequential', 'Model', 'Functional'].includes(cls)) throw nestedModelError(cls, name);
+      if (layers.length === 0) inputShape ??= shapeWithoutBatch(layerConfig, `${source}: layer '${name}'`);
+      const layer = layerFromKeras(cls, name, layerConfig);
+      imported.push(layer);
+      layers.push(layer.layer);
+    }
+    model = new Sequential({
+      name: String(asObject(config, `${source}: config`)['name'] ?? 'sequential'),
+      layers,
+      ...(inputShape ? { inputShape } : {}),
+    });
+  } else if (className === 'Model' || className === 'Functional') {
+    ({ model, inputShape } = functionalFromKeras(asObject(config, `${source}: config`), imported, source));
+  } else {
+    throw new Error(
+      `${source}: model class '${className}' is not supported (Sequential, Model or Functional)`,
+    );
+  }
+  if (!inputShape) {
+    throw new Error(`${source}: the model declares no input shape (batch_input_shape on its first layer)`);
+  }
+  model.buildFor(inputShape, new Random(0));
+  for (const { layer, positiveAxis } of imported) {
+    const rank = (layer.inputShape?.length ?? 0) + 1;
+    if (positiveAxis !== undefined && positiveAxis !== rank - 1) {
+      throw new Error(
+        `cannot import ${layer.className} '${layer.name}': axis ${positiveAxis} of a rank-${rank} input is ` +
+          'not the last axis; only channels-last normalisation is supported',
+      );
+    }
+  }
+  loadManifestWeights(model, root['weightsManifest'], readShard, source);
+  return model;
+}
+
+type InboundRef = [string, number, number, unknown?];
+
+function functionalFromKeras(
+  config: Json,
+  imported: ImportedLayer[],
+  source: string,
+): { model: Model; inputShape: number[] | undefined } {
+  const inputs = config['input_layers'] ?? config['inputLayers'];
+  const outputs = config['output_layers'] ?? config['outputLayers'];
+  if (!Array.isArray(inputs) || inputs.length !== 1 || !Array.isArray(outputs) || outputs.length !== 1) {
+    throw new Error(`${source}: only functional models with one input and one output can be imported`);
+  }
+  const inputName = String((inputs[0] as unknown[])[0]);
+  const outputName = String((outputs[0] as unknown[])[0]);
+  let inputShape: number[] | undefined;
+  const pending: { layer: Layer; inbound: string[] }[] = [];
+  for (const entry of config['layers'] as Json[]) {
+    const cls = classOf(entry);
+    const layerConfig = asObject(entry['config'], `${source}: layer config`);
+    const name = String(entry['name'] ?? layerConfig['name']);
+    const nodes = (entry['inbound_nodes'] ?? entry['inboundNodes']) as unknown[];
+    if (cls === 'InputLayer') {
+      if (name !== inputName)
+        throw new Error(`${source}: InputLayer '${name}' is not the model's input '${inputName}'`);
+      inputShape = shapeWithoutBatch(layerConfig, `${source}: InputLayer '${name}'`);
+      continue;
+    }
+    if (['Sequential', 'Model', 'Functional'].includes(cls)) throw nestedModelError(cls, name);
+    if (!Array.isArray(nodes) || nodes.length !== 1 || !Array.isArray(nodes[0])) {
+      throw new Error(
+        `cannot import layer '${name}': expected one inbound node in the Keras 2 / TF.js form, found ` +
+          `${JSON.stringify(nodes)?.slice(0, 120)} (shared layers and the Keras 3 format are not supported; ` +
+          'save the model with TF.js or convert it with tensorflowjs_converter from Keras 2)',
+      );
+    }
+    const inbound = (nodes[0] as InboundRef[]).map((ref) => {
+      if (!Array.isArray(ref) || ref[1] !== 0 || ref[2] !== 0) {
+        throw new Error(
+          `cannot import layer '${name}': inbound ${JSON.stringify(ref)} uses a shared layer's second call`,
+        );
+      }
+      return String(ref[0]);
+    });
+    const layer = layerFromKeras(cls, name, layerConfig);
+    if (inbound.length !== 1 && !(layer.layer instanceof Add)) {
+      throw new Error(
+        `cannot import ${cls} '${name}': it takes ${inbound.length} inputs; only Add merges inputs`,
+      );
+    }
+    imported.push(layer);
+    pending.push({ layer: layer.layer, inbound });
+  }
+  // Keras lists layers in creation order; run them in an order where inputs come first.
+  const ordered: FunctionalNode[] = [];
+  const ready = new Set([inputName]);
+  while (pending.length > 0) {
+    const index = pending.findIndex((p) => p.inbound.every((name) => ready.has(name)));
+    if (index < 0) {
+      throw new Error(
+        `${source}: layers ${pending.map((p) => `'${p.layer.name}'`).join(', ')} take inputs no layer makes`,
+      );
+    }
+    const [next] = pending.splice(index, 1) as [{ layer: Layer; inbound: string[] }];
+    ordered.push(next);
+    ready.add(next.layer.name);
+  }
+  const model = new Functional({
+    name: String(config['name'] ?? 'model'),
+    inputName,
+    outputName,
+    nodes: ordered,
+    ...(inputShape ? { inputShape } : {}),
+  });
+  return { model, inputShape };
+}
+
+/** Copies the manifest's float32 weights into the built model, matched by '<layer>/<weight>'. */
+function loadManifestWeights(model: Model, manifest: unknown, readShard: ShardReader, source: string): void {
+  if (!Array.isArray(manifest)) throw new Error(`${source}: weightsManifest is missing or not a list`);
+  const values = new Map<string, { spec: TfjsWeightSpec; data: Float32Array }>();
+  for (const group of manifest as { paths: string[]; weights: TfjsWeightSpec[] }[]) {
+    const shards = group.paths.map((path) => readShard(path));
+    const total = shards.reduce((n, s) => n + s.length, 0);
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const shard of shards) {
+      bytes.set(shard, at);
+      at += shard.length;
+    }
+    const view = new DataView(bytes.buffer);
+    let offset = 0;
+    for (const spec of group.weights) {
+      if (spec.quantization !== undefined) {
+        throw new Error(
+          `${source}: weight '${spec.name}' is quantized; re-save the model without quantization`,
+        );
+      }
+      if (spec.dtype !== 'float32') {
+        throw new Error(
+          `${source}: weight '${spec.name}' is ${spec.dtype}; only float32 weights are supported`,
+        );
+      }
+      const count = spec.shape.reduce((a, b) => a * b, 1);
+      if (offset + count * 4 > total) {
+        throw new Error(
+          `${source}: weight '${spec.name}' needs bytes ${offset}..${offset + count * 4} of shards ` +
+            `${group.paths.join(', ')}, which hold ${total} (truncated file?)`,
+        );
+      }
+      const data = new Float32Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getFloat32(offset + i * 4, true);
+      offset += count * 4;
+      values.set(spec.name.replace(/:0$/, ''), { spec, data });
+    }
+  }
+  const missing: string[] = [];
+  for (const layer of leafLayers(model)) {
+    for (const weight of layer.ownWeightList) {
+      const key = `${layer.name}/${weight.name}`;
+      const found = values.get(key);
+      if (!found) {
+        missing.push(key);
+        continue;
+      }
+      const expected = weight.value.shape;
+      if (found.spec.shape.length !== expected.length || found.spec.shape.some((d, i) => d !== expected[i])) {
+        throw new Error(
+          `${source}: weight '${key}' has shape [${found.spec.shape.join(', ')}], the layer needs [${expected.join(', ')}]`,
+        );
+      }
+      weight.value.data.set(found.data);
+      values.delete(key);
+    }
+  }
+  if (missing.length > 0) {
+    throw new Error(`${source}: the weights manifest has no ${missing.map((m) => `'${m}'`).join(', ')}`);
+  }
+  if (values.size > 0) {
+    throw new Error(
+      `${source}: weights ${[...values.keys()].map((k) => `'${k}'`).join(', ')} belong to no layer of the model`,
+    );
+  }
+}

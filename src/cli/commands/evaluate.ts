@@ -1,9 +1,20 @@
-// `mnist-lab evaluate <runDir>`: a trained run evaluated on a dataset split. A thin client of the
-// public API.
+// `mnist-lab evaluate <runDir>`: a trained run evaluated on a dataset split: the sklearn-style
+// classification report, the confusion matrix, the most-confused pairs and calibration, and
+// <runDir>/report.html (with --png, the charts as PNG too). A thin client of the public API.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadDataset, loadModel, selectBackend, type Model } from '../../index.js';
+import {
+  evaluateClassifier,
+  formatClassificationReport,
+  formatConfusionMatrix,
+  formatMostConfused,
+  loadDataset,
+  loadModel,
+  selectBackend,
+  writeRunReport,
+  type Model,
+} from '../../index.js';
 import { printInfo, printJson, printResult } from '../output.js';
 import { backendOptions, selectClasses, type RunRecipe } from './train.js';
 
@@ -14,6 +25,8 @@ interface EvaluateFlags {
   split: 'test' | 'train';
   backend?: 'js' | 'native';
   threads?: number;
+  report: boolean;
+  png?: boolean;
   json?: boolean;
 }
 
@@ -27,6 +40,8 @@ async function readRunRecipe(runDir: string): Promise<RunRecipe | undefined> {
     return undefined;
   }
 }
+
+const round = (value: number, digits = 6): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
 async function evaluate(runDir: string, flags: EvaluateFlags): Promise<void> {
   const backend = selectBackend({
@@ -43,33 +58,107 @@ async function evaluate(runDir: string, flags: EvaluateFlags): Promise<void> {
     onEvent: (event) => log(event.message),
   });
   const set = selectClasses(flags.split === 'train' ? dataset.train : dataset.test, recipe?.classes);
-  const result = await model.evaluate(set.images, set.labels, {
+  if (set.count === 0) {
+    throw new Error(
+      `evaluate: the ${flags.split} split of ${dataset.name} has no images; choose another with --split or --dataset`,
+    );
+  }
+  // A run trained on a class subset was relabelled 0..k-1: name its outputs after the original classes.
+  const classNames = recipe?.classes
+    ? recipe.classes.map((k) => dataset.classes[k] ?? String(k))
+    : dataset.classes;
+  const normalize = recipe?.normalize;
+  const result = evaluateClassifier(model, set, {
+    classNames,
     batchSize: 1000,
-    ...(recipe?.normalize ? { normalize: recipe.normalize } : {}),
+    ...(normalize ? { normalize } : {}),
+  });
+  const report = flags.report
+    ? await writeRunReport(runDir, {
+        model,
+        set,
+        evaluation: result,
+        classNames,
+        dataset: dataset.name,
+        split: flags.split,
+        ...(normalize ? { normalize } : {}),
+        ...(flags.png ? { png: true } : {}),
+      })
+    : undefined;
+  const perClass = result.perClass.map((c) => ({
+    label: c.label,
+    name: c.name,
+    precision: round(c.precision),
+    recall: round(c.recall),
+    f1: round(c.f1),
+    support: c.support,
+  }));
+  const average = (a: { precision: number; recall: number; f1: number; support: number }) => ({
+    precision: round(a.precision),
+    recall: round(a.recall),
+    f1: round(a.f1),
+    support: a.support,
   });
   const output = {
     runDir,
     backend: backend.name,
     dataset: dataset.name,
     split: flags.split,
-    [flags.split]: { loss: result.loss, accuracy: result.accuracy },
+    count: result.count,
+    [flags.split]: { loss: round(result.loss), accuracy: result.accuracy, top2Accuracy: result.top2Accuracy },
+    perClass,
+    macro: average(result.macro),
+    weighted: average(result.weighted),
+    micro: average(result.micro),
+    confusionMatrix: result.confusionMatrix,
+    mostConfused: result.mostConfused.map((p) => ({ ...p, rate: round(p.rate) })),
+    ece: round(result.ece),
+    reliability: result.reliability.map((b) => ({
+      lower: round(b.lower),
+      upper: round(b.upper),
+      count: b.count,
+      confidence: round(b.confidence),
+      accuracy: round(b.accuracy),
+    })),
+    warnings: result.warnings,
+    seconds: round(result.seconds, 3),
+    imagesPerSecond: Math.round(result.imagesPerSecond),
+    ...(report ? { report: report.path } : {}),
+    ...(report && report.pngFiles.length > 0 ? { png: report.pngFiles } : {}),
   };
-  if (flags.json) printJson(output);
-  else
-    printResult(
-      `${flags.split}: loss ${result.loss.toFixed(4)}, accuracy ${(result.accuracy * 100).toFixed(2)}% (${set.count} images, backend ${backend.name})`,
-    );
+  if (flags.json) {
+    printJson(output);
+    return;
+  }
+  printResult(
+    `${dataset.name} ${flags.split}: ${set.count} images, backend ${backend.name}, ${result.seconds.toFixed(2)} s\n`,
+  );
+  printResult(formatClassificationReport(result, 4));
+  printResult(
+    `loss ${result.loss.toFixed(4)}, top-2 accuracy ${(result.top2Accuracy * 100).toFixed(2)}%, ` +
+      `expected calibration error ${(result.ece * 100).toFixed(2)}%\n`,
+  );
+  for (const w of result.warnings)
+    printResult(`warning: ${w.metric} of class ${w.name} set to 0 (${w.reason})`);
+  printResult('confusion matrix (rows: true class, columns: predicted):');
+  printResult(formatConfusionMatrix(result.confusionMatrix, classNames));
+  printResult('most confused (true -> predicted):');
+  printResult(formatMostConfused(result.mostConfused));
+  if (report) printResult(`report: ${report.path}`);
+  for (const file of report?.pngFiles ?? []) printResult(`png: ${file}`);
 }
 
 export function registerEvaluateCommand(program: Command): void {
   const evaluateCommand = program
     .command('evaluate')
-    .description('evaluate a trained run on a dataset split')
+    .description('evaluate a trained run: classification report, confusion matrix, report.html')
     .argument('<runDir>', 'a run directory written by train')
     .option('--dataset <name>', 'dataset (default: the one the run trained on)')
     .option('--data-dir <dir>', 'look for the dataset files in this directory first')
     .option('--offline', 'never use the network')
     .addOption(new Option('--split <name>', 'which split').choices(['test', 'train']).default('test'))
+    .option('--no-report', 'do not write <runDir>/report.html')
+    .option('--png', 'also write the charts and the mistakes gallery as PNG files in <runDir>/report/')
     .option('--json', 'print one JSON object on stdout and nothing else');
   backendOptions(evaluateCommand).action((runDir: string, flags: EvaluateFlags) => evaluate(runDir, flags));
 }

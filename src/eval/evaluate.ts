@@ -1,0 +1,85 @@
+// evaluateClassifier(): a model run over a labelled image set batch by batch, every batch's outputs
+// folded into an EvaluationAccumulator and released. Browser-safe (no Node modules).
+//
+// Letters: N examples, B batch, K classes.
+import { tidy } from '../tensor/tensor.js';
+import type { Model } from '../train/model.js';
+import type { Normalize } from '../train/types.js';
+import { EvaluationAccumulator, type EvaluationSummary, type OutputKind } from './accumulator.js';
+
+/** A labelled set: images (N, 28, 28) u8 (or any per-example size the model takes), labels (N). */
+export interface LabelledImages {
+  images: Uint8Array | Float32Array;
+  labels: Uint8Array | Int32Array;
+  count: number;
+}
+
+export interface EvaluateClassifierOptions {
+  /** (K) class names; default the indices. */
+  classNames?: readonly string[];
+  /** Examples per forward pass. Default 500. */
+  batchSize?: number;
+  /** The per-batch standardisation the model trained with (run config `recipe.normalize`). */
+  normalize?: Normalize;
+  /** Default 'auto' (see AccumulatorOptions.outputs). */
+  outputs?: OutputKind;
+  calibrationBins?: number;
+  keepWorst?: number;
+  mostConfusedCount?: number;
+  /** Called after each batch with the examples done so far. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const EVALUATE_CLASSIFIER_DEFAULTS = { batchSize: 500 } as const;
+
+export interface ClassifierEvaluation extends EvaluationSummary {
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export function evaluateClassifier(
+  model: Model,
+  set: LabelledImages,
+  options: EvaluateClassifierOptions = {},
+): ClassifierEvaluation {
+  if (set.count === 0 || set.images.length % set.count !== 0 || set.labels.length !== set.count) {
+    throw new Error(
+      `evaluateClassifier: expected a non-empty set with ${set.count} labels and a whole number of pixels per image, ` +
+        `found ${set.labels.length} labels and ${set.images.length} pixels`,
+    );
+  }
+  const batchSize = options.batchSize ?? EVALUATE_CLASSIFIER_DEFAULTS.batchSize;
+  const pixels = set.images.length / set.count;
+  const started = performance.now();
+  let accumulator: EvaluationAccumulator | undefined;
+  for (let start = 0; start < set.count; start += batchSize) {
+    const end = Math.min(start + batchSize, set.count);
+    const images = set.images.subarray(start * pixels, end * pixels); // (B, 28, 28)
+    const labels = set.labels.subarray(start, end); // (B)
+    tidy(() => {
+      const outputs = model.predict(images, {
+        batchSize,
+        ...(options.normalize ? { normalize: options.normalize } : {}),
+      }); // (B, K) f32
+      const classCount = outputs.shape[1] ?? 0;
+      accumulator ??= new EvaluationAccumulator({
+        classCount,
+        ...(options.classNames ? { classNames: options.classNames } : {}),
+        ...(options.outputs ? { outputs: options.outputs } : {}),
+        ...(options.calibrationBins ? { calibrationBins: options.calibrationBins } : {}),
+        ...(options.keepWorst !== undefined ? { keepWorst: options.keepWorst } : {}),
+        ...(options.mostConfusedCount !== undefined ? { mostConfusedCount: options.mostConfusedCount } : {}),
+      });
+      if (outputs.shape.length !== 2 || classCount !== accumulator.classCount) {
+        throw new Error(
+          `evaluateClassifier: expected model outputs (B, ${accumulator.classCount}), found [${outputs.shape.join(', ')}]`,
+        );
+      }
+      accumulator.update(outputs.data, labels);
+    });
+    options.onProgress?.(end, set.count);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const summary = (accumulator as EvaluationAccumulator).summary();
+  return { ...summary, seconds, imagesPerSecond: seconds > 0 ? set.count / seconds : 0 };
+}

@@ -1,0 +1,387 @@
+// writeRunReport(): reads a run directory (config.json, metrics.jsonl), optionally evaluates the model
+// on a labelled set, and writes <run>/report.html atomically; with `png`, also the charts and the
+// mistakes gallery as <run>/report/*.png. Node-only (files, pngjs, resvg).
+//
+// Letters: N examples, K classes, S optimizer steps.
+import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { renderGrid } from '../../data/grid.js';
+import { encodePng } from '../../data/node/png.js';
+import { scheduleFromConfig } from '../../optim/schedules.js';
+import type { ScheduleConfig } from '../../optim/schedules.js';
+import type { Model } from '../../train/model.js';
+import { loadModel, writeFileAtomic } from '../../train/run.js';
+import type { Normalize, TrainEvent } from '../../train/types.js';
+import { VERSION } from '../../version.js';
+import type { CurvePoint } from '../charts.js';
+import { evaluateClassifier, type ClassifierEvaluation, type LabelledImages } from '../evaluate.js';
+import {
+  renderReportCharts,
+  renderReportHtml,
+  type GalleryItem,
+  type ReportData,
+  type TrainingCurves,
+} from '../report.js';
+
+export const REPORT_FILE = 'report.html';
+export const REPORT_PNG_DIR = 'report';
+
+export interface RunReportOptions {
+  /** The trained model; default loadModel(runDir). */
+  model?: Model;
+  /** The labelled set to evaluate (u8 28x28 images); without it the report has no evaluation. */
+  set?: LabelledImages;
+  /** An evaluation of `set` already computed (skips a second pass). */
+  evaluation?: ClassifierEvaluation;
+  /** (K) class names, e.g. Dataset.classes. */
+  classNames?: readonly string[];
+  /** Shown in the report. Default: the run's dataset, 'test'. */
+  dataset?: string;
+  split?: string;
+  /** Per-batch standardisation the model trained with. */
+  normalize?: Normalize;
+  /** Also write the charts and the gallery as PNG files under <run>/report/. */
+  png?: boolean;
+  /** Images in the mistakes gallery. Default 24. */
+  galleryCount?: number;
+}
+
+export interface RunReport {
+  /** The report.html written. */
+  path: string;
+  evaluation?: ClassifierEvaluation;
+  /** PNG files written with `png`. */
+  pngFiles: string[];
+}
+
+interface RunConfig {
+  createdAt?: string;
+  model?: { className?: string; config?: { name?: string } };
+  training?: {
+    optimizer?: { className?: string; config?: { learningRate?: number | ScheduleConfig } };
+    loss?: { name?: string };
+    fit?: Record<string, unknown>;
+  };
+  runConfig?: { recipe?: { model?: string; dataset?: string; classes?: number[] } };
+  versions?: Record<string, unknown>;
+}
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The run's events, one per line; a torn last line (a crash mid-append) is skipped. */
+export async function readRunEvents(runDir: string): Promise<TrainEvent[]> {
+  let text: string;
+  try {
+    text = await readFile(join(runDir, 'metrics.jsonl'), 'utf8');
+  } catch {
+    return [];
+  }
+  const events: TrainEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      events.push(JSON.parse(line) as TrainEvent);
+    } catch {
+      // partial line
+    }
+  }
+  return events;
+}
+
+const MAX_CURVE_POINTS = 400;
+
+/** Consecutive points averaged in groups so a line has at most MAX_CURVE_POINTS (smooths noise too). */
+function downsample(points: CurvePoint[]): CurvePoint[] {
+  if (points.length <= MAX_CURVE_POINTS) return points;
+  const group = Math.ceil(points.length / MAX_CURVE_POINTS);
+  const out: CurvePoint[] = [];
+  for (let i = 0; i < points.length; i += group) {
+    const slice = points.slice(i, i + group);
+    out.push({
+      step: (slice[slice.length - 1] as CurvePoint).step,
+      value: slice.reduce((a, p) => a + p.value, 0) / slice.length,
+      series: (slice[0] as CurvePoint).series,
+    });
+  }
+  return out;
+}
+
+/** Loss, accuracy and learning-rate curves; a resumed run's repeated steps keep their last value. */
+export function trainingCurves(events: readonly TrainEvent[], config: RunConfig): TrainingCurves {
+  const batches = new Map<number, { loss: number; accuracy: number; step: number }>();
+  const epochs = new Map<
+    number,
+    { step: number; loss: number; accuracy: number; valLoss?: number; valAccuracy?: number }
+  >();
+  let lastStep = 0;
+  const epochLr = new Map<number, number>();
+  let stepsPerEpoch = 0;
+  for (const event of events) {
+    if (event.type === 'trainBegin') stepsPerEpoch = event.stepsPerEpoch;
+    if (event.type === 'epochBegin') epochLr.set(event.epoch, event.lr);
+    if (event.type === 'batchEnd' && event.finite) {
+      // step + 1: the curve's x is "optimizer steps taken" once this batch's update is applied.
+      batches.set(event.step, { loss: event.batchLoss, accuracy: event.accuracy, step: event.step + 1 });
+      lastStep = Math.max(lastStep, event.step + 1);
+    }
+    if (event.type === 'epochEnd') {
+      epochs.set(event.epoch, {
+        step: event.step,
+        loss: event.loss,
+        accuracy: event.accuracy,
+        ...(event.valLoss !== undefined ? { valLoss: event.valLoss } : {}),
+        ...(event.valAccuracy !== undefined ? { valAccuracy: event.valAccuracy } : {}),
+      });
+      lastStep = Math.max(lastStep, event.step);
+    }
+  }
+  const sortedBatches = [...batches.values()].sort((a, b) => a.step - b.step);
+  const sortedEpochs = [...epochs.values()].sort((a, b) => a.step - b.step);
+  const loss = downsample(
+    sortedBatches.map((b) => ({ step: b.step, value: b.loss, series: 'train (batch)' })),
+  );
+  const accuracy = downsample(
+    sortedBatches.map((b) => ({ step: b.step, value: b.accuracy, series: 'train (epoch so far)' })),
+  );
+  for (const e of sortedEpochs) {
+    loss.push({ step: e.step, value: e.loss, series: 'train (epoch)' });
+    accuracy.push({ step: e.step, value: e.accuracy, series: 'train (epoch)' });
+    if (e.valLoss !== undefined) loss.push({ step: e.step, value: e.valLoss, series: 'validation' });
+    if (e.valAccuracy !== undefined)
+      accuracy.push({ step: e.step, value: e.valAccuracy, series: 'validation' });
+  }
+  const learningRate: CurvePoint[] = [];
+  const configured = config.training?.optimizer?.config?.learningRate;
+  const stride = Math.max(1, Math.ceil(lastStep / MAX_CURVE_POINTS));
+  if (typeof configured === 'object' && lastStep > 0) {
+    const schedule = scheduleFromConfig(configured);
+    for (let step = 0; step <= lastStep; step += stride) {
+      learningRate.push({ step, value: schedule.at(step), series: 'learning rate' });
+    }
+  } else if (typeof configured === 'number' && lastStep > 0) {
+    learningRate.push({ step: 0, value: configured, series: 'learning rate' });
+    learningRate.push({ step: lastStep, value: configured, series: 'learning rate' });
+  } else {
+    for (const [epoch, lr] of [...epochLr.entries()].sort((a, b) => a[0] - b[0])) {
+      learningRate.push({ step: epoch * stepsPerEpoch, value: lr, series: 'learning rate' });
+    }
+  }
+  return { loss, accuracy, learningRate };
+}
+
+function configRows(config: RunConfig, runDir: string): [string, string][] {
+  const rows: [string, string][] = [['run directory', resolve(runDir)]];
+  const fit = config.training?.fit ?? {};
+  const recipe = config.runConfig?.recipe;
+  const add = (key: string, value: unknown): void => {
+    if (value !== undefined && value !== null)
+      rows.push([key, typeof value === 'string' ? value : JSON.stringify(value)]);
+  };
+  add('created', config.createdAt);
+  add('model', recipe?.model ?? config.model?.config?.name ?? config.model?.className);
+  add('dataset', recipe?.dataset);
+  add('classes', recipe?.classes);
+  const optimizer = config.training?.optimizer;
+  const lr = optimizer?.config?.learningRate;
+  add('optimizer', optimizer?.className);
+  add('learning rate', typeof lr === 'object' ? `${lr.className} ${JSON.stringify(lr.config)}` : lr);
+  add('loss', config.training?.loss?.name);
+  for (const key of [
+    'epochs',
+    'batchSize',
+    'seed',
+    'validationSplit',
+    'augment',
+    'limit',
+    'stepsPerEpoch',
+    'normalize',
+  ]) {
+    add(key, fit[key]);
+  }
+  return rows;
+}
+
+function environmentRows(config: RunConfig): [string, string][] {
+  const v = config.versions ?? {};
+  const rows: [string, string][] = [];
+  rows.push(['backend (training)', String(v['backend'] ?? 'unknown')]);
+  rows.push(['threads (training)', String(v['threads'] ?? 'unknown')]);
+  rows.push(['mnist-lab (training)', String(v['mnistLab'] ?? 'unknown')]);
+  rows.push(['runtime (training)', String(v['runtime'] ?? 'unknown')]);
+  rows.push(['mnist-lab (report)', VERSION]);
+  rows.push(['runtime (report)', `Node.js ${process.version}`]);
+  rows.push([
+    'platform',
+    `${process.platform} ${process.arch}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'})`,
+  ]);
+  return rows;
+}
+
+function timingRows(
+  events: readonly TrainEvent[],
+  evaluation: ClassifierEvaluation | undefined,
+): [string, string][] {
+  let seconds = 0;
+  let images = 0;
+  let epochSeconds = 0;
+  const sizes = new Map<number, number>();
+  for (const event of events) {
+    if (event.type === 'trainEnd') seconds += event.seconds;
+    if (event.type === 'epochEnd') epochSeconds += event.seconds;
+    if (event.type === 'batchEnd') sizes.set(event.step, event.size);
+  }
+  for (const size of sizes.values()) images += size;
+  const rows: [string, string][] = [];
+  if (seconds > 0) rows.push(['training time', `${seconds.toFixed(1)} s`]);
+  if (epochSeconds > 0 && images > 0) {
+    rows.push(['training images', images.toLocaleString('en-US')]);
+    rows.push([
+      'training throughput',
+      `${Math.round(images / epochSeconds).toLocaleString('en-US')} images/s`,
+    ]);
+  }
+  if (evaluation) {
+    rows.push([
+      'evaluation time',
+      `${evaluation.seconds.toFixed(2)} s for ${evaluation.count.toLocaleString('en-US')} images`,
+    ]);
+    rows.push([
+      'evaluation throughput',
+      `${Math.round(evaluation.imagesPerSecond).toLocaleString('en-US')} images/s`,
+    ]);
+  }
+  return rows;
+}
+
+/** (28, 28) u8 image, white ink on black as MNIST stores it, as a PNG data URI. */
+function imageDataUri(pixels: Uint8Array, width: number, height: number): string {
+  const rgba = new Uint8Array(width * height * 4);
+  for (let i = 0; i < pixels.length; i++) {
+    rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = pixels[i] as number;
+    rgba[4 * i + 3] = 255;
+  }
+  return `data:image/png;base64,${Buffer.from(encodePng({ width, height, data: rgba })).toString('base64')}`;
+}
+
+async function writePngs(
+  runDir: string,
+  charts: Record<string, string>,
+  set: LabelledImages | undefined,
+  evaluation: ClassifierEvaluation | undefined,
+): Promise<string[]> {
+  let Resvg: typeof import('@resvg/resvg-js').Resvg;
+  try {
+    ({ Resvg } = await import('@resvg/resvg-js'));
+  } catch (error) {
+    throw new Error(
+      `--png needs @resvg/resvg-js, which did not load here (${(error as Error).message}); ` +
+        `reinstall it with 'npm install' or drop --png (report.html has the same charts)`,
+    );
+  }
+  const files: string[] = [];
+  for (const [name, svg] of Object.entries(charts)) {
+    const png = new Resvg(svg, {
+      background: 'white',
+      fitTo: { mode: 'zoom', value: 2 },
+      font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+    })
+      .render()
+      .asPng();
+    const path = join(runDir, REPORT_PNG_DIR, `${name}.png`);
+    await writeFileAtomic(path, png);
+    files.push(path);
+  }
+  if (set && evaluation && evaluation.worst.length > 0 && set.images instanceof Uint8Array) {
+    // The grid draws each image's label under it: here the model's (wrong) prediction.
+    const indices = evaluation.worst.map((w) => w.index);
+    const labels = new Uint8Array(set.count);
+    for (const w of evaluation.worst) labels[w.index] = w.predicted;
+    const grid = renderGrid({ images: set.images, labels, count: set.count }, indices, {
+      zoom: 3,
+      columns: 8,
+    });
+    const path = join(runDir, REPORT_PNG_DIR, 'mistakes.png');
+    await writeFileAtomic(path, encodePng(grid));
+    files.push(path);
+  }
+  return files;
+}
+
+/** Writes <runDir>/report.html (and PNGs with `png`); evaluates `set` when given. */
+export async function writeRunReport(runDir: string, options: RunReportOptions = {}): Promise<RunReport> {
+  const config = ((await readJson(join(runDir, 'config.json'))) ?? {}) as RunConfig;
+  const events = await readRunEvents(runDir);
+  let model = options.model;
+  if (!model) {
+    try {
+      model = await loadModel(runDir);
+    } catch {
+      model = undefined; // a run without a checkpoint yet: the report has no model section
+    }
+  }
+  const set = options.set;
+  let evaluation = options.evaluation;
+  if (!evaluation && set && model) {
+    evaluation = evaluateClassifier(model, set, {
+      ...(options.classNames ? { classNames: options.classNames } : {}),
+      ...(options.normalize ? { normalize: options.normalize } : {}),
+      keepWorst: options.galleryCount ?? 24,
+    });
+  }
+  const classNames = options.classNames ?? evaluation?.perClass.map((c) => c.name) ?? [];
+  const pixels = set && set.count > 0 ? set.images.length / set.count : 0;
+  const side = Math.round(Math.sqrt(pixels));
+  const gallery: GalleryItem[] =
+    set && evaluation && set.images instanceof Uint8Array && side * side === pixels
+      ? evaluation.worst.slice(0, options.galleryCount ?? 24).map((w) => ({
+          src: imageDataUri(
+            (set.images as Uint8Array).subarray(w.index * pixels, (w.index + 1) * pixels),
+            side,
+            side,
+          ),
+          index: w.index,
+          trueName: classNames[w.label] ?? String(w.label),
+          predictedName: classNames[w.predicted] ?? String(w.predicted),
+          confidence: w.confidence,
+          trueProbability: w.trueProbability,
+        }))
+      : [];
+  let modelSummary: string | undefined;
+  try {
+    modelSummary = model?.summary(() => undefined);
+  } catch {
+    modelSummary = undefined; // an unbuilt model without input shape
+  }
+  const data: ReportData = {
+    title: `mnist-lab report: ${basename(resolve(runDir))}`,
+    generatedAt: new Date().toISOString(),
+    config: configRows(config, runDir),
+    environment: environmentRows(config),
+    ...(modelSummary ? { modelSummary } : {}),
+    curves: trainingCurves(events, config),
+    ...(evaluation
+      ? {
+          evaluation: {
+            dataset: options.dataset ?? config.runConfig?.recipe?.dataset ?? 'dataset',
+            split: options.split ?? 'test',
+            classNames,
+            result: evaluation,
+          },
+        }
+      : {}),
+    gallery,
+    timing: timingRows(events, evaluation),
+  };
+  const charts = await renderReportCharts(data);
+  const path = join(runDir, REPORT_FILE);
+  await writeFileAtomic(path, await renderReportHtml(data, charts));
+  const pngFiles = options.png ? await writePngs(runDir, charts, set, evaluation) : [];
+  return { path, ...(evaluation ? { evaluation } : {}), pngFiles };
+}

@@ -1,0 +1,235 @@
+// report.html: one self-contained page (inline CSS and SVG, images as data URIs, no scripts, no
+// network) with the run's configuration and environment, model summary, training curves, the
+// per-class table, the confusion heatmap, calibration, the most confident mistakes and timings.
+// Browser-safe: the caller supplies data; charts come from charts.ts.
+//
+// Letters: K classes, S optimizer steps.
+import type { ClassifierEvaluation } from './evaluate.js';
+import { confusionSpec, curveSpec, reliabilitySpec, renderChartSvg, type CurvePoint } from './charts.js';
+
+/** Training curves read from a run's event log. */
+export interface TrainingCurves {
+  loss: CurvePoint[];
+  accuracy: CurvePoint[];
+  /** Learning rate per step (series 'learning rate'). */
+  learningRate: CurvePoint[];
+}
+
+/** One image of the gallery, already encoded (a `data:image/png;base64,...` URI). */
+export interface GalleryItem {
+  src: string;
+  index: number;
+  trueName: string;
+  predictedName: string;
+  confidence: number;
+  trueProbability: number;
+}
+
+export interface ReportData {
+  title: string;
+  /** ISO time the report was written. */
+  generatedAt: string;
+  /** Label/value rows: model, dataset, epochs, optimizer, ... */
+  config: readonly (readonly [string, string])[];
+  /** Label/value rows: backend, threads, versions, platform. */
+  environment: readonly (readonly [string, string])[];
+  /** Model.summary() text. */
+  modelSummary?: string;
+  curves?: TrainingCurves;
+  evaluation?: {
+    dataset: string;
+    split: string;
+    classNames: readonly string[];
+    result: ClassifierEvaluation;
+  };
+  gallery?: readonly GalleryItem[];
+  /** Label/value rows: training time, images per second, evaluation time. */
+  timing: readonly (readonly [string, string])[];
+}
+
+/** The rendered charts (SVG strings), keyed by name: also what `--png` exports. */
+export type ReportCharts = Record<string, string>;
+
+const STYLE = `
+:root { color-scheme: light; --ink: #1d2330; --muted: #5b6475; --rule: #e3e6ec; --accent: #1f77b4; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: var(--ink);
+  margin: 0; background: #f6f7f9; }
+main { max-width: 1120px; margin: 0 auto; padding: 24px 28px 48px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 32px 0 12px; padding-bottom: 6px; border-bottom: 1px solid var(--rule); }
+.muted { color: var(--muted); }
+section.cards { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 16px; }
+.card { background: #fff; border: 1px solid var(--rule); border-radius: 8px; padding: 10px 14px; min-width: 140px; }
+.card b { display: block; font-size: 20px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 16px; }
+.grid.charts { grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); }
+figure { margin: 0; background: #fff; border: 1px solid var(--rule); border-radius: 8px; padding: 10px;
+  overflow-x: auto; }
+figure svg { max-width: 100%; height: auto; }
+table { border-collapse: collapse; background: #fff; }
+th, td { padding: 4px 10px; border-bottom: 1px solid var(--rule); text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+table.kv td:last-child { text-align: left; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
+tr.average td { font-weight: 600; background: #fafbfc; }
+pre { background: #fff; border: 1px solid var(--rule); border-radius: 8px; padding: 12px; overflow-x: auto;
+  font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; }
+.gallery { display: flex; flex-wrap: wrap; gap: 10px; }
+.gallery figure { width: 112px; text-align: center; padding: 6px; }
+.gallery img { width: 84px; height: 84px; image-rendering: pixelated; display: block; margin: 0 auto 4px;
+  background: #000; }
+.gallery figcaption { font-size: 12px; }
+.wrong { color: #c0392b; font-weight: 600; }
+`;
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const percent = (value: number, digits = 2): string => `${(value * 100).toFixed(digits)}%`;
+
+function keyValueTable(rows: readonly (readonly [string, string])[], id: string): string {
+  return `<table class="kv" id="${id}">${rows
+    .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(v)}</td></tr>`)
+    .join('')}</table>`;
+}
+
+function figure(name: string, svg: string | undefined): string {
+  return svg ? `<figure data-chart="${name}">${svg.replace(/^<\?xml[^>]*>/, '')}</figure>` : '';
+}
+
+function perClassTable(result: ClassifierEvaluation): string {
+  const number = (v: number): string => v.toFixed(4);
+  const rows = result.perClass.map(
+    (c) =>
+      `<tr><td>${escapeHtml(c.name)}</td><td>${number(c.precision)}</td><td>${number(c.recall)}</td><td>${number(c.f1)}</td><td>${c.support}</td></tr>`,
+  );
+  const average = (
+    name: string,
+    a: { precision: number; recall: number; f1: number; support: number },
+  ): string =>
+    `<tr class="average"><td>${name}</td><td>${number(a.precision)}</td><td>${number(a.recall)}</td><td>${number(a.f1)}</td><td>${a.support}</td></tr>`;
+  return (
+    `<table id="per-class"><thead><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr></thead><tbody>` +
+    rows.join('') +
+    `<tr class="average"><td>accuracy</td><td></td><td></td><td>${number(result.accuracy)}</td><td>${result.count}</td></tr>` +
+    average('macro avg', result.macro) +
+    average('weighted avg', result.weighted) +
+    `</tbody></table>`
+  );
+}
+
+/** Renders every chart the data allows: 'loss', 'accuracy', 'learning-rate', 'confusion', 'reliability'. */
+export async function renderReportCharts(data: ReportData): Promise<ReportCharts> {
+  const charts: ReportCharts = {};
+  const curves = data.curves;
+  if (curves && curves.loss.length > 0) {
+    charts['loss'] = await renderChartSvg(
+      curveSpec({
+        title: 'Loss',
+        yTitle: 'cross-entropy',
+        points: curves.loss,
+        faint: ['train (batch)'],
+        logScale: true,
+      }),
+    );
+  }
+  if (curves && curves.accuracy.length > 0) {
+    charts['accuracy'] = await renderChartSvg(
+      curveSpec({ title: 'Accuracy', yTitle: 'accuracy', points: curves.accuracy, faint: ['train (batch)'] }),
+    );
+  }
+  if (curves && curves.learningRate.length > 0) {
+    charts['learning-rate'] = await renderChartSvg(
+      curveSpec({ title: 'Learning rate', yTitle: 'learning rate', points: curves.learningRate }),
+    );
+  }
+  if (data.evaluation) {
+    const { result, classNames } = data.evaluation;
+    charts['confusion'] = await renderChartSvg(confusionSpec(result.confusionMatrix, classNames));
+    charts['reliability'] = await renderChartSvg(reliabilitySpec(result.reliability, result.ece));
+  }
+  return charts;
+}
+
+/** The whole page. Pass `charts` when already rendered (e.g. also exported as PNG). */
+export async function renderReportHtml(data: ReportData, charts?: ReportCharts): Promise<string> {
+  const svg = charts ?? (await renderReportCharts(data));
+  const parts: string[] = [];
+  parts.push(
+    `<header><h1>${escapeHtml(data.title)}</h1><div class="muted">written ${escapeHtml(data.generatedAt)} by mnist-lab</div></header>`,
+  );
+  const evaluation = data.evaluation;
+  if (evaluation) {
+    const r = evaluation.result;
+    const cards: [string, string][] = [
+      [`${evaluation.split} accuracy`, percent(r.accuracy)],
+      [`${evaluation.split} loss`, r.loss.toFixed(4)],
+      ['top-2 accuracy', percent(r.top2Accuracy)],
+      ['macro F1', r.macro.f1.toFixed(4)],
+      ['calibration error', percent(r.ece)],
+      ['images', r.count.toLocaleString('en-US')],
+    ];
+    parts.push(
+      `<section class="cards" id="headline">${cards
+        .map(
+          ([k, v]) =>
+            `<div class="card"><span class="muted">${escapeHtml(k)}</span><b>${escapeHtml(v)}</b></div>`,
+        )
+        .join('')}</section>`,
+    );
+  }
+  parts.push(
+    `<h2>Run</h2><div class="grid"><div><h3>Configuration</h3>${keyValueTable(data.config, 'config')}</div>` +
+      `<div><h3>Environment</h3>${keyValueTable(data.environment, 'environment')}</div></div>`,
+  );
+  if (data.modelSummary)
+    parts.push(`<h2>Model</h2><pre id="model-summary">${escapeHtml(data.modelSummary)}</pre>`);
+  if (svg['loss'] || svg['accuracy'] || svg['learning-rate']) {
+    parts.push(
+      `<h2>Training curves</h2><div class="grid charts">${figure('loss', svg['loss'])}${figure('accuracy', svg['accuracy'])}${figure('learning-rate', svg['learning-rate'])}</div>`,
+    );
+  }
+  if (evaluation) {
+    const r = evaluation.result;
+    parts.push(
+      `<h2>Evaluation: ${escapeHtml(evaluation.dataset)} ${escapeHtml(evaluation.split)} split</h2>` +
+        `<div class="grid"><div>${perClassTable(r)}</div>${figure('reliability', svg['reliability'])}</div>`,
+    );
+    if (r.warnings.length > 0) {
+      parts.push(
+        `<p class="muted" id="warnings">Ill-defined values reported as 0: ${r.warnings
+          .map((w) => escapeHtml(`${w.metric} of ${w.name} (${w.reason})`))
+          .join('; ')}.</p>`,
+      );
+    }
+    parts.push(`<h3>Confusion matrix</h3>${figure('confusion', svg['confusion'])}`);
+    const pairs = r.mostConfused
+      .map(
+        (p) =>
+          `<tr><td>${escapeHtml(p.name)} → ${escapeHtml(p.predictedName)}</td><td>${p.count}</td><td>${percent(p.rate)}</td></tr>`,
+      )
+      .join('');
+    parts.push(
+      `<h3>Most confused pairs</h3><table id="most-confused"><thead><tr><th>true → predicted</th><th>count</th><th>of the true class</th></tr></thead><tbody>${pairs}</tbody></table>`,
+    );
+  }
+  if (data.gallery && data.gallery.length > 0) {
+    const items = data.gallery
+      .map(
+        (g) =>
+          `<figure><img alt="test image ${g.index}" src="${g.src}"><figcaption>#${g.index}<br>true ${escapeHtml(g.trueName)}<br><span class="wrong">predicted ${escapeHtml(g.predictedName)}</span><br>${percent(g.confidence, 1)} (true ${percent(g.trueProbability, 1)})</figcaption></figure>`,
+      )
+      .join('');
+    parts.push(
+      `<h2>Most confident mistakes</h2><p class="muted">The misclassified test images the model was surest about.</p><div class="gallery" id="gallery">${items}</div>`,
+    );
+  }
+  parts.push(`<h2>Timing</h2>${keyValueTable(data.timing, 'timing')}`);
+  return (
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8">` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<title>${escapeHtml(data.title)}</title><style>${STYLE}</style></head>` +
+    `<body><main>${parts.join('\n')}</main></body></html>\n`
+  );
+}

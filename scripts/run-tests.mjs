@@ -44,7 +44,7 @@ const result = spawnSync(
 );
 
 const tap = readFileSync(tapFile, 'utf8');
-const count = (key) => Number(new RegExp(`^# ${key} (\\d+)$`, "m").exec(tap)?.[1] ?? 0);
+const count = (key) => Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
 const passed = count('pass');
 const failed = count('fail') + count('cancelled');
 const skipped = count('skipped') + count('todo');

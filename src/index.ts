@@ -255,3 +255,163 @@ export {
 // ---- formats ----
 export { SafetensorsError, decodeSafetensors, encodeSafetensors, tensorValues } from './io/safetensors.js';
 export type { SafetensorsDType, SafetensorsFile, SafetensorsTensor } from './io/safetensors.js';
+
+// ---- evaluation and prediction ----
+export {
+  accuracyScore,
+  classificationReport,
+  confusionMatrix,
+  logLoss,
+  mostConfusedPairs,
+  normalizeConfusion,
+  topKAccuracy,
+} from './eval/metrics.js';
+export type {
+  AverageMetrics,
+  ClassificationReport,
+  ClassMetrics,
+  ConfusedPair,
+  ConfusionMatrix,
+  ConfusionNormalization,
+  ReportOptions,
+  ZeroDivisionWarning,
+} from './eval/metrics.js';
+export { ACCUMULATOR_DEFAULTS, EvaluationAccumulator } from './eval/accumulator.js';
+export type {
+  AccumulatorOptions,
+  EvaluationSummary,
+  Misclassified,
+  OutputKind,
+  ReliabilityBin,
+} from './eval/accumulator.js';
+export { EVALUATE_CLASSIFIER_DEFAULTS, evaluateClassifier } from './eval/evaluate.js';
+export type { ClassifierEvaluation, EvaluateClassifierOptions, LabelledImages } from './eval/evaluate.js';
+export { formatClassificationReport, formatConfusionMatrix, formatMostConfused } from './eval/format.js';
+
+// ---- fine-tuning ----
+export {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_FORMAT,
+  ADAPTER_WEIGHTS_FILE,
+  BUILT_IN_TASKS,
+  COMPARE_DEFAULTS,
+  DIGITS_SOURCE_CLASSES,
+  DIGITS_TARGET_CLASSES,
+  FEW_SHOT_SWEEP,
+  FINE_TUNE_DEFAULTS,
+  FINE_TUNE_METHODS,
+  FINE_TUNE_RUN_DEFAULTS,
+  LORA_DEFAULTS,
+  LoraConv2D,
+  LoraDense,
+  TRANSFER_CNN,
+  applyAdapter,
+  applyLora,
+  applyLrMultipliers,
+  architecture as fineTuneArchitecture,
+  baseHash,
+  classifierIndex,
+  compareCsv,
+  compareMethods,
+  compareShots,
+  compareTable,
+  encodeAdapter,
+  fineTune,
+  formatTable,
+  freeze,
+  freezeAllBut,
+  freezeUntil,
+  globToRegExp,
+  headClasses,
+  isLora,
+  layerRows,
+  layerTable,
+  layersUntil,
+  learningCurveSvg,
+  loadAdapter,
+  loadBase,
+  loadTask,
+  loraLayer,
+  loraLayers,
+  lrMultipliersFor,
+  mergeLora,
+  parameterCounts,
+  parseLrGroups,
+  prepareFineTune,
+  pretrainBase,
+  replaceHead,
+  resolveBaseFile,
+  runFineTune,
+  saveAdapter,
+  selectLayers,
+  spreadLrGroups,
+  transferCnn,
+  trainableReport,
+  unfreeze,
+} from './finetune/index.js';
+export type {
+  AdapterConfig,
+  ApplyLoraOptions,
+  Architecture as FineTuneArchitecture,
+  BaseRecipe,
+  BuiltInTask,
+  CompareOptions,
+  CompareRow,
+  FineTuneMethod,
+  FineTuneOptions,
+  FineTuneResult,
+  FineTuneRunOptions,
+  FineTuneRunResult,
+  LayerRow,
+  LoraOptions,
+  LoraWrapper,
+  LrGroup,
+  NewHeadOptions,
+  ParameterCounts,
+  PretrainedBase,
+  SaveAdapterOptions,
+  TaskData,
+  TaskOptions,
+} from './finetune/index.js';
+export { confusionSpec, curveSpec, reliabilitySpec, renderChartSvg } from './eval/charts.js';
+export type { CurvePoint } from './eval/charts.js';
+export { renderReportCharts, renderReportHtml } from './eval/report.js';
+export type { GalleryItem, ReportCharts, ReportData, TrainingCurves } from './eval/report.js';
+export {
+  REPORT_FILE,
+  REPORT_PNG_DIR,
+  readRunEvents,
+  trainingCurves,
+  writeRunReport,
+} from './eval/node/run-report.js';
+export type { RunReport, RunReportOptions } from './eval/node/run-report.js';
+
+// ---- interop ----
+export { TFJS_WEIGHTS_FILE, exportTfjs, importTfjs } from './io/tfjs.js';
+export type {
+  ShardReader,
+  TfjsArtifacts,
+  TfjsExportOptions,
+  TfjsModelJson,
+  TfjsWeightSpec,
+} from './io/tfjs.js';
+export { importTfjsRun, loadTfjsModel, saveTfjsModel } from './io/tfjs/node.js';
+export type { ImportedRun } from './io/tfjs/node.js';
+export { Functional } from './io/tfjs/functional.js';
+export type { FunctionalArgs, FunctionalNode } from './io/tfjs/functional.js';
+export { ONNX_INPUT_NAME, ONNX_OPSET, ONNX_OUTPUT_NAME, exportOnnx } from './io/onnx.js';
+export type { OnnxExportOptions } from './io/onnx.js';
+export {
+  BOX_THRESHOLD,
+  MNIST_BOX,
+  MNIST_CENTER,
+  MNIST_SIZE,
+  NoDigitError,
+  preprocessDigit,
+  preprocessRgba,
+  toGrayscale,
+} from './predict/preprocess.js';
+export type { PreprocessOptions, PreprocessResult } from './predict/preprocess.js';
+export { predictDigits, toProbabilities } from './predict/predict.js';
+export type { ClassProbability, PredictDigitsOptions, Prediction } from './predict/predict.js';
+export { decodeImage } from './predict/node/decode.js';

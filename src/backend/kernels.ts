@@ -191,29 +191,21 @@ export interface Kernels {
   // ---- normalisation over an [outer, size] view ----
   /** Batch norm, training: statistics per column (channel). Returns y, the batch mean and 1/sqrt(var+eps) (biased var). */
   BatchNorm(x: F, gamma: F, beta: F, attrs: NormAttrs): { y: F; mean: F; invStd: F };
-  BatchNormGrad(
-    dy: F,
-    x: F,
-    gamma: F,
-    mean: F,
-    invStd: F,
-    attrs: NormAttrs,
-  ): { dx: F; dgamma: F; dbeta: F };
+  BatchNormGrad(dy: F, x: F, gamma: F, mean: F, invStd: F, attrs: NormAttrs): { dx: F; dgamma: F; dbeta: F };
   /** Batch norm, inference: y = gamma * (x - mean) / sqrt(variance + eps) + beta. */
   BatchNormInference(x: F, gamma: F, beta: F, mean: F, variance: F, attrs: NormAttrs): F;
   /** Layer norm: statistics per row over `size` features, affine per feature. */
   LayerNorm(x: F, gamma: F, beta: F, attrs: NormAttrs): { y: F; mean: F; invStd: F };
-  LayerNormGrad(
-    dy: F,
-    x: F,
-    gamma: F,
-    mean: F,
-    invStd: F,
-    attrs: NormAttrs,
-  ): { dx: F; dgamma: F; dbeta: F };
+  LayerNormGrad(dy: F, x: F, gamma: F, mean: F, invStd: F, attrs: NormAttrs): { dx: F; dgamma: F; dbeta: F };
 
   // ---- optimizer updates, in place over every parameter in one call ----
-  AdamUpdate(params: readonly F[], grads: readonly F[], m: readonly F[], v: readonly F[], attrs: AdamAttrs): void;
+  AdamUpdate(
+    params: readonly F[],
+    grads: readonly F[],
+    m: readonly F[],
+    v: readonly F[],
+    attrs: AdamAttrs,
+  ): void;
   SgdUpdate(params: readonly F[], grads: readonly F[], velocity: readonly F[], attrs: SgdAttrs): void;
 }
 

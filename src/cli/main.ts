@@ -7,6 +7,9 @@ import { registerDataCommands } from './commands/data.js';
 import { reportError } from './errors.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
+import { registerPredictCommand } from './commands/predict.js';
+import { registerInteropCommands } from './commands/interop.js';
+import { registerFinetuneCommands } from './commands/finetune.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -19,6 +22,9 @@ export function buildProgram(): Command {
   registerDataCommands(program);
   registerTrainCommands(program);
   registerEvaluateCommand(program);
+  registerPredictCommand(program);
+  registerInteropCommands(program);
+  registerFinetuneCommands(program);
   return program;
 }
 

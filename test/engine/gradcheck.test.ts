@@ -63,7 +63,8 @@ function checkGradients(
       const numeric = (plus - minus) / (2 * eps);
       const a = grad[i] as number;
       assert.ok(
-        Math.abs(a - numeric) <= atol + rtol * Math.max(Math.abs(numeric), Math.abs(a)) + 1e-6 * Math.abs(numeric),
+        Math.abs(a - numeric) <=
+          atol + rtol * Math.max(Math.abs(numeric), Math.abs(a)) + 1e-6 * Math.abs(numeric),
         `input ${k} element ${i}: analytic ${a} vs numeric ${numeric}`,
       );
     }
@@ -136,7 +137,16 @@ describe('gradient checks (float64, central differences)', () => {
     checkGradients([{ shape: [2, 3, 4] }], (x) => shp.transpose(x, [2, 0, 1]));
     checkGradients([{ shape: [2, 3] }, { shape: [2, 2] }], (a, b) => shp.concat([a, b], 1));
     checkGradients([{ shape: [4, 5] }], (x) => shp.slice(x, [1, 2], [2, -1]));
-    checkGradients([{ shape: [2, 3] }], (x) => shp.pad(x, [[1, 0], [2, 1]], 0.5));
+    checkGradients([{ shape: [2, 3] }], (x) =>
+      shp.pad(
+        x,
+        [
+          [1, 0],
+          [2, 1],
+        ],
+        0.5,
+      ),
+    );
   });
 
   test('conv2d: valid, same, stride 2, dilation 2, bias', () => {
@@ -154,9 +164,13 @@ describe('gradient checks (float64, central differences)', () => {
 
   test('pooling: max, average (same and valid, strides), global average', () => {
     checkGradients([{ shape: [2, 4, 4, 3] }], (x) => nn.maxPool2d(x, { poolSize: 2 }));
-    checkGradients([{ shape: [1, 5, 5, 2] }], (x) => nn.maxPool2d(x, { poolSize: 3, strides: 2, padding: 'same' }));
+    checkGradients([{ shape: [1, 5, 5, 2] }], (x) =>
+      nn.maxPool2d(x, { poolSize: 3, strides: 2, padding: 'same' }),
+    );
     checkGradients([{ shape: [2, 4, 4, 3] }], (x) => nn.avgPool2d(x, { poolSize: 2 }));
-    checkGradients([{ shape: [1, 5, 5, 2] }], (x) => nn.avgPool2d(x, { poolSize: 3, strides: 2, padding: 'same' }));
+    checkGradients([{ shape: [1, 5, 5, 2] }], (x) =>
+      nn.avgPool2d(x, { poolSize: 3, strides: 2, padding: 'same' }),
+    );
     checkGradients([{ shape: [2, 3, 3, 4] }], (x) => nn.globalAvgPool2d(x));
   });
 

@@ -21,6 +21,7 @@ import {
   type Normalize,
   type Optimizer,
   type TrainEvent,
+  writeRunReport,
 } from '../../index.js';
 import { printInfo, printJson, printResult } from '../output.js';
 
@@ -229,8 +230,17 @@ async function train(flags: TrainFlags): Promise<void> {
           ...(normalize ? { normalize } : {}),
         })
       : undefined;
+  // report.html in the run directory: curves, per-class table, confusion heatmap, mistakes (issue 6).
+  const report = await writeRunReport(runDir, {
+    model,
+    ...(testSet.count > 0 ? { set: testSet } : {}),
+    classNames: flags.classes ? flags.classes.map((k) => dataset.classes[k] ?? String(k)) : dataset.classes,
+    dataset: dataset.name,
+    ...(normalize ? { normalize } : {}),
+  });
   const result = {
     runDir,
+    report: report.path,
     backend: backend.name,
     threads: backend.threads,
     model: recipe.name,
@@ -253,6 +263,7 @@ async function train(flags: TrainFlags): Promise<void> {
   else {
     if (test)
       printResult(`test: loss ${test.loss.toFixed(4)}, accuracy ${(test.accuracy * 100).toFixed(2)}%`);
+    printResult(`report: ${report.path}`);
     printResult(
       `run saved in ${runDir} (resume with: mnist-lab train --model ${recipe.name} --resume ${runDir})`,
     );

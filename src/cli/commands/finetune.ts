@@ -1,0 +1,412 @@
+// `mnist-lab finetune`, `finetune compare` and `finetune layers`: thin clients of the public
+// fine-tuning API. Flags are validated here with one-line errors; src/finetune does the work.
+import { writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  BUILT_IN_TASKS,
+  FEW_SHOT_SWEEP,
+  compareCsv,
+  compareMethods,
+  compareShots,
+  compareTable,
+  layerRows,
+  learningCurveSvg,
+  layerTable,
+  loadAdapter,
+  loadBase,
+  encodeModel,
+  mergeLora,
+  writeFileAtomic,
+  loadTask,
+  parseLrGroups,
+  runFineTune,
+  selectBackend,
+  type FineTuneMethod,
+  type LrGroup,
+  type TaskData,
+} from '../../index.js';
+import { printInfo, printJson, printResult } from '../output.js';
+import { backendOptions } from './train.js';
+
+function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(
+        `${flag} expects a whole number from ${min}${max < 1e15 ? ` to ${max}` : ''}, found '${value}'`,
+      );
+    }
+    return n;
+  };
+}
+
+function positiveNumber(flag: string, max = Infinity) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > max) {
+      throw new InvalidArgumentError(
+        `${flag} expects a number above 0${max < Infinity ? ` up to ${max}` : ''}, found '${value}'`,
+      );
+    }
+    return n;
+  };
+}
+
+function fraction(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0 || n >= 1) {
+      throw new InvalidArgumentError(`${flag} expects a number in [0, 1), found '${value}'`);
+    }
+    return n;
+  };
+}
+
+function lrGroups(value: string): LrGroup[] {
+  try {
+    return parseLrGroups(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function numberList(flag: string) {
+  return (value: string): number[] => {
+    const parts = value.split(',').map((p) => Number(p.trim()));
+    if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n < 1)) {
+      throw new InvalidArgumentError(
+        `${flag} expects whole numbers separated by commas (e.g. 1,10,100), found '${value}'`,
+      );
+    }
+    return parts;
+  };
+}
+
+interface CommonFlags {
+  from?: string;
+  task: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  freeze?: string;
+  shots?: number;
+  seed: number;
+  limit?: number;
+  out?: string;
+  dataDir?: string;
+  offline?: boolean;
+  pretrainEpochs?: number;
+  backend?: 'js' | 'native';
+  threads?: number;
+  json?: boolean;
+}
+
+interface FinetuneFlags extends CommonFlags {
+  method: FineTuneMethod;
+  rank?: number;
+  alpha?: number;
+  loraDropout?: number;
+  target?: string;
+  freezeUntil?: string;
+  lrMult?: LrGroup[];
+  headEpochs?: number;
+}
+
+interface CompareFlags extends CommonFlags {
+  ranks?: number[];
+  alpha?: number;
+  sweep?: number[];
+  fewShot?: boolean;
+  methods?: string[];
+}
+
+function defaultRunDir(kind: string, task: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
+  return join('runs', `${kind}-${task.replace(/[^a-z0-9-]+/gi, '_')}-${stamp}`);
+}
+
+function setUp(flags: CommonFlags): { log: (line: string) => void } {
+  const backend = selectBackend({
+    ...(flags.backend ? { backend: flags.backend } : {}),
+    ...(flags.threads ? { threads: flags.threads } : {}),
+  });
+  const log = flags.json ? () => undefined : printInfo;
+  log(`mnist-lab finetune: task ${flags.task}, backend ${backend.name} (${backend.threads} threads)`);
+  return { log };
+}
+
+async function taskOf(
+  flags: CommonFlags,
+  log: (line: string) => void,
+  withShots: boolean,
+): Promise<TaskData> {
+  return loadTask(flags.task, {
+    seed: flags.seed,
+    ...(withShots && flags.shots !== undefined ? { shots: flags.shots } : {}),
+    load: {
+      ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+      ...(flags.offline ? { offline: true } : {}),
+      onEvent: (event) => log(event.message),
+    },
+  });
+}
+
+async function finetune(flags: FinetuneFlags): Promise<void> {
+  if (
+    flags.method !== 'lora' &&
+    (flags.rank !== undefined || flags.alpha !== undefined || flags.target !== undefined)
+  ) {
+    throw new Error(
+      `--rank, --alpha and --target configure LoRA; add --method lora (found --method ${flags.method})`,
+    );
+  }
+  if (flags.method === 'head' && (flags.freeze !== undefined || flags.freezeUntil !== undefined)) {
+    throw new Error(
+      '--method head already freezes every layer but the head; use --method full with --freeze',
+    );
+  }
+  if (flags.freezeUntil !== undefined && flags.method !== 'full') {
+    throw new Error(`--freeze-until needs --method full, found --method ${flags.method}`);
+  }
+  if (flags.headEpochs !== undefined && flags.method !== 'full') {
+    throw new Error(`--head-epochs (gradual unfreezing) needs --method full, found --method ${flags.method}`);
+  }
+  const { log } = setUp(flags);
+  const task = await taskOf(flags, log, true);
+  const runDir = flags.out ?? defaultRunDir('finetune', task.name);
+  const result = await runFineTune({
+    task,
+    runDir,
+    method: flags.method,
+    seed: flags.seed,
+    log,
+    verbose: flags.json ? 0 : 1,
+    ...(flags.from ? { from: flags.from } : {}),
+    ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
+    ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+    ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}),
+    ...(flags.freeze !== undefined ? { freeze: flags.freeze } : {}),
+    ...(flags.freezeUntil !== undefined ? { freezeUntil: flags.freezeUntil } : {}),
+    ...(flags.lrMult ? { lrGroups: flags.lrMult } : {}),
+    ...(flags.headEpochs !== undefined ? { headEpochs: flags.headEpochs } : {}),
+    ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+    ...(flags.pretrainEpochs !== undefined ? { pretrainEpochs: flags.pretrainEpochs } : {}),
+    lora: {
+      ...(flags.rank !== undefined ? { rank: flags.rank } : {}),
+      ...(flags.alpha !== undefined ? { alpha: flags.alpha } : {}),
+      ...(flags.loraDropout !== undefined ? { dropout: flags.loraDropout } : {}),
+      ...(flags.target !== undefined ? { target: flags.target } : {}),
+    },
+  });
+  const summary = {
+    runDir: result.runDir,
+    base: result.base,
+    method: result.method,
+    trainableParams: result.trainableParams,
+    totalParams: result.totalParams,
+    test: result.test,
+    trainSeconds: round(result.trainSeconds),
+    ...(result.pretrainSeconds > 0
+      ? {
+          pretrainSeconds: round(result.pretrainSeconds),
+          totalSeconds: round(result.pretrainSeconds + result.trainSeconds),
+        }
+      : {}),
+    ...(result.adapterDir ? { adapterDir: result.adapterDir } : {}),
+  };
+  if (flags.json) printJson(summary);
+  else {
+    printResult(result.trainable);
+    printResult(
+      `test: loss ${result.test.loss.toFixed(4)}, accuracy ${(result.test.accuracy * 100).toFixed(2)}%`,
+    );
+    printResult(`fine-tuned in ${summary.trainSeconds} s; run saved in ${result.runDir}`);
+    if (result.adapterDir) printResult(`adapter saved in ${result.adapterDir}`);
+  }
+}
+
+const COMPARE_METHODS = ['head', 'full', 'lora', 'scratch'] as const;
+
+async function compare(flags: CompareFlags): Promise<void> {
+  if (!flags.from) {
+    throw new Error(
+      "finetune compare needs --from RUN_DIR (train a base first: 'mnist-lab train --out DIR')",
+    );
+  }
+  const methods = (flags.methods ?? [...COMPARE_METHODS]) as (typeof COMPARE_METHODS)[number][];
+  const unknown = methods.filter((m) => !(COMPARE_METHODS as readonly string[]).includes(m));
+  if (unknown.length > 0) {
+    throw new Error(`--methods: unknown '${unknown.join(', ')}'; choose from ${COMPARE_METHODS.join(', ')}`);
+  }
+  const { log } = setUp(flags);
+  const fewShot = flags.fewShot === true || flags.sweep !== undefined;
+  const task = await taskOf(flags, log, !fewShot);
+  const runDir = flags.out ?? defaultRunDir('compare', task.name);
+  const options = {
+    task,
+    from: flags.from,
+    runDir,
+    methods,
+    seed: flags.seed,
+    log,
+    ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
+    ...(flags.ranks ? { loraRanks: flags.ranks } : {}),
+    ...(flags.alpha !== undefined ? { alpha: flags.alpha } : {}),
+    ...(flags.freeze !== undefined ? { freeze: flags.freeze } : {}),
+    ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}),
+    ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+    ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+  };
+  const rows = fewShot
+    ? await compareShots({ ...options, shots: flags.sweep ?? FEW_SHOT_SWEEP })
+    : await compareMethods(options);
+  await mkdir(runDir, { recursive: true });
+  const csvPath = join(runDir, fewShot ? 'few-shot.csv' : 'compare.csv');
+  await writeFile(csvPath, compareCsv(rows));
+  const chartPath = fewShot ? join(runDir, 'few-shot.svg') : undefined;
+  if (chartPath) await writeFile(chartPath, learningCurveSvg(rows, `few-shot: ${task.name}`));
+  if (flags.json) {
+    printJson({
+      runDir,
+      task: task.name,
+      base: flags.from,
+      csv: csvPath,
+      ...(chartPath ? { chart: chartPath } : {}),
+      rows,
+    });
+  } else {
+    printResult(compareTable(rows));
+    printResult(`written: ${csvPath}${chartPath ? ` and ${chartPath}` : ''}`);
+  }
+}
+
+async function layers(flags: { from?: string; json?: boolean }): Promise<void> {
+  if (!flags.from)
+    throw new Error(
+      'finetune layers needs --from RUN_DIR (a run directory, checkpoint or model.safetensors)',
+    );
+  const base = await loadBase(flags.from);
+  if (flags.json) printJson({ base: flags.from, sha256: base.sha256, layers: layerRows(base.model) });
+  else printResult(layerTable(base.model));
+}
+
+async function merge(flags: {
+  from?: string;
+  adapter?: string;
+  out?: string;
+  json?: boolean;
+}): Promise<void> {
+  if (!flags.from || !flags.adapter || !flags.out) {
+    throw new Error(
+      'finetune merge needs --from BASE, --adapter DIR and --out FILE (the merged model.safetensors)',
+    );
+  }
+  const merged = mergeLora(await loadAdapter(flags.adapter, flags.from));
+  await writeFileAtomic(flags.out, encodeModel(merged));
+  if (flags.json) printJson({ model: flags.out, params: merged.countParams() });
+  else
+    printResult(
+      `merged model written to ${flags.out} (${merged.countParams().toLocaleString('en-US')} parameters)`,
+    );
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+function commonOptions(command: Command): Command {
+  return backendOptions(
+    command
+      .option(
+        '--task <name>',
+        `${BUILT_IN_TASKS.join(', ')}, or a dataset (mnist, fashion-mnist, idx:DIR, folder:DIR)`,
+        'digits-transfer',
+      )
+      .option('--epochs <n>', 'fine-tuning epochs (default 2)', wholeNumber('--epochs', 1, 10000))
+      .option('--batch-size <n>', 'examples per step (default 128)', wholeNumber('--batch-size', 1, 65536))
+      .option('--lr <rate>', 'Adam learning rate (default 0.001)', positiveNumber('--lr', 10))
+      .option('--freeze <pattern>', "layers kept frozen: names, globs or index ranges ('conv*', '0-3')")
+      .option('--seed <n>', 'seed for heads, adapters, shots and shuffling', wholeNumber('--seed', 0), 0)
+      .option('--limit <n>', 'train on the first N examples only', wholeNumber('--limit', 1))
+      .option('--out <dir>', 'run directory (default runs/<kind>-<task>-<time>)')
+      .option('--data-dir <dir>', 'look for the dataset files in this directory first')
+      .option('--offline', 'never use the network')
+      .option(
+        '--pretrain-epochs <n>',
+        'epochs of the base a built-in task pretrains without --from',
+        wholeNumber('--pretrain-epochs', 1, 1000),
+      )
+      .option('--json', 'print one JSON object on stdout and nothing else'),
+  );
+}
+
+export function registerFinetuneCommands(program: Command): void {
+  const command = program
+    .command('finetune')
+    .description('adapt a pretrained run to a new task: new head, frozen layers, LoRA adapters')
+    .option('--from <dir>', 'the base: a run directory, checkpoint directory or model.safetensors')
+    .addOption(new Option('--method <name>', 'what trains').choices(['head', 'full', 'lora']).default('head'))
+    .option('--rank <r>', 'LoRA rank (default 4)', wholeNumber('--rank', 1, 4096))
+    .option(
+      '--alpha <a>',
+      'LoRA alpha; the update is scaled by alpha/rank (default 8)',
+      positiveNumber('--alpha'),
+    )
+    .option(
+      '--lora-dropout <p>',
+      'dropout on the LoRA input while training (default 0)',
+      fraction('--lora-dropout'),
+    )
+    .option('--target <pattern>', 'layers LoRA adapts (default every Dense and Conv2D but the new head)')
+    .option('--freeze-until <name>', 'freeze every layer up to and including this one (--method full)')
+    .option(
+      '--lr-mult <groups>',
+      "learning-rate multipliers per layer group, e.g. 'conv*=0.1,head=1'",
+      lrGroups,
+    )
+    .option(
+      '--head-epochs <n>',
+      'gradual unfreezing: train the head alone first for N epochs (--method full)',
+      wholeNumber('--head-epochs', 1, 10000),
+    )
+    .option(
+      '--shots <k>',
+      'K labelled training examples per class (few-shot, stratified, seeded)',
+      wholeNumber('--shots', 1),
+    );
+  commonOptions(command).action((flags: FinetuneFlags) => finetune(flags));
+
+  // The subcommands share the finetune options (--from, --task, --epochs, ...): commander parses
+  // them on the parent wherever they appear, so each subcommand reads optsWithGlobals().
+  command
+    .command('compare')
+    .description('head-only, full, LoRA ranks and from-scratch on one task at equal epochs: a table')
+    .option('--ranks <list>', 'LoRA ranks to compare (default 2,8)', numberList('--ranks'))
+    .option('--methods <list>', 'subset of head,full,lora,scratch', (v: string) =>
+      v.split(',').map((s) => s.trim()),
+    )
+    .option(
+      '--few-shot',
+      `sweep K examples per class (${FEW_SHOT_SWEEP.join(', ')}) and write the curve as CSV`,
+    )
+    .option('--sweep <list>', 'the K values of the few-shot sweep', numberList('--sweep'))
+    .action((_flags: unknown, sub: Command) => compare(sub.optsWithGlobals<CompareFlags>()));
+
+  command
+    .command('merge')
+    .description(
+      'fold a LoRA adapter (--adapter DIR) into its base (--from) and write the plain model (--out FILE)',
+    )
+    .option('--adapter <dir>', 'a directory with adapter.json and adapter.safetensors')
+    .action((_flags: unknown, sub: Command) =>
+      merge(sub.optsWithGlobals<{ from?: string; adapter?: string; out?: string; json?: boolean }>()),
+    );
+
+  command
+    .command('layers')
+    .description("list a base's layers (--from): names, weight shapes, parameter counts, trainable flags")
+    .action((_flags: unknown, sub: Command) =>
+      layers(sub.optsWithGlobals<{ from?: string; json?: boolean }>()),
+    );
+}

@@ -1,0 +1,348 @@
+// LoRA (Hu et al. 2021, "Low-Rank Adaptation"): a frozen layer W plus a trainable low-rank update,
+//   y = act(x W + b + (alpha / r) * dropout(x) A B)
+// Dense:  W [in, out], A [in, r], B [r, out].
+// Conv2D: W HWIO [KH, KW, C, O]; A is a conv with W's geometry [KH, KW, C, r] and B a 1x1 conv
+//         [1, 1, r, O]; as both are linear, A then B equals one conv with kernel
+//         reshape(A, [KH*KW*C, r]) @ B reshaped to [KH, KW, C, O] — what merge folds into W.
+// A starts small and random, B at zero, so an adapted model starts equal to its base.
+// Without dropout the forward pass uses the effective kernel W + (alpha/r) A B directly.
+// Pure and browser-safe; the wrapper classes are registered so models holding them save and load.
+import type { Shape } from '../backend/kernels.js';
+import { getActivation } from '../nn/activations.js';
+import { Layer, layerFromConfig, registerLayer } from '../nn/layer.js';
+import type { CallContext, LayerConfig } from '../nn/layer.js';
+import { Conv2D } from '../nn/layers/conv2d.js';
+import { Dense } from '../nn/layers/dense.js';
+import { randomUniform, zeros } from '../tensor/ops/creation.js';
+import type { RandomSource } from '../tensor/ops/creation.js';
+import { add, mul } from '../tensor/ops/elementwise.js';
+import { conv2d as conv2dOp, dropout as dropoutOp, matmul } from '../tensor/ops/nn.js';
+import { reshape } from '../tensor/ops/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Sequential } from '../train/model.js';
+import type { Model } from '../train/model.js';
+import { Random } from '../util/random.js';
+import { selectLayers } from './select.js';
+
+export interface LoraOptions {
+  /** Rank r of the update. Default 4. */
+  rank?: number;
+  /** Scale numerator: the update is multiplied by alpha / rank. Default 8. */
+  alpha?: number;
+  /** Dropout on the adapter's input while training. Default 0. */
+  dropout?: number;
+}
+
+export const LORA_DEFAULTS = { rank: 4, alpha: 8, dropout: 0 } as const;
+
+type Resolved = { rank: number; alpha: number; dropout: number };
+
+function resolve(options: LoraOptions, where: string): Resolved {
+  const o = { ...LORA_DEFAULTS, ...options };
+  if (!Number.isInteger(o.rank) || o.rank < 1)
+    throw new Error(`${where}: rank must be a positive whole number, found ${o.rank}`);
+  if (!Number.isFinite(o.alpha) || o.alpha <= 0)
+    throw new Error(`${where}: alpha must be a positive number, found ${o.alpha}`);
+  if (!(o.dropout >= 0 && o.dropout < 1))
+    throw new Error(`${where}: dropout must be in [0, 1), found ${o.dropout}`);
+  return o;
+}
+
+/** Shared by LoraDense and LoraConv2D: the frozen base as sublayer, A and B as own weights. */
+abstract class LoraLayer<Base extends Dense | Conv2D> extends Layer {
+  readonly rank: number;
+  readonly alpha: number;
+  readonly dropout: number;
+  /** Dense: [in, r]; Conv2D: [KH, KW, C, r]. */
+  loraA: Tensor | undefined;
+  /** Dense: [r, out]; Conv2D: [1, 1, r, O]. */
+  loraB: Tensor | undefined;
+
+  constructor(
+    readonly base: Base,
+    options: LoraOptions,
+  ) {
+    // Same name as the base: selectors keep matching it, and adapter weights read '<layer>/lora_A'.
+    super({ name: base.name, ...(base.inputShape ? { inputShape: base.inputShape } : {}) });
+    const o = resolve(options, `LoRA on '${base.name}'`);
+    this.rank = o.rank;
+    this.alpha = o.alpha;
+    this.dropout = o.dropout;
+    base.trainable = false;
+    if (base.built) {
+      this.createAdapter(new Random(0));
+      this.built = true;
+    }
+  }
+
+  get scaling(): number {
+    return this.alpha / this.rank;
+  }
+
+  override get sublayers(): readonly Layer[] {
+    return [this.base];
+  }
+
+  // The base stays frozen whatever the wrapper's flag: only the adapter follows it.
+  override get trainable(): boolean {
+    return super.trainable;
+  }
+
+  override set trainable(value: boolean) {
+    super.trainable = value;
+    // The constructor's first assignment (from Layer) runs before `base` is set.
+    if ((this as { base?: Base }).base) this.base.trainable = false;
+  }
+
+  /** Shapes of A and B for the base's (built) kernel. */
+  protected abstract adapterShapes(kernel: Shape): [Shape, Shape];
+
+  /** Creates A (uniform in +-1/sqrt(fan-in), as PEFT's Kaiming-uniform with a = sqrt(5)) and B = 0. */
+  createAdapter(random: RandomSource): void {
+    const kernel = this.base.kernel as Tensor;
+    const [shapeA, shapeB] = this.adapterShapes(kernel.shape);
+    const fanIn = shapeA.slice(0, -1).reduce((a, b) => a * b, 1);
+    const bound = 1 / Math.sqrt(fanIn);
+    this.loraA = this.addWeight('lora_A', shapeA, (s, r) => randomUniform(s, r, -bound, bound), random);
+    this.loraB = this.addWeight('lora_B', shapeB, (s) => zeros(s), random);
+  }
+
+  override build(inputShape: Shape, random: RandomSource): void {
+    if (!this.base.built) {
+      this.base.inputShape ??= inputShape.slice(1);
+      this.base.build(inputShape, random);
+      this.base.built = true;
+    }
+    this.createAdapter(random);
+  }
+
+  /** The base's output before its activation. */
+  protected abstract basePreActivation(x: Tensor): Tensor;
+  /** The low-rank update, unscaled: (x A) B. */
+  protected abstract update(x: Tensor): Tensor;
+
+  /**
+   * W + (alpha / r) A B as a tensor of W's shape, differentiable in A and B: one layer op instead of
+   * three (the update's two convs with r channels are slow), cheap as r·(rows + out) << batch work.
+   */
+  protected effectiveKernel(): Tensor {
+    const kernel = this.base.kernel as Tensor;
+    const out = kernel.shape[kernel.shape.length - 1] as number;
+    const a = reshape(this.loraA as Tensor, [kernel.size / out, this.rank]); // [rows, r]
+    const b = reshape(this.loraB as Tensor, [this.rank, out]); // [r, out]
+    return add(kernel, reshape(mul(matmul(a, b), this.scaling), kernel.shape));
+  }
+
+  /** The base's output before its activation, with kernel `kernel`. */
+  protected abstract preActivationWith(x: Tensor, kernel: Tensor): Tensor;
+
+  call(x: Tensor, context: CallContext): Tensor {
+    let y: Tensor;
+    if (context.training && this.dropout > 0) {
+      // NOTE: dropout applies to the adapter's input only, so the update keeps its own path.
+      const xa = dropoutOp(x, this.dropout, context.random);
+      y = add(this.basePreActivation(x), mul(this.update(xa), this.scaling));
+    } else {
+      y = this.preActivationWith(x, this.effectiveKernel());
+    }
+    return getActivation(this.base.activation)(y);
+  }
+
+  /** Folds (alpha / r) * A B into the base kernel in place; returns the base (A, B untouched). */
+  merge(): Base {
+    const kernel = this.base.kernel as Tensor;
+    const a = (this.loraA as Tensor).data; // [rows, r] row-major, rows = in or KH*KW*C
+    const b = (this.loraB as Tensor).data; // [r, out] row-major
+    const w = kernel.data; // [rows, out] row-major (HWIO flattens to it)
+    const r = this.rank;
+    const out = kernel.shape[kernel.shape.length - 1] as number;
+    const rows = kernel.size / out;
+    const s = this.scaling;
+    for (let i = 0; i < rows; i++) {
+      for (let o = 0; o < out; o++) {
+        let acc = 0;
+        for (let k = 0; k < r; k++) acc += (a[i * r + k] as number) * (b[k * out + o] as number);
+        w[i * out + o] = (w[i * out + o] as number) + s * acc;
+      }
+    }
+    return this.base;
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return {
+      ...super.getConfig(),
+      rank: this.rank,
+      alpha: this.alpha,
+      dropout: this.dropout,
+      layer: this.base.toConfig(),
+    };
+  }
+}
+
+export class LoraDense extends LoraLayer<Dense> {
+  readonly className = 'LoraDense';
+
+  protected adapterShapes(kernel: Shape): [Shape, Shape] {
+    return [
+      [kernel[0] as number, this.rank],
+      [this.rank, kernel[1] as number],
+    ];
+  }
+
+  protected basePreActivation(x: Tensor): Tensor {
+    return this.preActivationWith(x, this.base.kernel as Tensor);
+  }
+
+  protected preActivationWith(x: Tensor, kernel: Tensor): Tensor {
+    const y = matmul(x, kernel); // (N, out)
+    return this.base.bias ? add(y, this.base.bias) : y;
+  }
+
+  protected update(x: Tensor): Tensor {
+    return matmul(matmul(x, this.loraA as Tensor), this.loraB as Tensor); // (N, in)(in, r)(r, out)
+  }
+}
+
+export class LoraConv2D extends LoraLayer<Conv2D> {
+  readonly className = 'LoraConv2D';
+
+  protected adapterShapes(kernel: Shape): [Shape, Shape] {
+    const [kh, kw, c, o] = kernel as [number, number, number, number];
+    return [
+      [kh, kw, c, this.rank],
+      [1, 1, this.rank, o],
+    ];
+  }
+
+  private geometry(): { strides: [number, number]; padding: 'same' | 'valid'; dilations: [number, number] } {
+    return { strides: this.base.strides, padding: this.base.padding, dilations: this.base.dilationRate };
+  }
+
+  protected basePreActivation(x: Tensor): Tensor {
+    return this.preActivationWith(x, this.base.kernel as Tensor);
+  }
+
+  protected preActivationWith(x: Tensor, kernel: Tensor): Tensor {
+    return conv2dOp(x, kernel, this.base.bias ?? null, this.geometry());
+  }
+
+  protected update(x: Tensor): Tensor {
+    const xa = conv2dOp(x, this.loraA as Tensor, null, this.geometry()); // (N, OH, OW, r)
+    return conv2dOp(xa, this.loraB as Tensor, null); // (N, OH, OW, O)
+  }
+}
+
+export type LoraWrapper = LoraDense | LoraConv2D;
+
+export function isLora(layer: Layer): layer is LoraWrapper {
+  return layer instanceof LoraDense || layer instanceof LoraConv2D;
+}
+
+/** Wraps a Dense or Conv2D layer (built or not) with a LoRA adapter. */
+export function loraLayer(layer: Layer, options: LoraOptions = {}): LoraWrapper {
+  if (layer instanceof Dense) return new LoraDense(layer, options);
+  if (layer instanceof Conv2D) return new LoraConv2D(layer, options);
+  throw new Error(
+    `LoRA: layer '${layer.name}' is a ${layer.className}; adapters wrap Dense and Conv2D layers only`,
+  );
+}
+
+export interface ApplyLoraOptions extends LoraOptions {
+  /** Layer selector (select.ts) of the layers to adapt; only Dense and Conv2D among them are. Default '*'. */
+  target?: string;
+  /** Layer selector of layers that stay fully trainable (a new head). Default: none. */
+  trainable?: string;
+  /** Seeds A. Default 0. */
+  seed?: number;
+}
+
+/**
+ * A Sequential model whose target Dense/Conv2D layers are wrapped with LoRA adapters. Everything
+ * else is frozen except the layers `trainable` names, so only adapters (and a new head) train.
+ * The returned model shares its base layers with `model`.
+ */
+export function applyLora(model: Model, options: ApplyLoraOptions = {}): Sequential {
+  if (!(model instanceof Sequential)) {
+    throw new Error(
+      `applyLora: model '${model.name}' is a ${model.className}; LoRA supports Sequential models`,
+    );
+  }
+  const keep = new Set(options.trainable ? selectLayers(model, options.trainable) : []);
+  const targets = new Set(
+    selectLayers(model, options.target ?? '*').filter(
+      (l) => (l instanceof Dense || l instanceof Conv2D) && !keep.has(l),
+    ),
+  );
+  if (targets.size === 0) {
+    throw new Error(
+      `applyLora: target '${options.target ?? '*'}' selects no Dense or Conv2D layer of '${model.name}' ` +
+        `(layers: ${model.layers.map((l) => `${l.name} (${l.className})`).join(', ')})`,
+    );
+  }
+  const random = new Random(options.seed ?? 0);
+  const layers = model.layers.map((layer) => {
+    if (!targets.has(layer)) {
+      layer.trainable = keep.has(layer);
+      return layer;
+    }
+    const wrapped = loraLayer(layer, options);
+    if (wrapped.built) {
+      // Re-create A from the seeded stream (the constructor used seed 0 for standalone use).
+      reseed(wrapped, random);
+    }
+    return wrapped;
+  });
+  return new Sequential({
+    name: model.name,
+    layers,
+    ...(model.inputShape ? { inputShape: model.inputShape } : {}),
+  });
+}
+
+function reseed(wrapper: LoraWrapper, random: RandomSource): void {
+  const a = wrapper.loraA as Tensor;
+  const fanIn = a.size / wrapper.rank;
+  const bound = 1 / Math.sqrt(fanIn);
+  for (let i = 0; i < a.size; i++) a.data[i] = -bound + 2 * bound * random.nextFloat();
+}
+
+/** The LoRA wrappers of a model, in layer order. */
+export function loraLayers(model: Model): LoraWrapper[] {
+  return model.layers.filter(isLora);
+}
+
+/**
+ * A Sequential model with every adapter folded into its base kernel: the wrappers are replaced by
+ * their base layers (made trainable again). Predictions equal the adapted model's within float32
+ * rounding. The base layers' kernels change in place.
+ */
+export function mergeLora(model: Model): Sequential {
+  if (!(model instanceof Sequential)) {
+    throw new Error(`mergeLora: model '${model.name}' is a ${model.className}; expected a Sequential model`);
+  }
+  const layers = model.layers.map((layer) => {
+    if (!isLora(layer)) return layer;
+    const base = layer.merge();
+    base.trainable = true;
+    return base;
+  });
+  return new Sequential({
+    name: model.name,
+    layers,
+    ...(model.inputShape ? { inputShape: model.inputShape } : {}),
+  });
+}
+
+function wrapperFactory(config: Record<string, unknown>): LoraWrapper {
+  const base = layerFromConfig(config['layer'] as LayerConfig);
+  const options: LoraOptions = {};
+  if (typeof config['rank'] === 'number') options.rank = config['rank'];
+  if (typeof config['alpha'] === 'number') options.alpha = config['alpha'];
+  if (typeof config['dropout'] === 'number') options.dropout = config['dropout'];
+  const wrapper = loraLayer(base, options);
+  if (config['trainable'] === false) wrapper.trainable = false;
+  return wrapper;
+}
+
+registerLayer('LoraDense', wrapperFactory);
+registerLayer('LoraConv2D', wrapperFactory);

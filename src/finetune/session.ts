@@ -1,0 +1,202 @@
+// One fine-tuning run end to end (Node): a base (loaded from --from, or pretrained here for the
+// built-in tasks), the task's data, fineTune(), a test evaluation, and the run directory:
+//   <run>/base/           the pretrained base's own run (only when it was pretrained here)
+//   <run>/config.json ... the fine-tune's run (fit's files), runConfig.finetune says what was done
+//   <run>/adapter/        adapter.safetensors + adapter.json (LoRA runs)
+import { join } from 'node:path';
+import type { ImageSet } from '../data/dataset.js';
+import { sparseCategoricalCrossentropy } from '../losses/index.js';
+import type { Model } from '../train/model.js';
+import type { Normalize, TrainEvent } from '../train/types.js';
+import { saveAdapter } from './adapter.js';
+import { TRANSFER_CNN, architecture } from './architectures.js';
+import { loadBase } from './base.js';
+import type { BaseRecipe, PretrainedBase } from './base.js';
+import { fineTune } from './recipe.js';
+import type { FineTuneMethod, FineTuneOptions } from './recipe.js';
+import { trainableReport } from './report.js';
+import type { TaskData } from './tasks.js';
+
+export interface FineTuneRunOptions extends Omit<FineTuneOptions, 'fit' | 'classes'> {
+  /** The task's data (loadTask()). */
+  task: TaskData;
+  /** Base run directory / checkpoint / model.safetensors; absent: pretrain on the task's source. */
+  from?: string;
+  /** Where to write the run. */
+  runDir: string;
+  /** Model pretrained when there is no base: 'transfer-cnn' (digits-transfer's default) or a zoo name ('cnn' otherwise). */
+  pretrainModel?: string;
+  /** Epochs of that pretraining. Default 1. */
+  pretrainEpochs?: number;
+  /** Default 128. */
+  batchSize?: number;
+  /** Default 0. */
+  seed?: number;
+  /** Train on the first N examples only (quick runs, tests). */
+  limit?: number;
+  onEvent?: (event: TrainEvent) => void;
+  /** Progress lines ('pretraining base...'). */
+  log?: (line: string) => void;
+  /** Fit's verbose level. Default 0. */
+  verbose?: 0 | 1 | 2;
+  /** Reuse an already loaded base (compare runs several methods on one base). */
+  base?: PretrainedBase;
+}
+
+/** digits-transfer pretrains the Keras experiment's network; other tasks the zoo's cnn. */
+export function defaultPretrainModel(task: TaskData): string {
+  return task.name === 'digits-transfer' ? TRANSFER_CNN : 'cnn';
+}
+
+export const FINE_TUNE_RUN_DEFAULTS = {
+  pretrainEpochs: 1,
+  batchSize: 128,
+  seed: 0,
+  verbose: 0,
+} as const;
+
+export interface FineTuneRunResult {
+  runDir: string;
+  base: string;
+  baseSha256: string;
+  method: FineTuneMethod;
+  trainableParams: number;
+  totalParams: number;
+  /** 'trainable 5,130 of 39,956 (12.8%)' */
+  trainable: string;
+  test: { loss: number; accuracy: number };
+  /** Seconds of the fine-tune's training. */
+  trainSeconds: number;
+  /** Seconds of pretraining the base (0 with --from). */
+  pretrainSeconds: number;
+  adapterDir?: string;
+  model: Model;
+}
+
+/** Trains a zoo model on the task's pretraining data into `runDir`; returns it loaded as a base. */
+export async function pretrainBase(
+  task: TaskData,
+  runDir: string,
+  options: Pick<
+    FineTuneRunOptions,
+    'pretrainModel' | 'pretrainEpochs' | 'batchSize' | 'seed' | 'limit' | 'verbose' | 'onEvent'
+  >,
+): Promise<PretrainedBase> {
+  const o = { ...FINE_TUNE_RUN_DEFAULTS, ...options };
+  const recipe = architecture(options.pretrainModel ?? defaultPretrainModel(task));
+  const data = task.pretrain;
+  const count = Math.min(o.limit ?? data.train.count, data.train.count);
+  const model = recipe.model(data.classCount);
+  model.compile({
+    optimizer: recipe.optimizer(Math.ceil(count / o.batchSize) * o.pretrainEpochs),
+    loss: sparseCategoricalCrossentropy({ fromLogits: true }),
+    metrics: ['accuracy'],
+  });
+  const normalize = recipe.normalize;
+  const baseRecipe: BaseRecipe = {
+    model: recipe.name,
+    dataset: data.dataset,
+    ...(data.classes ? { classes: data.classes } : {}),
+    ...(normalize ? { normalize } : {}),
+  };
+  await model.fit(data.train.images, data.train.labels, {
+    epochs: o.pretrainEpochs,
+    batchSize: o.batchSize,
+    seed: o.seed,
+    verbose: o.verbose,
+    runDir,
+    runConfig: { recipe: baseRecipe },
+    ...(normalize ? { normalize } : {}),
+    ...(o.limit !== undefined ? { limit: o.limit } : {}),
+    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+  });
+  return loadBase(runDir);
+}
+
+function evaluationOf(set: ImageSet): boolean {
+  return set.count > 0;
+}
+
+/** Pretrain (if needed), fine-tune, evaluate, save. */
+export async function runFineTune(options: FineTuneRunOptions): Promise<FineTuneRunResult> {
+  const o = { ...FINE_TUNE_RUN_DEFAULTS, ...options };
+  const log = options.log ?? (() => undefined);
+  let pretrainSeconds = 0;
+  let base = options.base;
+  let basePath = options.from;
+  if (!base) {
+    if (basePath === undefined) {
+      if (o.task.name !== 'digits-transfer' && o.task.name !== 'mnist-to-fashion') {
+        throw new Error(
+          `task '${o.task.name}' needs a base: give --from RUN_DIR (a run of 'mnist-lab train'), ` +
+            'or use the built-in tasks digits-transfer / mnist-to-fashion, which pretrain their own',
+        );
+      }
+      basePath = join(o.runDir, 'base');
+      log(
+        `pretraining a ${options.pretrainModel ?? defaultPretrainModel(o.task)} base on ${o.task.pretrain.dataset} -> ${basePath}`,
+      );
+      const started = performance.now();
+      base = await pretrainBase(o.task, basePath, o);
+      pretrainSeconds = (performance.now() - started) / 1000;
+    } else {
+      base = await loadBase(basePath);
+    }
+  }
+  basePath ??= base.modelFile;
+  const normalize: Normalize | undefined = base.recipe.normalize;
+  const method = o.method ?? 'head';
+  const { task: _task, from: _from, runDir: _runDir, base: _base, log: _log, onEvent, ...rest } = options;
+  const result = await fineTune(base.model, o.task.train.images, o.task.train.labels, {
+    ...rest,
+    method,
+    classes: o.task.classes,
+    fit: {
+      batchSize: o.batchSize,
+      seed: o.seed,
+      verbose: o.verbose,
+      runDir: o.runDir,
+      runConfig: {
+        // What 'mnist-lab evaluate RUN' reads to rebuild the test data: the target's dataset and classes.
+        recipe: {
+          ...(base.recipe.model ? { model: base.recipe.model } : {}),
+          ...(base.recipe.normalize ? { normalize: base.recipe.normalize } : {}),
+          ...o.task.target,
+        },
+        finetune: { task: o.task.name, base: basePath, baseSha256: base.sha256, method },
+      },
+      ...(normalize ? { normalize } : {}),
+      ...(o.limit !== undefined ? { limit: o.limit } : {}),
+      ...(onEvent ? { onEvent } : {}),
+    },
+  });
+  const test = evaluationOf(o.task.test)
+    ? await result.model.evaluate(o.task.test.images, o.task.test.labels, {
+        batchSize: 1000,
+        ...(normalize ? { normalize } : {}),
+      })
+    : { loss: NaN, accuracy: NaN };
+  let adapterDir: string | undefined;
+  if (method === 'lora') {
+    adapterDir = join(o.runDir, 'adapter');
+    await saveAdapter(result.model, adapterDir, {
+      baseSha256: base.sha256,
+      basePath,
+      ...(result.headName ? { headName: result.headName } : {}),
+    });
+  }
+  return {
+    runDir: o.runDir,
+    base: basePath,
+    baseSha256: base.sha256,
+    method,
+    trainableParams: result.trainableParams,
+    totalParams: result.totalParams,
+    trainable: trainableReport(result.model),
+    test: { loss: test.loss, accuracy: test.accuracy },
+    trainSeconds: result.trainSeconds,
+    pretrainSeconds,
+    ...(adapterDir ? { adapterDir } : {}),
+    model: result.model,
+  };
+}

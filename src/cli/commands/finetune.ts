@@ -27,31 +27,8 @@ import {
   type TaskData,
 } from '../../index.js';
 import { printInfo, printJson, printResult } from '../output.js';
+import { integerIn, numberIn } from '../flags.js';
 import { backendOptions } from './train.js';
-
-function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(
-        `${flag} expects a whole number from ${min}${max < 1e15 ? ` to ${max}` : ''}, found '${value}'`,
-      );
-    }
-    return n;
-  };
-}
-
-function positiveNumber(flag: string, max = Infinity) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0 || n > max) {
-      throw new InvalidArgumentError(
-        `${flag} expects a number above 0${max < Infinity ? ` up to ${max}` : ''}, found '${value}'`,
-      );
-    }
-    return n;
-  };
-}
 
 function fraction(flag: string) {
   return (value: string): number => {
@@ -323,19 +300,19 @@ function commonOptions(command: Command): Command {
         `${BUILT_IN_TASKS.join(', ')}, or a dataset (mnist, fashion-mnist, idx:DIR, folder:DIR)`,
         'digits-transfer',
       )
-      .option('--epochs <n>', 'fine-tuning epochs (default 2)', wholeNumber('--epochs', 1, 10000))
-      .option('--batch-size <n>', 'examples per step (default 128)', wholeNumber('--batch-size', 1, 65536))
-      .option('--lr <rate>', 'Adam learning rate (default 0.001)', positiveNumber('--lr', 10))
+      .option('--epochs <n>', 'fine-tuning epochs (default 2)', integerIn('--epochs', 1, 10000))
+      .option('--batch-size <n>', 'examples per step (default 128)', integerIn('--batch-size', 1, 65536))
+      .option('--lr <rate>', 'Adam learning rate (default 0.001)', numberIn('--lr', 0, 10, true))
       .option('--freeze <pattern>', "layers kept frozen: names, globs or index ranges ('conv*', '0-3')")
-      .option('--seed <n>', 'seed for heads, adapters, shots and shuffling', wholeNumber('--seed', 0), 0)
-      .option('--limit <n>', 'train on the first N examples only', wholeNumber('--limit', 1))
+      .option('--seed <n>', 'seed for heads, adapters, shots and shuffling', integerIn('--seed', 0), 0)
+      .option('--limit <n>', 'train on the first N examples only', integerIn('--limit', 1))
       .option('--out <dir>', 'run directory (default runs/<kind>-<task>-<time>)')
       .option('--data-dir <dir>', 'look for the dataset files in this directory first')
       .option('--offline', 'never use the network')
       .option(
         '--pretrain-epochs <n>',
         'epochs of the base a built-in task pretrains without --from',
-        wholeNumber('--pretrain-epochs', 1, 1000),
+        integerIn('--pretrain-epochs', 1, 1000),
       )
       .option('--json', 'print one JSON object on stdout and nothing else'),
   );
@@ -347,11 +324,11 @@ export function registerFinetuneCommands(program: Command): void {
     .description('adapt a pretrained run to a new task: new head, frozen layers, LoRA adapters')
     .option('--from <dir>', 'the base: a run directory, checkpoint directory or model.safetensors')
     .addOption(new Option('--method <name>', 'what trains').choices(['head', 'full', 'lora']).default('head'))
-    .option('--rank <r>', 'LoRA rank (default 4)', wholeNumber('--rank', 1, 4096))
+    .option('--rank <r>', 'LoRA rank (default 4)', integerIn('--rank', 1, 4096))
     .option(
       '--alpha <a>',
       'LoRA alpha; the update is scaled by alpha/rank (default 8)',
-      positiveNumber('--alpha'),
+      numberIn('--alpha', 0, Infinity, true),
     )
     .option(
       '--lora-dropout <p>',
@@ -368,12 +345,12 @@ export function registerFinetuneCommands(program: Command): void {
     .option(
       '--head-epochs <n>',
       'gradual unfreezing: train the head alone first for N epochs (--method full)',
-      wholeNumber('--head-epochs', 1, 10000),
+      integerIn('--head-epochs', 1, 10000),
     )
     .option(
       '--shots <k>',
       'K labelled training examples per class (few-shot, stratified, seeded)',
-      wholeNumber('--shots', 1),
+      integerIn('--shots', 1),
     );
   commonOptions(command).action((flags: FinetuneFlags) => finetune(flags));
 

@@ -23,33 +23,10 @@ import {
   type TrainEvent,
   writeRunReport,
 } from '../../index.js';
+import { integerIn, numberIn } from '../flags.js';
 import { printInfo, printJson, printResult } from '../output.js';
 
 // ---- flag parsing: every value validated with a one-line error naming the flag ----
-
-function integerIn(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(
-        `${flag} expects a whole number from ${min}${max < 1e15 ? ` to ${max}` : ''}, found '${value}'`,
-      );
-    }
-    return n;
-  };
-}
-
-function numberIn(flag: string, min: number, max: number, exclusiveMin = false) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min || n > max || (exclusiveMin && n === min)) {
-      throw new InvalidArgumentError(
-        `${flag} expects a number in ${exclusiveMin ? '(' : '['}${min}, ${max}], found '${value}'`,
-      );
-    }
-    return n;
-  };
-}
 
 /** "0-4" or "0,2,5" or "0-2,7" -> [0, 1, 2, 7]. */
 export function parseClassList(value: string): number[] {

@@ -1,0 +1,456 @@
+// The benchmark plan: which child processes measure each workload on each side, how a record
+// becomes one number, and which targets (issues 3 and 4) apply.
+//
+// Sides: "ours" is mnist-lab (bench/workloads/*.ts through the public API, or the CLI for the
+// end-to-end run); "peer" is PyTorch (bench/peer/torch_bench.py, same model, batch size,
+// optimizer and thread count) or, for issue 3's js target, @tensorflow/tfjs's CPU backend.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { nodeTs } from './child.js';
+import type { ChildCommand, ChildResult } from './child.js';
+
+export type BackendName = 'js' | 'native';
+export type Framework = 'mnist-lab' | 'pytorch' | 'tfjs';
+
+export const WORKLOAD_NAMES = [
+  'cnn',
+  'mlp',
+  'fast',
+  'inference',
+  'latency',
+  'fast-e2e',
+  'rss',
+  'tfjs-cnn',
+] as const;
+export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
+
+export interface BenchOptions {
+  readonly root: string;
+  readonly rounds: number;
+  readonly threads: number;
+  /** undefined: mnist-lab picks its default backend (native when the addon loads). */
+  readonly backend: BackendName | undefined;
+  readonly quick: boolean;
+  /** Timed seconds per throughput measurement (after warm-up). */
+  readonly seconds: number;
+  readonly python: string;
+  readonly torchAvailable: boolean;
+  /** A scratch directory the harness deletes at the end (run directories of CLI runs). */
+  readonly scratchDir: string;
+  /** 'tuned': the PyTorch peer runs with PEER_MALLOC_ENV (see there); 'default': stock glibc malloc. */
+  readonly peerMalloc: 'tuned' | 'default';
+}
+
+/**
+ * NOTE: stock glibc malloc serves PyTorch's large activation buffers (> 32 MB at batch 1000) with
+ * fresh mmap()s and trims freed memory, so every forward pays page faults and kernel page zeroing;
+ * measured here, cnn inference at batch 1000 runs ~5x faster without that. PyTorch's CPU tuning
+ * guide recommends a caching allocator (jemalloc/tcmalloc); these glibc tunables get the same
+ * effect with no install, so the peer is PyTorch at its best rather than a strawman.
+ */
+export const PEER_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: '4000000000',
+  MALLOC_TRIM_THRESHOLD_: '4000000000',
+};
+
+/** One measurement reduced to the number the table compares (and, for e2e runs, accuracy). */
+export interface Measurement {
+  readonly value: number;
+  readonly accuracy?: number;
+  /** Backend the mnist-lab child reports it ran on. */
+  readonly backend?: string;
+}
+
+export interface Side {
+  readonly framework: Framework;
+  /** Builds the child for one round (rounds differ only in seed). */
+  child(round: number): ChildCommand;
+  measure(result: ChildResult): Measurement;
+}
+
+/** Per-workload figures after all rounds, as the targets see them. */
+export interface Figures {
+  readonly oursMedian: number;
+  readonly peerMedian: number | undefined;
+  /** Median of per-round ratios, oriented so that > 1 means mnist-lab is better. */
+  readonly ratioMedian: number | undefined;
+  /** Lowest accuracy over rounds (end-to-end workloads). */
+  readonly oursMinAccuracy: number | undefined;
+}
+
+export interface Target {
+  readonly description: string;
+  /** The target is checked only when the mnist-lab side ran on this backend. */
+  readonly backend: BackendName;
+  met(figures: Figures): boolean;
+}
+
+export interface Workload {
+  readonly name: WorkloadName;
+  readonly description: string;
+  readonly metric: 'images/s' | 'ms' | 's' | 'MB';
+  readonly higherIsBetter: boolean;
+  readonly ours: Side;
+  /** Absent when the peer is unavailable (no PyTorch); `skipReason` says why. */
+  readonly peer: Side | undefined;
+  readonly skipReason?: string;
+  readonly targets: readonly Target[];
+  /** A run may take this long before it is killed. */
+  readonly timeoutSeconds: number;
+}
+
+const WORKLOADS_DIR = 'bench/workloads';
+const TORCH_SCRIPT = 'bench/peer/torch_bench.py';
+
+function number(result: ChildResult, key: string): number {
+  const value = result.record[key];
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new Error(`child record has no numeric '${key}': ${JSON.stringify(result.record)}`);
+  }
+  return value;
+}
+
+function optionalString(result: ChildResult, key: string): string | undefined {
+  const value = result.record[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function withBackend(measurement: { value: number; accuracy?: number }, result: ChildResult): Measurement {
+  const backend = optionalString(result, 'backend');
+  return backend === undefined ? measurement : { ...measurement, backend };
+}
+
+/** Arguments every mnist-lab child gets: backend and thread count. */
+function oursCommonArgs(options: BenchOptions, backend: BackendName | undefined): string[] {
+  return [...(backend ? ['--backend', backend] : []), '--threads', String(options.threads)];
+}
+
+/**
+ * The same OpenMP settings for both sides: OMP_NUM_THREADS sizes oneDNN's pool (native backend)
+ * and PyTorch's intra-op pool alike. NOTE: mnist-lab's native backend defaults OMP_WAIT_POLICY to
+ * passive (spin-waiting collapses on shared cores), so the peer gets the same policy; set
+ * OMP_WAIT_POLICY=active in the environment to measure both sides spinning.
+ */
+function threadEnv(options: BenchOptions): Record<string, string> {
+  return {
+    OMP_NUM_THREADS: String(options.threads),
+    OMP_WAIT_POLICY: process.env['OMP_WAIT_POLICY'] ?? 'passive',
+    MNIST_LAB_THREADS: String(options.threads),
+  };
+}
+
+function torchSide(options: BenchOptions, args: readonly string[], measure: Side['measure']): Side {
+  return {
+    framework: 'pytorch',
+    child: (round) => ({
+      command: options.python,
+      args: [TORCH_SCRIPT, ...args, '--threads', String(options.threads), '--seed', String(round)],
+      env: { ...threadEnv(options), ...(options.peerMalloc === 'tuned' ? PEER_MALLOC_ENV : {}) },
+    }),
+    measure,
+  };
+}
+
+function trainWorkload(
+  options: BenchOptions,
+  name: 'cnn' | 'mlp' | 'fast',
+  batchSize: number,
+  targets: readonly Target[],
+): Workload {
+  // Warm-up steps are untimed on both sides: first-call allocation, primitive creation, JIT.
+  const warmup = name === 'mlp' ? 20 : 5;
+  const seconds = String(options.seconds);
+  const imagesPerSecond = (result: ChildResult): Measurement =>
+    withBackend({ value: number(result, 'imagesPerSecond') }, result);
+  return {
+    name,
+    description: `train ${name}, batch ${batchSize}`,
+    metric: 'images/s',
+    higherIsBetter: true,
+    ours: {
+      framework: 'mnist-lab',
+      child: (round) =>
+        nodeTs(
+          `${WORKLOADS_DIR}/train.ts`,
+          [
+            '--model',
+            name,
+            '--batch',
+            String(batchSize),
+            '--warmup',
+            String(warmup),
+            '--seconds',
+            seconds,
+            '--seed',
+            String(round),
+            ...oursCommonArgs(options, options.backend),
+          ],
+          threadEnv(options),
+        ),
+      measure: imagesPerSecond,
+    },
+    ...torchPeer(options, [
+      '--mode',
+      'train',
+      '--workload',
+      name,
+      '--warmup',
+      String(warmup),
+      '--seconds',
+      seconds,
+    ]),
+    targets,
+    timeoutSeconds: 600,
+  };
+}
+
+/** The PyTorch side, or the reason it is skipped. */
+function torchPeer(
+  options: BenchOptions,
+  args: readonly string[],
+  measure: Side['measure'] = (result) => ({ value: number(result, 'imagesPerSecond') }),
+): { peer: Side | undefined; skipReason?: string } {
+  if (!options.torchAvailable) {
+    return {
+      peer: undefined,
+      skipReason: `${options.python} cannot import torch (Debian: apt install python3-torch)`,
+    };
+  }
+  return { peer: torchSide(options, args, measure) };
+}
+
+/** The CLI entry: the built one when present (what users run), else the TypeScript source via tsx. */
+function cliCommand(root: string, args: readonly string[], env: Record<string, string>): ChildCommand {
+  const built = join(root, 'dist/cli/main.js');
+  if (existsSync(built)) return { command: process.execPath, args: [built, ...args], env };
+  return nodeTs('src/cli/main.ts', args, env);
+}
+
+export function buildPlan(options: BenchOptions, names: readonly WorkloadName[]): Workload[] {
+  const seconds = String(options.seconds);
+  const ratioAtLeast = (factor: number) => (figures: Figures) => (figures.ratioMedian ?? 0) >= factor;
+  const all: Record<WorkloadName, () => Workload> = {
+    cnn: () =>
+      trainWorkload(options, 'cnn', 128, [
+        { description: '>= 3x PyTorch', backend: 'native', met: ratioAtLeast(3) },
+        { description: '>= 12,000 images/s', backend: 'native', met: (f) => f.oursMedian >= 12_000 },
+      ]),
+    mlp: () =>
+      trainWorkload(options, 'mlp', 32, [
+        { description: '>= 3x PyTorch', backend: 'native', met: ratioAtLeast(3) },
+      ]),
+    fast: () => trainWorkload(options, 'fast', 256, []),
+    inference: () => ({
+      name: 'inference',
+      description: 'cnn predict, batch 1000',
+      metric: 'images/s',
+      higherIsBetter: true,
+      ours: {
+        framework: 'mnist-lab',
+        child: () =>
+          nodeTs(
+            `${WORKLOADS_DIR}/infer.ts`,
+            [
+              '--mode',
+              'throughput',
+              '--model',
+              'cnn',
+              '--batch',
+              '1000',
+              '--seconds',
+              seconds,
+              ...oursCommonArgs(options, options.backend),
+            ],
+            threadEnv(options),
+          ),
+        measure: (result) => withBackend({ value: number(result, 'imagesPerSecond') }, result),
+      },
+      ...torchPeer(options, [
+        '--mode',
+        'infer',
+        '--workload',
+        'cnn',
+        '--batch',
+        '1000',
+        '--warmup',
+        '3',
+        '--seconds',
+        seconds,
+      ]),
+      targets: [],
+      timeoutSeconds: 600,
+    }),
+    latency: () => ({
+      name: 'latency',
+      description: 'cnn predict, 1 image (median)',
+      metric: 'ms',
+      higherIsBetter: false,
+      ours: {
+        framework: 'mnist-lab',
+        child: () =>
+          nodeTs(
+            `${WORKLOADS_DIR}/infer.ts`,
+            [
+              '--mode',
+              'latency',
+              '--model',
+              'cnn',
+              '--calls',
+              '1000',
+              ...oursCommonArgs(options, options.backend),
+            ],
+            threadEnv(options),
+          ),
+        measure: (result) => withBackend({ value: number(result, 'medianMs') }, result),
+      },
+      ...torchPeer(
+        options,
+        ['--mode', 'latency', '--workload', 'cnn', '--warmup', '50', '--steps', '1000'],
+        (result) => ({ value: number(result, 'medianMs') }),
+      ),
+      targets: [],
+      timeoutSeconds: 600,
+    }),
+    'fast-e2e': () => {
+      // Wall time from spawn to exit (harness clock) of the whole recipe: process start, data
+      // loading, one epoch, test evaluation. The run directory goes to a scratch folder.
+      const measure = (result: ChildResult, accuracy: number): Measurement =>
+        withBackend({ value: result.wallSeconds, accuracy }, result);
+      return {
+        name: 'fast-e2e',
+        description: 'CLI fast recipe, 1 epoch, wall',
+        metric: 's',
+        higherIsBetter: false,
+        ours: {
+          framework: 'mnist-lab',
+          child: (round) =>
+            cliCommand(
+              options.root,
+              [
+                'train',
+                '--model',
+                'fast',
+                '--dataset',
+                'mnist',
+                '--epochs',
+                '1',
+                '--seed',
+                String(round),
+                '--out',
+                join(options.scratchDir, `fast-e2e-${round}`),
+                '--json',
+                ...oursCommonArgs(options, options.backend),
+              ],
+              threadEnv(options),
+            ),
+          measure: (result) => measure(result, testAccuracy(result)),
+        },
+        ...torchPeer(options, ['--mode', 'fast-e2e'], (result) => ({
+          value: result.wallSeconds,
+          accuracy: number(result, 'testAccuracy'),
+        })),
+        targets: [
+          {
+            description: '>= 99.0% test accuracy in <= 5 s',
+            backend: 'native',
+            met: (f) => f.oursMedian <= 5 && (f.oursMinAccuracy ?? 0) >= 0.99,
+          },
+        ],
+        timeoutSeconds: 1800,
+      };
+    },
+    rss: () => ({
+      name: 'rss',
+      description: 'peak RSS, cnn training on full MNIST',
+      metric: 'MB',
+      higherIsBetter: false,
+      ours: {
+        framework: 'mnist-lab',
+        child: (round) =>
+          nodeTs(
+            `${WORKLOADS_DIR}/train.ts`,
+            [
+              '--model',
+              'cnn',
+              '--batch',
+              '128',
+              '--full-data',
+              '--seconds',
+              String(Math.max(options.seconds, options.quick ? 5 : 20)),
+              '--seed',
+              String(round),
+              ...oursCommonArgs(options, options.backend),
+            ],
+            threadEnv(options),
+          ),
+        measure: (result) => withBackend({ value: number(result, 'peakRssMb') }, result),
+      },
+      ...torchPeer(
+        options,
+        ['--mode', 'train', '--workload', 'cnn', '--warmup', '5', '--seconds', seconds],
+        (result) => ({ value: number(result, 'peakRssMb') }),
+      ),
+      targets: [{ description: '<= 500 MB', backend: 'native', met: (f) => f.oursMedian <= 500 }],
+      timeoutSeconds: 900,
+    }),
+    'tfjs-cnn': () => {
+      // Issue 3: the js backend against tfjs's pure-JS CPU backend (~2 images/s), so tfjs runs a
+      // fixed few batches of 128 per round, after a small untimed warm-up batch (JIT).
+      const tfjsSteps = options.quick ? 1 : 2;
+      return {
+        name: 'tfjs-cnn',
+        description: 'train cnn, batch 128, vs tfjs-cpu',
+        metric: 'images/s',
+        higherIsBetter: true,
+        ours: {
+          framework: 'mnist-lab',
+          child: (round) =>
+            nodeTs(
+              `${WORKLOADS_DIR}/train.ts`,
+              [
+                '--model',
+                'cnn',
+                '--batch',
+                '128',
+                '--warmup',
+                '3',
+                '--seconds',
+                seconds,
+                '--seed',
+                String(round),
+                ...oursCommonArgs(options, 'js'),
+              ],
+              threadEnv(options),
+            ),
+          measure: (result) => withBackend({ value: number(result, 'imagesPerSecond') }, result),
+        },
+        peer: {
+          framework: 'tfjs',
+          child: () =>
+            nodeTs('bench/peer/tfjs-cnn.ts', [
+              '--steps',
+              String(tfjsSteps),
+              '--warmup',
+              '1',
+              '--warmup-batch',
+              '16',
+            ]),
+          measure: (result) => ({ value: number(result, 'imagesPerSecond') }),
+        },
+        targets: [{ description: '>= 100x tfjs-cpu', backend: 'js', met: ratioAtLeast(100) }],
+        timeoutSeconds: 1800,
+      };
+    },
+  };
+  return names.map((name) => all[name]());
+}
+
+/** Test accuracy from the CLI's --json record: `{test: {accuracy}}`. */
+function testAccuracy(result: ChildResult): number {
+  const test = result.record['test'];
+  if (typeof test === 'object' && test !== null && 'accuracy' in test && typeof test.accuracy === 'number') {
+    return test.accuracy;
+  }
+  throw new Error(`CLI --json record has no test.accuracy: ${JSON.stringify(result.record)}`);
+}

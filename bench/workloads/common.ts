@@ -1,0 +1,82 @@
+// Shared by the mnist-lab benchmark children (bench/workloads/*.ts): the zoo's recipes (the same
+// layouts and hyperparameters as bench/peer/torch_bench.py), backend selection, peak RSS, and the
+// one JSON line each child prints.
+//
+// Only the public API (src/index.ts) is used: the benchmark measures what a user gets.
+import { readFileSync } from 'node:fs';
+
+import { getRecipe, selectBackend as selectMnistLabBackend } from '../../src/index.js';
+import type { Model, Normalize, Optimizer } from '../../src/index.js';
+
+export type RecipeName = 'mlp' | 'cnn' | 'fast';
+
+export const RECIPE_NAMES: readonly RecipeName[] = ['mlp', 'cnn', 'fast'];
+
+/** Training images in MNIST (the `fast` one-cycle schedule spans one epoch of them). */
+const MNIST_TRAIN_COUNT = 60_000;
+
+export function parseRecipe(name: string): RecipeName {
+  if (!(RECIPE_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`--model: expected one of ${RECIPE_NAMES.join(', ')}, found '${name}'`);
+  }
+  return name as RecipeName;
+}
+
+/** A recipe's model, optimizer, batch size and input normalisation, from the model zoo. */
+export interface RecipeSetup {
+  readonly model: Model;
+  readonly optimizer: Optimizer;
+  readonly batchSize: number;
+  /** undefined: images are scaled to [0, 1] (fit's default). */
+  readonly normalize: Normalize | undefined;
+}
+
+/**
+ * The zoo's recipe (DESIGN.md "Default recipes"): what `mnist-lab train --model NAME` trains, and
+ * what bench/peer/torch_bench.py mirrors layer for layer. The optimizer's schedule (one-cycle for
+ * `fast`) spans one epoch at the recipe's batch size.
+ */
+export function setupRecipe(name: RecipeName): RecipeSetup {
+  const recipe = getRecipe(name);
+  const stepsPerEpoch = Math.ceil(MNIST_TRAIN_COUNT / recipe.batchSize);
+  const normalization = recipe.normalization;
+  return {
+    model: recipe.model(),
+    optimizer: recipe.optimizer(stepsPerEpoch),
+    batchSize: recipe.batchSize,
+    normalize: normalization === 'scale' ? undefined : { mean: normalization.mean, std: normalization.std },
+  };
+}
+
+/** Activates the requested backend (or mnist-lab's default choice) and returns its name and threads. */
+export function selectBackend(
+  name: string | undefined,
+  threads: number | undefined,
+): { backend: string; threads: number } {
+  const backend = selectMnistLabBackend({
+    ...(name === undefined ? {} : { backend: name }),
+    ...(threads === undefined ? {} : { threads }),
+  });
+  return { backend: backend.name, threads: backend.threads };
+}
+
+/** Peak resident set size of this process (VmHWM) in MiB; falls back to Node's maxRSS. */
+export function peakRssMb(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Number(match[1]) / 1024;
+  } catch {
+    // Not Linux: resourceUsage() below.
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Prints the child's one JSON record (the harness reads the last JSON line on stdout). */
+export function emit(record: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ framework: 'mnist-lab', ...record, peakRssMb: peakRssMb() })}\n`);
+}
+
+/** Seconds since `start` (from process.hrtime.bigint()). */
+export function secondsSince(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}

@@ -207,6 +207,13 @@ function asObject(value: unknown, what: string): Json {
   return value as Json;
 }
 
+function asArray(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) {
+    throw new Error(`${what}: expected a list, found ${JSON.stringify(value)?.slice(0, 80)}`);
+  }
+  return value;
+}
+
 function shapeWithoutBatch(config: Json, where: string): number[] | undefined {
   const batch = config['batch_input_shape'] ?? config['batchInputShape'];
   if (Array.isArray(batch)) {
@@ -253,11 +260,13 @@ export function importTfjs(modelJson: unknown, readShard: ShardReader, source = 
   let model: Model;
   let inputShape: number[] | undefined;
   if (className === 'Sequential') {
-    const entries = (
-      Array.isArray(config) ? config : asObject(config, `${source}: config`)['layers']
-    ) as Json[];
+    const entries = asArray(
+      Array.isArray(config) ? config : asObject(config, `${source}: config`)['layers'],
+      `${source}: config layers`,
+    );
     const layers: Layer[] = [];
-    for (const entry of entries) {
+    for (const raw of entries) {
+      const entry = asObject(raw, `${source}: layer`);
       const cls = classOf(entry);
       const layerConfig = asObject(entry['config'], `${source}: layer config`);
       const name = String(layerConfig['name'] ?? cls);
@@ -286,7 +295,14 @@ export function importTfjs(modelJson: unknown, readShard: ShardReader, source = 
   if (!inputShape) {
     throw new Error(`${source}: the model declares no input shape (batch_input_shape on its first layer)`);
   }
-  model.buildFor(inputShape, new Random(0));
+  try {
+    model.buildFor(inputShape, new Random(0));
+  } catch (error) {
+    // NOTE: sizes past what a typed array can hold (units: 1e40) fail here; sizes that fit in
+    // memory are allocated before the weights manifest is compared with them.
+    if (!(error instanceof RangeError)) throw error;
+    throw new Error(`${source}: the layer sizes are too large to build (${error.message})`);
+  }
   for (const { layer, positiveAxis } of imported) {
     const rank = (layer.inputShape?.length ?? 0) + 1;
     if (positiveAxis !== undefined && positiveAxis !== rank - 1) {
@@ -316,7 +332,8 @@ function functionalFromKeras(
   const outputName = String((outputs[0] as unknown[])[0]);
   let inputShape: number[] | undefined;
   const pending: { layer: Layer; inbound: string[] }[] = [];
-  for (const entry of config['layers'] as Json[]) {
+  for (const raw of asArray(config['layers'], `${source}: config layers`)) {
+    const entry = asObject(raw, `${source}: layer`);
     const cls = classOf(entry);
     const layerConfig = asObject(entry['config'], `${source}: layer config`);
     const name = String(entry['name'] ?? layerConfig['name']);
@@ -380,8 +397,10 @@ function functionalFromKeras(
 function loadManifestWeights(model: Model, manifest: unknown, readShard: ShardReader, source: string): void {
   if (!Array.isArray(manifest)) throw new Error(`${source}: weightsManifest is missing or not a list`);
   const values = new Map<string, { spec: TfjsWeightSpec; data: Float32Array }>();
-  for (const group of manifest as { paths: string[]; weights: TfjsWeightSpec[] }[]) {
-    const shards = group.paths.map((path) => readShard(path));
+  for (const rawGroup of manifest) {
+    const group = asObject(rawGroup, `${source}: weightsManifest group`);
+    const paths = asArray(group['paths'], `${source}: weightsManifest paths`).map(String);
+    const shards = paths.map((path) => readShard(path));
     const total = shards.reduce((n, s) => n + s.length, 0);
     const bytes = new Uint8Array(total);
     let at = 0;
@@ -391,7 +410,15 @@ function loadManifestWeights(model: Model, manifest: unknown, readShard: ShardRe
     }
     const view = new DataView(bytes.buffer);
     let offset = 0;
-    for (const spec of group.weights) {
+    for (const rawSpec of asArray(group['weights'], `${source}: weightsManifest weights`)) {
+      const spec = asObject(rawSpec, `${source}: weightsManifest weight`) as unknown as TfjsWeightSpec;
+      if (typeof spec.name !== 'string')
+        throw new Error(`${source}: a weight in weightsManifest has no name`);
+      if (!Array.isArray(spec.shape) || !spec.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+        throw new Error(
+          `${source}: weight '${spec.name}' has shape ${JSON.stringify(spec.shape)}; expected a list of sizes`,
+        );
+      }
       if (spec.quantization !== undefined) {
         throw new Error(
           `${source}: weight '${spec.name}' is quantized; re-save the model without quantization`,
@@ -406,7 +433,7 @@ function loadManifestWeights(model: Model, manifest: unknown, readShard: ShardRe
       if (offset + count * 4 > total) {
         throw new Error(
           `${source}: weight '${spec.name}' needs bytes ${offset}..${offset + count * 4} of shards ` +
-            `${group.paths.join(', ')}, which hold ${total} (truncated file?)`,
+            `${paths.join(', ')}, which hold ${total} (truncated file?)`,
         );
       }
       const data = new Float32Array(count);

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 const cli = ['--import', 'tsx', 'src/cli/main.ts'];
-const hidden = { ...process.env, MNIST_LAB_NO_NATIVE: '1', MNIST_LAB_BACKEND: '' };
-delete hidden.MNIST_LAB_BACKEND;
+// The addon hidden, and no backend forced by the caller's environment.
+const { MNIST_LAB_BACKEND: _forced, ...inherited } = process.env;
+const hidden = { ...inherited, MNIST_LAB_NO_NATIVE: '1' };
 
 test('the install step without a native build exits 0 with one line naming the js fallback', () => {
   const run = spawnSync(process.execPath, ['scripts/build-native.mjs'], {

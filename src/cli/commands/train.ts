@@ -1,6 +1,7 @@
 // `mnist-lab train` and `mnist-lab evaluate`: a thin client of the public API. The CLI parses and
 // validates flags, prints the typed training events, and prints one JSON object with --json;
 // the training loop, the zoo and the data layer do the work.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -124,6 +125,54 @@ export function selectClasses(set: ImageSet, classes: number[] | undefined): Ima
   return classes ? subsetByClasses(set, classes, { relabel: true }) : set;
 }
 
+/** The flags that shape a run; saved in config.json so --resume can restore them. */
+const RUN_SHAPING_FLAGS = [
+  'model',
+  'dataset',
+  'epochs',
+  'batchSize',
+  'optimizer',
+  'lr',
+  'schedule',
+  'augment',
+  'validationSplit',
+  'seed',
+  'limit',
+  'classes',
+] as const;
+
+type RunShapingFlags = Partial<Pick<TrainFlags, (typeof RUN_SHAPING_FLAGS)[number]>>;
+
+function runShapingFlags(flags: TrainFlags): RunShapingFlags {
+  const saved: Record<string, unknown> = {};
+  for (const key of RUN_SHAPING_FLAGS) if (flags[key] !== undefined) saved[key] = flags[key];
+  return saved as RunShapingFlags;
+}
+
+/**
+ * With --resume, the run's saved flags fill every run-shaping flag not given on this command line,
+ * so `train --resume DIR` alone continues the same run. A flag given again wins.
+ */
+async function withResumedFlags(flags: TrainFlags, command: Command): Promise<TrainFlags> {
+  if (!flags.resume) return flags;
+  let saved: RunShapingFlags | undefined;
+  try {
+    const config = JSON.parse(await readFile(join(flags.resume, 'config.json'), 'utf8')) as {
+      runConfig?: { flags?: RunShapingFlags };
+    };
+    saved = config.runConfig?.flags;
+  } catch {
+    throw new Error(
+      `--resume ${flags.resume}: no readable config.json there (is it a run directory written by train?)`,
+    );
+  }
+  const merged: Record<string, unknown> = { ...flags };
+  for (const key of RUN_SHAPING_FLAGS) {
+    if (saved?.[key] !== undefined && command.getOptionValueSource(key) !== 'cli') merged[key] = saved[key];
+  }
+  return merged as unknown as TrainFlags;
+}
+
 async function train(flags: TrainFlags): Promise<void> {
   const recipe = getRecipe(flags.model);
   if (flags.resume && flags.out && flags.resume !== flags.out) {
@@ -180,25 +229,50 @@ async function train(flags: TrainFlags): Promise<void> {
   };
   let samplesPerEpoch = 0;
   let epochsRun = 0;
+  let interrupted = false;
   const started = performance.now();
-  const history = await model.fit(trainSet.images, trainSet.labels, {
-    epochs,
-    batchSize,
-    seed: flags.seed,
-    verbose: flags.json ? 0 : 1,
-    output: process.stderr,
-    runConfig: { recipe: runRecipe, backend: backend.name, threads: backend.threads },
-    ...(flags.resume ? { resumeFrom: flags.resume } : { runDir }),
-    ...(normalize ? { normalize } : {}),
-    ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
-    ...(flags.limit ? { limit: flags.limit } : {}),
-    ...(flags.augment ? { augment: true } : {}),
-    onEvent: (event: TrainEvent) => {
-      if (event.type === 'trainBegin')
-        samplesPerEpoch = Math.min(event.samples, event.stepsPerEpoch * event.batchSize);
-      if (event.type === 'epochEnd') epochsRun++;
-    },
-  });
+  // SIGINT/SIGTERM stop training at the next batch; fit writes a mid-epoch checkpoint and returns.
+  // `once`: a second Ctrl-C falls back to the default and ends the process at once.
+  const interrupt = new AbortController();
+  const abort = () => interrupt.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  const history = await model
+    .fit(trainSet.images, trainSet.labels, {
+      epochs,
+      batchSize,
+      seed: flags.seed,
+      verbose: flags.json ? 0 : 1,
+      output: process.stderr,
+      runConfig: {
+        recipe: runRecipe,
+        flags: runShapingFlags(flags),
+        backend: backend.name,
+        threads: backend.threads,
+      },
+      ...(flags.resume ? { resumeFrom: flags.resume } : { runDir }),
+      ...(normalize ? { normalize } : {}),
+      ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
+      ...(flags.limit ? { limit: flags.limit } : {}),
+      ...(flags.augment ? { augment: true } : {}),
+      onEvent: (event: TrainEvent) => {
+        if (event.type === 'trainBegin')
+          samplesPerEpoch = Math.min(event.samples, event.stepsPerEpoch * event.batchSize);
+        if (event.type === 'epochEnd') epochsRun++;
+        if (event.type === 'trainEnd') interrupted = event.stopReason === 'interrupted';
+      },
+      signal: interrupt.signal,
+    })
+    .finally(() => {
+      process.off('SIGINT', abort);
+      process.off('SIGTERM', abort);
+    });
+  if (interrupted) {
+    process.stderr.write(
+      `interrupted: checkpoint saved in ${runDir}; resume with: mnist-lab train --resume ${runDir}\n`,
+    );
+    return;
+  }
   const trainSeconds = (performance.now() - started) / 1000;
   const test =
     testSet.count > 0
@@ -241,9 +315,7 @@ async function train(flags: TrainFlags): Promise<void> {
     if (test)
       printResult(`test: loss ${test.loss.toFixed(4)}, accuracy ${(test.accuracy * 100).toFixed(2)}%`);
     printResult(`report: ${report.path}`);
-    printResult(
-      `run saved in ${runDir} (resume with: mnist-lab train --model ${recipe.name} --resume ${runDir})`,
-    );
+    printResult(`run saved in ${runDir} (continue it with: mnist-lab train --resume ${runDir} --epochs N)`);
   }
 }
 
@@ -315,5 +387,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--limit <n>', 'train on the first N examples only', integerIn('--limit', 1))
     .option('--classes <list>', 'train on these classes only, relabelled 0..k-1 (e.g. 0-4)', parseClassList)
     .option('--json', 'print one JSON object on stdout and nothing else');
-  backendOptions(trainCommand).action((flags: TrainFlags) => train(flags));
+  backendOptions(trainCommand).action(async (flags: TrainFlags, command: Command) =>
+    train(await withResumedFlags(flags, command)),
+  );
 }

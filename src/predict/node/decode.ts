@@ -13,9 +13,36 @@ function startsWith(bytes: Uint8Array, signature: readonly number[]): boolean {
   return signature.every((b, i) => bytes[i] === b);
 }
 
+/** deflate's best ratio is 1032:1; a file claiming more pixels than that cannot hold them. */
+const MAX_DEFLATE_RATIO = 1032;
+const PNG_CHANNELS: Readonly<Record<number, number>> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * Why a PNG's IHDR (bytes 16..25: width, height, bit depth, colour type; big-endian) cannot be
+ * decoded, checked before pngjs allocates from it: a 67-byte file claiming 20000x20000 took 6 GB.
+ */
+function pngSizeRefusal(bytes: Uint8Array): string | undefined {
+  if (bytes.length < 26) return undefined; // pngjs reports the truncation
+  const header = new DataView(bytes.buffer, bytes.byteOffset, 26);
+  const width = header.getUint32(16);
+  const height = header.getUint32(20);
+  if (width * height > MAX_MEGAPIXELS * 1000 * 1000) {
+    return `${width}x${height} pixels is larger than the ${MAX_MEGAPIXELS}-megapixel limit; scale it down`;
+  }
+  const bitsPerPixel = (header.getUint8(24) || 1) * (PNG_CHANNELS[header.getUint8(25)] ?? 1);
+  // (H, 1 + W * bits / 8): each row's filter byte and packed pixels, before compression.
+  const rawBytes = height * (1 + Math.ceil((width * bitsPerPixel) / 8));
+  if (rawBytes > bytes.length * MAX_DEFLATE_RATIO) {
+    return `${width}x${height} pixels need ${rawBytes} bytes of image data, more than ${bytes.length} bytes can compress (truncated file?); re-save it as PNG or JPEG`;
+  }
+  return undefined;
+}
+
 /** Decodes PNG or JPEG bytes; `name` (a file name) only labels errors. */
 export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
   if (startsWith(bytes, PNG_SIGNATURE)) {
+    const refusal = pngSizeRefusal(bytes);
+    if (refusal) throw new Error(`${name}: ${refusal}`);
     try {
       return decodePng(bytes);
     } catch (error) {

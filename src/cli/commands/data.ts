@@ -2,7 +2,7 @@
 // A thin client of the public API: every data operation lives in src/data.
 
 import { writeFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import {
   classCounts,
   DATASETS,
@@ -14,6 +14,7 @@ import {
   type DataEvent,
   type LoadOptions,
 } from '../../index.js';
+import { integerIn } from '../flags.js';
 import { printInfo, printJson, printResult } from '../output.js';
 
 interface SourceFlags {
@@ -24,13 +25,6 @@ interface SourceFlags {
   timeout?: number;
   source?: 'auto' | 'data-dir' | 'cache' | 'offline' | 'download';
   json?: boolean;
-}
-
-function positiveInteger(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1)
-    throw new InvalidArgumentError(`expected a positive whole number, found '${value}'`);
-  return number;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -48,7 +42,11 @@ function withSourceOptions(command: Command): Command {
       'download mirror base URL, tried in order (repeatable; default $MNIST_LAB_MIRRORS)',
       collect,
     )
-    .option('--timeout <ms>', 'give up on a mirror after this many ms without data', positiveInteger)
+    .option(
+      '--timeout <ms>',
+      'give up on a mirror after this many ms without data',
+      integerIn('--timeout', 1),
+    )
     .addOption(
       new Option('--source <kind>', 'use only this source (default: the first that works, in order)').choices(
         ['auto', 'data-dir', 'cache', 'offline', 'download'],
@@ -176,7 +174,7 @@ export function registerDataCommands(program: Command): void {
       .addOption(new Option('--split <split>', 'which split').choices(['train', 'test']).default('test'))
       .option('--index <list>', 'indices: 7, 0..15, 1,5,9', '0..15')
       .requiredOption('--out <file>', 'PNG file to write')
-      .option('--columns <n>', 'images per row (default 10)', positiveInteger)
-      .option('--zoom <n>', 'pixel magnification (default 2)', positiveInteger),
+      .option('--columns <n>', 'images per row (default 10)', integerIn('--columns', 1))
+      .option('--zoom <n>', 'pixel magnification (default 2)', integerIn('--zoom', 1)),
   ).action(showCommand);
 }

@@ -3,7 +3,7 @@
 // the top-3 classes per image. A thin client of the public API.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import {
   decodeImage,
   encodePng,
@@ -14,6 +14,7 @@ import {
   selectBackend,
   type Normalize,
 } from '../../index.js';
+import { integerIn } from '../flags.js';
 import { printJson, printResult } from '../output.js';
 import { backendOptions, type RunRecipe } from './train.js';
 
@@ -96,20 +97,13 @@ async function predict(files: string[], flags: PredictFlags): Promise<void> {
   }
 }
 
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`--top expects a whole number >= 1, found '${value}'`);
-  return n;
-}
-
 export function registerPredictCommand(program: Command): void {
   const command = program
     .command('predict')
     .description('classify PNG/JPEG pictures of single digits (photos or drawings work: MNIST preprocessing)')
     .argument('<images...>', 'PNG or JPEG files')
     .requiredOption('--model <runDir>', 'a run directory written by train (or a checkpoint directory)')
-    .option('--top <k>', 'classes listed per image', positiveInteger, 3)
+    .option('--top <k>', 'classes listed per image', integerIn('--top', 1), 3)
     .option('--invert', 'always invert grey levels (default: when the background is light)')
     .option('--no-invert', 'never invert grey levels')
     .option('--save-inputs <dir>', 'also write each preprocessed 28x28 input as PNG into this directory')

@@ -200,8 +200,11 @@ async function train(flags: TrainFlags): Promise<void> {
 
   const epochs = flags.epochs ?? recipe.epochs;
   const batchSize = flags.batchSize ?? recipe.batchSize;
-  const trainCount =
-    Math.min(flags.limit ?? trainSet.count, trainSet.count) * (1 - (flags.validationSplit ?? 0));
+  // As fit() counts: the validation split is carved first, then --limit caps what is left.
+  const trainCount = Math.min(
+    flags.limit ?? Infinity,
+    Math.round(trainSet.count * (1 - (flags.validationSplit ?? 0))),
+  );
   const totalSteps = Math.max(1, Math.ceil(trainCount / batchSize) * epochs);
   let optimizer: Optimizer;
   if (flags.optimizer) {

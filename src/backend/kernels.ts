@@ -6,7 +6,8 @@
 //   heap; the native backend allocates it natively (64-byte aligned) and hands it to JS zero-copy.
 // - Float kernels accept float32 (every backend) and float64 (js backend only; used by gradient
 //   checks). Their outputs have the dtype of their first float input.
-// - Kernels never write to their inputs, except the optimizer updates, which update in place.
+// - Kernels never write to their inputs, except the optimizer updates, which update in place, and
+//   Dropout, which advances the random state it is given.
 // - Every output is freshly allocated through Backend.alloc and fully written (pooled memory is
 //   not zeroed).
 // - Layouts: activations NHWC, conv kernels HWIO [KH, KW, C, O], dense kernels [in, out], all
@@ -60,6 +61,11 @@ export interface Window2D {
 /** Convolution: window plus the output channel count O. x (N,H,W,C), w (KH,KW,C,O), y (N,OH,OW,O). */
 export interface Conv2DAttrs extends Window2D {
   O: number;
+}
+
+/** Conv2D followed by an activation in the same kernel (native: a oneDNN post-op). */
+export interface FusedConv2DAttrs extends Conv2DAttrs {
+  activation: 'linear' | 'relu';
 }
 
 /** Normalisation over the last axis of a [outer, size] view (layer norm) or per channel (batch norm). */
@@ -155,6 +161,10 @@ export interface Kernels {
   Conv2DBackpropInput(dy: F, w: F, attrs: Conv2DAttrs): F;
   /** dw (KH,KW,C,O) from x and dy. */
   Conv2DBackpropFilter(x: F, dy: F, attrs: Conv2DAttrs): F;
+  /** activation(Conv2D(x, w, bias)); with 'linear' it is Conv2D. */
+  FusedConv2D(x: F, w: F, bias: F | null, attrs: FusedConv2DAttrs): F;
+  /** Conv2DBackpropFilter plus the bias gradient dbias (O) = sum of dy over N, OH, OW, in one call. */
+  Conv2DBackpropFilterBias(x: F, dy: F, attrs: Conv2DAttrs): { dw: F; dbias: F };
 
   // ---- pooling, NHWC; windows never include padding in averages ----
   /** Returns y (N,OH,OW,C) and an opaque workspace that MaxPoolGrad takes back. */
@@ -197,6 +207,16 @@ export interface Kernels {
   /** Layer norm: statistics per row over `size` features, affine per feature. */
   LayerNorm(x: F, gamma: F, beta: F, attrs: NormAttrs): { y: F; mean: F; invStd: F };
   LayerNormGrad(dy: F, x: F, gamma: F, mean: F, invStd: F, attrs: NormAttrs): { dx: F; dgamma: F; dbeta: F };
+
+  // ---- dropout ----
+  /**
+   * Inverted dropout with the mask drawn from an xoshiro128** stream (src/util/random.ts):
+   * u_i = next() / 2^32 for i = 0..x.length-1 in order, mask[i] = u_i < 1 - rate ? 1 / (1 - rate) : 0
+   * (rounded to x's dtype), y = x * mask. `state` holds the generator's four 32-bit words and is
+   * advanced in place by x.length draws (the one input a non-optimizer kernel writes), so the
+   * stream continues exactly as if Random.nextFloat() had drawn them.
+   */
+  Dropout(x: F, state: Uint32Array, attrs: { rate: number }): { y: F; mask: F };
 
   // ---- optimizer updates, in place over every parameter in one call ----
   AdamUpdate(

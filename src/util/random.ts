@@ -89,6 +89,25 @@ export class Random {
     };
   }
 
+  /**
+   * Copies the four state words into `out`, so a kernel can draw from this stream (Kernels.Dropout);
+   * loadWords() then continues the generator from where the kernel stopped.
+   */
+  saveWords(out: Uint32Array): void {
+    out[0] = this.s0;
+    out[1] = this.s1;
+    out[2] = this.s2;
+    out[3] = this.s3;
+  }
+
+  /** Sets the four state words (as saveWords wrote them, then advanced); spareNormal is kept. */
+  loadWords(words: Uint32Array): void {
+    if (words.length !== 4 || (words[0]! | words[1]! | words[2]! | words[3]!) === 0) {
+      throw new Error('Random.loadWords: expected 4 xoshiro128** state words, not all zero');
+    }
+    [this.s0, this.s1, this.s2, this.s3] = [words[0]!, words[1]!, words[2]!, words[3]!];
+  }
+
   /** A new generator that continues from this one's current state. */
   clone(): Random {
     return Random.fromState(this.state());

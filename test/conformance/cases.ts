@@ -17,6 +17,7 @@ import type {
   Storage,
   Window2D,
 } from '../../src/backend/kernels.js';
+import { Random } from '../../src/util/random.js';
 import { Prng } from './prng.js';
 import * as ref from './reference.js';
 
@@ -568,7 +569,32 @@ for (const [label, attrs, withBias] of convs) {
     (k, [x, dy]) => [k.Conv2DBackpropFilter(x!, dy!, attrs)],
     ([x, dy]) => [ref.conv2dBackpropFilter(x!, dy!, attrs)],
   );
+  // The fused forms: ReLU after the convolution (half the outputs clipped), and dw with dbias.
+  defineCase(
+    'FusedConv2D',
+    `${name}${withBias ? ' + bias' : ''} + relu`,
+    (rng) => [rng.uniform(N * H * W * C), rng.uniform(KH * KW * C * O, -wScale, wScale), rng.uniform(O)],
+    (k, [x, w, b]) => [k.FusedConv2D(x!, w!, withBias ? b! : null, { ...attrs, activation: 'relu' })],
+    ([x, w, b]) => [ref.map(ref.conv2d(x!, w!, withBias ? b! : null, attrs), (v) => Math.max(v, 0))],
+  );
+  defineCase(
+    'Conv2DBackpropFilterBias',
+    name,
+    (rng) => [rng.uniform(N * H * W * C), rng.uniform(N * OH * OW * O, -dyScale, dyScale)],
+    (k, [x, dy]) => {
+      const { dw, dbias } = k.Conv2DBackpropFilterBias(x!, dy!, attrs);
+      return [dw, dbias];
+    },
+    ([x, dy]) => [ref.conv2dBackpropFilter(x!, dy!, attrs), ref.sumRows(dy!, N * OH * OW, O)],
+  );
 }
+defineCase(
+  'FusedConv2D',
+  'linear is Conv2D',
+  (rng) => [rng.uniform(2 * 6 * 6 * 3), rng.uniform(3 * 3 * 3 * 4, -0.5, 0.5), rng.uniform(4)],
+  (k, [x, w, b]) => [k.FusedConv2D(x!, w!, b!, { ...window(2, 6, 6, 3, 3, 3), O: 4, activation: 'linear' })],
+  ([x, w, b]) => [ref.conv2d(x!, w!, b!, { ...window(2, 6, 6, 3, 3, 3), O: 4 })],
+);
 
 // ---------------------------------------------------------------- pooling
 
@@ -912,6 +938,38 @@ for (const [label, momentum, nesterov, weightDecay] of [
         });
       }
       return [...params, ...velocity];
+    },
+  );
+}
+
+// ---------------------------------------------------------------- dropout
+
+// The mask must be the exact xoshiro128** stream of src/util/random.ts: the reference draws it
+// with Random.nextFloat(); the advanced state (as int32 words) is an output too.
+for (const [size, rate, seed] of [
+  [128 * 1600, 0.5, 7],
+  [1001, 0.1, 8],
+  [33, 0.9, 9],
+] as const) {
+  defineCase(
+    'Dropout',
+    `${size} values, rate ${rate}`,
+    (rng) => [rng.uniform(size, -2, 2)],
+    (k, [x], backend) => {
+      const state = new Uint32Array(4);
+      new Random(seed).saveWords(state);
+      const { y, mask } = k.Dropout(x!, state, { rate });
+      const words = backend.alloc('int32', 4);
+      words.set(new Int32Array(state.buffer));
+      return [y, mask, words];
+    },
+    ([x]) => {
+      const random = new Random(seed);
+      const keep = 1 - rate;
+      const mask = new Float64Array(size);
+      for (let i = 0; i < size; i++) mask[i] = random.nextFloat() < keep ? 1 / keep : 0;
+      const words = Float64Array.from(random.state().words, (w) => w | 0);
+      return [ref.map(x!, (v, i) => v * (mask[i] as number)), mask, words];
     },
   );
 }

@@ -253,6 +253,14 @@ export function conv2dBackpropInput(dy: Vec, w: Vec, a: Conv2DAttrs): Vec {
   return dx;
 }
 
+/** Column sums of x viewed as [rows, cols]: the bias gradient (O) of dy (N*OH*OW, O). */
+export function sumRows(x: Vec, rows: number, cols: number): Vec {
+  const out = new Float64Array(cols);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) out[c] = (out[c] as number) + (x[r * cols + c] as number);
+  return out;
+}
+
 export function conv2dBackpropFilter(x: Vec, dy: Vec, a: Conv2DAttrs): Vec {
   const { C, O } = a;
   const dw = new Float64Array(a.KH * a.KW * C * O);

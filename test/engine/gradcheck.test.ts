@@ -12,6 +12,7 @@ import * as red from '../../src/tensor/ops/reduce.js';
 import * as shp from '../../src/tensor/ops/shape.js';
 import * as nn from '../../src/tensor/ops/nn.js';
 import { getBackend } from '../../src/backend/registry.js';
+import { Random } from '../../src/util/random.js';
 import { seeded } from './setup.js';
 
 interface InputSpec {
@@ -162,6 +163,41 @@ describe('gradient checks (float64, central differences)', () => {
     );
   });
 
+  test('conv2d with fused relu (FusedConv2D, Conv2DBackpropFilterBias)', () => {
+    checkGradients([{ shape: [2, 5, 5, 2] }, { shape: [3, 3, 2, 3] }, { shape: [3] }], (x, w, b) =>
+      nn.conv2d(x, w, b, { activation: 'relu' }),
+    );
+    checkGradients([{ shape: [1, 6, 5, 3] }, { shape: [3, 3, 3, 2] }], (x, w) =>
+      nn.conv2d(x, w, null, { padding: 'same', activation: 'relu' }),
+    );
+    // Max pooling over it applies ReLU's mask at the pooled size (nn.ts, reluMaskedGradients).
+    checkGradients([{ shape: [2, 6, 6, 2] }, { shape: [3, 3, 2, 3] }, { shape: [3] }], (x, w, b) =>
+      nn.maxPool2d(nn.conv2d(x, w, b, { activation: 'relu' }), { poolSize: 2 }),
+    );
+    checkGradients([{ shape: [1, 7, 7, 2] }, { shape: [2, 2, 2, 3] }], (x, w) =>
+      nn.maxPool2d(nn.conv2d(x, w, null, { activation: 'relu' }), {
+        poolSize: 3,
+        strides: 2,
+        padding: 'same',
+      }),
+    );
+  });
+
+  test('conv2d relu + max pool: same values and gradients as the unfused composition', () => {
+    const [x, w, b] = [
+      makeInput({ shape: [2, 8, 8, 3] }, 1),
+      makeInput({ shape: [3, 3, 3, 4] }, 2),
+      makeInput({ shape: [4] }, 3),
+    ];
+    const fused = nn.maxPool2d(nn.conv2d(x, w, b, { activation: 'relu' }), { poolSize: 2, strides: 1 });
+    const plain = nn.maxPool2d(ew.relu(nn.conv2d(x, w, b)), { poolSize: 2, strides: 1 });
+    assert.deepEqual(fused.data, plain.data);
+    const weights = randomNormal(fused.shape, seeded(9), 0, 1, { dtype: 'float64' });
+    const gFused = gradients(red.sum(ew.mul(fused, weights)), [x, w, b]);
+    const gPlain = gradients(red.sum(ew.mul(plain, weights)), [x, w, b]);
+    gFused.forEach((g, i) => assert.deepEqual(g?.data, gPlain[i]?.data, `gradient ${i}`));
+  });
+
   test('pooling: max, average (same and valid, strides), global average', () => {
     checkGradients([{ shape: [2, 4, 4, 3] }], (x) => nn.maxPool2d(x, { poolSize: 2 }));
     checkGradients([{ shape: [1, 5, 5, 2] }], (x) =>
@@ -176,6 +212,8 @@ describe('gradient checks (float64, central differences)', () => {
 
   test('dropout with a fixed mask', () => {
     checkGradients([{ shape: [4, 6] }], (x) => nn.dropout(x, 0.5, seeded(3)));
+    // A Random: the Dropout kernel draws the mask.
+    checkGradients([{ shape: [4, 6] }], (x) => nn.dropout(x, 0.5, new Random(3)));
   });
 
   test('batch norm: training statistics and inference statistics', () => {

@@ -25,7 +25,11 @@ export class StoragePool {
   private readonly lists = new Map<string, Storage[]>();
   private pooledBytes = 0;
 
-  constructor(private readonly maxBytes: number = DEFAULT_POOL_BYTES) {}
+  /** `base` allocates fresh storage when no pooled one fits (default: the JS heap). */
+  constructor(
+    private readonly maxBytes: number = DEFAULT_POOL_BYTES,
+    private readonly base: Allocator = heapAlloc,
+  ) {}
 
   /** Bytes currently held for reuse. */
   get bytes(): number {
@@ -41,7 +45,7 @@ export class StoragePool {
       this.pooledBytes -= reused.byteLength;
       return reused;
     }
-    return heapAlloc(dtype, size);
+    return this.base(dtype, size);
   }) as Allocator;
 
   readonly release = (storage: Storage): void => {

@@ -3,8 +3,8 @@
 // accumulator (M is large: 15,488 for the cnn recipe's conv2 at batch 128).
 import type { Conv2DAttrs, FloatStorage } from '../kernels.js';
 import { allocLike, type Allocator } from './alloc.js';
-import { gemm, rowMajor } from './gemm.js';
-import { checkLength, checkWindow, chunkRows, im2col, isPointwise } from './im2col.js';
+import { gemm } from './gemm.js';
+import { checkLength, checkWindow, chunkRows, im2col, im2colColumns, isPointwise } from './im2col.js';
 import { scratch } from './scratch.js';
 
 export function conv2dBackpropFilter(
@@ -13,27 +13,61 @@ export function conv2dBackpropFilter(
   dy: FloatStorage,
   attrs: Conv2DAttrs,
 ): FloatStorage {
-  const { N, H, W, C, KH, KW, OH, OW, O } = attrs;
+  checkConv2DBackpropFilter(x, dy, attrs);
+  const K = attrs.KH * attrs.KW * attrs.C;
+  const dw = allocLike(alloc, x, K * attrs.O);
+  conv2dBackpropFilterBlock(x, dy, attrs, dw, 0, K, 0, attrs.O);
+  return dw;
+}
+
+/** Throws unless the window geometry and the lengths of x and dy agree with `attrs`. */
+export function checkConv2DBackpropFilter(x: FloatStorage, dy: FloatStorage, attrs: Conv2DAttrs): void {
+  const { N, H, W, C, OH, OW, O } = attrs;
   checkWindow('Conv2DBackpropFilter', attrs);
   checkLength('Conv2DBackpropFilter', 'x', x, N * H * W * C);
   checkLength('Conv2DBackpropFilter', 'dy', dy, N * OH * OW * O);
+}
+
+/**
+ * The block dw[k0..k1, o0..o1] of dw viewed as [K, O]. Every block element is summed over the same
+ * chunks of M in the same order whatever the block, so threads splitting K or O get bit-identical
+ * results. A slice of K builds only its patch columns; a slice of O builds whole patch rows (so
+ * split O into few blocks).
+ */
+export function conv2dBackpropFilterBlock(
+  x: FloatStorage,
+  dy: FloatStorage,
+  attrs: Conv2DAttrs,
+  dw: FloatStorage,
+  k0: number,
+  k1: number,
+  o0: number,
+  o1: number,
+): void {
+  const { N, KH, KW, C, OH, OW, O } = attrs;
   const M = N * OH * OW;
   const K = KH * KW * C;
-  const dw = allocLike(alloc, x, K * O);
+  const kb = k1 - k0;
+  const ob = o1 - o0;
+  // patches^T: element (kidx, r) of the [K, M] view is patches[r * K + kidx]; rows from k0.
+  const dyView = { data: dy, offset: o0, rowStride: O, colStride: 1 };
   if (isPointwise(attrs)) {
-    gemm(K, O, M, rowMajor(x, 0, K, true), rowMajor(dy, 0, O), dw, 0, O, false);
-    return dw;
+    gemm(kb, ob, M, { data: x, offset: k0, rowStride: 1, colStride: K }, dyView, dw, k0 * O + o0, O, false);
+    return;
   }
-  const acc = scratch('conv.dw', K * O);
+  const acc = scratch('conv.dw', kb * ob);
   const rows = chunkRows(attrs);
-  const cols = scratch('conv.cols', rows * K);
-  if (M === 0) acc.fill(0, 0, K * O);
+  const cols = scratch('conv.cols', rows * kb);
+  // Patch columns [k0, k1) of each chunk, read transposed: element (kidx - k0, r) is cols[r * kb + kidx - k0].
+  const patchesT = { data: cols, offset: 0, rowStride: 1, colStride: kb };
+  if (M === 0) acc.fill(0, 0, kb * ob);
   for (let r0 = 0; r0 < M; r0 += rows) {
     const count = Math.min(rows, M - r0);
-    im2col(x, attrs, r0, count, cols);
-    // patches^T: element (kidx, r) of the [K, count] view is cols[r * K + kidx].
-    gemm(K, O, count, rowMajor(cols, 0, K, true), rowMajor(dy, r0 * O, O), acc, 0, O, r0 > 0);
+    if (kb === K) im2col(x, attrs, r0, count, cols);
+    else im2colColumns(x, attrs, r0, count, k0, k1, cols);
+    gemm(kb, ob, count, patchesT, { ...dyView, offset: r0 * O + o0 }, acc, 0, ob, r0 > 0);
   }
-  for (let i = 0; i < K * O; i++) dw[i] = acc[i] as number;
-  return dw;
+  for (let i = 0; i < kb; i++) {
+    for (let j = 0, src = i * ob, dst = (k0 + i) * O + o0; j < ob; j++) dw[dst + j] = acc[src + j] as number;
+  }
 }

@@ -13,26 +13,48 @@ export function conv2dBackpropInput(
   w: FloatStorage,
   attrs: Conv2DAttrs,
 ): FloatStorage {
-  const { N, H, W, C, KH, KW, OH, OW, O } = attrs;
+  checkConv2DBackpropInput(dy, w, attrs);
+  const dx = allocLike(alloc, dy, attrs.N * attrs.H * attrs.W * attrs.C);
+  conv2dBackpropInputImages(dy, w, attrs, dx, 0, attrs.N);
+  return dx;
+}
+
+/** Throws unless the window geometry and the lengths of dy and w agree with `attrs`. */
+export function checkConv2DBackpropInput(dy: FloatStorage, w: FloatStorage, attrs: Conv2DAttrs): void {
+  const { N, C, KH, KW, OH, OW, O } = attrs;
   checkWindow('Conv2DBackpropInput', attrs);
   checkLength('Conv2DBackpropInput', 'dy', dy, N * OH * OW * O);
   checkLength('Conv2DBackpropInput', 'w', w, KH * KW * C * O);
-  const M = N * OH * OW;
+}
+
+/**
+ * dx of images [n0, n1). Patch rows of one image only add into that image, so threads splitting N
+ * write disjoint parts of dx, each element summed in the same order as one thread does.
+ */
+export function conv2dBackpropInputImages(
+  dy: FloatStorage,
+  w: FloatStorage,
+  attrs: Conv2DAttrs,
+  dx: FloatStorage,
+  n0: number,
+  n1: number,
+): void {
+  const { H, W, C, KH, KW, OH, OW, O } = attrs;
   const K = KH * KW * C;
-  const dx = allocLike(alloc, dy, N * H * W * C);
+  const rowStart = n0 * OH * OW;
+  const rowEnd = n1 * OH * OW;
   // w^T: element (o, kidx) of the [O, K] view is w[kidx * O + o].
   const wT = rowMajor(w, 0, O, true);
   if (isPointwise(attrs)) {
-    gemm(M, K, O, rowMajor(dy, 0, O), wT, dx, 0, K, false);
-    return dx;
+    gemm(rowEnd - rowStart, K, O, rowMajor(dy, rowStart * O, O), wT, dx, rowStart * K, K, false);
+    return;
   }
-  dx.fill(0);
+  dx.fill(0, n0 * H * W * C, n1 * H * W * C);
   const rows = chunkRows(attrs);
   const dcols = scratch('conv.cols', rows * K);
-  for (let r0 = 0; r0 < M; r0 += rows) {
-    const count = Math.min(rows, M - r0);
+  for (let r0 = rowStart; r0 < rowEnd; r0 += rows) {
+    const count = Math.min(rows, rowEnd - r0);
     gemm(count, K, O, rowMajor(dy, r0 * O, O), wT, dcols, 0, K, false);
     col2im(dcols, attrs, r0, count, dx);
   }
-  return dx;
 }

@@ -16,29 +16,55 @@ export function conv2d(
   bias: FloatStorage | null,
   attrs: Conv2DAttrs,
 ): FloatStorage {
-  const { N, H, W, C, KH, KW, OH, OW, O } = attrs;
+  checkConv2D(x, w, bias, attrs);
+  const y = allocLike(alloc, x, attrs.N * attrs.OH * attrs.OW * attrs.O);
+  conv2dRows(x, w, bias, attrs, y, 0, attrs.N * attrs.OH * attrs.OW);
+  return y;
+}
+
+/** Throws unless the window geometry and the lengths of x, w and bias agree with `attrs`. */
+export function checkConv2D(
+  x: FloatStorage,
+  w: FloatStorage,
+  bias: FloatStorage | null,
+  attrs: Conv2DAttrs,
+): void {
+  const { N, H, W, C, KH, KW, O } = attrs;
   checkWindow('Conv2D', attrs);
   checkLength('Conv2D', 'x', x, N * H * W * C);
   checkLength('Conv2D', 'w', w, KH * KW * C * O);
   if (bias) checkLength('Conv2D', 'bias', bias, O);
-  const M = N * OH * OW;
+}
+
+/**
+ * Rows [rowStart, rowEnd) of y viewed as [M, O] (output pixels row-major over N, OH, OW). Each row
+ * is computed the same way whatever the range, so threads splitting M get bit-identical results.
+ */
+export function conv2dRows(
+  x: FloatStorage,
+  w: FloatStorage,
+  bias: FloatStorage | null,
+  attrs: Conv2DAttrs,
+  y: FloatStorage,
+  rowStart: number,
+  rowEnd: number,
+): void {
+  const { KH, KW, C, O } = attrs;
   const K = KH * KW * C;
-  const y = allocLike(alloc, x, M * O);
   const wView = rowMajor(w, 0, O);
   if (isPointwise(attrs)) {
-    gemm(M, O, K, rowMajor(x, 0, K), wView, y, 0, O, false);
+    gemm(rowEnd - rowStart, O, K, rowMajor(x, rowStart * K, K), wView, y, rowStart * O, O, false);
   } else {
     const rows = chunkRows(attrs);
     const cols = scratch('conv.cols', rows * K);
-    for (let r0 = 0; r0 < M; r0 += rows) {
-      const count = Math.min(rows, M - r0);
+    for (let r0 = rowStart; r0 < rowEnd; r0 += rows) {
+      const count = Math.min(rows, rowEnd - r0);
       im2col(x, attrs, r0, count, cols);
       gemm(count, O, K, rowMajor(cols, 0, K), wView, y, r0 * O, O, false);
     }
   }
   if (bias) {
-    for (let r = 0, i = 0; r < M; r++)
+    for (let r = rowStart, i = rowStart * O; r < rowEnd; r++)
       for (let o = 0; o < O; o++, i++) y[i] = (y[i] as number) + (bias[o] as number);
   }
-  return y;
 }

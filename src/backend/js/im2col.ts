@@ -67,6 +67,48 @@ export function im2col(
   }
 }
 
+/**
+ * Columns [k0, k1) of the patch rows only: cols[(r - rowStart) * (k1 - k0) + kidx - k0], the same
+ * values im2col writes there. For threads that each take a slice of K (Conv2DBackpropFilter).
+ */
+export function im2colColumns(
+  x: FloatStorage,
+  a: Window2D,
+  rowStart: number,
+  rowCount: number,
+  k0: number,
+  k1: number,
+  cols: Float64Array,
+): void {
+  const { H, W, C, KW, OH, OW, strideH, strideW, padTop, padLeft, dilationH, dilationW } = a;
+  const pixels = OH * OW;
+  // Taps (kh, kw) that hold columns of the slice; the first and last may be partial.
+  const firstTap = Math.floor(k0 / C);
+  const endTap = Math.ceil(k1 / C);
+  let o = 0;
+  for (let r = rowStart; r < rowStart + rowCount; r++) {
+    const n = Math.floor(r / pixels);
+    const rest = r - n * pixels;
+    const oh = Math.floor(rest / OW);
+    const ow = rest - oh * OW;
+    for (let tap = firstTap; tap < endTap; tap++) {
+      const kh = Math.floor(tap / KW);
+      const kw = tap - kh * KW;
+      const c0 = Math.max(k0 - tap * C, 0);
+      const c1 = Math.min(k1 - tap * C, C);
+      const ih = oh * strideH - padTop + kh * dilationH;
+      const iw = ow * strideW - padLeft + kw * dilationW;
+      if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+        cols.fill(0, o, o + c1 - c0);
+      } else {
+        const src = ((n * H + ih) * W + iw) * C;
+        for (let c = c0; c < c1; c++) cols[o + c - c0] = x[src + c] as number;
+      }
+      o += c1 - c0;
+    }
+  }
+}
+
 /** The adjoint of im2col: dx[n, ih, iw, c] += cols[(r - rowStart) * K + (kh * KW + kw) * C + c]. */
 export function col2im(
   cols: Float64Array,

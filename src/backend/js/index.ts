@@ -19,6 +19,8 @@ import { concat } from './concat.js';
 import { conv2d } from './conv2d.js';
 import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInput } from './conv2d-backprop-input.js';
+import { dropout } from './dropout.js';
+import { activateInPlace } from './fused-conv2d.js';
 import { layerNorm } from './layer-norm.js';
 import { layerNormGrad } from './layer-norm-grad.js';
 import { logSoftmax } from './log-softmax.js';
@@ -44,7 +46,7 @@ export { StoragePool, heapAlloc } from './alloc.js';
 
 /** The registration table: every kernel of the contract bound to `alloc`. */
 export function bindJsKernels(alloc: Allocator): Kernels {
-  return {
+  const table: Kernels = {
     Neg: (x) => neg(alloc, x),
     Exp: (x) => exp(alloc, x),
     Log: (x) => log(alloc, x),
@@ -86,6 +88,20 @@ export function bindJsKernels(alloc: Allocator): Kernels {
     Conv2D: (x, w, bias, attrs) => conv2d(alloc, x, w, bias, attrs),
     Conv2DBackpropInput: (dy, w, attrs) => conv2dBackpropInput(alloc, dy, w, attrs),
     Conv2DBackpropFilter: (x, dy, attrs) => conv2dBackpropFilter(alloc, x, dy, attrs),
+    // The fused convolution kernels compose this table's entries through `this` (falling back to
+    // this table), so a table that spreads these and replaces Conv2D (src/backend/js-threads)
+    // fuses its own convolution.
+    FusedConv2D(x, w, bias, attrs) {
+      return activateInPlace((this ?? table).Conv2D(x, w, bias, attrs), attrs);
+    },
+    Conv2DBackpropFilterBias(x, dy, attrs) {
+      const kernels = this ?? table;
+      const rows = attrs.N * attrs.OH * attrs.OW;
+      return {
+        dw: kernels.Conv2DBackpropFilter(x, dy, attrs),
+        dbias: kernels.Sum(dy, { shape: [rows, attrs.O], axes: [0] }),
+      };
+    },
 
     MaxPool: (x, attrs) => maxPool(alloc, x, attrs),
     MaxPoolGrad: (dy, x, workspace, attrs) => maxPoolGrad(alloc, dy, x, workspace, attrs),
@@ -111,17 +127,23 @@ export function bindJsKernels(alloc: Allocator): Kernels {
 
     AdamUpdate: (params, grads, m, v, attrs) => adamUpdate(alloc, params, grads, m, v, attrs),
     SgdUpdate: (params, grads, velocity, attrs) => sgdUpdate(alloc, params, grads, velocity, attrs),
+
+    Dropout: (x, state, attrs) => dropout(alloc, x, state, attrs),
   };
+  return table;
 }
 
 export interface JsBackendOptions {
   /** Bound on released storage kept for reuse, in bytes; default 256 MiB. */
   poolBytes?: number;
+  /** Where fresh storage comes from (the pool reuses it); default the JS heap. The threaded js
+   * backend (src/backend/js-threads) passes SharedArrayBuffer-backed allocation here. */
+  allocate?: Allocator;
 }
 
 /** The js backend: name 'js', one thread, a pooled JS-heap allocator. */
 export function createJsBackend(options: JsBackendOptions = {}): Backend {
-  const pool = new StoragePool(options.poolBytes ?? DEFAULT_POOL_BYTES);
+  const pool = new StoragePool(options.poolBytes ?? DEFAULT_POOL_BYTES, options.allocate);
   return {
     name: 'js',
     threads: 1,

@@ -57,9 +57,11 @@ export interface NativeAddon {
   clearCache(): void;
   cacheSize(): number;
 
-  conv2d(x: F32, w: F32, bias: F32 | null, y: F32, geometry: Int32Array): void;
+  /** relu: a ReLU post-op on the output (FusedConv2D). */
+  conv2d(x: F32, w: F32, bias: F32 | null, y: F32, geometry: Int32Array, relu?: boolean): void;
   conv2dBackpropInput(dy: F32, w: F32, dx: F32, geometry: Int32Array): void;
-  conv2dBackpropFilter(x: F32, dy: F32, dw: F32, geometry: Int32Array): void;
+  /** dbias (O): also the bias gradient (column sums of dy), in the same call. */
+  conv2dBackpropFilter(x: F32, dy: F32, dw: F32, geometry: Int32Array, dbias?: F32 | null): void;
 
   /** Bytes of the opaque workspace maxPool writes for this geometry. */
   maxPoolWorkspaceBytes(geometry: Int32Array): number;
@@ -179,6 +181,8 @@ export interface NativeAddon {
     classes: number,
     labelSmoothing: number,
   ): void;
+  /** y = x * mask, mask from xoshiro128** draws on state (4 words, advanced in place); keep = 1 - rate. */
+  dropout(x: F32, y: F32, mask: F32, state: Uint32Array, keep: number): void;
   adamUpdate(
     params: readonly F32[],
     grads: readonly F32[],

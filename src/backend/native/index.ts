@@ -382,6 +382,36 @@ function nativeKernels(addon: NativeAddon, pool: StoragePool): Kernels {
       return dw;
     },
 
+    FusedConv2D(x, w, bias, attrs) {
+      if (attrs.activation !== 'linear' && attrs.activation !== 'relu') {
+        throw new Error(
+          `native backend: FusedConv2D activation must be 'linear' or 'relu', found '${String(attrs.activation)}'`,
+        );
+      }
+      const y = float32(attrs.N * attrs.OH * attrs.OW * attrs.O);
+      addon.conv2d(
+        f32(x, 'FusedConv2D', attrs.N * attrs.H * attrs.W * attrs.C),
+        f32(w, 'FusedConv2D', attrs.KH * attrs.KW * attrs.C * attrs.O),
+        bias ? f32(bias, 'FusedConv2D', attrs.O) : null,
+        y,
+        packWindow(attrs, attrs.O),
+        attrs.activation === 'relu',
+      );
+      return y;
+    },
+    Conv2DBackpropFilterBias(x, dy, attrs) {
+      const dw = float32(attrs.KH * attrs.KW * attrs.C * attrs.O);
+      const dbias = float32(attrs.O);
+      addon.conv2dBackpropFilter(
+        f32(x, 'Conv2DBackpropFilterBias', attrs.N * attrs.H * attrs.W * attrs.C),
+        f32(dy, 'Conv2DBackpropFilterBias', attrs.N * attrs.OH * attrs.OW * attrs.O),
+        dw,
+        packWindow(attrs, attrs.O),
+        dbias,
+      );
+      return { dw, dbias };
+    },
+
     MaxPool(x, attrs) {
       const input = f32(x, 'MaxPool', attrs.N * attrs.H * attrs.W * attrs.C);
       const g = packWindow(attrs);
@@ -570,6 +600,22 @@ function nativeKernels(addon: NativeAddon, pool: StoragePool): Kernels {
         attrs.epsilon,
       );
       return { dx, dgamma, dbeta };
+    },
+
+    Dropout(x, state, attrs) {
+      const input = f32(x, 'Dropout');
+      if (!(attrs.rate >= 0 && attrs.rate < 1)) {
+        throw new Error(`native backend: Dropout rate must be in [0, 1), found ${attrs.rate}`);
+      }
+      if (!(state instanceof Uint32Array) || state.length !== 4 || state.every((word) => word === 0)) {
+        throw new Error(
+          'native backend: Dropout state must be a Uint32Array of 4 xoshiro128** words, not all zero',
+        );
+      }
+      const y = float32(input.length);
+      const mask = float32(input.length);
+      addon.dropout(input, y, mask, state, 1 - attrs.rate);
+      return { y, mask };
     },
 
     AdamUpdate(params, grads, m, v, attrs) {

@@ -55,7 +55,9 @@ export class Conv2D extends Layer {
   constructor(args: Conv2DArgs) {
     super(args, 'conv2d');
     if (!Number.isInteger(args.filters) || args.filters <= 0) {
-      throw new Error(`Conv2D '${this.name}': filters must be a positive integer, found ${args.filters}`);
+      throw new Error(
+        `Conv2D '${this.name}': filters must be a positive integer, found ${JSON.stringify(args.filters)}`,
+      );
     }
     this.filters = args.filters;
     this.kernelSize = toPair(args.kernelSize, 'kernelSize', this.name);
@@ -93,12 +95,15 @@ export class Conv2D extends Layer {
     if (x.rank !== 4 || x.shape[3] !== kernel.shape[2]) {
       throw shapeError(this, `[batch, height, width, ${kernel.shape[2]}] (NHWC)`, x.shape);
     }
+    // ReLU is fused into the convolution kernel (one pass fewer over the output); others follow it.
+    const fused = this.activation === 'relu';
     const y = conv2dOp(x, kernel, this.bias ?? null, {
       strides: this.strides,
       padding: this.padding,
       dilations: this.dilationRate,
+      activation: fused ? 'relu' : 'linear',
     });
-    return getActivation(this.activation)(y);
+    return fused ? y : getActivation(this.activation)(y);
   }
 
   override getConfig(): Record<string, unknown> {

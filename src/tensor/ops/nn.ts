@@ -2,12 +2,19 @@
 // dropout, batch and layer normalisation. Each gradient sits beside its forward.
 // Letters: N batch, H/W image, C input channels, O output channels, K classes. Activations NHWC,
 // conv kernels HWIO, dense kernels [in, out].
-import type { Conv2DAttrs, FloatStorage, MatMulAttrs, NormAttrs, Window2D } from '../../backend/kernels.js';
+import type {
+  Conv2DAttrs,
+  FloatStorage,
+  FusedConv2DAttrs,
+  MatMulAttrs,
+  NormAttrs,
+  Window2D,
+} from '../../backend/kernels.js';
 import { getBackend } from '../../backend/registry.js';
 import { Tensor, fromKernel, isGradEnabled } from '../tensor.js';
 import type { RandomSource } from './creation.js';
 import { add, div, floatData, mul, sqrt, sub } from './elementwise.js';
-import { mean, sum } from './reduce.js';
+import { mean } from './reduce.js';
 
 function kernels() {
   return getBackend().kernels;
@@ -136,6 +143,8 @@ export interface Conv2DOptions {
   strides?: number | readonly [number, number];
   padding?: Padding;
   dilations?: number | readonly [number, number];
+  /** Fused into the convolution kernel (native: a oneDNN post-op); default 'linear'. */
+  activation?: 'linear' | 'relu';
 }
 
 function pair(v: number | readonly [number, number] | undefined, fallback: number): [number, number] {
@@ -143,7 +152,7 @@ function pair(v: number | readonly [number, number] | undefined, fallback: numbe
   return typeof v === 'number' ? [v, v] : [v[0], v[1]];
 }
 
-/** x (N,H,W,C) * w (KH,KW,C,O) [+ bias (O)] -> (N,OH,OW,O). */
+/** activation(x (N,H,W,C) * w (KH,KW,C,O) [+ bias (O)]) -> (N,OH,OW,O). */
 export function conv2d(
   x: Tensor,
   w: Tensor,
@@ -155,6 +164,10 @@ export function conv2d(
   if (x.shape[3] !== C) {
     throw new Error(`conv2d: input has ${x.shape[3]} channels, kernel [${w.shape}] expects ${C}`);
   }
+  const activation = options.activation ?? 'linear';
+  if (activation !== 'linear' && activation !== 'relu') {
+    throw new Error(`conv2d: activation must be 'linear' or 'relu', found '${String(activation)}'`);
+  }
   const geometry = window2d(
     x.shape,
     [KH, KW],
@@ -162,32 +175,73 @@ export function conv2d(
     options.padding ?? 'valid',
     pair(options.dilations, 1),
   );
-  const attrs: Conv2DAttrs = { ...geometry, O };
-  const storage = kernels().Conv2D(
-    floatData(x, 'conv2d'),
-    floatData(w, 'conv2d'),
-    bias ? floatData(bias, 'conv2d') : null,
-    attrs,
-  );
+  const attrs: FusedConv2DAttrs = { ...geometry, O, activation };
+  const xData = floatData(x, 'conv2d');
+  const wData = floatData(w, 'conv2d');
+  const bData = bias ? floatData(bias, 'conv2d') : null;
+  const storage =
+    activation === 'linear'
+      ? kernels().Conv2D(xData, wData, bData, attrs)
+      : kernels().FusedConv2D(xData, wData, bData, attrs);
   const inputs = bias ? [x, w, bias] : [x, w];
-  return fromKernel(storage, [attrs.N, attrs.OH, attrs.OW, O], {
+  const out: Tensor = fromKernel(storage, [attrs.N, attrs.OH, attrs.OW, O], {
     op: 'conv2d',
     inputs,
     backward: (dy, needed) => {
-      const g = floatData(dy, 'conv2d');
-      const dx = needed[0]
-        ? fromKernel(kernels().Conv2DBackpropInput(g, floatData(w, 'conv2d'), attrs), x.shape)
-        : null;
-      const dw = needed[1]
-        ? fromKernel(kernels().Conv2DBackpropFilter(floatData(x, 'conv2d'), g, attrs), w.shape)
-        : null;
-      const db = bias && needed[2] ? sum(dy, [0, 1, 2]) : null;
-      return bias ? [dx, dw, db] : [dx, dw];
+      // NOTE: ReLU's gradient from its output: y > 0 exactly where the pre-activation is > 0. A
+      // gradient from maxPool2d may already carry that mask (see reluMaskedGradients).
+      const g =
+        activation === 'relu' && !reluMaskedGradients.has(dy)
+          ? fromKernel(kernels().ReluGrad(floatData(dy, 'conv2d'), floatData(out, 'conv2d')), dy.shape)
+          : dy;
+      return conv2dBackward(g, x, w, bias !== null, needed, attrs);
     },
   });
+  if (activation === 'relu') reluOutputs.add(out);
+  return out;
+}
+
+/** [dx, dw, dbias?] from the gradient g of the pre-activation output; dbias comes with dw in one kernel. */
+function conv2dBackward(
+  g: Tensor,
+  x: Tensor,
+  w: Tensor,
+  withBias: boolean,
+  needed: readonly boolean[],
+  attrs: Conv2DAttrs,
+): (Tensor | null)[] {
+  const gData = floatData(g, 'conv2d');
+  const dx = needed[0]
+    ? fromKernel(kernels().Conv2DBackpropInput(gData, floatData(w, 'conv2d'), attrs), x.shape)
+    : null;
+  if (!withBias) {
+    return [
+      dx,
+      needed[1]
+        ? fromKernel(kernels().Conv2DBackpropFilter(floatData(x, 'conv2d'), gData, attrs), w.shape)
+        : null,
+    ];
+  }
+  if (!needed[1] && !needed[2]) return [dx, null, null];
+  const { dw, dbias } = kernels().Conv2DBackpropFilterBias(floatData(x, 'conv2d'), gData, attrs);
+  // Both are tracked so tidy() frees the one not needed along with the step.
+  const dwTensor = fromKernel(dw, w.shape);
+  const dbTensor = fromKernel(dbias, [attrs.O]);
+  return [dx, needed[1] ? dwTensor : null, needed[2] ? dbTensor : null];
 }
 
 // ---- pooling ----
+
+// NOTE: max pooling after a ReLU (the cnn recipe's Conv(relu) -> MaxPool) needs ReLU's gradient
+// mask only where the pooling routes its gradient, and there the mask is the pooled output's:
+// y[argmax] = pooled y. So maxPool2d over a fused conv2d+relu output applies ReluGrad at the pooled
+// size (4x fewer elements for 2x2) and marks the gradient it returns; conv2d skips its own ReluGrad
+// for a marked gradient. Exact: each routed value is multiplied by the same 0 or 1. A gradient
+// summed from several consumers is not marked and gets the (idempotent) mask again.
+/** Outputs of conv2d with a fused ReLU. */
+const reluOutputs = new WeakSet<Tensor>();
+/** Gradients of such an output already multiplied by ReLU's mask (by maxPool2d). */
+const reluMaskedGradients = new WeakSet<Tensor>();
 
 export interface Pool2DOptions {
   poolSize?: number | readonly [number, number];
@@ -210,16 +264,23 @@ export function maxPool2d(x: Tensor, options: Pool2DOptions = {}): Tensor {
   const attrs = poolWindow(x, options);
   const { y, workspace } = kernels().MaxPool(floatData(x, 'maxPool2d'), attrs);
   fromKernel(workspace, [workspace.length]); // tracked, so tidy() frees it with the step
-  return fromKernel(y, [attrs.N, attrs.OH, attrs.OW, attrs.C], {
+  const afterRelu = reluOutputs.has(x);
+  const out: Tensor = fromKernel(y, [attrs.N, attrs.OH, attrs.OW, attrs.C], {
     op: 'maxPool2d',
     inputs: [x],
-    backward: (dy) => [
-      fromKernel(
-        kernels().MaxPoolGrad(floatData(dy, 'maxPool2d'), floatData(x, 'maxPool2d'), workspace, attrs),
+    backward: (dy) => {
+      const g = afterRelu
+        ? fromKernel(kernels().ReluGrad(floatData(dy, 'maxPool2d'), floatData(out, 'maxPool2d')), dy.shape)
+        : dy;
+      const dx = fromKernel(
+        kernels().MaxPoolGrad(floatData(g, 'maxPool2d'), floatData(x, 'maxPool2d'), workspace, attrs),
         x.shape,
-      ),
-    ],
+      );
+      if (afterRelu) reluMaskedGradients.add(dx);
+      return [dx];
+    },
   });
+  return out;
 }
 
 export function avgPool2d(x: Tensor, options: Pool2DOptions = {}): Tensor {
@@ -313,15 +374,42 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, labelSmoothi
 
 // ---- dropout ----
 
-/** Zeroes each element with probability `rate` and scales the rest by 1/(1-rate) (inverted dropout). */
+/** A random source whose xoshiro128** state a kernel can draw from (src/util/random.ts's Random). */
+interface WordStateRandom extends RandomSource {
+  saveWords(out: Uint32Array): void;
+  loadWords(words: Uint32Array): void;
+}
+
+function hasWordState(random: RandomSource): random is WordStateRandom {
+  const r = random as Partial<WordStateRandom>;
+  return typeof r.saveWords === 'function' && typeof r.loadWords === 'function';
+}
+
+const dropoutState = new Uint32Array(4);
+
+/**
+ * Zeroes each element with probability `rate` and scales the rest by 1/(1-rate) (inverted dropout).
+ * With a Random the mask comes from the Dropout kernel, drawing the same stream nextFloat() would;
+ * any other source draws in TypeScript.
+ */
 export function dropout(x: Tensor, rate: number, random: RandomSource): Tensor {
   if (rate < 0 || rate >= 1) throw new Error(`dropout: rate must be in [0, 1), found ${rate}`);
   if (rate === 0) return x;
-  const keep = 1 - rate;
-  const maskStorage = getBackend().alloc(x.dtype === 'float64' ? 'float64' : 'float32', x.size);
-  for (let i = 0; i < maskStorage.length; i++) maskStorage[i] = random.nextFloat() < keep ? 1 / keep : 0;
-  const mask = fromKernel(maskStorage, x.shape);
-  return mul(x, mask);
+  if (!hasWordState(random)) {
+    const keep = 1 - rate;
+    const maskStorage = getBackend().alloc(x.dtype === 'float64' ? 'float64' : 'float32', x.size);
+    for (let i = 0; i < maskStorage.length; i++) maskStorage[i] = random.nextFloat() < keep ? 1 / keep : 0;
+    return mul(x, fromKernel(maskStorage, x.shape));
+  }
+  random.saveWords(dropoutState);
+  const { y, mask } = kernels().Dropout(floatData(x, 'dropout'), dropoutState, { rate });
+  random.loadWords(dropoutState);
+  const maskTensor = fromKernel(mask, x.shape); // tracked, so tidy() frees it with the step
+  return fromKernel(y, x.shape, {
+    op: 'dropout',
+    inputs: [x],
+    backward: (dy) => [mul(dy, maskTensor)],
+  });
 }
 
 // ---- normalisation ----

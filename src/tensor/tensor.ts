@@ -166,6 +166,8 @@ function collectTensors(value: unknown, visit: (t: Tensor) => void): void {
   if (value instanceof Tensor) visit(value);
   else if (Array.isArray(value)) for (const v of value) collectTensors(v, visit);
   else if (value instanceof Map) for (const v of value.values()) collectTensors(v, visit);
+  // Typed arrays and buffers hold numbers only; walking their elements would cost O(length).
+  else if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return;
   else if (value !== null && typeof value === 'object') {
     for (const v of Object.values(value)) collectTensors(v, visit);
   }

@@ -55,4 +55,6 @@ export {
 export type { CompareOptions, CompareRow } from './compare.js';
 export { learningCurveSvg } from './chart.js';
 export { TRANSFER_CNN, architecture, transferCnn } from './architectures.js';
+export { FEATURE_CACHE_MAX_BYTES, cacheablePrefix, fitWithFeatureCache } from './feature-cache.js';
+export type { FeatureCacheOptions } from './feature-cache.js';
 export type { Architecture } from './architectures.js';

@@ -7,6 +7,7 @@ import { adam } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Model } from '../train/model.js';
 import type { FitOptions, History, ImageInput, LabelInput } from '../train/types.js';
+import { fitWithFeatureCache } from './feature-cache.js';
 import { classifierIndex, replaceHead } from './head.js';
 import { applyLrMultipliers, lrMultipliersFor } from './lr.js';
 import type { LrGroup } from './lr.js';
@@ -43,6 +44,13 @@ export interface FineTuneOptions {
   optimizer?: Optimizer;
   /** Everything else fit() takes (batch size, seed, normalisation, run directory, events...). */
   fit?: FitOptions;
+  /**
+   * Compute the outputs of a frozen, deterministic leading block once and train the rest on them
+   * (feature-cache.ts; same result up to float rounding). Default true; used only where valid.
+   */
+  featureCache?: boolean;
+  /** Progress lines (what the feature cache holds). */
+  log?: (line: string) => void;
 }
 
 export const FINE_TUNE_DEFAULTS = {
@@ -51,6 +59,7 @@ export const FINE_TUNE_DEFAULTS = {
   headEpochs: 0,
   unfreezeLrFactor: 0.5,
   learningRate: 0.001,
+  featureCache: true,
 } as const;
 
 export interface FineTuneResult {
@@ -128,19 +137,23 @@ export async function fineTune(
   const groups = options.lrGroups ?? [];
   const started = performance.now();
   const histories: History[] = [];
+  const fit = (fitOpts: FitOptions): Promise<History> =>
+    o.featureCache
+      ? fitWithFeatureCache(model, x, y, fitOpts, o.log ? { log: o.log } : {})
+      : model.fit(x, y, fitOpts);
 
   if (o.headEpochs > 0) {
     // Stage 1: the head alone. Stage 2 restores the flags prepareFineTune set for 'full'.
     const flags = model.layers.map((layer) => layer.trainable);
     freezeAllBut(model, (model.layers[classifierIndex(model)] as { name: string }).name);
-    histories.push(await model.fit(x, y, { ...fitOptions, epochs: o.headEpochs }));
+    histories.push(await fit({ ...fitOptions, epochs: o.headEpochs }));
     model.layers.forEach((layer, i) => (layer.trainable = flags[i] as boolean));
     if (typeof optimizer.learningRate === 'number') optimizer.learningRate *= o.unfreezeLrFactor;
   }
   if (groups.length > 0) applyLrMultipliers(optimizer, lrMultipliersFor(model, groups));
   if (o.epochs > o.headEpochs) {
     histories.push(
-      await model.fit(x, y, {
+      await fit({
         ...fitOptions,
         epochs: o.epochs,
         initialEpoch: o.headEpochs,

@@ -151,6 +151,7 @@ export async function runFineTune(options: FineTuneRunOptions): Promise<FineTune
     ...rest,
     method,
     classes: o.task.classes,
+    log,
     fit: {
       batchSize: o.batchSize,
       seed: o.seed,

@@ -32,6 +32,10 @@ export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const STATE_FILE = 'state.json';
 export const CONFIG_FILE = 'config.json';
 export const METRICS_FILE = 'metrics.jsonl';
+/** Per-batch metrics.jsonl lines written together (see RunDirectory.appendEvent). */
+export const METRICS_BATCH_LINES = 50;
+/** ...or after this many milliseconds, so live readers (the server's event stream) stay current. */
+export const METRICS_FLUSH_MS = 250;
 
 /** Test hook: called at each stage of an atomic write (fault injection throws from it). */
 export type WriteStage = 'opened' | 'written' | 'synced' | 'renamed';
@@ -139,6 +143,9 @@ export async function readCheckpoint(directory: string): Promise<CheckpointData>
 /** A run directory as a RunStore. */
 export class RunDirectory implements RunStore {
   private metrics: FileHandle | undefined;
+  /** metrics.jsonl lines not yet written: batch events are written METRICS_BATCH_LINES at a time. */
+  private pending: string[] = [];
+  private lastWrite = 0;
 
   constructor(readonly location: string) {}
 
@@ -151,7 +158,26 @@ export class RunDirectory implements RunStore {
       await mkdir(this.location, { recursive: true });
       this.metrics = await open(join(this.location, METRICS_FILE), 'a');
     }
-    await this.metrics.write(JSON.stringify(event) + '\n');
+    this.pending.push(JSON.stringify(event) + '\n');
+    // NOTE: per-batch events are buffered: written every METRICS_BATCH_LINES lines or
+    // METRICS_FLUSH_MS, whichever comes first (live readers lag by at most that). Any other event
+    // (epoch end, checkpoint, train end), a checkpoint and close() write the buffer at once. A process
+    // killed mid-epoch loses at most those last buffered batch lines.
+    if (
+      event.type !== 'batchEnd' ||
+      this.pending.length >= METRICS_BATCH_LINES ||
+      performance.now() - this.lastWrite >= METRICS_FLUSH_MS
+    ) {
+      await this.flushMetrics();
+    }
+  }
+
+  private async flushMetrics(): Promise<void> {
+    if (!this.metrics || this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.lastWrite = performance.now();
+    await this.metrics.write(text);
   }
 
   async saveCheckpoint(checkpoint: CheckpointData, keep: number): Promise<string> {
@@ -167,6 +193,7 @@ export class RunDirectory implements RunStore {
       },
     };
     await writeFileAtomic(join(directory, STATE_FILE), JSON.stringify(stored) + '\n');
+    await this.flushMetrics();
     await this.metrics?.sync(); // metrics up to this checkpoint are durable with it
     await writeFileAtomic(join(this.location, LATEST_FILE), relative + '\n');
     await this.prune(checkpoint.state.step, keep);
@@ -191,6 +218,7 @@ export class RunDirectory implements RunStore {
   }
 
   async close(): Promise<void> {
+    await this.flushMetrics();
     const metrics = this.metrics;
     this.metrics = undefined;
     if (metrics) {

@@ -50,7 +50,11 @@ describe('download mirrors', () => {
     assert.equal(dataset.test.count, 20);
     assert.equal(dataset.verified, true);
     assert.deepEqual(dataset.source, { kind: 'download', location: server.url('good') });
-    assert.deepEqual(filesUnder(cacheDir).sort(), TINY_FILE_NAMES.map((n) => join('tiny', n)).sort());
+    // The four files, and the record of their verified checksums (no temp files left behind).
+    assert.deepEqual(
+      filesUnder(cacheDir).sort(),
+      [...TINY_FILE_NAMES.map((n) => join('tiny', n)), 'verified.json'].sort(),
+    );
     const failures = events.filter((e) => e.kind === 'download-failed').map((e) => e.message);
     assert.equal(failures.length, 6, 'after the first file, the mirror that worked is tried first');
     assert.equal(server.hits.get('hang'), 1);

@@ -3,7 +3,8 @@
 //   const { train, test, classes } = await loadMnist();
 //   const fashion = await loadDataset('fashion-mnist', { offline: true });
 //
-// A pinned dataset comes from the first source that has all four files with the pinned SHA-256:
+// A pinned dataset comes from the first source that has all four files with the pinned SHA-256
+// (hashed once per file version and remembered, see verified.ts; `verify: 'always'` re-hashes):
 // data directory, cache, offline copy, then download into the cache. Each skipped source is reported
 // through onEvent, and if none works the error lists why each one failed.
 
@@ -17,6 +18,7 @@ import { DEFAULT_TIMEOUT_MS, downloadFile } from './download.js';
 import { readMaybeGzip, sha256Hex } from './files.js';
 import { readImageFolder, type ImageFolderOptions } from './image-folder.js';
 import {
+  cacheRoot,
   datasetCacheDir,
   findFile,
   isOffline,
@@ -25,6 +27,7 @@ import {
   resolveDataset,
   type SourceOptions,
 } from './sources.js';
+import { fileVersion, isVerified, rememberVerified, verifyMode, type VerifyMode } from './verified.js';
 
 export interface LoadOptions extends SourceOptions, ImageFolderOptions {
   /** Milliseconds a download may stall before the next mirror is tried. Default 30000. */
@@ -33,6 +36,20 @@ export interface LoadOptions extends SourceOptions, ImageFolderOptions {
   onEvent?: (event: DataEvent) => void;
   /** Use only this source of a pinned dataset. Default 'auto': the first that works, in order. */
   source?: 'auto' | Exclude<SourceKind, 'path'>;
+  /**
+   * Pinned files: 'cached' (default) hashes each file version once and remembers it by path, size
+   * and mtime in <cache root>/verified.json; 'always' hashes on every load. Default: 'always' when
+   * $MNIST_LAB_VERIFY is 'always'.
+   */
+  verify?: VerifyMode;
+}
+
+/** How pinned files are checked: the verification record's root and mode (verified.ts). */
+interface Verification {
+  cacheRoot: string;
+  mode: VerifyMode;
+  /** Files hashed during this load, recorded once at its end. */
+  newlyVerified: Parameters<typeof rememberVerified>[1][number][];
 }
 
 /** Images (N, 28, 28) and labels (N) read from two IDX files; checksums checked when pinned. */
@@ -40,21 +57,31 @@ async function readPair(
   imagesPath: string,
   labelsPath: string,
   pinned?: [IdxFileSpec, IdxFileSpec],
+  verification?: Verification,
 ): Promise<ImageSet> {
   const read = async (path: string, spec: IdxFileSpec | undefined, rank: number) => {
+    // stat() before reading: the version recorded is never newer than the bytes hashed.
+    const version = spec && verification ? await fileVersion(path) : undefined;
+    const known =
+      spec && verification?.mode === 'cached'
+        ? await isVerified(verification.cacheRoot, path, spec.sha256)
+        : false;
     const bytes = await readMaybeGzip(path);
-    if (spec) {
+    if (spec && !known) {
       const digest = sha256Hex(bytes);
       if (digest !== spec.sha256) {
         throw new DataError(
           `${path}: expected SHA-256 ${spec.sha256}, found ${digest} (corrupt or different file; delete it)`,
         );
       }
+      if (version) verification?.newlyVerified.push({ path, version, sha256: digest });
     }
     return parseIdx(bytes, path, { type: 'u8', shape: rank === 3 ? [null, 28, 28] : [null] });
   };
-  const images = await read(imagesPath, pinned?.[0], 3);
-  const labels = await read(labelsPath, pinned?.[1], 1);
+  const [images, labels] = await Promise.all([
+    read(imagesPath, pinned?.[0], 3),
+    read(labelsPath, pinned?.[1], 1),
+  ]);
   const count = images.shape[0];
   if (labels.shape[0] !== count) {
     throw new DataError(
@@ -68,6 +95,7 @@ async function readPair(
 async function loadPinnedFrom(
   spec: PinnedDatasetSpec,
   directory: string,
+  options: LoadOptions,
 ): Promise<{ train: ImageSet; test: ImageSet }> {
   if (!existsSync(directory)) throw new DataError('no such directory');
   const { files } = spec;
@@ -76,8 +104,16 @@ async function loadPinnedFrom(
   const missing = list.filter((_, i) => paths[i] === null).map((file) => file.name);
   if (missing.length > 0) throw new DataError(`missing ${missing.join(', ')}`);
   const [trainImages, trainLabels, testImages, testLabels] = paths as [string, string, string, string];
-  const train = await readPair(trainImages, trainLabels, [files.trainImages, files.trainLabels]);
-  const test = await readPair(testImages, testLabels, [files.testImages, files.testLabels]);
+  const verification: Verification = {
+    cacheRoot: cacheRoot(options),
+    mode: verifyMode(options.verify),
+    newlyVerified: [],
+  };
+  const [train, test] = await Promise.all([
+    readPair(trainImages, trainLabels, [files.trainImages, files.trainLabels], verification),
+    readPair(testImages, testLabels, [files.testImages, files.testLabels], verification),
+  ]);
+  await rememberVerified(verification.cacheRoot, verification.newlyVerified);
   checkImageSet(train, spec.classes.length, `${spec.name} train`);
   checkImageSet(test, spec.classes.length, `${spec.name} test`);
   return { train, test };
@@ -111,7 +147,7 @@ async function downloadIntoCache(
     await rmdir(directory).catch(() => undefined); // only removes the directory if it is empty
     throw error;
   }
-  return { ...(await loadPinnedFrom(spec, directory)), mirror };
+  return { ...(await loadPinnedFrom(spec, directory, options)), mirror };
 }
 
 async function loadPinned(spec: PinnedDatasetSpec, options: LoadOptions): Promise<Dataset> {
@@ -140,7 +176,7 @@ async function loadPinned(spec: PinnedDatasetSpec, options: LoadOptions): Promis
       continue;
     }
     try {
-      return result(source.kind, source.directory, await loadPinnedFrom(spec, source.directory));
+      return result(source.kind, source.directory, await loadPinnedFrom(spec, source.directory, options));
     } catch (error) {
       if (!(error instanceof DataError)) throw error;
       failures.push(`${source.kind} ${source.directory}: ${error.message}`);

@@ -415,3 +415,5 @@ export type { PreprocessOptions, PreprocessResult } from './predict/preprocess.j
 export { predictDigits, toProbabilities } from './predict/predict.js';
 export type { ClassProbability, PredictDigitsOptions, Prediction } from './predict/predict.js';
 export { decodeImage } from './predict/node/decode.js';
+export { readRunRecipe, recipeClassNames } from './predict/node/run-recipe.js';
+export type { RunRecipe } from './predict/node/run-recipe.js';

@@ -1,6 +1,8 @@
 // Flag value parsers shared by the commands: each rejects a bad value with one line naming the
 // flag, the expected range and what was found.
+import { existsSync, statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
+import { DATASETS, findDataset } from '../index.js';
 
 /** A whole number in [min, max]. */
 export function integerIn(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -26,4 +28,43 @@ export function numberIn(flag: string, min: number, max: number, exclusiveMin = 
     }
     return n;
   };
+}
+
+/** A path that must exist (a file or a directory, as `what` says). */
+export function existingPath(flag: string, what: string) {
+  return (value: string): string => {
+    if (!existsSync(value)) {
+      throw new InvalidArgumentError(`${flag} expects ${what}, found no such path '${value}'`);
+    }
+    return value;
+  };
+}
+
+/**
+ * A dataset: a built-in name, idx:DIR, folder:DIR or a directory path. Prefixed and path forms must
+ * name an existing directory; the files in it are checked when it loads. `flag` is undefined for a
+ * positional argument.
+ */
+export function datasetName(flag?: string) {
+  const prefix = flag ? `${flag}: ` : '';
+  return (value: string): string => {
+    if (findDataset(value)) return value;
+    const root =
+      /^(?:idx|folder):(.*)$/.exec(value)?.[1] ?? (/[/\\]|^\.\.?$/.test(value) ? value : undefined);
+    if (root === undefined) {
+      const known = DATASETS.map((d) => d.name).join(', ');
+      throw new InvalidArgumentError(
+        `${prefix}unknown dataset '${value}': expected one of ${known}, or a directory (idx:DIR for IDX files, folder:DIR for <class>/*.png)`,
+      );
+    }
+    if (!existsSync(root) || !statSync(root).isDirectory()) {
+      throw new InvalidArgumentError(`${prefix}dataset '${value}': no such directory '${root}'`);
+    }
+    return value;
+  };
+}
+
+/** The class count of a built-in dataset, or undefined for a directory (known once it loads). */
+export function builtInClassCount(dataset: string): number | undefined {
+  return findDataset(dataset)?.classes.length;
 }

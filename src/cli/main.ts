@@ -2,14 +2,17 @@
 // The mnist-lab command line: a thin client of the public API. Each command group lives in
 // src/cli/commands/<group>.ts and registers itself on the program here; no training or data logic
 // lives in the CLI.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerDataCommands } from './commands/data.js';
-import { reportError } from './errors.js';
+import { EXIT_CODES_HELP, reportCommanderError, reportError } from './errors.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerInteropCommands } from './commands/interop.js';
 import { registerFinetuneCommands } from './commands/finetune.js';
+import { registerServeCommand } from './commands/serve.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -17,7 +20,9 @@ export function buildProgram(): Command {
     .description('Train, fine-tune and evaluate neural networks on MNIST-family data.')
     .version(VERSION)
     .option('--debug', 'print stack traces on errors')
-    .showHelpAfterError()
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+    // Errors are one line written by main() (errors.ts); commander's own error output is silenced.
+    .configureOutput({ outputError: () => undefined })
     .exitOverride();
   registerDataCommands(program);
   registerTrainCommands(program);
@@ -25,21 +30,31 @@ export function buildProgram(): Command {
   registerPredictCommand(program);
   registerInteropCommands(program);
   registerFinetuneCommands(program);
+  registerServeCommand(program);
   return program;
 }
 
-async function main(argv: string[]): Promise<void> {
+/** Runs the CLI on `argv` (as process.argv: node, script, ...words) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
+    return Number(process.exitCode ?? 0);
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help and version exit 0 through the override; usage errors were already printed.
-      process.exitCode = error.exitCode;
-      return;
-    }
-    process.exitCode = reportError(error, argv.includes('--debug'));
+    if (error instanceof CommanderError) return reportCommanderError(error, program, argv.slice(2));
+    return reportError(error, argv.includes('--debug'));
   }
 }
 
-await main(process.argv);
+/** True when this file is the program node runs (bin link, dist/cli/main.js, tsx), not an import. */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await main(process.argv);

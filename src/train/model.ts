@@ -162,13 +162,28 @@ export class Sequential extends Model {
 
   call(x: Tensor, context: CallContext): Tensor {
     let out = x;
-    for (const layer of this.sublayers) out = layer.apply(out, context);
+    for (const layer of this.sublayers) {
+      try {
+        out = layer.apply(out, context);
+      } catch (error) {
+        throw withLayerName(layer, out.shape, error);
+      }
+    }
     return out;
   }
 
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), layers: this.sublayers.map((layer) => layer.toConfig()) };
   }
+}
+
+/** A shape error from inside a layer (a kernel's check) names the layer and its input shape. */
+function withLayerName(layer: Layer, inputShape: Shape, error: unknown): unknown {
+  if (!(error instanceof Error) || error.message.includes(`'${layer.name}'`)) return error;
+  return new Error(
+    `${layer.className} '${layer.name}' (input ${formatShape(inputShape)}): ${error.message}`,
+    { cause: error },
+  );
 }
 
 /** Keras/TF.js `tf.sequential({layers})`, also callable with the array directly. */

@@ -7,6 +7,7 @@ import {
   encodeSafetensors,
   tensorValues,
 } from '../../src/io/safetensors.js';
+import { fuzzRuns } from '../reliability/fuzz-runs.js';
 
 /** A file from a header object (or raw header text) and data bytes, as the spec lays it out. */
 function build(header: unknown, data: number[] | Uint8Array = [], lengthOverride?: bigint): Uint8Array {
@@ -214,7 +215,7 @@ describe('safetensors', () => {
           }
         },
       ),
-      { numRuns: 3000 },
+      { numRuns: fuzzRuns('safetensors', 3000) },
     );
   });
 });

@@ -19,8 +19,9 @@ import {
   parseIdx,
   sequential,
 } from '../../src/index.js'; // registers the js backend (importTfjs builds the model)
+import { countCases, fuzzRuns } from './fuzz-runs.js';
 
-const RUNS = 1500; // per property: 3000 IDX, 4500 TF.js, 3000 image cases
+const RUNS = 1500; // CI size per property (FUZZ_RUNS overrides): 3000 IDX, 4500 TF.js, 3300 image cases
 const SLOW_MS = 2000; // one parse taking longer is a hang
 
 /** Our errors: the typed ones, or a plain Error with a message (a TypeError is a crash). */
@@ -93,7 +94,7 @@ describe('fuzz: IDX reader', () => {
       fc.property(fc.uint8Array({ maxLength: 128 }), (bytes) =>
         parsesOrThrowsOwnError(() => parseIdx(bytes, 'fuzz.idx')),
       ),
-      { numRuns: RUNS },
+      { numRuns: fuzzRuns('IDX', RUNS) },
     ));
 
   it('mutated valid files (u8, f32, labels), with and without an expected shape', () =>
@@ -103,7 +104,7 @@ describe('fuzz: IDX reader', () => {
           parseIdx(mutate(seed, list), 'fuzz.idx', expect ? { shape: [null, 4, 4] } : {}),
         ),
       ),
-      { numRuns: RUNS },
+      { numRuns: fuzzRuns('IDX', RUNS) },
     ));
 
   it('a header claiming 2^32-1 images of 2^32-1 x 2^32-1 is refused by size, not by allocation', () => {
@@ -136,7 +137,7 @@ describe('fuzz: TF.js model.json importer', () => {
       fc.property(fc.jsonValue({ maxDepth: 4 }), (json) =>
         parsesOrThrowsOwnError(() => importTfjs(json, shard(artifacts.weights), 'fuzz/model.json')),
       ),
-      { numRuns: RUNS },
+      { numRuns: fuzzRuns('TF.js importer', RUNS) },
     ));
 
   // Replace values anywhere in a valid model.json with random JSON (keeps most of the structure,
@@ -153,8 +154,30 @@ describe('fuzz: TF.js model.json importer', () => {
           parsesOrThrowsOwnError(() => importTfjs(json, shard(weights), 'fuzz/model.json'));
         },
       ),
-      { numRuns: RUNS },
+      { numRuns: fuzzRuns('TF.js importer', RUNS) },
     ));
+
+  // JSON can carry objects whose 'toString' or 'valueOf' is data, not a function: String(value)
+  // on them throws a TypeError. Every member of the valid model.json is replaced by each in turn.
+  it('every value of model.json replaced by objects that cannot be turned into text', () => {
+    const hostile: unknown[] = [
+      { toString: 1 },
+      { toString: 1, valueOf: 1 },
+      [{ toString: 1 }],
+      { class_name: { toString: 1 } },
+    ];
+    const positions = containers(JSON.parse(modelText)).reduce((n, c) => n + Object.keys(c).length, 0);
+    let tried = 0;
+    for (let at = 0; at < positions; at++) {
+      for (const value of hostile) {
+        const json = JSON.parse(modelText) as unknown;
+        replaceMember(json, at, structuredClone(value));
+        parsesOrThrowsOwnError(() => importTfjs(json, shard(artifacts.weights), 'fuzz/model.json'));
+        tried++;
+      }
+    }
+    assert.ok(tried > 100, `only ${tried} cases`);
+  });
 
   it('model.json text with byte edits (whatever still parses as JSON)', () =>
     fc.assert(
@@ -167,7 +190,7 @@ describe('fuzz: TF.js model.json importer', () => {
         }
         parsesOrThrowsOwnError(() => importTfjs(json, shard(artifacts.weights), 'fuzz/model.json'));
       }),
-      { numRuns: RUNS },
+      { numRuns: fuzzRuns('TF.js importer', RUNS) },
     ));
 });
 
@@ -178,6 +201,19 @@ function containers(root: unknown, out: (Record<string, unknown> | unknown[])[] 
     for (const value of Object.values(root)) containers(value, out);
   }
   return out;
+}
+
+/** Sets the `index`-th member (counting every container's members, depth first) to `value`. */
+function replaceMember(root: unknown, index: number, value: unknown): void {
+  let left = index;
+  for (const container of containers(root)) {
+    const keys = Object.keys(container);
+    if (left < keys.length) {
+      (container as Record<string, unknown>)[keys[left] as string] = value;
+      return;
+    }
+    left -= keys.length;
+  }
 }
 
 /** Sets one member of the `pick`-th container (mod count) to `value`. */
@@ -209,15 +245,17 @@ describe('fuzz: image decoder (predict)', () => {
         (signature, body) =>
           parsesOrThrowsOwnError(() => decodeImage(Uint8Array.from([...signature, ...body]))),
       ),
-      { numRuns: RUNS },
+      { numRuns: fuzzRuns('image decoder', RUNS) },
     ));
 
   // pngjs checks chunk CRCs, so random edits of IHDR never reach its allocation: forge a valid CRC.
   it('a PNG whose IHDR claims more pixels than its bytes can hold is refused before decoding', () => {
     for (const [width, height] of [
-      [20_000, 20_000], // 400 MP: over the 64 MP limit (pngjs allocated 6 GB for it)
-      [8000, 8000], // 64 MP: at the limit, but 256 MB of pixels cannot come from a 67-byte file
+      [20_000, 20_000], // 400 MP: over the 16 MP limit (pngjs allocated 6 GB for it)
+      [8000, 8000], // 64 MP: over the limit
+      [4000, 4000], // 16 MP: at the limit, but 64 MB of pixels cannot come from a 67-byte file
     ] as const) {
+      countCases('image decoder', 1);
       const forged = Uint8Array.from(png);
       const view = new DataView(forged.buffer);
       view.setUint32(16, width);
@@ -229,12 +267,64 @@ describe('fuzz: image decoder (predict)', () => {
     }
   });
 
+  /** The seed JPEG with its frame header (SOF0, or SOF2 made progressive) claiming width x height. */
+  function forgeJpeg(width: number, height: number, progressive = false): Uint8Array {
+    const forged = Uint8Array.from(jpg);
+    let p = 2;
+    while (forged[p + 1] !== 0xc0) p += 2 + ((forged[p + 2] as number) << 8) + (forged[p + 3] as number);
+    if (progressive) forged[p + 1] = 0xc2;
+    new DataView(forged.buffer).setUint16(p + 5, height);
+    new DataView(forged.buffer).setUint16(p + 7, width);
+    return forged;
+  }
+
+  // jpeg-js alone allocated 1.4 GB for a 600-byte file claiming 8000x8000 before it failed.
+  it('a JPEG whose frame header claims too many pixels is refused before decoding', () => {
+    for (const [width, height, progressive, reason] of [
+      [8000, 8000, false, /8000x8000 pixels is larger than the 16-megapixel limit/],
+      [65_535, 65_535, true, /65535x65535 pixels is larger than the 16-megapixel limit/],
+      [4000, 4000, false, /4000x4000 pixels cannot fit in \d+ bytes of baseline JPEG/],
+    ] as const) {
+      countCases('image decoder', 1);
+      const heapBefore = process.memoryUsage().arrayBuffers;
+      const started = performance.now();
+      assert.throws(() => decodeImage(forgeJpeg(width, height, progressive), 'forged.jpg'), {
+        message: new RegExp(`^forged\\.jpg: ${reason.source}`),
+      });
+      assert.ok(performance.now() - started < 100, 'refused from the header');
+      assert.ok(process.memoryUsage().arrayBuffers - heapBefore < 1 << 20, 'nothing allocated');
+    }
+  });
+
+  // NOTE: sizes under the bounds really decode (up to ~0.6 MP, ~20 ms each): fewer runs in CI.
+  it('JPEG frame headers claiming random sizes: decoded, or refused with our error', () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 65_535 }),
+        fc.integer({ min: 0, max: 65_535 }),
+        fc.boolean(),
+        (width, height, progressive) => {
+          let refusal: unknown;
+          parsesOrThrowsOwnError(() => {
+            try {
+              decodeImage(forgeJpeg(width, height, progressive), 'fuzz.jpg');
+            } catch (error) {
+              refusal = error;
+              throw error;
+            }
+          });
+          if (width * height > 16_000_000) assert.match(String(refusal), /megapixel limit/);
+        },
+      ),
+      { numRuns: fuzzRuns('image decoder', RUNS / 5) },
+    ));
+
   it('mutated valid PNG and JPEG files', () =>
     fc.assert(
       fc.property(fc.constantFrom(png, jpg), edits, (seed, list) =>
         parsesOrThrowsOwnError(() => decodeImage(mutate(seed, list), 'fuzz.img')),
       ),
-      { numRuns: RUNS },
+      { numRuns: fuzzRuns('image decoder', RUNS) },
     ));
 });
 

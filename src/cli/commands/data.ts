@@ -14,7 +14,7 @@ import {
   type DataEvent,
   type LoadOptions,
 } from '../../index.js';
-import { integerIn } from '../flags.js';
+import { datasetName, existingPath, integerIn } from '../flags.js';
 import { printInfo, printJson, printResult } from '../output.js';
 
 interface SourceFlags {
@@ -34,7 +34,11 @@ function collect(value: string, previous: string[] = []): string[] {
 /** The options every data command shares: where to look and how to print. */
 function withSourceOptions(command: Command): Command {
   return command
-    .option('--data-dir <dir>', 'look for the IDX files in this directory first')
+    .option(
+      '--data-dir <dir>',
+      'look for the IDX files in this directory first',
+      existingPath('--data-dir', 'an existing directory'),
+    )
     .option('--cache-dir <dir>', 'cache directory (default $MNIST_LAB_CACHE or ~/.cache/mnist-lab)')
     .option('--offline', 'never use the network')
     .option(
@@ -163,14 +167,14 @@ export function registerDataCommands(program: Command): void {
       .description(
         'find, verify (SHA-256) and if needed download a dataset: mnist, fashion-mnist, idx:<dir>, folder:<dir>',
       )
-      .argument('<dataset>', 'dataset name or directory'),
+      .argument('<dataset>', 'dataset name or directory', datasetName()),
   ).action(prepareCommand);
 
   withSourceOptions(
     data
       .command('show')
       .description('write a PNG grid of samples with their labels')
-      .argument('<dataset>', 'dataset name or directory')
+      .argument('<dataset>', 'dataset name or directory', datasetName())
       .addOption(new Option('--split <split>', 'which split').choices(['train', 'test']).default('test'))
       .option('--index <list>', 'indices: 7, 0..15, 1,5,9', '0..15')
       .requiredOption('--out <file>', 'PNG file to write')

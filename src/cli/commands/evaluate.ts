@@ -15,6 +15,7 @@ import {
   writeRunReport,
   type Model,
 } from '../../index.js';
+import { datasetName, existingPath } from '../flags.js';
 import { printInfo, printJson, printResult } from '../output.js';
 import { backendOptions, selectClasses, type RunRecipe } from './train.js';
 
@@ -152,9 +153,17 @@ export function registerEvaluateCommand(program: Command): void {
   const evaluateCommand = program
     .command('evaluate')
     .description('evaluate a trained run: classification report, confusion matrix, report.html')
-    .argument('<runDir>', 'a run directory written by train')
-    .option('--dataset <name>', 'dataset (default: the one the run trained on)')
-    .option('--data-dir <dir>', 'look for the dataset files in this directory first')
+    .argument(
+      '<runDir>',
+      'a run directory written by train',
+      existingPath('runDir', 'a run directory written by train'),
+    )
+    .option('--dataset <name>', 'dataset (default: the one the run trained on)', datasetName('--dataset'))
+    .option(
+      '--data-dir <dir>',
+      'look for the dataset files in this directory first',
+      existingPath('--data-dir', 'an existing directory'),
+    )
     .option('--offline', 'never use the network')
     .addOption(new Option('--split <name>', 'which split').choices(['test', 'train']).default('test'))
     .option('--no-report', 'do not write <runDir>/report.html')

@@ -27,7 +27,8 @@ import {
   type TaskData,
 } from '../../index.js';
 import { printInfo, printJson, printResult } from '../output.js';
-import { integerIn, numberIn } from '../flags.js';
+import { UsageError } from '../errors.js';
+import { datasetName, existingPath, integerIn, numberIn } from '../flags.js';
 import { backendOptions } from './train.js';
 
 function fraction(flag: string) {
@@ -38,6 +39,18 @@ function fraction(flag: string) {
     }
     return n;
   };
+}
+
+/** A built-in task or a dataset (checked as --dataset is). */
+function taskName(value: string): string {
+  if ((BUILT_IN_TASKS as readonly string[]).includes(value)) return value;
+  try {
+    return datasetName()(value);
+  } catch {
+    throw new InvalidArgumentError(
+      `--task expects ${BUILT_IN_TASKS.join(', ')} or a dataset (mnist, fashion-mnist, idx:DIR, folder:DIR), found '${value}'`,
+    );
+  }
 }
 
 function lrGroups(value: string): LrGroup[] {
@@ -134,20 +147,22 @@ async function finetune(flags: FinetuneFlags): Promise<void> {
     flags.method !== 'lora' &&
     (flags.rank !== undefined || flags.alpha !== undefined || flags.target !== undefined)
   ) {
-    throw new Error(
+    throw new UsageError(
       `--rank, --alpha and --target configure LoRA; add --method lora (found --method ${flags.method})`,
     );
   }
   if (flags.method === 'head' && (flags.freeze !== undefined || flags.freezeUntil !== undefined)) {
-    throw new Error(
+    throw new UsageError(
       '--method head already freezes every layer but the head; use --method full with --freeze',
     );
   }
   if (flags.freezeUntil !== undefined && flags.method !== 'full') {
-    throw new Error(`--freeze-until needs --method full, found --method ${flags.method}`);
+    throw new UsageError(`--freeze-until needs --method full, found --method ${flags.method}`);
   }
   if (flags.headEpochs !== undefined && flags.method !== 'full') {
-    throw new Error(`--head-epochs (gradual unfreezing) needs --method full, found --method ${flags.method}`);
+    throw new UsageError(
+      `--head-epochs (gradual unfreezing) needs --method full, found --method ${flags.method}`,
+    );
   }
   const { log } = setUp(flags);
   const task = await taskOf(flags, log, true);
@@ -207,17 +222,24 @@ const COMPARE_METHODS = ['head', 'full', 'lora', 'scratch'] as const;
 
 async function compare(flags: CompareFlags): Promise<void> {
   if (!flags.from) {
-    throw new Error(
+    throw new UsageError(
       "finetune compare needs --from RUN_DIR (train a base first: 'mnist-lab train --out DIR')",
     );
   }
   const methods = (flags.methods ?? [...COMPARE_METHODS]) as (typeof COMPARE_METHODS)[number][];
   const unknown = methods.filter((m) => !(COMPARE_METHODS as readonly string[]).includes(m));
   if (unknown.length > 0) {
-    throw new Error(`--methods: unknown '${unknown.join(', ')}'; choose from ${COMPARE_METHODS.join(', ')}`);
+    throw new UsageError(
+      `--methods: unknown '${unknown.join(', ')}'; choose from ${COMPARE_METHODS.join(', ')}`,
+    );
+  }
+  const fewShot = flags.fewShot === true || flags.sweep !== undefined;
+  if (fewShot && flags.shots !== undefined) {
+    throw new UsageError(
+      `--shots ${flags.shots} fixes K, while --few-shot/--sweep vary it; drop --shots or use --sweep ${flags.shots}`,
+    );
   }
   const { log } = setUp(flags);
-  const fewShot = flags.fewShot === true || flags.sweep !== undefined;
   const task = await taskOf(flags, log, !fewShot);
   const runDir = flags.out ?? defaultRunDir('compare', task.name);
   const options = {
@@ -260,7 +282,7 @@ async function compare(flags: CompareFlags): Promise<void> {
 
 async function layers(flags: { from?: string; json?: boolean }): Promise<void> {
   if (!flags.from)
-    throw new Error(
+    throw new UsageError(
       'finetune layers needs --from RUN_DIR (a run directory, checkpoint or model.safetensors)',
     );
   const base = await loadBase(flags.from);
@@ -275,7 +297,7 @@ async function merge(flags: {
   json?: boolean;
 }): Promise<void> {
   if (!flags.from || !flags.adapter || !flags.out) {
-    throw new Error(
+    throw new UsageError(
       'finetune merge needs --from BASE, --adapter DIR and --out FILE (the merged model.safetensors)',
     );
   }
@@ -298,6 +320,7 @@ function commonOptions(command: Command): Command {
       .option(
         '--task <name>',
         `${BUILT_IN_TASKS.join(', ')}, or a dataset (mnist, fashion-mnist, idx:DIR, folder:DIR)`,
+        taskName,
         'digits-transfer',
       )
       .option('--epochs <n>', 'fine-tuning epochs (default 2)', integerIn('--epochs', 1, 10000))
@@ -307,7 +330,11 @@ function commonOptions(command: Command): Command {
       .option('--seed <n>', 'seed for heads, adapters, shots and shuffling', integerIn('--seed', 0), 0)
       .option('--limit <n>', 'train on the first N examples only', integerIn('--limit', 1))
       .option('--out <dir>', 'run directory (default runs/<kind>-<task>-<time>)')
-      .option('--data-dir <dir>', 'look for the dataset files in this directory first')
+      .option(
+        '--data-dir <dir>',
+        'look for the dataset files in this directory first',
+        existingPath('--data-dir', 'an existing directory'),
+      )
       .option('--offline', 'never use the network')
       .option(
         '--pretrain-epochs <n>',
@@ -322,7 +349,11 @@ export function registerFinetuneCommands(program: Command): void {
   const command = program
     .command('finetune')
     .description('adapt a pretrained run to a new task: new head, frozen layers, LoRA adapters')
-    .option('--from <dir>', 'the base: a run directory, checkpoint directory or model.safetensors')
+    .option(
+      '--from <dir>',
+      'the base: a run directory, checkpoint directory or model.safetensors',
+      existingPath('--from', 'a run directory, checkpoint directory or model.safetensors'),
+    )
     .addOption(new Option('--method <name>', 'what trains').choices(['head', 'full', 'lora']).default('head'))
     .option('--rank <r>', 'LoRA rank (default 4)', integerIn('--rank', 1, 4096))
     .option(
@@ -375,7 +406,11 @@ export function registerFinetuneCommands(program: Command): void {
     .description(
       'fold a LoRA adapter (--adapter DIR) into its base (--from) and write the plain model (--out FILE)',
     )
-    .option('--adapter <dir>', 'a directory with adapter.json and adapter.safetensors')
+    .option(
+      '--adapter <dir>',
+      'a directory with adapter.json and adapter.safetensors',
+      existingPath('--adapter', 'a directory with adapter.json and adapter.safetensors'),
+    )
     .action((_flags: unknown, sub: Command) =>
       merge(sub.optsWithGlobals<{ from?: string; adapter?: string; out?: string; json?: boolean }>()),
     );

@@ -15,6 +15,7 @@ import {
   writeFileAtomic,
   type Normalize,
 } from '../../index.js';
+import { existingPath } from '../flags.js';
 import { printInfo, printJson, printResult } from '../output.js';
 
 interface ExportFlags {
@@ -98,6 +99,7 @@ export function registerInteropCommands(program: Command): void {
     .requiredOption(
       '--model <path>',
       'a run directory (its latest checkpoint), a checkpoint directory or a model.safetensors',
+      existingPath('--model', 'a run directory, a checkpoint directory or a model.safetensors'),
     )
     .addOption(
       new Option('--format <format>', 'output format').choices(['tfjs', 'onnx']).makeOptionMandatory(),
@@ -108,7 +110,11 @@ export function registerInteropCommands(program: Command): void {
   program
     .command('import')
     .description('import a TF.js Layers model (model.json + weight shards) as a run directory')
-    .requiredOption('--from <path>', 'the model.json (its weight shards next to it)')
+    .requiredOption(
+      '--from <path>',
+      'the model.json (its weight shards next to it)',
+      existingPath('--from', 'a TF.js model.json'),
+    )
     .requiredOption('--out <dir>', 'the run directory to create')
     .option('--json', 'print one JSON object on stdout and nothing else')
     .action((flags: ImportFlags) => importCommand(flags));

@@ -7,16 +7,17 @@ import { Command } from 'commander';
 import {
   decodeImage,
   encodePng,
-  findDataset,
   loadModel,
   predictDigits,
   preprocessRgba,
+  readRunRecipe,
+  recipeClassNames,
   selectBackend,
   type Normalize,
 } from '../../index.js';
-import { integerIn } from '../flags.js';
+import { existingPath, integerIn } from '../flags.js';
 import { printJson, printResult } from '../output.js';
-import { backendOptions, type RunRecipe } from './train.js';
+import { backendOptions } from './train.js';
 
 interface PredictFlags {
   model: string;
@@ -28,31 +29,14 @@ interface PredictFlags {
   json?: boolean;
 }
 
-async function runRecipe(runDir: string): Promise<RunRecipe | undefined> {
-  try {
-    const config = JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')) as {
-      runConfig?: { recipe?: RunRecipe };
-    };
-    return config.runConfig?.recipe;
-  } catch {
-    return undefined; // a bare checkpoint or model file: class indices, no normalisation
-  }
-}
-
 async function predict(files: string[], flags: PredictFlags): Promise<void> {
   selectBackend({
     ...(flags.backend ? { backend: flags.backend } : {}),
     ...(flags.threads ? { threads: flags.threads } : {}),
   });
   const model = await loadModel(flags.model);
-  const recipe = await runRecipe(flags.model);
-  let classNames: string[] | undefined;
-  const dataset = recipe?.dataset ? findDataset(recipe.dataset) : undefined;
-  if (dataset) {
-    classNames = recipe?.classes
-      ? recipe.classes.map((k) => dataset.classes[k] ?? String(k))
-      : [...dataset.classes];
-  }
+  const recipe = await readRunRecipe(flags.model);
+  const classNames = recipeClassNames(recipe);
   const normalize: Normalize | undefined = recipe?.normalize;
   const images = new Uint8Array(files.length * 784); // (N, 28, 28)
   if (flags.saveInputs) await mkdir(flags.saveInputs, { recursive: true });
@@ -101,8 +85,15 @@ export function registerPredictCommand(program: Command): void {
   const command = program
     .command('predict')
     .description('classify PNG/JPEG pictures of single digits (photos or drawings work: MNIST preprocessing)')
-    .argument('<images...>', 'PNG or JPEG files')
-    .requiredOption('--model <runDir>', 'a run directory written by train (or a checkpoint directory)')
+    .argument('<images...>', 'PNG or JPEG files', (file: string, previous: string[] = []) => [
+      ...previous,
+      existingPath('images', 'PNG or JPEG files')(file),
+    ])
+    .requiredOption(
+      '--model <runDir>',
+      'a run directory written by train (or a checkpoint directory)',
+      existingPath('--model', 'a run directory written by train (or a checkpoint directory)'),
+    )
     .option('--top <k>', 'classes listed per image', integerIn('--top', 1), 3)
     .option('--invert', 'always invert grey levels (default: when the background is light)')
     .option('--no-invert', 'never invert grey levels')

@@ -7,15 +7,18 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   ZOO_MODEL_NAMES,
   cosineDecay,
+  evaluateClassifier,
   exponentialDecay,
   getOptimizer,
   getRecipe,
+  latestCheckpointDir,
   loadDataset,
   oneCycle,
   selectBackend,
   sparseCategoricalCrossentropy,
   stepDecay,
   subsetByClasses,
+  terminateOnNaN,
   type Dataset,
   type ImageSet,
   type LearningRateSchedule,
@@ -24,7 +27,8 @@ import {
   type TrainEvent,
   writeRunReport,
 } from '../../index.js';
-import { integerIn, numberIn } from '../flags.js';
+import { DivergedError, EXIT_CODES_HELP, UsageError } from '../errors.js';
+import { builtInClassCount, datasetName, existingPath, integerIn, numberIn } from '../flags.js';
 import { printInfo, printJson, printResult } from '../output.js';
 
 // ---- flag parsing: every value validated with a one-line error naming the flag ----
@@ -63,6 +67,8 @@ interface TrainFlags {
   resume?: string;
   limit?: number;
   classes?: number[];
+  /** False with --no-stop-on-nan: non-finite steps are skipped and training goes on. */
+  stopOnNan: boolean;
   json?: boolean;
 }
 
@@ -121,6 +127,26 @@ export interface RunRecipe {
   normalize?: Normalize;
 }
 
+/** --classes must name classes the dataset has (k in 0..count-1) and at least two of them. */
+export function checkClasses(
+  classes: number[] | undefined,
+  count: number | undefined,
+  dataset: string,
+): void {
+  if (!classes || count === undefined) return;
+  const outside = classes.filter((k) => k >= count);
+  if (outside.length > 0) {
+    throw new UsageError(
+      `--classes ${outside.join(',')}: ${dataset} has classes 0-${count - 1}; pick classes in that range`,
+    );
+  }
+  if (classes.length < 2) {
+    throw new UsageError(
+      `--classes needs at least two classes to train a classifier, found ${classes.length}`,
+    );
+  }
+}
+
 export function selectClasses(set: ImageSet, classes: number[] | undefined): ImageSet {
   return classes ? subsetByClasses(set, classes, { relabel: true }) : set;
 }
@@ -155,6 +181,11 @@ function runShapingFlags(flags: TrainFlags): RunShapingFlags {
  */
 async function withResumedFlags(flags: TrainFlags, command: Command): Promise<TrainFlags> {
   if (!flags.resume) return flags;
+  if (flags.out && flags.resume !== flags.out) {
+    throw new UsageError(
+      '--resume continues the run in its own directory; drop --out or make it the same directory',
+    );
+  }
   let saved: RunShapingFlags | undefined;
   try {
     const config = JSON.parse(await readFile(join(flags.resume, 'config.json'), 'utf8')) as {
@@ -162,7 +193,7 @@ async function withResumedFlags(flags: TrainFlags, command: Command): Promise<Tr
     };
     saved = config.runConfig?.flags;
   } catch {
-    throw new Error(
+    throw new UsageError(
       `--resume ${flags.resume}: no readable config.json there (is it a run directory written by train?)`,
     );
   }
@@ -175,11 +206,7 @@ async function withResumedFlags(flags: TrainFlags, command: Command): Promise<Tr
 
 async function train(flags: TrainFlags): Promise<void> {
   const recipe = getRecipe(flags.model);
-  if (flags.resume && flags.out && flags.resume !== flags.out) {
-    throw new Error(
-      '--resume continues the run in its own directory; drop --out or make it the same directory',
-    );
-  }
+  checkClasses(flags.classes, builtInClassCount(flags.dataset), flags.dataset);
   const backend = selectBackend({
     ...(flags.backend ? { backend: flags.backend } : {}),
     ...(flags.threads ? { threads: flags.threads } : {}),
@@ -194,6 +221,7 @@ async function train(flags: TrainFlags): Promise<void> {
     ...(flags.offline ? { offline: true } : {}),
     onEvent: (event) => log(event.message),
   });
+  checkClasses(flags.classes, dataset.classes.length, dataset.name);
   const trainSet = selectClasses(dataset.train, flags.classes);
   const testSet = selectClasses(dataset.test, flags.classes);
   const classes = flags.classes?.length ?? dataset.classes.length;
@@ -240,6 +268,9 @@ async function train(flags: TrainFlags): Promise<void> {
   const abort = () => interrupt.abort();
   process.once('SIGINT', abort);
   process.once('SIGTERM', abort);
+  // Divergence: the first NaN/Inf loss or gradient stops the run (its update is not applied, and no
+  // checkpoint is written after it, so `latest` keeps naming the last good one).
+  const nanGuard = flags.stopOnNan ? terminateOnNaN() : undefined;
   const history = await model
     .fit(trainSet.images, trainSet.labels, {
       epochs,
@@ -265,11 +296,21 @@ async function train(flags: TrainFlags): Promise<void> {
         if (event.type === 'trainEnd') interrupted = event.stopReason === 'interrupted';
       },
       signal: interrupt.signal,
+      ...(nanGuard ? { callbacks: [nanGuard] } : {}),
+    })
+    .catch(async (error: unknown) => {
+      throw await writeFailure(error, runDir);
     })
     .finally(() => {
       process.off('SIGINT', abort);
       process.off('SIGTERM', abort);
     });
+  if (nanGuard?.message) {
+    const latest = await latestCheckpointDir(runDir);
+    throw new DivergedError(
+      `${nanGuard.message}; ${latest ? `the last good checkpoint is ${latest}` : `no checkpoint was written in ${runDir}`}`,
+    );
+  }
   if (interrupted) {
     process.stderr.write(
       `interrupted: checkpoint saved in ${runDir}; resume with: mnist-lab train --resume ${runDir}\n`,
@@ -277,18 +318,25 @@ async function train(flags: TrainFlags): Promise<void> {
     return;
   }
   const trainSeconds = (performance.now() - started) / 1000;
+  const classNames = flags.classes
+    ? flags.classes.map((k) => dataset.classes[k] ?? String(k))
+    : dataset.classes;
+  // One pass over the test set gives the printed loss/accuracy and the report's evaluation.
   const test =
     testSet.count > 0
-      ? await model.evaluate(testSet.images, testSet.labels, {
+      ? evaluateClassifier(model, testSet, {
           batchSize: 1000,
+          classNames,
+          outputs: 'logits',
+          keepWorst: 24,
           ...(normalize ? { normalize } : {}),
         })
       : undefined;
   // report.html in the run directory: curves, per-class table, confusion heatmap, mistakes (issue 6).
   const report = await writeRunReport(runDir, {
     model,
-    ...(testSet.count > 0 ? { set: testSet } : {}),
-    classNames: flags.classes ? flags.classes.map((k) => dataset.classes[k] ?? String(k)) : dataset.classes,
+    ...(test ? { set: testSet, evaluation: test } : {}),
+    classNames,
     dataset: dataset.name,
     ...(normalize ? { normalize } : {}),
   });
@@ -322,6 +370,22 @@ async function train(flags: TrainFlags): Promise<void> {
   }
 }
 
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+/** A full disk while writing the run: one line saying what survived and how to go on. */
+async function writeFailure(error: unknown, runDir: string): Promise<unknown> {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (!code || !DISK_FULL.has(code)) return error;
+  const latest = await latestCheckpointDir(runDir).catch(() => null);
+  return new Error(
+    `no space left on the disk of ${runDir} (${code}) while writing the run; ` +
+      (latest
+        ? `the last good checkpoint ${latest} is intact: free space, then resume with: mnist-lab train --resume ${runDir}`
+        : 'no checkpoint was written yet: free space or choose another --out, then train again'),
+    { cause: error },
+  );
+}
+
 function round(value: number, digits: number): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
@@ -337,7 +401,7 @@ export function backendOptions(command: Command): Command {
     )
     .option(
       '--threads <n>',
-      'compute threads for the native backend (default: all cores)',
+      'compute threads for the native and js backends (default: all cores)',
       integerIn('--threads', 1, 1024),
     );
 }
@@ -351,8 +415,17 @@ export function registerTrainCommands(program: Command): void {
         .choices(ZOO_MODEL_NAMES)
         .default('cnn'),
     )
-    .option('--dataset <name>', 'mnist, fashion-mnist, idx:DIR or folder:DIR', 'mnist')
-    .option('--data-dir <dir>', 'look for the dataset files in this directory first')
+    .option(
+      '--dataset <name>',
+      'mnist, fashion-mnist, idx:DIR or folder:DIR',
+      datasetName('--dataset'),
+      'mnist',
+    )
+    .option(
+      '--data-dir <dir>',
+      'look for the dataset files in this directory first',
+      existingPath('--data-dir', 'an existing directory'),
+    )
     .option('--offline', 'never use the network')
     .option('--epochs <n>', "epochs to train (default: the recipe's)", integerIn('--epochs', 1, 10000))
     .option(
@@ -368,7 +441,7 @@ export function registerTrainCommands(program: Command): void {
         'rmsprop',
       ]),
     )
-    .option('--lr <rate>', 'learning rate (peak rate for one-cycle)', numberIn('--lr', 0, 10, true))
+    .option('--lr <rate>', 'learning rate (peak rate for one-cycle)', numberIn('--lr', 0, 1e6, true))
     .addOption(
       new Option('--schedule <name>', 'learning-rate schedule').choices([
         'constant',
@@ -386,10 +459,19 @@ export function registerTrainCommands(program: Command): void {
     )
     .option('--seed <n>', 'seed for initialisation, splits, shuffling and dropout', integerIn('--seed', 0), 0)
     .option('--out <dir>', 'run directory (default runs/<model>-<dataset>-<time>)')
-    .option('--resume <dir>', 'continue the run in this directory from its latest checkpoint')
+    .option(
+      '--resume <dir>',
+      'continue the run in this directory from its latest checkpoint',
+      existingPath('--resume', 'a run directory written by train'),
+    )
     .option('--limit <n>', 'train on the first N examples only', integerIn('--limit', 1))
     .option('--classes <list>', 'train on these classes only, relabelled 0..k-1 (e.g. 0-4)', parseClassList)
-    .option('--json', 'print one JSON object on stdout and nothing else');
+    .option('--no-stop-on-nan', 'skip non-finite steps and go on instead of stopping the run')
+    .option('--json', 'print one JSON object on stdout and nothing else')
+    .addHelpText(
+      'after',
+      `\nA NaN or infinite loss or gradient stops the run with exit code 3, keeping the last good checkpoint.\n${EXIT_CODES_HELP}`,
+    );
   backendOptions(trainCommand).action(async (flags: TrainFlags, command: Command) =>
     train(await withResumedFlags(flags, command)),
   );

@@ -1,0 +1,107 @@
+// Static files of the built web app: index.html for `/`, assets by name, with content types.
+// Only files inside the web root are served (no `..`, no symlinks out, no dotfiles); anything
+// else is a 404. Without a built app, `/` answers 503 saying how to build it.
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { extname, join, sep } from 'node:path';
+import type { ServerResponse } from 'node:http';
+import { HttpError } from './http.js';
+
+export const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+const NOT_BUILT = 'web app not built: run npm run build';
+
+/**
+ * The real path of `relative` inside `root`, or undefined when it is not a servable file there:
+ * a `..` or dot segment, an unknown extension, a missing file, or a symlink leading out.
+ */
+export async function resolveInside(
+  root: string,
+  relative: string,
+  types: Readonly<Record<string, string>> = CONTENT_TYPES,
+): Promise<string | undefined> {
+  const segments = relative.split(/[/\\]/).filter(Boolean);
+  if (segments.some((s) => s.startsWith('.') || s.includes('\0'))) return undefined;
+  if (!(extname(relative).toLowerCase() in types)) return undefined;
+  try {
+    const realRoot = await realpath(root);
+    const real = await realpath(join(root, ...segments));
+    if (!real.startsWith(realRoot + sep)) return undefined;
+    return (await stat(real)).isFile() ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Streams a file with its content type (HEAD: headers only). */
+export async function sendFile(
+  response: ServerResponse,
+  path: string,
+  options: { head?: boolean; cache?: string } = {},
+): Promise<void> {
+  const size = (await stat(path)).size;
+  response.writeHead(200, {
+    'content-type': CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
+    'content-length': size,
+    'cache-control': options.cache ?? 'no-cache',
+    'x-content-type-options': 'nosniff',
+  });
+  if (options.head) {
+    response.end();
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const stream = createReadStream(path);
+    stream.on('error', (error) => {
+      response.destroy(error);
+      reject(error);
+    });
+    response.on('close', () => {
+      stream.destroy();
+      resolve();
+    });
+    stream.pipe(response);
+  });
+}
+
+/** Answers a GET of `pathname` from the web root. */
+export async function serveStatic(
+  webRoot: string,
+  pathname: string,
+  response: ServerResponse,
+  head: boolean,
+): Promise<void> {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    throw new HttpError(400, `malformed path ${JSON.stringify(pathname.slice(0, 100))}`);
+  }
+  const relative = decoded === '/' || decoded === '' ? 'index.html' : decoded;
+  const file = await resolveInside(webRoot, relative);
+  if (file) {
+    await sendFile(response, file, { head });
+    return;
+  }
+  if (relative === 'index.html') {
+    const body = `<!doctype html><meta charset="utf-8"><title>mnist-lab</title><p>${NOT_BUILT}</p>\n`;
+    response.writeHead(503, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    response.end(head ? undefined : body);
+    return;
+  }
+  throw new HttpError(404, `no such file: ${decoded.slice(0, 200)}`);
+}

@@ -1,0 +1,168 @@
+// Live training over the API: POST /api/train starts a child `mnist-lab train`, a second start is
+// refused with 409 while it runs, and GET /api/runs/:id/events streams its metrics.jsonl as
+// Server-Sent Events (batchEnd, epochEnd, trainEnd, then `event: end`), replaying after
+// Last-Event-ID on reconnect. A hand-written run shows a torn last line held back until complete.
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startServer, type RunSummary, type RunningServer } from '../../src/server/index.js';
+import { call, errorOf } from './helpers.js';
+
+interface ServerEvent {
+  id?: number;
+  event: string;
+  data: string;
+}
+
+/** Reads an SSE stream to its end (or `timeoutMs`), calling `onEvent` for each message. */
+async function readEvents(
+  url: string,
+  options: { lastEventId?: number; timeoutMs?: number; onEvent?: (event: ServerEvent) => void } = {},
+): Promise<ServerEvent[]> {
+  const response = await fetch(url, {
+    headers: options.lastEventId ? { 'last-event-id': String(options.lastEventId) } : {},
+    signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
+  });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const events: ServerEvent[] = [];
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    text += decoder.decode(chunk, { stream: true });
+    let cut: number;
+    while ((cut = text.indexOf('\n\n')) !== -1) {
+      const block = text.slice(0, cut);
+      text = text.slice(cut + 2);
+      const event: ServerEvent = { event: 'message', data: '' };
+      let hasData = false;
+      for (const line of block.split('\n')) {
+        if (line.startsWith('id: ')) event.id = Number(line.slice(4));
+        else if (line.startsWith('event: ')) event.event = line.slice(7);
+        else if (line.startsWith('data: ')) {
+          event.data += line.slice(6);
+          hasData = true;
+        }
+      }
+      if (!hasData) continue; // retry: and comments
+      events.push(event);
+      options.onEvent?.(event);
+    }
+  }
+  return events;
+}
+
+function types(events: ServerEvent[]): string[] {
+  return events
+    .filter((e) => e.event === 'message')
+    .map((e) => (JSON.parse(e.data) as { type: string }).type);
+}
+
+let root = '';
+let server: RunningServer;
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'mnist-lab-serve-events-'));
+  server = await startServer({ port: 0, runsDir: join(root, 'runs'), quiet: true });
+});
+
+after(async () => {
+  await server?.close();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('serve: training and its event stream', () => {
+  it('POST /api/train starts a run whose events stream live to the end; a second start gets 409', async () => {
+    const started = await call(server.url, '/api/train', {
+      type: 'application/json',
+      body: JSON.stringify({ model: 'mlp', epochs: 2, limit: 3000, seed: 1 }),
+    });
+    assert.equal(started.status, 202, started.body.toString('utf8'));
+    const { id } = started.json() as { id: string };
+    assert.match(id, /^mlp-mnist-/);
+
+    const second = await call(server.url, '/api/train', {
+      type: 'application/json',
+      body: '{"model":"mlp"}',
+    });
+    assert.equal(second.status, 409);
+    assert.match(errorOf(second), /already running/);
+    const listed = (await call(server.url, '/api/runs')).json() as { runs: RunSummary[] };
+    assert.equal(listed.runs.find((r) => r.id === id)?.status, 'running');
+
+    const events = await readEvents(`${server.url}/api/runs/${id}/events`);
+    const seen = types(events);
+    assert.equal(seen[0], 'trainBegin');
+    assert.ok(
+      seen.filter((t) => t === 'batchEnd').length >= 2 * Math.ceil(3000 / 32) * 0.9,
+      'batchEnd events',
+    );
+    assert.equal(seen.filter((t) => t === 'epochEnd').length, 2);
+    assert.equal(seen.at(-1), 'trainEnd');
+    assert.equal(events.at(-1)?.event, 'end');
+    const ids = events.filter((e) => e.event === 'message').map((e) => e.id as number);
+    assert.deepEqual(
+      ids,
+      ids.map((_, i) => i + 1),
+      'ids are the line numbers',
+    );
+
+    // Reconnecting after the third-last event replays the last two, then ends.
+    const last = ids.at(-1) as number;
+    const replay = await readEvents(`${server.url}/api/runs/${id}/events`, { lastEventId: last - 2 });
+    assert.deepEqual(
+      replay.map((e) => e.id ?? e.event),
+      [last - 1, last, 'end'],
+    );
+
+    // The child writes its report and exits: the run becomes 'finished' and a new start is allowed.
+    const deadline = Date.now() + 60_000;
+    let run: RunSummary | undefined;
+    while (Date.now() < deadline) {
+      run = ((await call(server.url, '/api/runs')).json() as { runs: RunSummary[] }).runs.find(
+        (r) => r.id === id,
+      );
+      if (run?.status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(run?.status, 'finished');
+    assert.equal(run?.epochs, 2);
+    assert.equal(run?.hasModel, true);
+  });
+
+  it('holds a torn last line back until its newline, follows the growing file and ends at trainEnd', async () => {
+    const runDir = join(root, 'runs', 'handmade');
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ createdAt: new Date().toISOString() }));
+    const metrics = join(runDir, 'metrics.jsonl');
+    writeFileSync(metrics, '{"type":"epochBegin","epoch":0,"lr":0.1}\n{"type":"batchEnd","epo');
+    const received: ServerEvent[] = [];
+    const stream = readEvents(`${server.url}/api/runs/handmade/events`, {
+      timeoutMs: 20_000,
+      onEvent: (event) => received.push(event),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    assert.deepEqual(types(received), ['epochBegin'], 'the torn line is not sent');
+    appendFileSync(metrics, 'ch":0,"batch":0,"step":0}\n');
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    assert.deepEqual(types(received), ['epochBegin', 'batchEnd']);
+    appendFileSync(metrics, '{"type":"trainEnd","epoch":1,"step":1,"stopped":false,"seconds":1}\n');
+    const events = await stream;
+    assert.deepEqual(types(events), ['epochBegin', 'batchEnd', 'trainEnd']);
+    assert.equal(events.at(-1)?.event, 'end');
+  });
+
+  it('a finished run without a live writer replays and ends; an unknown run is a 404', async () => {
+    const runDir = join(root, 'runs', 'old');
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, 'metrics.jsonl'), '{"type":"epochBegin","epoch":0,"lr":0.1}\n');
+    const past = new Date(Date.now() - 3_600_000);
+    utimesSync(join(runDir, 'metrics.jsonl'), past, past); // a crashed run: no trainEnd, not written to
+    const events = await readEvents(`${server.url}/api/runs/old/events`, { timeoutMs: 10_000 });
+    assert.deepEqual(types(events), ['epochBegin']);
+    assert.equal(events.at(-1)?.event, 'end');
+    assert.equal((await call(server.url, '/api/runs/nope/events')).status, 404);
+  });
+});

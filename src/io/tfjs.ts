@@ -214,6 +214,16 @@ function asArray(value: unknown, what: string): unknown[] {
   return value;
 }
 
+/**
+ * A name-like field of untrusted JSON as text. Strings and numbers pass; anything else is refused
+ * here, because `String(value)` on an object can run (or fail on) whatever its `toString` holds.
+ */
+function textOf(value: unknown, what: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new Error(`${what}: expected a string, found ${JSON.stringify(value)?.slice(0, 80)}`);
+}
+
 function shapeWithoutBatch(config: Json, where: string): number[] | undefined {
   const batch = config['batch_input_shape'] ?? config['batchInputShape'];
   if (Array.isArray(batch)) {
@@ -228,7 +238,7 @@ function shapeWithoutBatch(config: Json, where: string): number[] | undefined {
 }
 
 function classOf(entry: Json): string {
-  return String(entry['class_name'] ?? entry['className']);
+  return textOf(entry['class_name'] ?? entry['className'], 'layer class_name');
 }
 
 function nestedModelError(className: string, name: string): Error {
@@ -247,7 +257,7 @@ export function importTfjs(modelJson: unknown, readShard: ShardReader, source = 
   const root = asObject(modelJson, source);
   if (root['format'] !== undefined && root['format'] !== 'layers-model') {
     throw new Error(
-      `${source}: format '${String(root['format'])}' is not the TF.js Layers format ('layers-model'); ` +
+      `${source}: format ${JSON.stringify(root['format'])?.slice(0, 80)} is not the TF.js Layers format ('layers-model'); ` +
         'graph models (tf.loadGraphModel) cannot be imported',
     );
   }
@@ -269,7 +279,7 @@ export function importTfjs(modelJson: unknown, readShard: ShardReader, source = 
       const entry = asObject(raw, `${source}: layer`);
       const cls = classOf(entry);
       const layerConfig = asObject(entry['config'], `${source}: layer config`);
-      const name = String(layerConfig['name'] ?? cls);
+      const name = textOf(layerConfig['name'] ?? cls, `${source}: layer name`);
       if (cls === 'InputLayer') {
         inputShape = shapeWithoutBatch(layerConfig, `${source}: InputLayer '${name}'`);
         continue;
@@ -281,7 +291,7 @@ export function importTfjs(modelJson: unknown, readShard: ShardReader, source = 
       layers.push(layer.layer);
     }
     model = new Sequential({
-      name: String(asObject(config, `${source}: config`)['name'] ?? 'sequential'),
+      name: textOf(asObject(config, `${source}: config`)['name'] ?? 'sequential', `${source}: model name`),
       layers,
       ...(inputShape ? { inputShape } : {}),
     });
@@ -328,15 +338,15 @@ function functionalFromKeras(
   if (!Array.isArray(inputs) || inputs.length !== 1 || !Array.isArray(outputs) || outputs.length !== 1) {
     throw new Error(`${source}: only functional models with one input and one output can be imported`);
   }
-  const inputName = String((inputs[0] as unknown[])[0]);
-  const outputName = String((outputs[0] as unknown[])[0]);
+  const inputName = textOf((inputs[0] as unknown[])[0], `${source}: input layer`);
+  const outputName = textOf((outputs[0] as unknown[])[0], `${source}: output layer`);
   let inputShape: number[] | undefined;
   const pending: { layer: Layer; inbound: string[] }[] = [];
   for (const raw of asArray(config['layers'], `${source}: config layers`)) {
     const entry = asObject(raw, `${source}: layer`);
     const cls = classOf(entry);
     const layerConfig = asObject(entry['config'], `${source}: layer config`);
-    const name = String(entry['name'] ?? layerConfig['name']);
+    const name = textOf(entry['name'] ?? layerConfig['name'], `${source}: layer name`);
     const nodes = (entry['inbound_nodes'] ?? entry['inboundNodes']) as unknown[];
     if (cls === 'InputLayer') {
       if (name !== inputName)
@@ -358,7 +368,7 @@ function functionalFromKeras(
           `cannot import layer '${name}': inbound ${JSON.stringify(ref)} uses a shared layer's second call`,
         );
       }
-      return String(ref[0]);
+      return textOf(ref[0], `${source}: inbound layer`);
     });
     const layer = layerFromKeras(cls, name, layerConfig);
     if (inbound.length !== 1 && !(layer.layer instanceof Add)) {
@@ -384,7 +394,7 @@ function functionalFromKeras(
     ready.add(next.layer.name);
   }
   const model = new Functional({
-    name: String(config['name'] ?? 'model'),
+    name: textOf(config['name'] ?? 'model', `${source}: model name`),
     inputName,
     outputName,
     nodes: ordered,
@@ -399,7 +409,9 @@ function loadManifestWeights(model: Model, manifest: unknown, readShard: ShardRe
   const values = new Map<string, { spec: TfjsWeightSpec; data: Float32Array }>();
   for (const rawGroup of manifest) {
     const group = asObject(rawGroup, `${source}: weightsManifest group`);
-    const paths = asArray(group['paths'], `${source}: weightsManifest paths`).map(String);
+    const paths = asArray(group['paths'], `${source}: weightsManifest paths`).map((path) =>
+      textOf(path, `${source}: weightsManifest path`),
+    );
     const shards = paths.map((path) => readShard(path));
     const total = shards.reduce((n, s) => n + s.length, 0);
     const bytes = new Uint8Array(total);
@@ -426,7 +438,7 @@ function loadManifestWeights(model: Model, manifest: unknown, readShard: ShardRe
       }
       if (spec.dtype !== 'float32') {
         throw new Error(
-          `${source}: weight '${spec.name}' is ${spec.dtype}; only float32 weights are supported`,
+          `${source}: weight '${spec.name}' is ${JSON.stringify(spec.dtype)?.slice(0, 40)}; only float32 weights are supported`,
         );
       }
       const count = spec.shape.reduce((a, b) => a * b, 1);

@@ -13,7 +13,7 @@ export interface ScheduleConfig {
 }
 
 function checkPositive(value: number, what: string, schedule: string): void {
-  if (!(value > 0)) throw new Error(`${schedule}: ${what} must be positive, found ${value}`);
+  if (!(value > 0)) throw new Error(`${schedule}: ${what} must be positive, found ${JSON.stringify(value)}`);
 }
 
 // ---- step decay ----

@@ -194,19 +194,21 @@ const IGNORED_KEYS = new Set([
 ]);
 
 /** Options accepted only with their default value, which is what our layers do. */
-const DEFAULT_ONLY: Record<string, unknown[]> = {
-  dataFormat: ['channels_last', 'channelsLast', null],
-  noiseShape: [null],
-  groups: [1],
-  renorm: [false],
-  renormClipping: [null],
-  renormMomentum: [0.99],
-  virtualBatchSize: [null],
-  adjustment: [null],
-  fused: [null, true, false],
-  synchronized: [false],
-  interpolation: ['bilinear'],
-};
+const DEFAULT_ONLY = new Map<string, unknown[]>(
+  Object.entries({
+    dataFormat: ['channels_last', 'channelsLast', null],
+    noiseShape: [null],
+    groups: [1],
+    renorm: [false],
+    renormClipping: [null],
+    renormMomentum: [0.99],
+    virtualBatchSize: [null],
+    adjustment: [null],
+    fused: [null, true, false],
+    synchronized: [false],
+    interpolation: ['bilinear'],
+  }),
+);
 
 /** Reads a Keras layer config (snake_case or camelCase keys) into camelCase, checking options. */
 function readOptions(className: string, name: string, raw: Json, handled: readonly string[]): Json {
@@ -215,7 +217,7 @@ function readOptions(className: string, name: string, raw: Json, handled: readon
     const camel = camelCase(key);
     out[camel] = value;
     if (handled.includes(camel) || IGNORED_KEYS.has(camel)) continue;
-    const defaults = DEFAULT_ONLY[camel];
+    const defaults = DEFAULT_ONLY.get(camel);
     const isDefault = defaults
       ? defaults.some((d) => JSON.stringify(d) === JSON.stringify(value))
       : (camel.endsWith('Regularizer') || camel.endsWith('Constraint')) && value === null;
@@ -232,9 +234,11 @@ function readOptions(className: string, name: string, raw: Json, handled: readon
 
 function activationOf(className: string, name: string, value: unknown): ActivationName {
   if (value === undefined || value === null) return 'linear';
-  const text = typeof value === 'string' ? value : (value as { class_name?: string }).class_name;
+  const text = typeof value === 'string' ? value : (value as { class_name?: unknown }).class_name;
   try {
-    return canonicalActivationName(String(text));
+    if (typeof text !== 'string')
+      throw new Error(`activation ${JSON.stringify(value)?.slice(0, 80)} is not a name`);
+    return canonicalActivationName(text);
   } catch (error) {
     throw new Error(`cannot import ${className} '${name}': ${(error as Error).message}`);
   }

@@ -42,7 +42,9 @@ export class Dense extends Layer {
   constructor(args: DenseArgs) {
     super(args, 'dense');
     if (!Number.isInteger(args.units) || args.units <= 0) {
-      throw new Error(`Dense '${this.name}': units must be a positive integer, found ${args.units}`);
+      throw new Error(
+        `Dense '${this.name}': units must be a positive integer, found ${JSON.stringify(args.units)}`,
+      );
     }
     this.units = args.units;
     this.activation = canonicalActivationName(args.activation ?? DENSE_DEFAULTS.activation);

@@ -17,7 +17,7 @@ export class Dropout extends Layer {
   constructor(args: DropoutArgs) {
     super(args, 'dropout');
     if (!(args.rate >= 0 && args.rate < 1)) {
-      throw new Error(`Dropout '${this.name}': rate must be in [0, 1), found ${args.rate}`);
+      throw new Error(`Dropout '${this.name}': rate must be in [0, 1), found ${JSON.stringify(args.rate)}`);
     }
     this.rate = args.rate;
   }

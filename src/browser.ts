@@ -1,0 +1,44 @@
+// The browser entry of mnist-lab: what the draw-a-digit page needs from the engine, and nothing that
+// imports a Node-only module (src/index.ts is the Node entry: it loads files, PNGs and the native
+// addon). Importing this module registers the portable `js` backend. A test bundles this file for
+// the browser and fails if any Node module is pulled in.
+import { registerBackend } from './backend/registry.js';
+import { createJsBackend } from './backend/js/index.js';
+
+registerBackend('js', createJsBackend);
+
+export { VERSION } from './version.js';
+
+// ---- backend ----
+export type { Backend } from './backend/kernels.js';
+export { createJsBackend } from './backend/js/index.js';
+export { getBackend, registeredBackends, setBackend } from './backend/registry.js';
+
+// ---- models: weights in, predictions out ----
+export { modelFromBytes } from './train/checkpoint.js';
+export type { Model } from './train/model.js';
+export { predictDigits, toProbabilities } from './predict/predict.js';
+export type { ClassProbability, Prediction, PredictDigitsOptions } from './predict/predict.js';
+export {
+  MNIST_BOX,
+  MNIST_SIZE,
+  NoDigitError,
+  preprocessDigit,
+  preprocessRgba,
+  toGrayscale,
+} from './predict/preprocess.js';
+export type { PreprocessOptions, PreprocessResult } from './predict/preprocess.js';
+
+// ---- recipes the server can train (names only: training runs on the server) ----
+export { ZOO_MODEL_NAMES } from './zoo/recipes.js';
+export type { ZooModelName } from './zoo/recipes.js';
+
+// ---- the training event stream (what /api/runs/:id/events carries) ----
+export type {
+  BatchEndEvent,
+  EpochEndEvent,
+  Normalize,
+  TrainBeginEvent,
+  TrainEndEvent,
+  TrainEvent,
+} from './train/types.js';

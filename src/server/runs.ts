@@ -11,47 +11,13 @@ import {
   readRunEvents,
   recipeClassNames,
   type EpochEndEvent,
-  type Normalize,
   type RunRecipe,
   type TrainEvent,
 } from '../index.js';
 import { HttpError } from './http.js';
+import type { EpochRecord, RunDetail, RunStatus, RunSummary } from './api-types.js';
 
-export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed';
-
-export interface RunSummary {
-  /** The directory name under the runs directory. */
-  id: string;
-  model: string;
-  dataset: string | null;
-  classes: number[] | null;
-  /** ISO 8601. */
-  createdAt: string;
-  status: RunStatus;
-  /** Epochs completed. */
-  epochs: number;
-  /** Best validation accuracy, else the report's test accuracy, else the best training accuracy; 0..1. */
-  bestAccuracy: number | null;
-  hasModel: boolean;
-  hasReport: boolean;
-}
-
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  lr?: number;
-}
-
-export interface RunDetail {
-  run: RunSummary;
-  config: Record<string, unknown>;
-  history: EpochRecord[];
-  classNames: string[];
-  normalize: Normalize | null;
-}
+export type { EpochRecord, RunDetail, RunStatus, RunSummary };
 
 /** What the training supervisor knows about a run it started (it may have no files yet). */
 export interface SupervisedRun {

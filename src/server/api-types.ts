@@ -1,0 +1,40 @@
+// The JSON shapes of the `mnist-lab serve` API's run listing and run detail: one definition that
+// the server (src/server/runs.ts) produces and the page (web/src/types.ts) reads. Types only, so
+// the web bundle takes nothing from the server's Node code.
+import type { Normalize } from '../train/types.js';
+
+export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed';
+
+export interface RunSummary {
+  /** The directory name under the runs directory. */
+  id: string;
+  model: string;
+  dataset: string | null;
+  classes: number[] | null;
+  /** ISO 8601. */
+  createdAt: string;
+  status: RunStatus;
+  /** Epochs completed. */
+  epochs: number;
+  /** Best validation accuracy, else the report's test accuracy, else the best training accuracy; 0..1. */
+  bestAccuracy: number | null;
+  hasModel: boolean;
+  hasReport: boolean;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  lr?: number;
+}
+
+export interface RunDetail {
+  run: RunSummary;
+  config: Record<string, unknown>;
+  history: EpochRecord[];
+  classNames: string[];
+  normalize: Normalize | null;
+}

@@ -54,8 +54,12 @@ export function evaluateClassifier(
   let accumulator: EvaluationAccumulator | undefined;
   for (let start = 0; start < set.count; start += batchSize) {
     const end = Math.min(start + batchSize, set.count);
-    const images = set.images.subarray(start * pixels, end * pixels); // (B, 28, 28)
-    const labels = set.labels.subarray(start, end); // (B)
+    // NOTE: a short last batch is run as the last `batchSize` examples (overlapping the previous
+    // batch) and only its new rows are counted: every forward pass has one shape, so a backend that
+    // builds kernels per shape (oneDNN primitives) builds none for the tail.
+    const first = end - start < batchSize ? Math.max(0, end - batchSize) : start;
+    const images = set.images.subarray(first * pixels, end * pixels); // (B, 28, 28)
+    const labels = set.labels.subarray(start, end); // (new rows)
     tidy(() => {
       const outputs = model.predict(images, {
         batchSize,
@@ -75,7 +79,7 @@ export function evaluateClassifier(
           `evaluateClassifier: expected model outputs (B, ${accumulator.classCount}), found [${outputs.shape.join(', ')}]`,
         );
       }
-      accumulator.update(outputs.data, labels);
+      accumulator.update(outputs.data.subarray((start - first) * classCount), labels);
     });
     options.onProgress?.(end, set.count);
   }

@@ -89,17 +89,15 @@ export function imageBatch(
     // train bit-identically; standardised: (pixel / 255 - mean) / std.
     const mean = normalize?.mean ?? 0;
     const std = normalize?.std ?? 1;
-    for (let b = 0; b < batch; b++) {
-      const from = (indices[b] as number) * features;
-      const to = b * features;
-      if (augment) {
+    if (augment) {
+      for (let b = 0; b < batch; b++) {
+        const from = (indices[b] as number) * features;
+        const to = b * features;
         // Warped raw pixel values (0..255 as f32) land in `out`, then normalise in place.
         warpAffine(source, from, randomAffine(augment.random, augment.options), out, to);
         for (let f = to; f < to + features; f++) out[f] = ((out[f] as number) / 255 - mean) / std;
-      } else if (normalize) {
-        for (let f = 0; f < features; f++) out[to + f] = ((source[from + f] as number) / 255 - mean) / std;
-      } else for (let f = 0; f < features; f++) out[to + f] = (source[from + f] as number) / 255;
-    }
+      }
+    } else gatherPixels(source, indices, features, pixelTable(mean, std, normalize !== undefined), out);
   } else {
     for (let b = 0; b < batch; b++) {
       const from = (indices[b] as number) * features;
@@ -107,6 +105,40 @@ export function imageBatch(
     }
   }
   return fromStorage(out, [batch, ...inputShape]);
+}
+
+let cachedTable: { mean: number; std: number; standardize: boolean; values: Float64Array } | undefined;
+
+/**
+ * (256) the normalised value of every u8 pixel, computed with the same expression as a per-pixel loop
+ * (so batches are bit-identical to it): a lookup instead of a division per pixel.
+ */
+function pixelTable(mean: number, std: number, standardize: boolean): Float64Array {
+  const c = cachedTable;
+  if (c && c.mean === mean && c.std === std && c.standardize === standardize) return c.values;
+  const values = new Float64Array(256);
+  for (let p = 0; p < 256; p++) values[p] = standardize ? (p / 255 - mean) / std : p / 255;
+  cachedTable = { mean, std, standardize, values };
+  return values;
+}
+
+/**
+ * out[b, f] = table[source[indices[b], f]]: the rows of a batch gathered and normalised. NOTE: a
+ * small monomorphic function of its own, so V8 optimises the hot loop early; with the table, one
+ * epoch of MNIST batches took ~0.13 s of CPU instead of ~0.25 s for the per-pixel division inline.
+ */
+function gatherPixels(
+  source: Uint8Array,
+  indices: ArrayLike<number>,
+  features: number,
+  table: Float64Array,
+  out: Float32Array,
+): void {
+  for (let b = 0; b < indices.length; b++) {
+    const from = (indices[b] as number) * features;
+    const to = b * features;
+    for (let f = 0; f < features; f++) out[to + f] = table[source[from + f] as number] as number;
+  }
 }
 
 /**
@@ -176,7 +208,11 @@ function argmaxRow(values: ArrayLike<number>, offset: number, length: number): n
 export function allFinite(tensors: readonly Tensor[]): boolean {
   for (const t of tensors) {
     const data = t.data;
-    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return false;
+    // NOTE: v * 0 is (-)0 for a finite v and NaN for NaN and ±Infinity, so one branch-free sum
+    // answers for the whole tensor (about twice as fast as Number.isFinite per element).
+    let sum = 0;
+    for (let i = 0; i < data.length; i++) sum += (data[i] as number) * 0;
+    if (sum !== 0) return false;
   }
   return true;
 }

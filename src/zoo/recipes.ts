@@ -95,9 +95,14 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
           dense({ units: classes }),
         ],
       }),
+    // NOTE: divFactor 5 (start at lr/5, PyTorch's default is lr/25): DESIGN.md leaves the one-cycle
+    // factors open, and in a one-epoch run the slow start wastes steps. Measured (2 threads, test %,
+    // seeds 0-5): divFactor 25: 98.90 98.95 99.06 98.93 99.20 99.08 (mean 99.02);
+    // divFactor 5: 99.14 99.03 99.12 99.14 99.00 98.91 (mean 99.06), mean epoch train loss 0.16
+    // instead of 0.22. The test gain is within seed noise (about 0.1 per seed either way).
     optimizer: (steps, learningRate = 0.01) =>
       adam({
-        learningRate: oneCycle({ maxLearningRate: learningRate, totalSteps: steps }),
+        learningRate: oneCycle({ maxLearningRate: learningRate, totalSteps: steps, divFactor: 5 }),
         beta1: 0.7,
         beta2: 0.9,
       }),

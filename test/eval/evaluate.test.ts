@@ -145,15 +145,12 @@ describe('report.html in headless Chromium', () => {
       });
       await page.goto(`file://${output.report}`, { waitUntil: 'load' });
       const counts = await page.evaluate(() => ({
-        heatmapCells: document.querySelectorAll('figure[data-chart="confusion"] g.mark-rect.role-mark path')
-          .length,
-        heatmapLabels: document.querySelectorAll('figure[data-chart="confusion"] g.mark-text.role-mark text')
-          .length,
-        lossLines: document.querySelectorAll('figure[data-chart="loss"] g.mark-line path').length,
+        heatmapCells: document.querySelectorAll('figure[data-chart="confusion"] rect.cell').length,
+        heatmapLabels: document.querySelectorAll('figure[data-chart="confusion"] text.cell-label').length,
+        lossLines: document.querySelectorAll('figure[data-chart="loss"] path.line').length,
         accuracyCharts: document.querySelectorAll('figure[data-chart="accuracy"] svg').length,
         learningRateCharts: document.querySelectorAll('figure[data-chart="learning-rate"] svg').length,
-        reliabilityBars: document.querySelectorAll('figure[data-chart="reliability"] g.mark-rect path')
-          .length,
+        reliabilityBars: document.querySelectorAll('figure[data-chart="reliability"] rect.bar').length,
         perClassRows: document.querySelectorAll('#per-class tbody tr').length,
         galleryLoaded: Array.from(document.querySelectorAll<HTMLImageElement>('#gallery img')).filter(
           (img) => img.complete && img.naturalWidth === 28,

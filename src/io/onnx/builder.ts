@@ -1,12 +1,23 @@
 // Builds an ONNX GraphProto with the official onnx.proto schema as compiled for protobufjs by the
 // onnx-proto package: nodes, initializers (raw little-endian data) and attributes, with unique names.
-import onnxProto from 'onnx-proto';
+import { createRequire } from 'node:module';
+import type onnxProto from 'onnx-proto';
 
-export const { onnx } = onnxProto;
+type OnnxSchema = typeof onnxProto.onnx;
+let schema: OnnxSchema | undefined;
 
-/** ONNX TensorProto.DataType values we write. */
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
+/**
+ * The onnx.proto namespace, loaded on first use: protobufjs and the compiled schema take ~0.1 s to
+ * load, which every CLI command (training included) would otherwise pay at start-up.
+ */
+export const onnx: OnnxSchema = new Proxy({} as OnnxSchema, {
+  get: (_target, key) =>
+    Reflect.get((schema ??= (createRequire(import.meta.url)('onnx-proto') as typeof onnxProto).onnx), key),
+});
+
+/** ONNX TensorProto.DataType values we write (the enum's numbers, fixed by onnx.proto). */
+const FLOAT = 1;
+const INT64 = 7;
 
 /** An attribute value, typed explicitly (ONNX distinguishes INT from FLOAT). */
 export type Attribute =

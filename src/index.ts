@@ -297,10 +297,12 @@ export {
   COMPARE_DEFAULTS,
   DIGITS_SOURCE_CLASSES,
   DIGITS_TARGET_CLASSES,
+  DIGITS_TRANSFER_DEFAULTS,
   FEW_SHOT_SWEEP,
   FINE_TUNE_DEFAULTS,
   FINE_TUNE_METHODS,
   FINE_TUNE_RUN_DEFAULTS,
+  FINE_TUNE_SCHEDULES,
   LORA_DEFAULTS,
   LoraConv2D,
   LoraDense,
@@ -362,6 +364,7 @@ export type {
   FineTuneResult,
   FineTuneRunOptions,
   FineTuneRunResult,
+  FineTuneSchedule,
   LayerRow,
   LoraOptions,
   LoraWrapper,
@@ -371,6 +374,7 @@ export type {
   PretrainedBase,
   SaveAdapterOptions,
   TaskData,
+  TaskDefaults,
   TaskOptions,
 } from './finetune/index.js';
 export { confusionSpec, curveSpec, reliabilitySpec, renderChartSvg } from './eval/charts.js';

@@ -76,6 +76,8 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRo
     task: o.task,
     epochs,
     learningRate: o.learningRate,
+    // Constant, as fromScratch() trains: equal settings for every method, whatever the task's defaults.
+    schedule: 'constant' as const,
     batchSize,
     seed: o.seed,
     ...(o.limit !== undefined ? { limit: o.limit } : {}),

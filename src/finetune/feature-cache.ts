@@ -105,12 +105,16 @@ function frozenFeatures(
     ...rowShape,
   ]);
   const indices = new Int32Array(batchSize);
-  for (let start = 0; start < examples.count; start += batchSize) {
-    const size = Math.min(batchSize, examples.count - start);
-    for (let i = 0; i < size; i++) indices[i] = start + i;
+  for (let end = 0; end < examples.count;) {
+    // NOTE: the last batch is a full one ending at the last example (its first rows are computed
+    // twice, to the same values): a short batch would need buffers of new sizes, and touching fresh
+    // memory costs more than those rows.
+    end = Math.min(end + batchSize, examples.count);
+    const start = Math.max(0, end - batchSize);
+    for (let i = start; i < end; i++) indices[i - start] = i;
     tidy(() =>
       noGrad(() => {
-        features.data.set(forward(indices.subarray(0, size)).data, start * rowSize);
+        features.data.set(forward(indices.subarray(0, end - start)).data, start * rowSize);
       }),
     );
   }
@@ -139,7 +143,10 @@ function fullModelStore(store: RunStore, full: Model, fitExtras: Record<string, 
 }
 
 export interface FeatureCacheOptions {
-  /** Batch size of the one inference pass over the frozen prefix. Default 256. */
+  /**
+   * Batch size of the one inference pass over the frozen prefix. Default: fit's batch size (the
+   * backend reuses buffers of sizes it has seen; fresh memory is slow to touch), else 256.
+   */
   batchSize?: number;
   /** Called with what was cached (or why not): the CLI prints it. */
   log?: (line: string) => void;
@@ -160,7 +167,7 @@ export async function fitWithFeatureCache(
   const reason = count === 0 ? 'no frozen prefix' : uncacheableBecause(options);
   if (reason !== undefined) return model.fit(x, y, options);
   const prefix = prefixModel(model, count);
-  const batchSize = cache.batchSize ?? 256;
+  const batchSize = cache.batchSize ?? options.batchSize ?? 256;
   const normalize = options.normalize ? { normalize: options.normalize } : {};
   // A limit uses the first examples only (a validation split needs every example's features).
   const needed =

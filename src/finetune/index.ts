@@ -26,8 +26,14 @@ export {
 export type { ApplyLoraOptions, LoraOptions, LoraWrapper } from './lora.js';
 export { formatTable, layerRows, layerTable, parameterCounts, trainableReport } from './report.js';
 export type { LayerRow, ParameterCounts } from './report.js';
-export { FINE_TUNE_DEFAULTS, FINE_TUNE_METHODS, fineTune, prepareFineTune } from './recipe.js';
-export type { FineTuneMethod, FineTuneOptions, FineTuneResult } from './recipe.js';
+export {
+  FINE_TUNE_DEFAULTS,
+  FINE_TUNE_METHODS,
+  FINE_TUNE_SCHEDULES,
+  fineTune,
+  prepareFineTune,
+} from './recipe.js';
+export type { FineTuneMethod, FineTuneOptions, FineTuneResult, FineTuneSchedule } from './recipe.js';
 export { baseHash, loadBase, resolveBaseFile, sha256Hex } from './base.js';
 export type { BaseRecipe, PretrainedBase } from './base.js';
 export {
@@ -40,8 +46,14 @@ export {
   saveAdapter,
 } from './adapter.js';
 export type { AdapterConfig, SaveAdapterOptions } from './adapter.js';
-export { BUILT_IN_TASKS, DIGITS_SOURCE_CLASSES, DIGITS_TARGET_CLASSES, loadTask } from './tasks.js';
-export type { BuiltInTask, TaskData, TaskOptions } from './tasks.js';
+export {
+  BUILT_IN_TASKS,
+  DIGITS_SOURCE_CLASSES,
+  DIGITS_TARGET_CLASSES,
+  DIGITS_TRANSFER_DEFAULTS,
+  loadTask,
+} from './tasks.js';
+export type { BuiltInTask, TaskData, TaskDefaults, TaskOptions } from './tasks.js';
 export { FINE_TUNE_RUN_DEFAULTS, pretrainBase, runFineTune } from './session.js';
 export type { FineTuneRunOptions, FineTuneRunResult } from './session.js';
 export {

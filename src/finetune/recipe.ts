@@ -3,9 +3,11 @@
 // fine_tune: the head alone for `headEpochs`, then the unfrozen model at a lower rate).
 // Pure and browser-safe (a run directory needs Node's run.ts loaded, as for fit()).
 import { sparseCategoricalCrossentropy } from '../losses/index.js';
-import { adam } from '../optim/index.js';
-import type { Optimizer } from '../optim/optimizer.js';
+import { adam, cosineDecay, oneCycle } from '../optim/index.js';
+import type { LearningRateSchedule, Optimizer } from '../optim/optimizer.js';
+import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
+import { Tensor } from '../tensor/tensor.js';
 import type { FitOptions, History, ImageInput, LabelInput } from '../train/types.js';
 import { fitWithFeatureCache } from './feature-cache.js';
 import { classifierIndex, replaceHead } from './head.js';
@@ -18,6 +20,10 @@ import { freeze, freezeAllBut, freezeUntil } from './select.js';
 
 export type FineTuneMethod = 'head' | 'full' | 'lora';
 export const FINE_TUNE_METHODS: readonly FineTuneMethod[] = ['head', 'full', 'lora'];
+
+/** How Adam's rate moves over the fine-tuning steps: fixed, half a cosine down to 0, or one-cycle. */
+export type FineTuneSchedule = 'constant' | 'cosine' | 'one-cycle';
+export const FINE_TUNE_SCHEDULES: readonly FineTuneSchedule[] = ['constant', 'cosine', 'one-cycle'];
 
 export interface FineTuneOptions {
   /** head: only the classifier trains; full: every layer not frozen; lora: adapters (+ new head). Default 'head'. */
@@ -38,8 +44,13 @@ export interface FineTuneOptions {
   headEpochs?: number;
   /** After the head epochs, continue at learningRate times this. Default 0.5. */
   unfreezeLrFactor?: number;
-  /** Adam's learning rate. Default 0.001. */
+  /** Adam's learning rate (the peak for 'cosine' and 'one-cycle'). Default 0.001. */
   learningRate?: number;
+  /**
+   * Adam's rate over all the fine-tuning steps (head epochs included). Default 'constant'. With a
+   * schedule, gradual unfreezing keeps it (unfreezeLrFactor applies to a constant rate only).
+   */
+  schedule?: FineTuneSchedule;
   /** An optimizer to use instead of Adam (its own learning rate applies). */
   optimizer?: Optimizer;
   /** Everything else fit() takes (batch size, seed, normalisation, run directory, events...). */
@@ -49,6 +60,8 @@ export interface FineTuneOptions {
    * (feature-cache.ts; same result up to float rounding). Default true; used only where valid.
    */
   featureCache?: boolean;
+  /** Batch size of the feature cache's one pass over the frozen layers. Default: fit's batch size. */
+  featureBatchSize?: number;
   /** Progress lines (what the feature cache holds). */
   log?: (line: string) => void;
 }
@@ -59,6 +72,7 @@ export const FINE_TUNE_DEFAULTS = {
   headEpochs: 0,
   unfreezeLrFactor: 0.5,
   learningRate: 0.001,
+  schedule: 'constant',
   featureCache: true,
 } as const;
 
@@ -126,20 +140,32 @@ export async function fineTune(
   if (o.headEpochs > 0 && o.method !== 'full') {
     throw new Error(`fineTune: gradual unfreezing (headEpochs) needs method 'full', found '${o.method}'`);
   }
+  if (!FINE_TUNE_SCHEDULES.includes(o.schedule)) {
+    throw new Error(
+      `fineTune: schedule '${String(o.schedule)}' is unknown; choose one of ${FINE_TUNE_SCHEDULES.join(', ')}`,
+    );
+  }
   const { model, headName } = prepareFineTune(base, options);
-  const optimizer = options.optimizer ?? adam({ learningRate: o.learningRate });
+  const fitOptions = options.fit ?? {};
+  const optimizer =
+    options.optimizer ??
+    adam({
+      learningRate: learningRateOf(o.schedule, o.learningRate, totalSteps(model, x, fitOptions, o.epochs)),
+    });
   model.compile({
     optimizer,
     loss: sparseCategoricalCrossentropy({ fromLogits: true }),
     metrics: ['accuracy'],
   });
-  const fitOptions = options.fit ?? {};
   const groups = options.lrGroups ?? [];
   const started = performance.now();
   const histories: History[] = [];
   const fit = (fitOpts: FitOptions): Promise<History> =>
     o.featureCache
-      ? fitWithFeatureCache(model, x, y, fitOpts, o.log ? { log: o.log } : {})
+      ? fitWithFeatureCache(model, x, y, fitOpts, {
+          ...(o.log ? { log: o.log } : {}),
+          ...(o.featureBatchSize !== undefined ? { batchSize: o.featureBatchSize } : {}),
+        })
       : model.fit(x, y, fitOpts);
 
   if (o.headEpochs > 0) {
@@ -169,4 +195,28 @@ export async function fineTune(
     trainSeconds: (performance.now() - started) / 1000,
     ...(headName ? { headName } : {}),
   };
+}
+
+/** Adam's learning rate: the number itself, or a schedule over `steps` peaking at it. */
+function learningRateOf(
+  schedule: FineTuneSchedule,
+  peak: number,
+  steps: number,
+): number | LearningRateSchedule {
+  if (schedule === 'cosine') return cosineDecay({ initialLearningRate: peak, decaySteps: steps });
+  if (schedule === 'one-cycle') return oneCycle({ maxLearningRate: peak, totalSteps: steps });
+  return peak;
+}
+
+/** Optimizer steps of `epochs` epochs over x as fit() will batch it (limit, validation split, steps per epoch). */
+function totalSteps(model: Model, x: ImageInput, fit: FitOptions, epochs: number): number {
+  const perExample = (model.inputShape ?? DEFAULT_INPUT_SHAPE).reduce((a, b) => a * b, 1);
+  let count = x instanceof Tensor ? (x.shape[0] ?? 0) : Math.floor(x.length / perExample);
+  if (fit.validationSplit !== undefined && fit.validationSplit > 0) {
+    count -= Math.round(count * fit.validationSplit);
+  }
+  if (fit.limit !== undefined) count = Math.min(count, fit.limit);
+  let batches = Math.ceil(count / (fit.batchSize ?? 32));
+  if (fit.stepsPerEpoch !== undefined) batches = Math.min(batches, fit.stepsPerEpoch);
+  return Math.max(1, batches * epochs);
 }

@@ -28,7 +28,9 @@ export interface FineTuneRunOptions extends Omit<FineTuneOptions, 'fit' | 'class
   pretrainModel?: string;
   /** Epochs of that pretraining. Default 1. */
   pretrainEpochs?: number;
-  /** Default 128. */
+  /** Examples per step of that pretraining. Default: batchSize. */
+  pretrainBatchSize?: number;
+  /** Examples per step of fine-tuning (and of pretraining unless pretrainBatchSize says). Default 128. */
   batchSize?: number;
   /** Default 0. */
   seed?: number;
@@ -79,16 +81,24 @@ export async function pretrainBase(
   runDir: string,
   options: Pick<
     FineTuneRunOptions,
-    'pretrainModel' | 'pretrainEpochs' | 'batchSize' | 'seed' | 'limit' | 'verbose' | 'onEvent'
+    | 'pretrainModel'
+    | 'pretrainEpochs'
+    | 'pretrainBatchSize'
+    | 'batchSize'
+    | 'seed'
+    | 'limit'
+    | 'verbose'
+    | 'onEvent'
   >,
 ): Promise<PretrainedBase> {
   const o = { ...FINE_TUNE_RUN_DEFAULTS, ...options };
+  const batchSize = o.pretrainBatchSize ?? o.batchSize;
   const recipe = architecture(options.pretrainModel ?? defaultPretrainModel(task));
   const data = task.pretrain;
   const count = Math.min(o.limit ?? data.train.count, data.train.count);
   const model = recipe.model(data.classCount);
   model.compile({
-    optimizer: recipe.optimizer(Math.ceil(count / o.batchSize) * o.pretrainEpochs),
+    optimizer: recipe.optimizer(Math.ceil(count / batchSize) * o.pretrainEpochs),
     loss: sparseCategoricalCrossentropy({ fromLogits: true }),
     metrics: ['accuracy'],
   });
@@ -101,8 +111,10 @@ export async function pretrainBase(
   };
   await model.fit(data.train.images, data.train.labels, {
     epochs: o.pretrainEpochs,
-    batchSize: o.batchSize,
+    batchSize,
     seed: o.seed,
+    // One checkpoint, the base: a per-epoch one (weights, Adam slots, fsync) is not worth its time.
+    checkpointEvery: 'end',
     verbose: o.verbose,
     runDir,
     runConfig: { recipe: baseRecipe },
@@ -119,9 +131,13 @@ function evaluationOf(set: ImageSet): boolean {
 
 /** Pretrain (if needed), fine-tune, evaluate, save. */
 export async function runFineTune(options: FineTuneRunOptions): Promise<FineTuneRunResult> {
-  const o = { ...FINE_TUNE_RUN_DEFAULTS, ...options };
+  // Options given win over the task's own defaults (digits-transfer's recipe), which win over ours.
+  const o = { ...FINE_TUNE_RUN_DEFAULTS, ...options.task.defaults, ...options };
   const log = options.log ?? (() => undefined);
   let pretrainSeconds = 0;
+  // The batch of the inference passes (frozen features, test): the pretraining's when it ran here,
+  // whose buffers the backend already holds (fresh memory is slow to touch).
+  let passBatchSize = o.batchSize;
   let base = options.base;
   let basePath = options.from;
   if (!base) {
@@ -139,6 +155,7 @@ export async function runFineTune(options: FineTuneRunOptions): Promise<FineTune
       const started = performance.now();
       base = await pretrainBase(o.task, basePath, o);
       pretrainSeconds = (performance.now() - started) / 1000;
+      passBatchSize = o.pretrainBatchSize ?? o.batchSize;
     } else {
       base = await loadBase(basePath);
     }
@@ -146,17 +163,19 @@ export async function runFineTune(options: FineTuneRunOptions): Promise<FineTune
   basePath ??= base.modelFile;
   const normalize: Normalize | undefined = base.recipe.normalize;
   const method = o.method ?? 'head';
-  const { task: _task, from: _from, runDir: _runDir, base: _base, log: _log, onEvent, ...rest } = options;
+  const { task: _task, from: _from, runDir: _runDir, base: _base, log: _log, onEvent, ...rest } = o;
   const result = await fineTune(base.model, o.task.train.images, o.task.train.labels, {
     ...rest,
     method,
     classes: o.task.classes,
+    featureBatchSize: o.featureBatchSize ?? passBatchSize,
     log,
     fit: {
       batchSize: o.batchSize,
       seed: o.seed,
       verbose: o.verbose,
       runDir: o.runDir,
+      checkpointEvery: 'end',
       runConfig: {
         // What 'mnist-lab evaluate RUN' reads to rebuild the test data: the target's dataset and classes.
         recipe: {
@@ -173,7 +192,7 @@ export async function runFineTune(options: FineTuneRunOptions): Promise<FineTune
   });
   const test = evaluationOf(o.task.test)
     ? await result.model.evaluate(o.task.test.images, o.task.test.labels, {
-        batchSize: 1000,
+        batchSize: passBatchSize,
         ...(normalize ? { normalize } : {}),
       })
     : { loss: NaN, accuracy: NaN };

@@ -57,6 +57,7 @@ const FIT_DEFAULTS = {
   seed: 0,
   verbose: 1,
   keepCheckpoints: 3,
+  checkpointEvery: 'epoch',
 } as const;
 
 const EVALUATE_DEFAULTS = { batchSize: 32 } as const;
@@ -534,7 +535,8 @@ export async function fitModel(
       batchInEpoch = 0;
       progress = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
       // A diverging run keeps its last good checkpoint: no checkpoint after a non-finite step.
-      if (epochFinite) {
+      const lastEpoch = epoch + 1 >= o.epochs || context.stopTraining;
+      if (epochFinite && (o.checkpointEvery !== 'end' || lastEpoch)) {
         await checkpoint({
           format: 'mnist-lab/train-state@1',
           epoch: epoch + 1,

@@ -79,6 +79,12 @@ export interface FitOptions {
   run?: RunStore;
   /** Checkpoints kept in the run directory (oldest removed first). Default 3. */
   keepCheckpoints?: number;
+  /**
+   * When a run directory gets a checkpoint: 'epoch' after every epoch (default), 'end' after the
+   * last one only (short runs whose per-epoch checkpoint costs more than a rerun; an interrupted
+   * or stopped run still writes its checkpoint).
+   */
+  checkpointEvery?: 'epoch' | 'end';
   /** Receives every training event (the CLI prints them; the web page streams them). */
   onEvent?: (event: TrainEvent) => void;
   /** Stops training at the next batch boundary, writing a checkpoint when a run is written. */

@@ -61,6 +61,22 @@ describe('frozen-feature cache', () => {
     assert.ok(maxAbsDifference(other.weights[head]!.value.data, plain.weights[head]!.value.data) > 1e-4);
   });
 
+  it('fills every row when the example count is not a multiple of the pass batch', async () => {
+    // 50 examples in passes of 16: the last pass is the full batch 34..49 (rows 34..47 twice).
+    const { images, labels } = syntheticData(50);
+    const fit = { epochs: 1, batchSize: 10, verbose: 0, seed: 5 } as const;
+    const plain = cnnWithDropout();
+    await plain.fit(images, labels, fit);
+    const cached = cnnWithDropout();
+    const lines: string[] = [];
+    await fitWithFeatureCache(cached, images, labels, fit, { batchSize: 16, log: (l) => lines.push(l) });
+    assert.match(lines[0] ?? '', /: 50 x \[16\]/);
+    plain.weights.forEach((w, i) => {
+      const diff = maxAbsDifference(w.value.data, cached.weights[i]!.value.data);
+      assert.ok(diff < 1e-5, `${w.value.name}: cached and uncached differ by ${diff}`);
+    });
+  });
+
   it('writes the full model to the run directory', async () => {
     const dir = scratchDir('cache-run');
     const { images, labels } = syntheticData(48);

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   BUILT_IN_TASKS,
   FEW_SHOT_SWEEP,
+  FINE_TUNE_SCHEDULES,
   compareCsv,
   compareMethods,
   compareShots,
@@ -23,6 +24,7 @@ import {
   runFineTune,
   selectBackend,
   type FineTuneMethod,
+  type FineTuneSchedule,
   type LrGroup,
   type TaskData,
 } from '../../index.js';
@@ -87,6 +89,7 @@ interface CommonFlags {
   dataDir?: string;
   offline?: boolean;
   pretrainEpochs?: number;
+  pretrainBatchSize?: number;
   backend?: 'js' | 'native';
   threads?: number;
   json?: boolean;
@@ -101,6 +104,7 @@ interface FinetuneFlags extends CommonFlags {
   freezeUntil?: string;
   lrMult?: LrGroup[];
   headEpochs?: number;
+  schedule?: FineTuneSchedule;
 }
 
 interface CompareFlags extends CommonFlags {
@@ -178,12 +182,14 @@ async function finetune(flags: FinetuneFlags): Promise<void> {
     ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
     ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
     ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}),
+    ...(flags.schedule !== undefined ? { schedule: flags.schedule } : {}),
     ...(flags.freeze !== undefined ? { freeze: flags.freeze } : {}),
     ...(flags.freezeUntil !== undefined ? { freezeUntil: flags.freezeUntil } : {}),
     ...(flags.lrMult ? { lrGroups: flags.lrMult } : {}),
     ...(flags.headEpochs !== undefined ? { headEpochs: flags.headEpochs } : {}),
     ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
     ...(flags.pretrainEpochs !== undefined ? { pretrainEpochs: flags.pretrainEpochs } : {}),
+    ...(flags.pretrainBatchSize !== undefined ? { pretrainBatchSize: flags.pretrainBatchSize } : {}),
     lora: {
       ...(flags.rank !== undefined ? { rank: flags.rank } : {}),
       ...(flags.alpha !== undefined ? { alpha: flags.alpha } : {}),
@@ -323,9 +329,21 @@ function commonOptions(command: Command): Command {
         taskName,
         'digits-transfer',
       )
-      .option('--epochs <n>', 'fine-tuning epochs (default 2)', integerIn('--epochs', 1, 10000))
-      .option('--batch-size <n>', 'examples per step (default 128)', integerIn('--batch-size', 1, 65536))
-      .option('--lr <rate>', 'Adam learning rate (default 0.001)', numberIn('--lr', 0, 10, true))
+      .option(
+        '--epochs <n>',
+        'fine-tuning epochs (default 2; digits-transfer 10)',
+        integerIn('--epochs', 1, 10000),
+      )
+      .option(
+        '--batch-size <n>',
+        'examples per step (default 128; digits-transfer 512)',
+        integerIn('--batch-size', 1, 65536),
+      )
+      .option(
+        '--lr <rate>',
+        'Adam learning rate, the peak with a schedule (default 0.001; digits-transfer 0.006)',
+        numberIn('--lr', 0, 10, true),
+      )
       .option('--freeze <pattern>', "layers kept frozen: names, globs or index ranges ('conv*', '0-3')")
       .option('--seed <n>', 'seed for heads, adapters, shots and shuffling', integerIn('--seed', 0), 0)
       .option('--limit <n>', 'train on the first N examples only', integerIn('--limit', 1))
@@ -338,8 +356,13 @@ function commonOptions(command: Command): Command {
       .option('--offline', 'never use the network')
       .option(
         '--pretrain-epochs <n>',
-        'epochs of the base a built-in task pretrains without --from',
+        'epochs of the base a built-in task pretrains without --from (default 1)',
         integerIn('--pretrain-epochs', 1, 1000),
+      )
+      .option(
+        '--pretrain-batch-size <n>',
+        'examples per step of that pretraining (default: --batch-size; digits-transfer 128)',
+        integerIn('--pretrain-batch-size', 1, 65536),
       )
       .option('--json', 'print one JSON object on stdout and nothing else'),
   );
@@ -372,6 +395,12 @@ export function registerFinetuneCommands(program: Command): void {
       '--lr-mult <groups>',
       "learning-rate multipliers per layer group, e.g. 'conv*=0.1,head=1'",
       lrGroups,
+    )
+    .addOption(
+      new Option(
+        '--schedule <name>',
+        'how the learning rate moves over fine-tuning (default constant; digits-transfer cosine)',
+      ).choices([...FINE_TUNE_SCHEDULES]),
     )
     .option(
       '--head-epochs <n>',

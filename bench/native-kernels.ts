@@ -1,8 +1,23 @@
 // Kernel-level timing of the native backend on the `cnn` recipe's training step (batch 128) and
-// the `mlp` recipe's per-step kernel sequence (batch 32). Run: npx tsx bench/native-kernels.ts
-// Each row is the median over many iterations; outputs go back to the pool after every call, as
-// in training. Letters: N batch; activations NHWC, conv kernels HWIO, dense kernels [in, out].
+// the `mlp` recipe's per-step kernel sequence (batch 32). Each row is the median over many
+// iterations; outputs go back to the pool after every call, as in training. Letters: N batch;
+// activations NHWC, conv kernels HWIO, dense kernels [in, out].
+//
+//   npx tsx bench/native-kernels.ts [--threads N] [--filter conv] [--bare]
+//
+// --filter: only the cnn rows whose name contains the text (the mlp part is skipped).
+// --bare: also builds native/bench/conv-bare.cc (a C++ compiler and oneDNN's headers needed; DNNL_ROOT
+// as for the addon) and runs it with the same thread count: the same convolutions as plain oneDNN
+// calls, no N-API and no JS, to separate oneDNN's time from the binding's. The two tables run one
+// after the other: on a shared machine compare the best columns, or run with --threads 1.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 import type { Backend, Conv2DAttrs, Window2D } from '../src/backend/kernels.js';
+import { loadAddon } from '../src/backend/native/binding.js';
 import { createNativeBackend, nativeBackendAvailable } from '../src/backend/native/index.js';
 
 const availability = nativeBackendAvailable();
@@ -11,6 +26,9 @@ if (!availability.available) {
   process.exit(0);
 }
 const threadsArg = process.argv.indexOf('--threads');
+const filterArg = process.argv.indexOf('--filter');
+const filter = filterArg > 0 ? (process.argv[filterArg + 1] ?? '') : '';
+const bare = process.argv.includes('--bare');
 const backend: Backend = createNativeBackend(
   threadsArg > 0 ? { threads: Number(process.argv[threadsArg + 1]) } : {},
 );
@@ -209,6 +227,7 @@ const replaced = new Set([
   'conv1 bwd-filter',
 ]);
 for (const [name, run] of rows) {
+  if (!name.includes(filter)) continue;
   const t = time(run, iterations);
   const counted = !replaced.has(name);
   if (counted) {
@@ -224,6 +243,41 @@ const rate = (ms: number) => Math.round((N / ms) * 1000);
 console.log(
   `  implied training throughput: ${rate(total)} images/s from medians, ${rate(totalBest)} from bests (target 12,000)`,
 );
+
+console.log('\nconvolution primitives the backend created (oneDNN implementation):');
+for (const line of loadAddon().addon?.convImplementations() ?? []) console.log(`  ${line}`);
+
+if (bare) runBare();
+if (filter !== '') process.exit(0);
+
+/** Builds native/bench/conv-bare.cc into the temp directory and runs it with this run's threads. */
+function runBare(): void {
+  const source = join(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'bench', 'conv-bare.cc');
+  const binary = join(tmpdir(), 'mnist-lab-conv-bare');
+  const root = process.env.DNNL_ROOT;
+  const paths = root
+    ? [`-I${join(root, 'include')}`, `-L${join(root, 'lib')}`, `-Wl,-rpath,${join(root, 'lib')}`]
+    : [];
+  const compiler = process.env.CXX ?? 'c++';
+  const build = spawnSync(
+    compiler,
+    ['-O2', '-std=c++17', '-fopenmp', source, ...paths, '-ldnnl', '-o', binary],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (build.status !== 0 || !existsSync(binary)) {
+    console.log(
+      `\n--bare: could not build ${source} with ${compiler}:\n${build.stderr || build.error?.message}`,
+    );
+    return;
+  }
+  console.log('');
+  spawnSync(binary, [String(iterations)], {
+    stdio: 'inherit',
+    env: { ...process.env, OMP_NUM_THREADS: String(backend.threads) },
+  });
+}
 
 // ---- mlp, batch 32: Dense 784->128 relu, Dense 128->10, softmax-xent, Adam ----
 const B = 32;

@@ -130,9 +130,9 @@ int64_t Product(const Dims &dims);
 class SmallWork {
  public:
   static constexpr int64_t kThreshold = 1 << 14;
-  explicit SmallWork(int64_t elements) {
+  explicit SmallWork(int64_t elements, int64_t threshold = kThreshold) {
 #if defined(_OPENMP)
-    if (elements < kThreshold) {
+    if (elements < threshold) {
       saved_ = omp_get_max_threads();
       if (saved_ > 1) omp_set_num_threads(1);
     }

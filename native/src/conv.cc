@@ -6,9 +6,23 @@
 //   level, bias (O). Groups = 1. float32 only.
 // - The kernel's format is chosen by oneDNN (format_tag::any) and the HWIO user buffer is reordered
 //   into it on every call (weights change every step); the weight gradient is produced in oneDNN's
-//   preferred format and reordered back to HWIO. Activations are never reordered.
+//   preferred format and reordered back to HWIO.
+// - Algorithm (fixed per geometry, so results are bit-for-bit repeatable run to run):
+//   - Winograd F(4x4, 3x3) for the forward and backward-weights of 3x3, stride-1 convolutions with
+//     channel counts that are multiples of 16 and enough output tiles (WinogradFits). It needs
+//     blocked activations (nChw16c): the NHWC user buffers are reordered in and out inside the call
+//     (~0.05 ms each for the cnn recipe's conv2, against ~0.8 ms saved per primitive). Measured on
+//     the cnn recipe's conv2 (batch 128, 1 thread): forward 2.0 ms instead of 3.2 (brgconv),
+//     backward-weights 2.1 instead of 3.7-4.0. Its error is ~2e-6 of the output's magnitude.
+//     Backward-data stays direct: its Winograd form measured slower (4.6 ms against 3.5).
+//     MNIST_LAB_CONV_WINOGRAD=0 turns Winograd off (direct everywhere), for A/B runs.
+//   - Direct otherwise, on NHWC activations, no activation reorders. For a forward with one input
+//     channel (the first layer on images) the jit:avx512_core implementation is preferred over
+//     brgconv, which oneDNN lists first: measured 0.40 ms against 0.70 for the cnn recipe's conv1.
+//     A small backward-weights with one input channel runs on one thread (BackwardWeightsOnOneThread).
 // - Dilation follows the contract (1 = dense); oneDNN counts dilation from 0.
 #include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 #include "common.h"
@@ -19,7 +33,7 @@ namespace {
 using namespace dnnl;
 
 struct ConvDescs {
-  memory::desc src, weightsAny, weightsUser, dst, bias;
+  memory::desc src, dst, srcAny, dstAny, weightsAny, weightsUser, bias;
   Dims strides, dilates, padL, padR;
 };
 
@@ -27,6 +41,8 @@ ConvDescs Describe(const Window &w) {
   ConvDescs d;
   d.src = memory::desc({w.N, w.C, w.H, w.W}, DT::f32, Tag::nhwc);
   d.dst = memory::desc({w.N, w.O, w.OH, w.OW}, DT::f32, Tag::nhwc);
+  d.srcAny = memory::desc({w.N, w.C, w.H, w.W}, DT::f32, Tag::any);
+  d.dstAny = memory::desc({w.N, w.O, w.OH, w.OW}, DT::f32, Tag::any);
   d.weightsAny = memory::desc({w.O, w.C, w.KH, w.KW}, DT::f32, Tag::any);
   d.weightsUser = memory::desc({w.O, w.C, w.KH, w.KW}, DT::f32, Tag::hwio);
   d.bias = memory::desc({w.O}, DT::f32, Tag::a);
@@ -37,48 +53,132 @@ ConvDescs Describe(const Window &w) {
   return d;
 }
 
-convolution_forward::primitive_desc ForwardPd(const ConvDescs &d, bool withBias, bool relu = false) {
-  auto desc = withBias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, d.src,
-                                                   d.weightsAny, d.bias, d.dst, d.strides, d.dilates, d.padL, d.padR)
-                       : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, d.src,
-                                                   d.weightsAny, d.dst, d.strides, d.dilates, d.padL, d.padR);
-  if (!relu) return convolution_forward::primitive_desc(desc, Engine());
-  // ReLU as a post-op: applied to each output block while it is still in cache, no extra pass.
-  post_ops ops;
-  ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
-  primitive_attr attr;
-  attr.set_post_ops(ops);
-  return convolution_forward::primitive_desc(desc, attr, Engine());
+/** Whether the forward and backward-weights of this geometry run as Winograd F(4x4, 3x3). */
+bool WinogradFits(const Window &w) {
+  static const bool enabled = [] {
+    const char *v = std::getenv("MNIST_LAB_CONV_WINOGRAD");
+    return v == nullptr || std::string(v) != "0";
+  }();
+  // Below ~64 output tiles of 4x4 the transforms cost more than they save (batch 4 of the cnn
+  // recipe's conv2: even; batch 8: Winograd 20% faster).
+  const int64_t tiles = w.N * ((w.OH + 3) / 4) * ((w.OW + 3) / 4);
+  return enabled && w.KH == 3 && w.KW == 3 && w.sH == 1 && w.sW == 1 && w.dH == 1 && w.dW == 1 && w.C % 16 == 0 &&
+         w.O % 16 == 0 && tiles >= 64;
 }
 
-/** The user's HWIO kernel and, when oneDNN prefers another format, a private copy plus a reorder. */
-struct WeightsIn {
-  memory user, internal;
-  reorder toInternal;
-  bool needsReorder = false;
+/** True when oneDNN has no implementation for a descriptor (then the caller falls back). */
+bool Unimplemented(const dnnl::error &e) { return e.status == dnnl_unimplemented; }
 
-  void Init(const memory::desc &userDesc, const memory::desc &wanted) {
-    user = Unbound(userDesc);
-    needsReorder = wanted != userDesc;
-    if (needsReorder) {
-      internal = memory(wanted, Engine());
-      toInternal = reorder(user, internal);
-    } else {
-      internal = user;
-    }
+/**
+ * Moves `pd` to the first implementation whose name starts with `prefix`; stays on oneDNN's first
+ * choice when none does. NOTE: only while the op descriptor and attributes `pd` was made from are
+ * alive: oneDNN 2.6's implementation iterator refers to them (after they die it skips to ref:any).
+ */
+template <typename PrimitiveDesc>
+PrimitiveDesc Prefer(PrimitiveDesc pd, const char *prefix) {
+  PrimitiveDesc probe = pd;
+  do {
+    if (std::string(probe.impl_info_str()).rfind(prefix, 0) == 0) return probe;
+  } while (probe.next_impl());
+  return pd;
+}
+
+convolution_forward::primitive_desc ForwardPd(const ConvDescs &d, bool withBias, bool relu, bool winograd) {
+  const algorithm alg = winograd ? algorithm::convolution_winograd : algorithm::convolution_direct;
+  const memory::desc &src = winograd ? d.srcAny : d.src, &dst = winograd ? d.dstAny : d.dst;
+  auto desc = withBias ? convolution_forward::desc(prop_kind::forward_training, alg, src, d.weightsAny, d.bias, dst,
+                                                   d.strides, d.dilates, d.padL, d.padR)
+                       : convolution_forward::desc(prop_kind::forward_training, alg, src, d.weightsAny, dst,
+                                                   d.strides, d.dilates, d.padL, d.padR);
+  primitive_attr attr;
+  if (relu) {
+    // ReLU as a post-op: applied to each output block while it is still in cache, no extra pass.
+    post_ops ops;
+    ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(ops);
   }
-  void Bind(void *data) {
+  convolution_forward::primitive_desc pd(desc, attr, Engine());
+  // One input channel: brgconv spends its time on a 1-deep reduction; the plain jit kernel is ~2x faster.
+  if (!winograd && d.src.dims()[1] == 1) return Prefer(pd, "jit:");
+  return pd;
+}
+
+/**
+ * A user buffer in its plain layout and, when the primitive wants another layout, a private copy
+ * plus the reorder between them: inputs are reordered in before the primitive runs (BindIn),
+ * outputs are reordered out after it (BindOut, then Flush).
+ */
+struct Staged {
+  // Kernels (18K floats for the cnn recipe's conv2, ~10 us) are reordered on one thread: one fork
+  // and barrier less per call, and a barrier is what stalls when another process has the core.
+  static constexpr int64_t kSerialReorder = 1 << 16;
+  memory user, internal;
+  reorder prim;
+  bool needsReorder = false;
+  int64_t elements = 0;
+
+  void Init(const memory::desc &userDesc, const memory::desc &wanted, bool isInput) {
+    user = Unbound(userDesc);
+    elements = Product(userDesc.dims());
+    needsReorder = wanted != userDesc;
+    if (!needsReorder) {
+      internal = user;
+      return;
+    }
+    internal = memory(wanted, Engine());
+    prim = isInput ? reorder(user, internal) : reorder(internal, user);
+  }
+  void BindIn(void *data) {
     user.set_data_handle(data);
-    if (needsReorder) toInternal.execute(Stream(), user, internal);
+    if (!needsReorder) return;
+    SmallWork small(elements, kSerialReorder);
+    prim.execute(Stream(), user, internal);
+  }
+  void BindOut(void *data) { user.set_data_handle(data); }
+  void Flush() {
+    if (!needsReorder) return;
+    SmallWork small(elements, kSerialReorder);
+    prim.execute(Stream(), internal, user);
   }
 };
 
-struct ConvForward : Entry {
+/** Base of the cached convolutions: what ran, for convImplementations() (benchmarks, tests). */
+struct ConvEntry : Entry {
+  std::string description;
+};
+
+/** "forward jit_wino_4x3:avx512_core N128 H13 W13 C32 -> O64 3x3 stride 1". */
+std::string Summary(const char *kind, const std::string &impl, const Window &g) {
+  return std::string(kind) + " " + impl + " N" + std::to_string(g.N) + " H" + std::to_string(g.H) + " W" +
+         std::to_string(g.W) + " C" + std::to_string(g.C) + " -> O" + std::to_string(g.O) + " " +
+         std::to_string(g.KH) + "x" + std::to_string(g.KW) + " stride " + std::to_string(g.sH);
+}
+
+struct ConvForward : ConvEntry {
   convolution_forward conv;
-  WeightsIn weights;
-  memory src, dst, bias;
+  Staged src, weights, dst;
+  memory bias;
   ArgMap args;
 };
+
+std::unique_ptr<ConvForward> MakeForward(const Window &g, bool withBias, bool relu, bool winograd) {
+  auto entry = std::make_unique<ConvForward>();
+  const ConvDescs d = Describe(g);
+  auto pd = ForwardPd(d, withBias, relu, winograd);
+  entry->conv = convolution_forward(pd);
+  entry->description = Summary("forward", pd.impl_info_str(), g);
+  entry->src.Init(d.src, pd.src_desc(), true);
+  entry->weights.Init(d.weightsUser, pd.weights_desc(), true);
+  entry->dst.Init(d.dst, pd.dst_desc(), false);
+  entry->args = {{DNNL_ARG_SRC, entry->src.internal},
+                 {DNNL_ARG_WEIGHTS, entry->weights.internal},
+                 {DNNL_ARG_DST, entry->dst.internal}};
+  if (withBias) {
+    entry->bias = Unbound(d.bias);
+    entry->args[DNNL_ARG_BIAS] = entry->bias;
+  }
+  return entry;
+}
 
 void Conv2D(const Napi::CallbackInfo &info) {
   // conv2d(x (N,H,W,C), w (KH,KW,C,O), bias (O) | null, y (N,OH,OW,O), geometry Int32Array[17], relu)
@@ -93,30 +193,26 @@ void Conv2D(const Napi::CallbackInfo &info) {
   key.add(kConvFwd).add(withBias ? 1 : 0).add(relu ? 1 : 0);
   g.AddTo(key);
   auto &e = Cached<ConvForward>(key, [&] {
-    auto entry = std::make_unique<ConvForward>();
-    const ConvDescs d = Describe(g);
-    auto pd = ForwardPd(d, withBias, relu);
-    entry->conv = convolution_forward(pd);
-    entry->weights.Init(d.weightsUser, pd.weights_desc());
-    entry->src = Unbound(pd.src_desc());
-    entry->dst = Unbound(pd.dst_desc());
-    entry->args = {{DNNL_ARG_SRC, entry->src}, {DNNL_ARG_WEIGHTS, entry->weights.internal}, {DNNL_ARG_DST, entry->dst}};
-    if (withBias) {
-      entry->bias = Unbound(d.bias);
-      entry->args[DNNL_ARG_BIAS] = entry->bias;
+    if (WinogradFits(g)) {
+      try {
+        return MakeForward(g, withBias, relu, true);
+      } catch (const dnnl::error &err) {
+        if (!Unimplemented(err)) throw;
+      }
     }
-    return entry;
+    return MakeForward(g, withBias, relu, false);
   });
-  e.weights.Bind(w);
-  e.src.set_data_handle(x);
-  e.dst.set_data_handle(y);
+  e.src.BindIn(x);
+  e.weights.BindIn(w);
+  e.dst.BindOut(y);
   if (withBias) e.bias.set_data_handle(bias);
   e.conv.execute(Stream(), e.args);
+  e.dst.Flush();
 }
 
-struct ConvBackwardData : Entry {
+struct ConvBackwardData : ConvEntry {
   convolution_backward_data conv;
-  WeightsIn weights;
+  Staged weights;
   memory diffDst, diffSrc;
   ArgMap args;
 };
@@ -133,12 +229,13 @@ void Conv2DBackpropInput(const Napi::CallbackInfo &info) {
   auto &e = Cached<ConvBackwardData>(key, [&] {
     auto entry = std::make_unique<ConvBackwardData>();
     const ConvDescs d = Describe(g);
-    auto hint = ForwardPd(d, false);
+    auto hint = ForwardPd(d, false, false, false);
     convolution_backward_data::desc desc(algorithm::convolution_direct, d.src, d.weightsAny, d.dst, d.strides,
                                          d.dilates, d.padL, d.padR);
     convolution_backward_data::primitive_desc pd(desc, Engine(), hint);
     entry->conv = convolution_backward_data(pd);
-    entry->weights.Init(d.weightsUser, pd.weights_desc());
+    entry->description = Summary("backward-data", pd.impl_info_str(), g);
+    entry->weights.Init(d.weightsUser, pd.weights_desc(), true);
     entry->diffDst = Unbound(pd.diff_dst_desc());
     entry->diffSrc = Unbound(pd.diff_src_desc());
     entry->args = {{DNNL_ARG_DIFF_DST, entry->diffDst},
@@ -146,7 +243,7 @@ void Conv2DBackpropInput(const Napi::CallbackInfo &info) {
                    {DNNL_ARG_DIFF_SRC, entry->diffSrc}};
     return entry;
   });
-  e.weights.Bind(w);
+  e.weights.BindIn(w);
   e.diffDst.set_data_handle(dy);
   e.diffSrc.set_data_handle(dx);
   e.conv.execute(Stream(), e.args);
@@ -161,9 +258,9 @@ void SumRowBlock(const float *__restrict rows, int64_t count, int64_t O, float *
 
 /**
  * dbias (O) = column sums of dy viewed as (rows, O): blocks of 64 rows in float, blocks accumulated
- * in double; rows split across the OpenMP team. NOTE: not oneDNN's diff_bias: with it,
- * backward-weights for the cnn recipe's conv1 (1 input channel) measured 10x slower (another
- * implementation is chosen).
+ * in double; rows split across the OpenMP team. NOTE: not oneDNN's diff_bias on the direct path:
+ * with it, backward-weights for the cnn recipe's conv1 (1 input channel, NHWC) measured 10x slower
+ * (another implementation is chosen). The Winograd path takes oneDNN's (blocked dy: no slowdown).
  */
 void BiasGradient(const float *dy, float *dbias, int64_t rows, int64_t O) {
   constexpr int64_t kBlock = 64;
@@ -193,13 +290,60 @@ void BiasGradient(const float *dy, float *dbias, int64_t rows, int64_t O) {
   }
 }
 
-struct ConvBackwardWeights : Entry {
+struct ConvBackwardWeights : ConvEntry {
   convolution_backward_weights conv;
-  memory src, diffDst, diffWeights, user;
-  reorder toUser;
-  bool needsReorder = false;
+  Staged src, diffDst, diffWeights;
+  memory diffBias;
+  bool biasInPrimitive = false;
+  bool oneThread = false;
   ArgMap args;
 };
+
+/**
+ * Whether backward-weights runs on one thread: with one input channel (the first layer) and little
+ * work (the cnn recipe's conv1: 25M multiply-adds, 0.29 ms on 2 threads, 0.45 on 1) its threads
+ * mostly meet at spin barriers to reduce the weight gradient; when another process takes one of
+ * the two cores, nearly every call waited a whole scheduler slice (4-5 ms per step, measured with
+ * ONEDNN_VERBOSE while two other jobs ran). One thread has no barrier to wait at. Larger ones keep
+ * the team: the fast recipe's conv1 (5x5, 24 filters, batch 256: 88M) takes 1.1 ms on 2 threads
+ * against 3.0 on 1.
+ */
+bool BackwardWeightsOnOneThread(const Window &g) {
+  const int64_t multiplyAdds = g.N * g.OH * g.OW * g.O * g.KH * g.KW * g.C;
+  return g.C == 1 && multiplyAdds < (int64_t{1} << 25);
+}
+
+/** Backward-weights; with `withBias` on Winograd the primitive also writes the bias gradient. */
+std::unique_ptr<ConvBackwardWeights> MakeBackwardWeights(const Window &g, bool withBias, bool winograd) {
+  auto entry = std::make_unique<ConvBackwardWeights>();
+  const ConvDescs d = Describe(g);
+  const algorithm alg = winograd ? algorithm::convolution_winograd : algorithm::convolution_direct;
+  const memory::desc &src = winograd ? d.srcAny : d.src, &dst = winograd ? d.dstAny : d.dst;
+  auto hint = ForwardPd(d, false, false, winograd);
+  entry->biasInPrimitive = winograd && withBias;
+  entry->oneThread = !winograd && BackwardWeightsOnOneThread(g);
+  // oneDNN sizes the kernel's thread split when the primitive is created: create it on one thread.
+  SmallWork team(entry->oneThread ? 0 : SmallWork::kThreshold);
+  auto desc = entry->biasInPrimitive ? convolution_backward_weights::desc(alg, src, d.weightsAny, d.bias, dst,
+                                                                          d.strides, d.dilates, d.padL, d.padR)
+                                     : convolution_backward_weights::desc(alg, src, d.weightsAny, dst, d.strides,
+                                                                          d.dilates, d.padL, d.padR);
+  convolution_backward_weights::primitive_desc pd(desc, Engine(), hint);
+  entry->conv = convolution_backward_weights(pd);
+  entry->description =
+      Summary(winograd && withBias ? "backward-weights+bias" : "backward-weights", pd.impl_info_str(), g);
+  entry->src.Init(d.src, pd.src_desc(), true);
+  entry->diffDst.Init(d.dst, pd.diff_dst_desc(), true);
+  entry->diffWeights.Init(d.weightsUser, pd.diff_weights_desc(), false);
+  entry->args = {{DNNL_ARG_SRC, entry->src.internal},
+                 {DNNL_ARG_DIFF_DST, entry->diffDst.internal},
+                 {DNNL_ARG_DIFF_WEIGHTS, entry->diffWeights.internal}};
+  if (entry->biasInPrimitive) {
+    entry->diffBias = Unbound(d.bias);
+    entry->args[DNNL_ARG_DIFF_BIAS] = entry->diffBias;
+  }
+  return entry;
+}
 
 void Conv2DBackpropFilter(const Napi::CallbackInfo &info) {
   // conv2dBackpropFilter(x (N,H,W,C), dy (N,OH,OW,O), dw (KH,KW,C,O), geometry, dbias (O) | null)
@@ -210,42 +354,45 @@ void Conv2DBackpropFilter(const Napi::CallbackInfo &info) {
   const bool withBias = info.Length() > 4 && !info[4].IsNull() && !info[4].IsUndefined();
   float *dbias = withBias ? F32(info, 4, "Conv2DBackpropFilterBias dbias") : nullptr;
   Key key;
-  key.add(kConvBwdWeights);
+  key.add(kConvBwdWeights).add(withBias ? 1 : 0);
   g.AddTo(key);
   auto &e = Cached<ConvBackwardWeights>(key, [&] {
-    auto entry = std::make_unique<ConvBackwardWeights>();
-    const ConvDescs d = Describe(g);
-    auto hint = ForwardPd(d, false);
-    convolution_backward_weights::desc desc(algorithm::convolution_direct, d.src, d.weightsAny, d.dst, d.strides,
-                                            d.dilates, d.padL, d.padR);
-    convolution_backward_weights::primitive_desc pd(desc, Engine(), hint);
-    entry->conv = convolution_backward_weights(pd);
-    entry->src = Unbound(pd.src_desc());
-    entry->diffDst = Unbound(pd.diff_dst_desc());
-    entry->user = Unbound(d.weightsUser);
-    entry->needsReorder = pd.diff_weights_desc() != d.weightsUser;
-    if (entry->needsReorder) {
-      entry->diffWeights = memory(pd.diff_weights_desc(), Engine());
-      entry->toUser = reorder(entry->diffWeights, entry->user);
-    } else {
-      entry->diffWeights = entry->user;
+    if (WinogradFits(g)) {
+      try {
+        return MakeBackwardWeights(g, withBias, true);
+      } catch (const dnnl::error &err) {
+        if (!Unimplemented(err)) throw;
+      }
     }
-    entry->args = {{DNNL_ARG_SRC, entry->src},
-                   {DNNL_ARG_DIFF_DST, entry->diffDst},
-                   {DNNL_ARG_DIFF_WEIGHTS, entry->diffWeights}};
-    return entry;
+    return MakeBackwardWeights(g, withBias, false);
   });
-  e.src.set_data_handle(x);
-  e.diffDst.set_data_handle(dy);
-  e.user.set_data_handle(dw);
-  e.conv.execute(Stream(), e.args);
-  if (e.needsReorder) e.toUser.execute(Stream(), e.diffWeights, e.user);
-  if (withBias) BiasGradient(dy, dbias, g.N * g.OH * g.OW, g.O);
+  e.src.BindIn(x);
+  e.diffDst.BindIn(dy);
+  e.diffWeights.BindOut(dw);
+  if (e.biasInPrimitive) e.diffBias.set_data_handle(dbias);
+  {
+    SmallWork team(e.oneThread ? 0 : SmallWork::kThreshold);
+    e.conv.execute(Stream(), e.args);
+  }
+  e.diffWeights.Flush();
+  if (withBias && !e.biasInPrimitive) BiasGradient(dy, dbias, g.N * g.OH * g.OW, g.O);
+}
+
+/** convImplementations(): one line per cached convolution primitive, sorted. */
+Napi::Value ConvImplementations(const Napi::CallbackInfo &info) {
+  std::vector<std::string> lines;
+  for (const auto &item : PrimitiveCache())
+    if (const auto *conv = dynamic_cast<const ConvEntry *>(item.second.get())) lines.push_back(conv->description);
+  std::sort(lines.begin(), lines.end());
+  Napi::Array out = Napi::Array::New(info.Env(), lines.size());
+  for (size_t i = 0; i < lines.size(); i++) out.Set(static_cast<uint32_t>(i), lines[i]);
+  return out;
 }
 
 }  // namespace
 
 void RegisterConv(Napi::Env env, Napi::Object exports) {
+  ExportValue(env, exports, "convImplementations", ConvImplementations);
   Export(env, exports, "conv2d", Conv2D);
   Export(env, exports, "conv2dBackpropInput", Conv2DBackpropInput);
   Export(env, exports, "conv2dBackpropFilter", Conv2DBackpropFilter);

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Conv2DAttrs, Storage, Window2D } from '../../src/backend/kernels.js';
+import { loadAddon } from '../../src/backend/native/binding.js';
 import { createNativeBackend, nativeBackendAvailable } from '../../src/backend/native/index.js';
 import * as ref from '../conformance/reference.js';
 
@@ -153,6 +154,57 @@ else
           ref.conv2dBackpropFilter(f64(x), f64(dy), a),
           'Conv2DBackpropFilter',
         );
+      });
+    }
+
+    // Batch 8 gives conv2 enough 4x4 output tiles for the Winograd forward and backward-weights
+    // (native/src/conv.cc WinogradFits); batch 2 above runs the direct kernels. Winograd's error is
+    // proportional to the tensor's magnitude, not to each element's (~1e-6 of the largest |value|,
+    // as large as direct's in float32), so the tolerance here is 1e-5 of the largest reference value.
+    const winogradCases: [string, Conv2DAttrs][] = [
+      ['cnn conv2 shape at batch 8', { ...window(8, 13, 13, 32, [3, 3], [1, 1], [0, 0, 0, 0]), O: 64 }],
+      ['same padding, 16 -> 32 channels', { ...window(8, 9, 10, 16, [3, 3], [1, 1], [1, 1, 1, 1]), O: 32 }],
+    ];
+    const scaled = (actual: ArrayLike<number>, expected: ArrayLike<number>, what: string) => {
+      let largest = 0;
+      for (let i = 0; i < expected.length; i++) largest = Math.max(largest, Math.abs(expected[i] as number));
+      assertClose(actual, expected, what, 0, 1e-5 * largest);
+    };
+    for (const [name, a] of winogradCases) {
+      it(`Winograd-sized Conv2D, FusedConv2D relu, backprop filter + bias: ${name}`, () => {
+        const x = rand(a.N * a.H * a.W * a.C);
+        const w = rand(a.KH * a.KW * a.C * a.O, 0.2);
+        const bias = rand(a.O);
+        const dy = rand(a.N * a.OH * a.OW * a.O);
+        const y = ref.conv2d(f64(x), f64(w), f64(bias), a);
+        scaled(k().Conv2D(x, w, bias, a), y, 'Conv2D +bias');
+        const fused = k().FusedConv2D(x, w, bias, { ...a, activation: 'relu' });
+        scaled(
+          fused,
+          ref.map(y, (v) => Math.max(v, 0)),
+          'FusedConv2D relu',
+        );
+        const { dw, dbias } = k().Conv2DBackpropFilterBias(x, dy, a);
+        scaled(dw, ref.conv2dBackpropFilter(f64(x), f64(dy), a), 'Conv2DBackpropFilterBias dw');
+        scaled(dbias, ref.sumRows(f64(dy), a.N * a.OH * a.OW, a.O), 'Conv2DBackpropFilterBias dbias');
+        scaled(k().Conv2DBackpropFilter(x, dy, a), dw, 'Conv2DBackpropFilter');
+        // Repeatable bit for bit: the same inputs give the same outputs on a second call.
+        assert.deepEqual(k().FusedConv2D(x, w, bias, { ...a, activation: 'relu' }), fused);
+        assert.deepEqual(k().Conv2DBackpropFilterBias(x, dy, a).dw, dw);
+        // And Winograd really ran (unless turned off), for both directions.
+        const shape = `N${a.N} H${a.H} W${a.W} C${a.C} -> O${a.O}`;
+        const lines = loadAddon()
+          .addon!.convImplementations()
+          .filter((line) => line.includes(shape));
+        const winograd = new Set(
+          lines.filter((line) => line.includes('wino')).map((line) => line.split(' ')[0]),
+        );
+        if (process.env.MNIST_LAB_CONV_WINOGRAD !== '0')
+          assert.deepEqual(
+            [...winograd].sort(),
+            ['backward-weights', 'backward-weights+bias', 'forward'],
+            lines.join('; '),
+          );
       });
     }
 

@@ -57,6 +57,11 @@ export interface NativeAddon {
   clearCache(): void;
   cacheSize(): number;
 
+  /**
+   * One line per cached convolution primitive: direction, oneDNN implementation and geometry, e.g.
+   * "forward jit_wino_4x3:avx512_core N128 H13 W13 C32 -> O64 3x3 stride 1". For benchmarks and tests.
+   */
+  convImplementations(): string[];
   /** relu: a ReLU post-op on the output (FusedConv2D). */
   conv2d(x: F32, w: F32, bias: F32 | null, y: F32, geometry: Int32Array, relu?: boolean): void;
   conv2dBackpropInput(dy: F32, w: F32, dx: F32, geometry: Int32Array): void;

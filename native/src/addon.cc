@@ -15,6 +15,9 @@
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace mnl {
 
@@ -96,6 +99,24 @@ void ExportValue(Napi::Env env, Napi::Object exports, const char *name, ValueHan
 namespace {
 
 constexpr size_t kAlignment = 64;
+// Blocks this large are placed on 2 MiB boundaries and marked for transparent huge pages: first
+// touch of fresh memory costs one fault per 4 KiB page otherwise, which on a VM made filling a
+// large buffer (a feature cache, a big batch's activations) cost more than computing it.
+constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kHugeThreshold = size_t{64} << 20;
+
+void *AllocateBlock(size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (bytes >= kHugeThreshold) {
+    const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void *data = std::aligned_alloc(kHugePage, rounded);
+    // Advice only: where the kernel has no huge pages, the block works as ordinary memory.
+    if (data != nullptr) madvise(data, rounded, MADV_HUGEPAGE);
+    return data;
+  }
+#endif
+  return std::aligned_alloc(kAlignment, bytes);
+}
 
 /** alloc(byteLength): an ArrayBuffer over 64-byte aligned native memory (at least 64 bytes). */
 Napi::Value Alloc(const Napi::CallbackInfo &info) {
@@ -104,7 +125,7 @@ Napi::Value Alloc(const Napi::CallbackInfo &info) {
   if (requested < 0) throw std::runtime_error("alloc: negative byte length");
   const size_t rounded = (static_cast<size_t>(requested) + kAlignment - 1) / kAlignment * kAlignment;
   const size_t bytes = rounded == 0 ? kAlignment : rounded;
-  void *data = std::aligned_alloc(kAlignment, bytes);
+  void *data = AllocateBlock(bytes);
   if (data == nullptr) throw std::runtime_error("alloc: out of memory allocating " + std::to_string(bytes) + " bytes");
   Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
   // The JS view covers `requested` bytes; the finalizer frees the whole block.

@@ -177,6 +177,7 @@ describe('fuzz: TF.js model.json importer', () => {
       }
     }
     assert.ok(tried > 100, `only ${tried} cases`);
+    countCases('TF.js importer', tried);
   });
 
   it('model.json text with byte edits (whatever still parses as JSON)', () =>

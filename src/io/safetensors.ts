@@ -75,6 +75,14 @@ export class SafetensorsError extends Error {
 }
 
 const METADATA_KEY = '__metadata__';
+
+/**
+ * `record[key] = value` as an own property for every key: plain assignment to a key named
+ * '__proto__' would set the object's prototype instead, and that entry would vanish.
+ */
+function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const TYPED_ARRAY_DTYPES: readonly [SafetensorsDType, abstract new (...args: never[]) => SafetensorsArray][] =
@@ -148,11 +156,11 @@ export function encodeSafetensors(
           `its data has ${bytes.length}`,
       );
     }
-    header[name] = {
+    setOwn(header, name, {
       dtype: tensor.dtype,
       shape: [...tensor.shape],
       data_offsets: [offset, offset + bytes.length],
-    };
+    });
     chunks.push(bytes);
     offset += bytes.length;
   }
@@ -249,7 +257,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors file'
       for (const [key, entry] of Object.entries(value as Record<string, unknown>)) {
         if (typeof entry !== 'string')
           fail(`__metadata__ values must be strings, '${key}' is ${JSON.stringify(entry)}`);
-        metadata[key] = entry as string;
+        setOwn(metadata, key, entry as string);
       }
       continue;
     }

@@ -90,6 +90,18 @@ describe('safetensors', () => {
     assert.deepEqual(file.tensors.get('pixels')!.shape, [1, 3]);
   });
 
+  it("keeps a tensor and a metadata key named '__proto__' (own keys, not the prototype)", () => {
+    const metadata = JSON.parse('{"__proto__": "kept", "format": "pt"}') as Record<string, string>;
+    const bytes = encodeSafetensors(
+      [['__proto__', { dtype: 'F32', shape: [1], data: Float32Array.from([4]) }]],
+      metadata,
+    );
+    const file = decodeSafetensors(bytes);
+    assert.deepEqual([...file.tensors.keys()], ['__proto__']);
+    assert.equal(Object.getOwnPropertyDescriptor(file.metadata, '__proto__')?.value, 'kept');
+    assert.equal(file.metadata['format'], 'pt');
+  });
+
   it('reads from a Node Buffer at an odd offset of a shared pool', () => {
     const bytes = encodeSafetensors({ w: { dtype: 'F32', shape: [3], data: Float32Array.from([1, 2, 3]) } });
     const pool = Buffer.alloc(bytes.length + 3);

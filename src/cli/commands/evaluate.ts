@@ -1,8 +1,6 @@
 // `mnist-lab evaluate <runDir>`: a trained run evaluated on a dataset split: the sklearn-style
 // classification report, the confusion matrix, the most-confused pairs and calibration, and
 // <runDir>/report.html (with --png, the charts as PNG too). A thin client of the public API.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import {
   evaluateClassifier,
@@ -11,13 +9,14 @@ import {
   formatMostConfused,
   loadDataset,
   loadModel,
+  readRunRecipe,
   selectBackend,
   writeRunReport,
   type Model,
 } from '../../index.js';
 import { datasetName, existingPath } from '../flags.js';
 import { printInfo, printJson, printResult } from '../output.js';
-import { backendOptions, selectClasses, type RunRecipe } from './train.js';
+import { backendOptions, selectClasses } from './train.js';
 
 interface EvaluateFlags {
   dataset?: string;
@@ -29,17 +28,6 @@ interface EvaluateFlags {
   report: boolean;
   png?: boolean;
   json?: boolean;
-}
-
-async function readRunRecipe(runDir: string): Promise<RunRecipe | undefined> {
-  try {
-    const config = JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')) as {
-      runConfig?: { recipe?: RunRecipe };
-    };
-    return config.runConfig?.recipe;
-  } catch {
-    return undefined;
-  }
 }
 
 const round = (value: number, digits = 6): number => Math.round(value * 10 ** digits) / 10 ** digits;

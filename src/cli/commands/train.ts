@@ -24,6 +24,7 @@ import {
   type LearningRateSchedule,
   type Normalize,
   type Optimizer,
+  type RunRecipe,
   type TrainEvent,
   writeRunReport,
 } from '../../index.js';
@@ -117,14 +118,6 @@ function normalizeOf(recipeNormalization: 'scale' | Normalize): Normalize | unde
 function defaultRunDir(model: string, dataset: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
   return join('runs', `${model}-${dataset.replace(/[^a-z0-9-]+/gi, '_')}-${stamp}`);
-}
-
-/** What a run directory's config.json says about how to rebuild the data side. */
-export interface RunRecipe {
-  model: string;
-  dataset: string;
-  classes?: number[];
-  normalize?: Normalize;
 }
 
 /** --classes must name classes the dataset has (k in 0..count-1) and at least two of them. */

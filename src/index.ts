@@ -226,6 +226,7 @@ export {
   ProgressBar,
   TerminateOnNaN,
   TrainingContext,
+  TrainingDivergedError,
   csvLogger,
   earlyStopping,
   jsonlLogger,

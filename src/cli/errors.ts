@@ -1,6 +1,7 @@
 // How the CLI reports failures: one line on stderr (a stack trace only with --debug) and an exit
 // code that tells a script what happened. The codes are listed in `mnist-lab --help`.
 import { CommanderError, type Command } from 'commander';
+import { TrainingDivergedError } from '../index.js';
 
 /** Exit codes of every command. */
 export const EXIT_CODES = {
@@ -36,7 +37,7 @@ export function reportError(error: unknown, debug: boolean): number {
   process.stderr.write(`mnist-lab: ${oneLine(message)}\n`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   if (error instanceof UsageError) return EXIT_CODES.usage;
-  if (error instanceof DivergedError) return EXIT_CODES.diverged;
+  if (error instanceof DivergedError || error instanceof TrainingDivergedError) return EXIT_CODES.diverged;
   return EXIT_CODES.error;
 }
 

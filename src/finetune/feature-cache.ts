@@ -16,6 +16,7 @@ import { fromStorage } from '../tensor/ops/creation.js';
 import { Tensor, dispose, noGrad, tidy } from '../tensor/tensor.js';
 import { imageBatch, toExamples } from '../train/batches.js';
 import { openRunStore } from '../train/callbacks/storage.js';
+import { TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import { DEFAULT_INPUT_SHAPE, encodeModel } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
 import { sequential } from '../train/model.js';
@@ -63,7 +64,9 @@ export function cacheablePrefix(model: Model): number {
 function uncacheableBecause(options: FitOptions): string | undefined {
   if (options.augment) return 'augmentation changes the inputs every epoch';
   if (options.resumeFrom !== undefined) return 'a resumed run restores the whole model';
-  if (options.callbacks && options.callbacks.length > 0) return 'callbacks see the model';
+  // TerminateOnNaN reads only batch events, which the cached head's fit sends as the model's would.
+  if (options.callbacks?.some((callback) => !(callback instanceof TerminateOnNaN)))
+    return 'callbacks see the model';
   if (options.run) return 'a custom run store';
   return undefined;
 }

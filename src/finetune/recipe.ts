@@ -5,6 +5,7 @@
 import { sparseCategoricalCrossentropy } from '../losses/index.js';
 import { adam, cosineDecay, oneCycle } from '../optim/index.js';
 import type { LearningRateSchedule, Optimizer } from '../optim/optimizer.js';
+import { TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -177,7 +178,10 @@ export async function fineTune(
     if (typeof optimizer.learningRate === 'number') optimizer.learningRate *= o.unfreezeLrFactor;
   }
   if (groups.length > 0) applyLrMultipliers(optimizer, lrMultipliersFor(model, groups));
-  if (o.epochs > o.headEpochs) {
+  // A stage that TerminateOnNaN stopped ends the fine-tuning: the next stage would start diverged.
+  const diverged = () =>
+    (fitOptions.callbacks ?? []).some((c) => c instanceof TerminateOnNaN && c.message !== undefined);
+  if (o.epochs > o.headEpochs && !diverged()) {
     histories.push(
       await fit({
         ...fitOptions,

@@ -6,7 +6,9 @@
 import { join } from 'node:path';
 import type { ImageSet } from '../data/dataset.js';
 import { sparseCategoricalCrossentropy } from '../losses/index.js';
+import { TrainingDivergedError, terminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import type { Model } from '../train/model.js';
+import { latestCheckpointDir } from '../train/run.js';
 import type { Normalize, TrainEvent } from '../train/types.js';
 import { saveAdapter } from './adapter.js';
 import { TRANSFER_CNN, architecture } from './architectures.js';
@@ -43,6 +45,11 @@ export interface FineTuneRunOptions extends Omit<FineTuneOptions, 'fit' | 'class
   verbose?: 0 | 1 | 2;
   /** Reuse an already loaded base (compare runs several methods on one base). */
   base?: PretrainedBase;
+  /**
+   * Stop at the first NaN or infinite loss or gradient (its update is not applied) and throw
+   * TrainingDivergedError naming the step. Default true; false skips such steps and goes on.
+   */
+  stopOnNonFinite?: boolean;
 }
 
 /** digits-transfer pretrains the Keras experiment's network; other tasks the zoo's cnn. */
@@ -55,6 +62,7 @@ export const FINE_TUNE_RUN_DEFAULTS = {
   batchSize: 128,
   seed: 0,
   verbose: 0,
+  stopOnNonFinite: true,
 } as const;
 
 export interface FineTuneRunResult {
@@ -89,10 +97,12 @@ export async function pretrainBase(
     | 'limit'
     | 'verbose'
     | 'onEvent'
+    | 'stopOnNonFinite'
   >,
 ): Promise<PretrainedBase> {
   const o = { ...FINE_TUNE_RUN_DEFAULTS, ...options };
   const batchSize = o.pretrainBatchSize ?? o.batchSize;
+  const nanGuard = o.stopOnNonFinite ? terminateOnNaN() : undefined;
   const recipe = architecture(options.pretrainModel ?? defaultPretrainModel(task));
   const data = task.pretrain;
   const count = Math.min(o.limit ?? data.train.count, data.train.count);
@@ -121,8 +131,23 @@ export async function pretrainBase(
     ...(normalize ? { normalize } : {}),
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    ...(nanGuard ? { callbacks: [nanGuard] } : {}),
   });
+  await throwIfDiverged(nanGuard, 'pretraining', runDir);
   return loadBase(runDir);
+}
+
+/** Throws TrainingDivergedError when `guard` stopped a fit, naming the last good checkpoint. */
+async function throwIfDiverged(
+  guard: ReturnType<typeof terminateOnNaN> | undefined,
+  stage: string,
+  runDir: string,
+): Promise<void> {
+  if (!guard?.message) return;
+  const latest = await latestCheckpointDir(runDir);
+  throw new TrainingDivergedError(
+    `${stage}: ${guard.message}; ${latest ? `the last good checkpoint is ${latest}` : `no checkpoint was written in ${runDir}`}`,
+  );
 }
 
 function evaluationOf(set: ImageSet): boolean {
@@ -163,7 +188,17 @@ export async function runFineTune(options: FineTuneRunOptions): Promise<FineTune
   basePath ??= base.modelFile;
   const normalize: Normalize | undefined = base.recipe.normalize;
   const method = o.method ?? 'head';
-  const { task: _task, from: _from, runDir: _runDir, base: _base, log: _log, onEvent, ...rest } = o;
+  const {
+    task: _task,
+    from: _from,
+    runDir: _runDir,
+    base: _base,
+    log: _log,
+    onEvent,
+    stopOnNonFinite,
+    ...rest
+  } = o;
+  const nanGuard = stopOnNonFinite ? terminateOnNaN() : undefined;
   const result = await fineTune(base.model, o.task.train.images, o.task.train.labels, {
     ...rest,
     method,
@@ -188,8 +223,10 @@ export async function runFineTune(options: FineTuneRunOptions): Promise<FineTune
       ...(normalize ? { normalize } : {}),
       ...(o.limit !== undefined ? { limit: o.limit } : {}),
       ...(onEvent ? { onEvent } : {}),
+      ...(nanGuard ? { callbacks: [nanGuard] } : {}),
     },
   });
+  await throwIfDiverged(nanGuard, 'fine-tuning', o.runDir);
   const test = evaluationOf(o.task.test)
     ? await result.model.evaluate(o.task.test.images, o.task.test.labels, {
         batchSize: passBatchSize,

@@ -29,7 +29,7 @@ import {
   type TaskData,
 } from '../../index.js';
 import { printInfo, printJson, printResult } from '../output.js';
-import { UsageError } from '../errors.js';
+import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { datasetName, existingPath, integerIn, numberIn } from '../flags.js';
 import { backendOptions } from './train.js';
 
@@ -105,6 +105,8 @@ interface FinetuneFlags extends CommonFlags {
   lrMult?: LrGroup[];
   headEpochs?: number;
   schedule?: FineTuneSchedule;
+  /** False with --no-stop-on-nan. */
+  stopOnNan: boolean;
 }
 
 interface CompareFlags extends CommonFlags {
@@ -178,6 +180,7 @@ async function finetune(flags: FinetuneFlags): Promise<void> {
     seed: flags.seed,
     log,
     verbose: flags.json ? 0 : 1,
+    stopOnNonFinite: flags.stopOnNan,
     ...(flags.from ? { from: flags.from } : {}),
     ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
     ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
@@ -411,6 +414,11 @@ export function registerFinetuneCommands(program: Command): void {
       '--shots <k>',
       'K labelled training examples per class (few-shot, stratified, seeded)',
       integerIn('--shots', 1),
+    )
+    .option('--no-stop-on-nan', 'skip non-finite steps and go on instead of stopping the run')
+    .addHelpText(
+      'after',
+      `\nA NaN or infinite loss or gradient stops the run with exit code 3, naming the step.\n${EXIT_CODES_HELP}`,
     );
   commonOptions(command).action((flags: FinetuneFlags) => finetune(flags));
 

@@ -11,6 +11,6 @@ export { ModelCheckpoint, modelCheckpoint } from './model-checkpoint.js';
 export type { CheckpointKind, ModelCheckpointOptions } from './model-checkpoint.js';
 export { ProgressBar, formatEpochLine, progressBar } from './progress-bar.js';
 export type { ProgressBarOptions } from './progress-bar.js';
-export { TerminateOnNaN, terminateOnNaN } from './terminate-on-nan.js';
+export { TerminateOnNaN, TrainingDivergedError, terminateOnNaN } from './terminate-on-nan.js';
 export { setFileAccess } from './storage.js';
 export type { FileAccess } from './storage.js';

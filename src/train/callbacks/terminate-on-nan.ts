@@ -17,6 +17,11 @@ export class TerminateOnNaN extends Callback {
   }
 }
 
+/** A run that TerminateOnNaN stopped, thrown where a caller asked for divergence to fail the run. */
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+}
+
 export function terminateOnNaN(): TerminateOnNaN {
   return new TerminateOnNaN();
 }

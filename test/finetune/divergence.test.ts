@@ -1,0 +1,46 @@
+// Divergence in fine-tuning: runFineTune stops at the first non-finite loss or gradient and throws
+// TrainingDivergedError naming the step (the CLI turns it into exit code 3); with
+// stopOnNonFinite: false it skips such steps and finishes. A real divergence, no test hook: Adam
+// at a learning rate of 1e30 moves every weight by ~1e30 in one step, and the logits overflow.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { PretrainedBase } from '../../src/finetune/base.js';
+import { runFineTune } from '../../src/finetune/session.js';
+import type { TaskData } from '../../src/finetune/tasks.js';
+import { TrainingDivergedError } from '../../src/index.js';
+import { scratchDir, syntheticData, tinyCnn } from './setup.js';
+
+describe('runFineTune: divergence', () => {
+  const { images, labels } = syntheticData(32);
+  const set = { images, labels, count: 32 };
+  const task: TaskData = {
+    name: 'synthetic',
+    train: set,
+    test: set,
+    classes: 3,
+    classNames: ['0', '1', '2'],
+    target: { dataset: 'synthetic' },
+    pretrain: { dataset: 'synthetic', train: set, test: set, classCount: 3 },
+  };
+  const base = (): PretrainedBase => ({ model: tinyCnn(), modelFile: 'base', sha256: '0', recipe: {} });
+  const diverging = { task, method: 'full' as const, epochs: 3, batchSize: 8, learningRate: 1e30 };
+
+  it('stops at the first non-finite step with an error naming it', async () => {
+    const runDir = join(scratchDir('diverge'), 'run');
+    await assert.rejects(runFineTune({ ...diverging, base: base(), runDir }), (error: unknown) => {
+      assert.ok(error instanceof TrainingDivergedError, `a TrainingDivergedError, found ${String(error)}`);
+      assert.match(
+        error.message,
+        /^fine-tuning: training diverged: .* is not finite at step \d+ \(epoch \d+, batch \d+\)/,
+      );
+      return true;
+    });
+  });
+
+  it('with stopOnNonFinite: false, skips the non-finite steps and finishes', async () => {
+    const runDir = join(scratchDir('diverge-skip'), 'run');
+    const result = await runFineTune({ ...diverging, base: base(), runDir, stopOnNonFinite: false });
+    assert.equal(result.method, 'full');
+  });
+});

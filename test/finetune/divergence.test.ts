@@ -5,25 +5,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { PretrainedBase } from '../../src/finetune/base.js';
 import { runFineTune } from '../../src/finetune/session.js';
-import type { TaskData } from '../../src/finetune/tasks.js';
 import { TrainingDivergedError } from '../../src/index.js';
-import { scratchDir, syntheticData, tinyCnn } from './setup.js';
+import { scratchDir, syntheticTask, tinyBase } from './setup.js';
 
 describe('runFineTune: divergence', () => {
-  const { images, labels } = syntheticData(32);
-  const set = { images, labels, count: 32 };
-  const task: TaskData = {
-    name: 'synthetic',
-    train: set,
-    test: set,
-    classes: 3,
-    classNames: ['0', '1', '2'],
-    target: { dataset: 'synthetic' },
-    pretrain: { dataset: 'synthetic', train: set, test: set, classCount: 3 },
-  };
-  const base = (): PretrainedBase => ({ model: tinyCnn(), modelFile: 'base', sha256: '0', recipe: {} });
+  const task = syntheticTask(32);
+  const base = tinyBase;
   const diverging = { task, method: 'full' as const, epochs: 3, batchSize: 8, learningRate: 1e30 };
 
   it('stops at the first non-finite step with an error naming it', async () => {

@@ -5,11 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { PretrainedBase } from '../../src/finetune/base.js';
 import { fineTune } from '../../src/finetune/recipe.js';
 import { runFineTune } from '../../src/finetune/session.js';
-import type { TaskData } from '../../src/finetune/tasks.js';
-import { scratchDir, syntheticData, tinyCnn } from './setup.js';
+import { scratchDir, syntheticData, syntheticTask, tinyBase, tinyCnn } from './setup.js';
 
 describe('fine-tuning schedules', () => {
   it('cosine and one-cycle end at their last step, counting limit and batching', async () => {
@@ -45,19 +43,8 @@ describe('fine-tuning schedules', () => {
 });
 
 describe('runFineTune task defaults', () => {
-  const { images, labels } = syntheticData(40);
-  const set = { images, labels, count: 40 };
-  const task: TaskData = {
-    name: 'synthetic',
-    train: set,
-    test: set,
-    classes: 3,
-    classNames: ['0', '1', '2'],
-    target: { dataset: 'synthetic' },
-    pretrain: { dataset: 'synthetic', train: set, test: set, classCount: 3 },
-    defaults: { epochs: 3, batchSize: 8, learningRate: 0.02, schedule: 'cosine' },
-  };
-  const base = (): PretrainedBase => ({ model: tinyCnn(), modelFile: 'base', sha256: '0', recipe: {} });
+  const task = syntheticTask(40, { epochs: 3, batchSize: 8, learningRate: 0.02, schedule: 'cosine' });
+  const base = tinyBase;
   const fitConfig = (runDir: string) =>
     JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).training as {
       optimizer: { config: { learningRate: unknown } };

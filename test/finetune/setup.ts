@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJsBackend } from '../../src/backend/js/index.js';
 import { registerBackend, setBackend } from '../../src/backend/registry.js';
+import type { PretrainedBase } from '../../src/finetune/base.js';
+import type { TaskData, TaskDefaults } from '../../src/finetune/tasks.js';
 import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
 import { batchNormalization, conv2d, dense, flatten, maxPooling2d } from '../../src/nn/index.js';
 import { resetLayerNames } from '../../src/nn/layer.js';
@@ -79,4 +81,25 @@ export function bitsEqual(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
 
 export function scratchDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `mnist-lab-finetune-${prefix}-`));
+}
+
+/** A 3-class task over `count` synthetic images (train = test = pretraining data) for runFineTune. */
+export function syntheticTask(count: number, defaults?: TaskDefaults): TaskData {
+  const { images, labels } = syntheticData(count);
+  const set = { images, labels, count };
+  return {
+    name: 'synthetic',
+    train: set,
+    test: set,
+    classes: 3,
+    classNames: ['0', '1', '2'],
+    target: { dataset: 'synthetic' },
+    pretrain: { dataset: 'synthetic', train: set, test: set, classCount: 3 },
+    ...(defaults ? { defaults } : {}),
+  };
+}
+
+/** A fresh tinyCnn as an already loaded base (no file behind it). */
+export function tinyBase(): PretrainedBase {
+  return { model: tinyCnn(), modelFile: 'base', sha256: '0', recipe: {} };
 }

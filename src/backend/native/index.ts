@@ -15,6 +15,7 @@ import type {
   Kernels,
   Shape,
   Storage,
+  Conv2DAttrs,
   Window2D,
 } from '../kernels.js';
 import { registerBackend } from '../registry.js';
@@ -199,6 +200,27 @@ function sizeOf(shape: Shape): number {
 function nativeKernels(addon: NativeAddon, pool: StoragePool): Kernels {
   const float32 = (n: number) => pool.float32.take(n);
 
+  /** Conv2D and FusedConv2D: one oneDNN convolution, + bias, with relu as a post-op when asked. */
+  const convForward = (
+    kernel: KernelName,
+    x: FloatStorage,
+    w: FloatStorage,
+    bias: FloatStorage | null,
+    attrs: Conv2DAttrs,
+    relu: boolean,
+  ): Float32Array => {
+    const y = float32(attrs.N * attrs.OH * attrs.OW * attrs.O);
+    addon.conv2d(
+      f32(x, kernel, attrs.N * attrs.H * attrs.W * attrs.C),
+      f32(w, kernel, attrs.KH * attrs.KW * attrs.C * attrs.O),
+      bias ? f32(bias, kernel, attrs.O) : null,
+      y,
+      packWindow(attrs, attrs.O),
+      relu,
+    );
+    return y;
+  };
+
   const unary =
     (op: EltwiseOpCode, kernel: KernelName) =>
     (x: FloatStorage): Float32Array => {
@@ -350,17 +372,7 @@ function nativeKernels(addon: NativeAddon, pool: StoragePool): Kernels {
       return out;
     },
 
-    Conv2D(x, w, bias, attrs) {
-      const y = float32(attrs.N * attrs.OH * attrs.OW * attrs.O);
-      addon.conv2d(
-        f32(x, 'Conv2D', attrs.N * attrs.H * attrs.W * attrs.C),
-        f32(w, 'Conv2D', attrs.KH * attrs.KW * attrs.C * attrs.O),
-        bias ? f32(bias, 'Conv2D', attrs.O) : null,
-        y,
-        packWindow(attrs, attrs.O),
-      );
-      return y;
-    },
+    Conv2D: (x, w, bias, attrs) => convForward('Conv2D', x, w, bias, attrs, false),
     Conv2DBackpropInput(dy, w, attrs) {
       const dx = float32(attrs.N * attrs.H * attrs.W * attrs.C);
       addon.conv2dBackpropInput(
@@ -388,16 +400,7 @@ function nativeKernels(addon: NativeAddon, pool: StoragePool): Kernels {
           `native backend: FusedConv2D activation must be 'linear' or 'relu', found '${String(attrs.activation)}'`,
         );
       }
-      const y = float32(attrs.N * attrs.OH * attrs.OW * attrs.O);
-      addon.conv2d(
-        f32(x, 'FusedConv2D', attrs.N * attrs.H * attrs.W * attrs.C),
-        f32(w, 'FusedConv2D', attrs.KH * attrs.KW * attrs.C * attrs.O),
-        bias ? f32(bias, 'FusedConv2D', attrs.O) : null,
-        y,
-        packWindow(attrs, attrs.O),
-        attrs.activation === 'relu',
-      );
-      return y;
+      return convForward('FusedConv2D', x, w, bias, attrs, attrs.activation === 'relu');
     },
     Conv2DBackpropFilterBias(x, dy, attrs) {
       const dw = float32(attrs.KH * attrs.KW * attrs.C * attrs.O);

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   BUILT_IN_TASKS,
+  DIGITS_TRANSFER_DEFAULTS as DT,
   FEW_SHOT_SWEEP,
+  FINE_TUNE_DEFAULTS,
+  FINE_TUNE_RUN_DEFAULTS,
   FINE_TUNE_SCHEDULES,
   compareCsv,
   compareMethods,
@@ -334,17 +337,17 @@ function commonOptions(command: Command): Command {
       )
       .option(
         '--epochs <n>',
-        'fine-tuning epochs (default 2; digits-transfer 10)',
+        `fine-tuning epochs (default ${FINE_TUNE_DEFAULTS.epochs}; digits-transfer ${DT.epochs})`,
         integerIn('--epochs', 1, 10000),
       )
       .option(
         '--batch-size <n>',
-        'examples per step (default 128; digits-transfer 512)',
+        `examples per step (default ${FINE_TUNE_RUN_DEFAULTS.batchSize}; digits-transfer ${DT.batchSize})`,
         integerIn('--batch-size', 1, 65536),
       )
       .option(
         '--lr <rate>',
-        'Adam learning rate, the peak with a schedule (default 0.001; digits-transfer 0.006)',
+        `Adam learning rate, the peak with a schedule (default ${FINE_TUNE_DEFAULTS.learningRate}; digits-transfer ${DT.learningRate})`,
         numberIn('--lr', 0, 10, true),
       )
       .option('--freeze <pattern>', "layers kept frozen: names, globs or index ranges ('conv*', '0-3')")
@@ -359,12 +362,12 @@ function commonOptions(command: Command): Command {
       .option('--offline', 'never use the network')
       .option(
         '--pretrain-epochs <n>',
-        'epochs of the base a built-in task pretrains without --from (default 1)',
+        `epochs of the base a built-in task pretrains without --from (default ${FINE_TUNE_RUN_DEFAULTS.pretrainEpochs})`,
         integerIn('--pretrain-epochs', 1, 1000),
       )
       .option(
         '--pretrain-batch-size <n>',
-        'examples per step of that pretraining (default: --batch-size; digits-transfer 128)',
+        `examples per step of that pretraining (default: --batch-size; digits-transfer ${DT.pretrainBatchSize})`,
         integerIn('--pretrain-batch-size', 1, 65536),
       )
       .option('--json', 'print one JSON object on stdout and nothing else'),
@@ -402,7 +405,7 @@ export function registerFinetuneCommands(program: Command): void {
     .addOption(
       new Option(
         '--schedule <name>',
-        'how the learning rate moves over fine-tuning (default constant; digits-transfer cosine)',
+        `how the learning rate moves over fine-tuning (default ${FINE_TUNE_DEFAULTS.schedule}; digits-transfer ${DT.schedule})`,
       ).choices([...FINE_TUNE_SCHEDULES]),
     )
     .option(

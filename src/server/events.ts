@@ -89,7 +89,9 @@ export async function streamRunEvents(
       let size = 0;
       if (handle) {
         size = (await stat(path)).size;
-        if (size < offset) break; // the file was replaced: let the client reconnect and replay
+        // The file was replaced: end without the 'end' event, so EventSource reconnects and replays
+        // (an 'end' would tell the page the run is over and close its stream for good).
+        if (size < offset) return;
         if (size > offset) {
           ({ bytesRead: read } = await handle.read(buffer, 0, Math.min(READ_CHUNK, size - offset), offset));
           offset += read;

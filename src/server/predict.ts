@@ -17,8 +17,6 @@ import {
 import { HttpError, parseJsonBody } from './http.js';
 
 export const PREDICT_BODY_LIMIT = 1 << 20; // 1 MiB
-/** Decoded pictures larger than this are refused (a small PNG can claim a huge canvas). */
-const MAX_PIXELS = 4096 * 4096;
 const PIXELS = 784; // (28, 28)
 
 export interface PredictResult {
@@ -107,30 +105,12 @@ export function pixelsFromJson(body: Buffer): Uint8Array {
   return image;
 }
 
-/** PNG's width and height from its IHDR chunk (big-endian at bytes 16 and 20), if it has one. */
-function pngSize(bytes: Uint8Array): { width: number; height: number } | undefined {
-  if (bytes.length < 24 || bytes[0] !== 0x89 || bytes[1] !== 0x50) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, 24);
-  return { width: view.getUint32(16), height: view.getUint32(20) };
-}
-
 /** A PNG or JPEG picture of one digit, preprocessed to (28, 28) u8 as `mnist-lab predict` does. */
 export function pixelsFromPicture(body: Buffer): Uint8Array {
   const bytes = new Uint8Array(body.buffer, body.byteOffset, body.length);
-  const size = pngSize(bytes);
-  if (size && size.width * size.height > MAX_PIXELS) {
-    throw new HttpError(
-      400,
-      `image: ${size.width}x${size.height} pixels is more than this server's ${MAX_PIXELS}-pixel limit; scale it down`,
-    );
-  }
   try {
+    // decodeImage refuses pictures over MAX_IMAGE_MEGAPIXELS from their header, before decoding.
     const picture = decodeImage(bytes, 'image');
-    if (picture.width * picture.height > MAX_PIXELS) {
-      throw new Error(
-        `image: ${picture.width}x${picture.height} pixels is more than the ${MAX_PIXELS}-pixel limit`,
-      );
-    }
     return preprocessRgba(picture.data, picture.width, picture.height, { invert: 'auto' }).image;
   } catch (error) {
     // Whatever the decoder or the preprocessing refuse is a property of the picture sent.

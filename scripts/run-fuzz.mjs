@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // `npm run fuzz`: the fuzz tests at a longer size. Runs every fuzz test file (the safetensors
-// reader's, test/reliability/fuzz.test.ts and any test/**/*fuzz*.test.ts) with FUZZ_RUNS cases per
-// property (default 20000; `FUZZ_RUNS=100000 npm run fuzz` for more) and closes with the cases run
-// per parser. CI runs the same files at their own smaller size in `npm test`.
+// reader's, the server's /api/predict properties, test/reliability/fuzz.test.ts and any
+// test/**/*fuzz*.test.ts) with FUZZ_RUNS cases per property (default 20000;
+// `FUZZ_RUNS=100000 npm run fuzz` for more) and closes with the cases run per parser. CI runs the same files at their own smaller size in `npm test`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const DEFAULT_RUNS = 20000;
-const ALWAYS = ['test/io/safetensors.test.ts'];
+// Fuzz properties that live beside other tests: the safetensors reader's, and /api/predict's in
+// the server's load test.
+const ALWAYS = ['test/io/safetensors.test.ts', 'test/server/load.test.ts'];
 
 function fuzzFiles(dir, out) {
   for (const name of readdirSync(dir).sort()) {

@@ -203,7 +203,13 @@ export async function fitWithFeatureCache(
   let validationData: FitOptions['validationData'];
   if (options.validationData) {
     const [vx, vy] = options.validationData;
-    validationData = [frozenFeatures(prefix, vx, batchSize, options.normalize) as Tensor, vy];
+    const validationFeatures = frozenFeatures(prefix, vx, batchSize, options.normalize);
+    if (!(validationFeatures instanceof Tensor)) {
+      // No validation examples: fit() on the whole model reports that as it does without a cache.
+      dispose(features);
+      return model.fit(x, y, options);
+    }
+    validationData = [validationFeatures, vy];
   }
   const { normalize: _n, runDir, validationData: _v, ...rest } = options;
   const labels =

@@ -77,6 +77,24 @@ describe('frozen-feature cache', () => {
     });
   });
 
+  it('empty validation data: the same answer as fit() without a cache', async () => {
+    const { images, labels } = syntheticData(20);
+    const fit = {
+      epochs: 1,
+      batchSize: 10,
+      verbose: 0,
+      validationData: [new Uint8Array(0), new Uint8Array(0)],
+    } as const;
+    const outcome = (run: Promise<unknown>) =>
+      run.then(
+        () => 'fitted',
+        (error: Error) => error.message,
+      );
+    const plain = await outcome(cnnWithDropout().fit(images, labels, fit));
+    const cached = await outcome(fitWithFeatureCache(cnnWithDropout(), images, labels, fit));
+    assert.equal(cached, plain);
+  });
+
   it('writes the full model to the run directory', async () => {
     const dir = scratchDir('cache-run');
     const { images, labels } = syntheticData(48);

@@ -23,11 +23,6 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Training stopped on a non-finite loss or gradient: exit 3. */
-export class DivergedError extends Error {
-  override name = 'DivergedError';
-}
-
 /** Commander codes that are not failures. */
 const COMMANDER_OK = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
 
@@ -37,7 +32,7 @@ export function reportError(error: unknown, debug: boolean): number {
   process.stderr.write(`mnist-lab: ${oneLine(message)}\n`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   if (error instanceof UsageError) return EXIT_CODES.usage;
-  if (error instanceof DivergedError || error instanceof TrainingDivergedError) return EXIT_CODES.diverged;
+  if (error instanceof TrainingDivergedError) return EXIT_CODES.diverged;
   return EXIT_CODES.error;
 }
 

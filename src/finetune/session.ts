@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import type { ImageSet } from '../data/dataset.js';
 import { sparseCategoricalCrossentropy } from '../losses/index.js';
-import { TrainingDivergedError, terminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
+import { terminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import type { Model } from '../train/model.js';
-import { latestCheckpointDir } from '../train/run.js';
+import { throwIfDiverged } from '../train/run.js';
 import type { Normalize, TrainEvent } from '../train/types.js';
 import { saveAdapter } from './adapter.js';
 import { TRANSFER_CNN, architecture } from './architectures.js';
@@ -133,21 +133,8 @@ export async function pretrainBase(
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     ...(nanGuard ? { callbacks: [nanGuard] } : {}),
   });
-  await throwIfDiverged(nanGuard, 'pretraining', runDir);
+  await throwIfDiverged(nanGuard, runDir, 'pretraining');
   return loadBase(runDir);
-}
-
-/** Throws TrainingDivergedError when `guard` stopped a fit, naming the last good checkpoint. */
-async function throwIfDiverged(
-  guard: ReturnType<typeof terminateOnNaN> | undefined,
-  stage: string,
-  runDir: string,
-): Promise<void> {
-  if (!guard?.message) return;
-  const latest = await latestCheckpointDir(runDir);
-  throw new TrainingDivergedError(
-    `${stage}: ${guard.message}; ${latest ? `the last good checkpoint is ${latest}` : `no checkpoint was written in ${runDir}`}`,
-  );
 }
 
 function evaluationOf(set: ImageSet): boolean {
@@ -226,7 +213,7 @@ export async function runFineTune(options: FineTuneRunOptions): Promise<FineTune
       ...(nanGuard ? { callbacks: [nanGuard] } : {}),
     },
   });
-  await throwIfDiverged(nanGuard, 'fine-tuning', o.runDir);
+  await throwIfDiverged(nanGuard, o.runDir, 'fine-tuning');
   const test = evaluationOf(o.task.test)
     ? await result.model.evaluate(o.task.test.images, o.task.test.labels, {
         batchSize: passBatchSize,

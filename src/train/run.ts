@@ -20,6 +20,7 @@ import type { LossConfig } from '../losses/index.js';
 import { getOptimizer } from '../optim/index.js';
 import type { OptimizerConfig } from '../optim/index.js';
 import { setFileAccess } from './callbacks/storage.js';
+import { TrainingDivergedError, type TerminateOnNaN } from './callbacks/terminate-on-nan.js';
 import type { FileAccess } from './callbacks/storage.js';
 import { modelFromBytes, restoreOptimizer } from './checkpoint.js';
 import type { Model } from './model.js';
@@ -118,6 +119,23 @@ export async function latestCheckpointDir(runDir: string): Promise<string | null
     );
   }
   return join(runDir, relative);
+}
+
+/**
+ * Throws TrainingDivergedError when `guard` stopped a fit into `runDir`: its message (naming the
+ * step), after `stage: ` when given, then the last good checkpoint, or that none was written.
+ */
+export async function throwIfDiverged(
+  guard: TerminateOnNaN | undefined,
+  runDir: string,
+  stage?: string,
+): Promise<void> {
+  if (!guard?.message) return;
+  const latest = await latestCheckpointDir(runDir);
+  throw new TrainingDivergedError(
+    `${stage ? `${stage}: ` : ''}${guard.message}; ` +
+      (latest ? `the last good checkpoint is ${latest}` : `no checkpoint was written in ${runDir}`),
+  );
 }
 
 /** Reads and verifies the three files of a checkpoint directory. */

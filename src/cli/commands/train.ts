@@ -19,6 +19,7 @@ import {
   stepDecay,
   subsetByClasses,
   terminateOnNaN,
+  throwIfDiverged,
   type Dataset,
   type ImageSet,
   type LearningRateSchedule,
@@ -28,7 +29,7 @@ import {
   type TrainEvent,
   writeRunReport,
 } from '../../index.js';
-import { DivergedError, EXIT_CODES_HELP, UsageError } from '../errors.js';
+import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { builtInClassCount, datasetName, existingPath, integerIn, numberIn } from '../flags.js';
 import { printInfo, printJson, printResult } from '../output.js';
 
@@ -298,12 +299,7 @@ async function train(flags: TrainFlags): Promise<void> {
       process.off('SIGINT', abort);
       process.off('SIGTERM', abort);
     });
-  if (nanGuard?.message) {
-    const latest = await latestCheckpointDir(runDir);
-    throw new DivergedError(
-      `${nanGuard.message}; ${latest ? `the last good checkpoint is ${latest}` : `no checkpoint was written in ${runDir}`}`,
-    );
-  }
+  await throwIfDiverged(nanGuard, runDir);
   if (interrupted) {
     process.stderr.write(
       `interrupted: checkpoint saved in ${runDir}; resume with: mnist-lab train --resume ${runDir}\n`,

@@ -6,7 +6,7 @@
 // Letters: K classes, S optimizer steps.
 import type { ClassifierEvaluation } from './evaluate.js';
 import type { CurvePoint } from './charts.js';
-import { confusionSvg, lineChartSvg, reliabilitySvg } from './svg-charts.js';
+import { confusionSvg, escapeXml, lineChartSvg, reliabilitySvg } from './svg-charts.js';
 
 /** Training curves read from a run's event log. */
 export interface TrainingCurves {
@@ -83,15 +83,11 @@ pre { background: #fff; border: 1px solid var(--rule); border-radius: 8px; paddi
 .wrong { color: #c0392b; font-weight: 600; }
 `;
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 const percent = (value: number, digits = 2): string => `${(value * 100).toFixed(digits)}%`;
 
 function keyValueTable(rows: readonly (readonly [string, string])[], id: string): string {
   return `<table class="kv" id="${id}">${rows
-    .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(v)}</td></tr>`)
+    .map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${escapeXml(v)}</td></tr>`)
     .join('')}</table>`;
 }
 
@@ -103,7 +99,7 @@ function perClassTable(result: ClassifierEvaluation): string {
   const number = (v: number): string => v.toFixed(4);
   const rows = result.perClass.map(
     (c) =>
-      `<tr><td>${escapeHtml(c.name)}</td><td>${number(c.precision)}</td><td>${number(c.recall)}</td><td>${number(c.f1)}</td><td>${c.support}</td></tr>`,
+      `<tr><td>${escapeXml(c.name)}</td><td>${number(c.precision)}</td><td>${number(c.recall)}</td><td>${number(c.f1)}</td><td>${c.support}</td></tr>`,
   );
   const average = (
     name: string,
@@ -165,7 +161,7 @@ export async function renderReportHtml(data: ReportData, charts?: ReportCharts):
   const svg = charts ?? (await renderReportCharts(data));
   const parts: string[] = [];
   parts.push(
-    `<header><h1>${escapeHtml(data.title)}</h1><div class="muted">written ${escapeHtml(data.generatedAt)} by mnist-lab</div></header>`,
+    `<header><h1>${escapeXml(data.title)}</h1><div class="muted">written ${escapeXml(data.generatedAt)} by mnist-lab</div></header>`,
   );
   const evaluation = data.evaluation;
   if (evaluation) {
@@ -182,7 +178,7 @@ export async function renderReportHtml(data: ReportData, charts?: ReportCharts):
       `<section class="cards" id="headline">${cards
         .map(
           ([k, v]) =>
-            `<div class="card"><span class="muted">${escapeHtml(k)}</span><b>${escapeHtml(v)}</b></div>`,
+            `<div class="card"><span class="muted">${escapeXml(k)}</span><b>${escapeXml(v)}</b></div>`,
         )
         .join('')}</section>`,
     );
@@ -192,7 +188,7 @@ export async function renderReportHtml(data: ReportData, charts?: ReportCharts):
       `<div><h3>Environment</h3>${keyValueTable(data.environment, 'environment')}</div></div>`,
   );
   if (data.modelSummary)
-    parts.push(`<h2>Model</h2><pre id="model-summary">${escapeHtml(data.modelSummary)}</pre>`);
+    parts.push(`<h2>Model</h2><pre id="model-summary">${escapeXml(data.modelSummary)}</pre>`);
   if (svg['loss'] || svg['accuracy'] || svg['learning-rate']) {
     parts.push(
       `<h2>Training curves</h2><div class="grid charts">${figure('loss', svg['loss'])}${figure('accuracy', svg['accuracy'])}${figure('learning-rate', svg['learning-rate'])}</div>`,
@@ -201,13 +197,13 @@ export async function renderReportHtml(data: ReportData, charts?: ReportCharts):
   if (evaluation) {
     const r = evaluation.result;
     parts.push(
-      `<h2>Evaluation: ${escapeHtml(evaluation.dataset)} ${escapeHtml(evaluation.split)} split</h2>` +
+      `<h2>Evaluation: ${escapeXml(evaluation.dataset)} ${escapeXml(evaluation.split)} split</h2>` +
         `<div class="grid"><div>${perClassTable(r)}</div>${figure('reliability', svg['reliability'])}</div>`,
     );
     if (r.warnings.length > 0) {
       parts.push(
         `<p class="muted" id="warnings">Ill-defined values reported as 0: ${r.warnings
-          .map((w) => escapeHtml(`${w.metric} of ${w.name} (${w.reason})`))
+          .map((w) => escapeXml(`${w.metric} of ${w.name} (${w.reason})`))
           .join('; ')}.</p>`,
       );
     }
@@ -215,7 +211,7 @@ export async function renderReportHtml(data: ReportData, charts?: ReportCharts):
     const pairs = r.mostConfused
       .map(
         (p) =>
-          `<tr><td>${escapeHtml(p.name)} → ${escapeHtml(p.predictedName)}</td><td>${p.count}</td><td>${percent(p.rate)}</td></tr>`,
+          `<tr><td>${escapeXml(p.name)} → ${escapeXml(p.predictedName)}</td><td>${p.count}</td><td>${percent(p.rate)}</td></tr>`,
       )
       .join('');
     parts.push(
@@ -226,7 +222,7 @@ export async function renderReportHtml(data: ReportData, charts?: ReportCharts):
     const items = data.gallery
       .map(
         (g) =>
-          `<figure><img alt="test image ${g.index}" src="${g.src}"><figcaption>#${g.index}<br>true ${escapeHtml(g.trueName)}<br><span class="wrong">predicted ${escapeHtml(g.predictedName)}</span><br>${percent(g.confidence, 1)} (true ${percent(g.trueProbability, 1)})</figcaption></figure>`,
+          `<figure><img alt="test image ${g.index}" src="${g.src}"><figcaption>#${g.index}<br>true ${escapeXml(g.trueName)}<br><span class="wrong">predicted ${escapeXml(g.predictedName)}</span><br>${percent(g.confidence, 1)} (true ${percent(g.trueProbability, 1)})</figcaption></figure>`,
       )
       .join('');
     parts.push(
@@ -237,7 +233,7 @@ export async function renderReportHtml(data: ReportData, charts?: ReportCharts):
   return (
     `<!doctype html>\n<html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
-    `<title>${escapeHtml(data.title)}</title><style>${STYLE}</style></head>` +
+    `<title>${escapeXml(data.title)}</title><style>${STYLE}</style></head>` +
     `<body><main>${parts.join('\n')}</main></body></html>\n`
   );
 }

@@ -35,6 +35,7 @@ interface Box {
   height: number;
 }
 
+/** Text made safe for XML and HTML: element content and quoted attribute values. */
 export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,13 +1,10 @@
 // The few-shot learning curve as a standalone SVG: test accuracy against K (log scale), one line
 // per method. Pure; written next to the CSV by `finetune compare --few-shot`.
+import { escapeXml } from '../eval/svg-charts.js';
 import type { CompareRow } from './compare.js';
 
 const SIZE = { width: 640, height: 400, left: 60, right: 150, top: 20, bottom: 50 } as const;
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2'];
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 export function learningCurveSvg(rows: readonly CompareRow[], title = 'few-shot learning curve'): string {
   const points = rows.filter((r) => r.shots !== undefined && Number.isFinite(r.accuracy));

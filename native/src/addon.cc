@@ -8,6 +8,7 @@
 //   sees native memory pressure. JS keeps a pool on top, so this runs only while the pool grows.
 // - Threads: oneDNN in Debian is built with OpenMP; setThreads sets the OpenMP team size and
 //   clears the primitive cache, because some implementations fix their thread split at creation.
+#include <algorithm>
 #include <cstdlib>
 
 #include "common.h"
@@ -105,13 +106,26 @@ constexpr size_t kAlignment = 64;
 constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kHugeThreshold = size_t{64} << 20;
 
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+constexpr bool kUseHugePages = true;
+#else
+constexpr bool kUseHugePages = false;
+#endif
+
+/** The bytes a block for `requested` takes: a whole number of 64-byte lines, or of huge pages. */
+size_t BlockBytes(size_t requested) {
+  const size_t lines = std::max<size_t>((requested + kAlignment - 1) / kAlignment, 1) * kAlignment;
+  if (!kUseHugePages || lines < kHugeThreshold) return lines;
+  return (lines + kHugePage - 1) / kHugePage * kHugePage;
+}
+
+/** `bytes` from BlockBytes(): huge-page aligned and advised when that large, else 64-byte aligned. */
 void *AllocateBlock(size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   if (bytes >= kHugeThreshold) {
-    const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-    void *data = std::aligned_alloc(kHugePage, rounded);
+    void *data = std::aligned_alloc(kHugePage, bytes);
     // Advice only: where the kernel has no huge pages, the block works as ordinary memory.
-    if (data != nullptr) madvise(data, rounded, MADV_HUGEPAGE);
+    if (data != nullptr) madvise(data, bytes, MADV_HUGEPAGE);
     return data;
   }
 #endif
@@ -123,8 +137,7 @@ Napi::Value Alloc(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const int64_t requested = Int(info, 0);
   if (requested < 0) throw std::runtime_error("alloc: negative byte length");
-  const size_t rounded = (static_cast<size_t>(requested) + kAlignment - 1) / kAlignment * kAlignment;
-  const size_t bytes = rounded == 0 ? kAlignment : rounded;
+  const size_t bytes = BlockBytes(static_cast<size_t>(requested));
   void *data = AllocateBlock(bytes);
   if (data == nullptr) throw std::runtime_error("alloc: out of memory allocating " + std::to_string(bytes) + " bytes");
   Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));

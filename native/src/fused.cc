@@ -168,8 +168,6 @@ void SgdUpdate(const Napi::CallbackInfo &info) {
   }
 }
 
-}  // namespace
-
 inline uint32_t Rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
 
 void Dropout(const Napi::CallbackInfo &info) {
@@ -217,6 +215,8 @@ void Dropout(const Napi::CallbackInfo &info) {
   state[2] = s2;
   state[3] = s3;
 }
+
+}  // namespace
 
 void RegisterFused(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "dropout", Dropout);

@@ -191,7 +191,7 @@ export function conv2d(
       // NOTE: ReLU's gradient from its output: y > 0 exactly where the pre-activation is > 0. A
       // gradient from maxPool2d may already carry that mask (see reluMaskedGradients).
       const g =
-        activation === 'relu' && !reluMaskedGradients.has(dy)
+        activation === 'relu' && reluMaskedGradients.get(dy) !== out
           ? fromKernel(kernels().ReluGrad(floatData(dy, 'conv2d'), floatData(out, 'conv2d')), dy.shape)
           : dy;
       return conv2dBackward(g, x, w, bias !== null, needed, attrs);
@@ -240,8 +240,11 @@ function conv2dBackward(
 // summed from several consumers is not marked and gets the (idempotent) mask again.
 /** Outputs of conv2d with a fused ReLU. */
 const reluOutputs = new WeakSet<Tensor>();
-/** Gradients of such an output already multiplied by ReLU's mask (by maxPool2d). */
-const reluMaskedGradients = new WeakSet<Tensor>();
+/**
+ * Gradients already multiplied by ReLU's mask (by maxPool2d), each with the output whose mask it
+ * carries: only that conv2d skips its ReluGrad, whatever else the gradient tensor is passed to.
+ */
+const reluMaskedGradients = new WeakMap<Tensor, Tensor>();
 
 export interface Pool2DOptions {
   poolSize?: number | readonly [number, number];
@@ -276,7 +279,7 @@ export function maxPool2d(x: Tensor, options: Pool2DOptions = {}): Tensor {
         kernels().MaxPoolGrad(floatData(g, 'maxPool2d'), floatData(x, 'maxPool2d'), workspace, attrs),
         x.shape,
       );
-      if (afterRelu) reluMaskedGradients.add(dx);
+      if (afterRelu) reluMaskedGradients.set(dx, x);
       return [dx];
     },
   });

@@ -33,7 +33,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Model } from '../train/model.js';
 import type { Normalize } from '../train/types.js';
 import { VERSION } from '../version.js';
-import { GraphBuilder, onnx, tensorValueInfo } from './onnx/builder.js';
+import { GraphBuilder, onnxSchema, tensorValueInfo } from './onnx/builder.js';
 import type { Attribute } from './onnx/builder.js';
 import { exportInputShape, traceLayerGraph } from './tfjs/layer-graph.js';
 
@@ -128,7 +128,8 @@ export function exportOnnx(model: Model, options: OnnxExportOptions = {}): Uint8
   const outputShape = graph.shapes[graph.output] as Shape;
   g.node('Identity', [layouts.plain(graph.output)], 'output_identity', {}, ONNX_OUTPUT_NAME);
 
-  const modelProto = onnx.ModelProto.create({
+  const { ModelProto } = onnxSchema();
+  const modelProto = ModelProto.create({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     producerName: 'mnist-lab',
@@ -146,7 +147,7 @@ export function exportOnnx(model: Model, options: OnnxExportOptions = {}): Uint8
       output: [tensorValueInfo(ONNX_OUTPUT_NAME, ['N', ...outputShape.slice(1)])],
     },
   });
-  return onnx.ModelProto.encode(modelProto).finish();
+  return ModelProto.encode(modelProto).finish();
 }
 
 function addValues(g: GraphBuilder, layouts: Layouts, inputs: readonly number[], wanted: string): ValueNames {

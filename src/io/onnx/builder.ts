@@ -10,10 +10,10 @@ let schema: OnnxSchema | undefined;
  * The onnx.proto namespace, loaded on first use: protobufjs and the compiled schema take ~0.1 s to
  * load, which every CLI command (training included) would otherwise pay at start-up.
  */
-export const onnx: OnnxSchema = new Proxy({} as OnnxSchema, {
-  get: (_target, key) =>
-    Reflect.get((schema ??= (createRequire(import.meta.url)('onnx-proto') as typeof onnxProto).onnx), key),
-});
+export function onnxSchema(): OnnxSchema {
+  schema ??= (createRequire(import.meta.url)('onnx-proto') as typeof onnxProto).onnx;
+  return schema;
+}
 
 /** ONNX TensorProto.DataType values we write (the enum's numbers, fixed by onnx.proto). */
 const FLOAT = 1;
@@ -24,8 +24,8 @@ export type Attribute =
   { int: number } | { float: number } | { ints: readonly number[] } | { string: string };
 
 export class GraphBuilder {
-  readonly nodes: InstanceType<typeof onnx.NodeProto>[] = [];
-  readonly initializers: InstanceType<typeof onnx.TensorProto>[] = [];
+  readonly nodes: InstanceType<OnnxSchema['NodeProto']>[] = [];
+  readonly initializers: InstanceType<OnnxSchema['TensorProto']>[] = [];
   private readonly used = new Set<string>();
 
   /** `wanted`, or `wanted_1`, `wanted_2`, ... when taken. */
@@ -66,7 +66,7 @@ export class GraphBuilder {
     rawData: Uint8Array,
   ): string {
     const name = this.unique(wanted);
-    this.initializers.push(onnx.TensorProto.create({ name, dataType, dims: [...shape], rawData }));
+    this.initializers.push(onnxSchema().TensorProto.create({ name, dataType, dims: [...shape], rawData }));
     return name;
   }
 
@@ -81,25 +81,28 @@ export class GraphBuilder {
     const name = this.unique(wanted);
     const out = output ?? name;
     const attribute = Object.entries(attributes).map(([key, value]) => attributeProto(key, value));
-    this.nodes.push(onnx.NodeProto.create({ name, opType, input: [...inputs], output: [out], attribute }));
+    this.nodes.push(
+      onnxSchema().NodeProto.create({ name, opType, input: [...inputs], output: [out], attribute }),
+    );
     return out;
   }
 }
 
-function attributeProto(name: string, value: Attribute): InstanceType<typeof onnx.AttributeProto> {
-  const Type = onnx.AttributeProto.AttributeType;
-  if ('int' in value) return onnx.AttributeProto.create({ name, type: Type.INT, i: value.int });
-  if ('float' in value) return onnx.AttributeProto.create({ name, type: Type.FLOAT, f: value.float });
-  if ('ints' in value) return onnx.AttributeProto.create({ name, type: Type.INTS, ints: [...value.ints] });
-  return onnx.AttributeProto.create({ name, type: Type.STRING, s: new TextEncoder().encode(value.string) });
+function attributeProto(name: string, value: Attribute): InstanceType<OnnxSchema['AttributeProto']> {
+  const { AttributeProto } = onnxSchema();
+  const Type = AttributeProto.AttributeType;
+  if ('int' in value) return AttributeProto.create({ name, type: Type.INT, i: value.int });
+  if ('float' in value) return AttributeProto.create({ name, type: Type.FLOAT, f: value.float });
+  if ('ints' in value) return AttributeProto.create({ name, type: Type.INTS, ints: [...value.ints] });
+  return AttributeProto.create({ name, type: Type.STRING, s: new TextEncoder().encode(value.string) });
 }
 
 /** A float32 tensor ValueInfo; string dimensions are symbolic (the batch 'N'). */
 export function tensorValueInfo(
   name: string,
   dims: readonly (number | string)[],
-): InstanceType<typeof onnx.ValueInfoProto> {
-  return onnx.ValueInfoProto.create({
+): InstanceType<OnnxSchema['ValueInfoProto']> {
+  return onnxSchema().ValueInfoProto.create({
     name,
     type: {
       tensorType: {

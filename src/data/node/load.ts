@@ -27,7 +27,16 @@ import {
   resolveDataset,
   type SourceOptions,
 } from './sources.js';
-import { fileVersion, isVerified, rememberVerified, verifyMode, type VerifyMode } from './verified.js';
+import {
+  fileVersion,
+  isVerified,
+  readVerifiedRecord,
+  rememberVerified,
+  verifyMode,
+  type VerifiedEntry,
+  type VerifiedRecord,
+  type VerifyMode,
+} from './verified.js';
 
 export interface LoadOptions extends SourceOptions, ImageFolderOptions {
   /** Milliseconds a download may stall before the next mirror is tried. Default 30000. */
@@ -44,12 +53,13 @@ export interface LoadOptions extends SourceOptions, ImageFolderOptions {
   verify?: VerifyMode;
 }
 
-/** How pinned files are checked: the verification record's root and mode (verified.ts). */
+/** How pinned files are checked (verified.ts): where the record lives, and what it said. */
 interface Verification {
   cacheRoot: string;
-  mode: VerifyMode;
   /** Files hashed during this load, recorded once at its end. */
-  newlyVerified: Parameters<typeof rememberVerified>[1][number][];
+  newlyVerified: VerifiedEntry[];
+  /** verified.json as the load began, read once for all its files; undefined: hash every file. */
+  record: Promise<VerifiedRecord> | undefined;
 }
 
 /** Images (N, 28, 28) and labels (N) read from two IDX files; checksums checked when pinned. */
@@ -62,10 +72,9 @@ async function readPair(
   const read = async (path: string, spec: IdxFileSpec | undefined, rank: number) => {
     // stat() before reading: the version recorded is never newer than the bytes hashed.
     const version = spec && verification ? await fileVersion(path) : undefined;
+    const record = spec ? await verification?.record : undefined;
     const known =
-      spec && verification?.mode === 'cached'
-        ? await isVerified(verification.cacheRoot, path, spec.sha256)
-        : false;
+      spec !== undefined && record !== undefined && isVerified(record, path, version, spec.sha256);
     const bytes = await readMaybeGzip(path);
     if (spec && !known) {
       const digest = sha256Hex(bytes);
@@ -104,10 +113,11 @@ async function loadPinnedFrom(
   const missing = list.filter((_, i) => paths[i] === null).map((file) => file.name);
   if (missing.length > 0) throw new DataError(`missing ${missing.join(', ')}`);
   const [trainImages, trainLabels, testImages, testLabels] = paths as [string, string, string, string];
+  const root = cacheRoot(options);
   const verification: Verification = {
-    cacheRoot: cacheRoot(options),
-    mode: verifyMode(options.verify),
+    cacheRoot: root,
     newlyVerified: [],
+    record: verifyMode(options.verify) === 'cached' ? readVerifiedRecord(root) : undefined,
   };
   const [train, test] = await Promise.all([
     readPair(trainImages, trainLabels, [files.trainImages, files.trainLabels], verification),

@@ -22,7 +22,7 @@ interface FileVersion {
   sha256: string;
 }
 
-interface VerifiedRecord {
+export interface VerifiedRecord {
   format: typeof FORMAT;
   files: Record<string, FileVersion>;
 }
@@ -34,7 +34,8 @@ export function verifyMode(mode: VerifyMode | undefined): VerifyMode {
   return mode ?? (process.env['MNIST_LAB_VERIFY'] === 'always' ? 'always' : 'cached');
 }
 
-async function readRecord(cacheRoot: string): Promise<VerifiedRecord> {
+/** The record under `cacheRoot` (empty when missing or unreadable). */
+export async function readVerifiedRecord(cacheRoot: string): Promise<VerifiedRecord> {
   try {
     const parsed = JSON.parse(await readFile(join(cacheRoot, VERIFIED_FILE), 'utf8')) as VerifiedRecord;
     if (parsed.format === FORMAT && typeof parsed.files === 'object' && parsed.files !== null) return parsed;
@@ -54,9 +55,20 @@ export async function fileVersion(path: string): Promise<{ size: number; mtimeMs
   }
 }
 
-/** True when this version of `path` is recorded as having hashed to `sha256`. */
-export async function isVerified(cacheRoot: string, path: string, sha256: string): Promise<boolean> {
-  const [record, version] = await Promise.all([readRecord(cacheRoot), fileVersion(path)]);
+/** A file version (size and mtime, from fileVersion) recorded with the SHA-256 it hashed to. */
+export interface VerifiedEntry {
+  path: string;
+  version: { size: number; mtimeMs: number };
+  sha256: string;
+}
+
+/** True when `record` says this version of `path` hashed to `sha256`. */
+export function isVerified(
+  record: VerifiedRecord,
+  path: string,
+  version: VerifiedEntry['version'] | undefined,
+  sha256: string,
+): boolean {
   const known = record.files[resolve(path)];
   return (
     version !== undefined &&
@@ -71,13 +83,10 @@ export async function isVerified(cacheRoot: string, path: string, sha256: string
  * Records that `path`, at the `version` stat()ed before it was read and hashed, has `sha256`.
  * Best effort: a read-only cache leaves the record as it was.
  */
-export async function rememberVerified(
-  cacheRoot: string,
-  entries: readonly { path: string; version: { size: number; mtimeMs: number }; sha256: string }[],
-): Promise<void> {
+export async function rememberVerified(cacheRoot: string, entries: readonly VerifiedEntry[]): Promise<void> {
   if (entries.length === 0) return;
   try {
-    const record = await readRecord(cacheRoot);
+    const record = await readVerifiedRecord(cacheRoot);
     for (const { path, version, sha256 } of entries) record.files[resolve(path)] = { ...version, sha256 };
     await mkdir(cacheRoot, { recursive: true });
     await writeFileAtomic(

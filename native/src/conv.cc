@@ -354,7 +354,9 @@ void Conv2DBackpropFilter(const Napi::CallbackInfo &info) {
   const bool withBias = info.Length() > 4 && !info[4].IsNull() && !info[4].IsUndefined();
   float *dbias = withBias ? F32(info, 4, "Conv2DBackpropFilterBias dbias") : nullptr;
   Key key;
-  key.add(kConvBwdWeights).add(withBias ? 1 : 0);
+  // Only a Winograd primitive computes the bias gradient itself; a direct one is the same with or
+  // without bias (BiasGradient runs beside it), so both share one cache entry and scratchpad.
+  key.add(kConvBwdWeights).add(withBias && WinogradFits(g) ? 1 : 0);
   g.AddTo(key);
   auto &e = Cached<ConvBackwardWeights>(key, [&] {
     if (WinogradFits(g)) {

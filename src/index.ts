@@ -28,7 +28,7 @@ export type {
 } from './data/registry.js';
 export { classCounts, IMAGE_HEIGHT, IMAGE_PIXELS, IMAGE_WIDTH, selectExamples } from './data/dataset.js';
 export type { DataEvent, Dataset, DataSource, ImageSet, SourceKind } from './data/dataset.js';
-export { subsetByClasses, subsetByShots, validationSplit } from './data/split.js';
+export { subsetByClasses, subsetByShots, subsetClassNames, validationSplit } from './data/split.js';
 export type {
   ClassSubsetOptions,
   ShotsOptions,

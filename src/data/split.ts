@@ -85,6 +85,14 @@ export interface ClassSubsetOptions {
   relabel?: boolean;
 }
 
+/**
+ * The names of a class subset's outputs: after subsetByClasses with relabel, output j is class
+ * `classes[j]` of the dataset. Without a subset, every name in order.
+ */
+export function subsetClassNames(names: readonly string[], classes?: readonly number[]): string[] {
+  return classes ? classes.map((k) => names[k] ?? String(k)) : [...names];
+}
+
 /** The examples whose label is in `classes` (e.g. digits 0-4), in their original order. */
 export function subsetByClasses(
   set: ImageSet,

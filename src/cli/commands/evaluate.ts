@@ -10,6 +10,7 @@ import {
   loadDataset,
   loadModel,
   readRunRecipe,
+  subsetClassNames,
   selectBackend,
   writeRunReport,
   type Model,
@@ -53,9 +54,7 @@ async function evaluate(runDir: string, flags: EvaluateFlags): Promise<void> {
     );
   }
   // A run trained on a class subset was relabelled 0..k-1: name its outputs after the original classes.
-  const classNames = recipe?.classes
-    ? recipe.classes.map((k) => dataset.classes[k] ?? String(k))
-    : dataset.classes;
+  const classNames = subsetClassNames(dataset.classes, recipe?.classes);
   const normalize = recipe?.normalize;
   const result = evaluateClassifier(model, set, {
     classNames,

@@ -18,6 +18,7 @@ import {
   sparseCategoricalCrossentropy,
   stepDecay,
   subsetByClasses,
+  subsetClassNames,
   terminateOnNaN,
   throwIfDiverged,
   type Dataset,
@@ -307,9 +308,7 @@ async function train(flags: TrainFlags): Promise<void> {
     return;
   }
   const trainSeconds = (performance.now() - started) / 1000;
-  const classNames = flags.classes
-    ? flags.classes.map((k) => dataset.classes[k] ?? String(k))
-    : dataset.classes;
+  const classNames = subsetClassNames(dataset.classes, flags.classes);
   // One pass over the test set gives the printed loss/accuracy and the report's evaluation.
   // NOTE: at the training batch size: the native backend's primitives and buffers of that shape are
   // warm, while a new, larger batch pays primitive creation and fresh pages (measured: a 1000-image

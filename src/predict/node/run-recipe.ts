@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findDataset } from '../../data/registry.js';
+import { subsetClassNames } from '../../data/split.js';
 import type { Normalize } from '../../train/types.js';
 
 /** What a run directory's config.json says about how to rebuild the data side. */
@@ -30,5 +31,5 @@ export async function readRunRecipe(runDir: string): Promise<RunRecipe | undefin
 export function recipeClassNames(recipe: RunRecipe | undefined): string[] | undefined {
   const dataset = recipe?.dataset ? findDataset(recipe.dataset) : undefined;
   if (!dataset) return undefined;
-  return recipe?.classes ? recipe.classes.map((k) => dataset.classes[k] ?? String(k)) : [...dataset.classes];
+  return subsetClassNames(dataset.classes, recipe?.classes);
 }

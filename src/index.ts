@@ -247,6 +247,7 @@ export { encodeModel, loadModelWeights, modelFromBytes } from './train/checkpoin
 export {
   RunDirectory,
   latestCheckpointDir,
+  runDirName,
   throwIfDiverged,
   loadModel,
   openRunDirectory,

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ZOO_MODEL_NAMES } from '../index.js';
+import { ZOO_MODEL_NAMES, runDirName } from '../index.js';
 import { HttpError } from './http.js';
 import { CLI_ENTRY } from './paths.js';
 import type { SupervisedRun } from './runs.js';
@@ -106,8 +106,7 @@ export class TrainingSupervisor {
       throw new HttpError(409, `a training run (${this.child.id}) is already running; wait for it to finish`);
     }
     const createdAt = new Date();
-    const stamp = createdAt.toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
-    const base = `${request.model}-${request.dataset}-${stamp}`;
+    const base = runDirName(request.model, request.dataset, createdAt);
     let id = base;
     for (let n = 2; existsSync(join(this.options.runsDir, id)); n++) id = `${base}-${n}`;
     const runDir = join(this.options.runsDir, id);

@@ -108,6 +108,12 @@ async function readVerified(directory: string, name: string, state: StoredState)
   return bytes;
 }
 
+/** A run directory's default name: `<kind>-<name>-<UTC time to the second>`, e.g. cnn-mnist-2026-11-29_10-12-51. */
+export function runDirName(kind: string, name: string, at: Date = new Date()): string {
+  const stamp = at.toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
+  return `${kind}-${name.replace(/[^a-z0-9-]+/gi, '_')}-${stamp}`;
+}
+
 /** The checkpoint directory a run directory's `latest` names, or null when it has none. */
 export async function latestCheckpointDir(runDir: string): Promise<string | null> {
   const pointer = join(runDir, LATEST_FILE);

@@ -24,6 +24,7 @@ import {
   writeFileAtomic,
   loadTask,
   parseLrGroups,
+  runDirName,
   runFineTune,
   selectBackend,
   type FineTuneMethod,
@@ -121,8 +122,7 @@ interface CompareFlags extends CommonFlags {
 }
 
 function defaultRunDir(kind: string, task: string): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
-  return join('runs', `${kind}-${task.replace(/[^a-z0-9-]+/gi, '_')}-${stamp}`);
+  return join('runs', runDirName(kind, task));
 }
 
 function setUp(flags: CommonFlags): { log: (line: string) => void } {

@@ -14,6 +14,7 @@ import {
   latestCheckpointDir,
   loadDataset,
   oneCycle,
+  runDirName,
   selectBackend,
   sparseCategoricalCrossentropy,
   stepDecay,
@@ -118,8 +119,7 @@ function normalizeOf(recipeNormalization: 'scale' | Normalize): Normalize | unde
 }
 
 function defaultRunDir(model: string, dataset: string): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
-  return join('runs', `${model}-${dataset.replace(/[^a-z0-9-]+/gi, '_')}-${stamp}`);
+  return join('runs', runDirName(model, dataset));
 }
 
 /** --classes must name classes the dataset has (k in 0..count-1) and at least two of them. */

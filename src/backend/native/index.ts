@@ -221,6 +221,25 @@ function nativeKernels(addon: NativeAddon, pool: StoragePool): Kernels {
     return y;
   };
 
+  /** Conv2DBackpropFilter(Bias): dw, and into `dbias` the bias gradient when one is given. */
+  const convFilterGradient = (
+    kernel: KernelName,
+    x: FloatStorage,
+    dy: FloatStorage,
+    attrs: Conv2DAttrs,
+    dbias: Float32Array | null,
+  ): Float32Array => {
+    const dw = float32(attrs.KH * attrs.KW * attrs.C * attrs.O);
+    addon.conv2dBackpropFilter(
+      f32(x, kernel, attrs.N * attrs.H * attrs.W * attrs.C),
+      f32(dy, kernel, attrs.N * attrs.OH * attrs.OW * attrs.O),
+      dw,
+      packWindow(attrs, attrs.O),
+      dbias,
+    );
+    return dw;
+  };
+
   const unary =
     (op: EltwiseOpCode, kernel: KernelName) =>
     (x: FloatStorage): Float32Array => {
@@ -383,16 +402,7 @@ function nativeKernels(addon: NativeAddon, pool: StoragePool): Kernels {
       );
       return dx;
     },
-    Conv2DBackpropFilter(x, dy, attrs) {
-      const dw = float32(attrs.KH * attrs.KW * attrs.C * attrs.O);
-      addon.conv2dBackpropFilter(
-        f32(x, 'Conv2DBackpropFilter', attrs.N * attrs.H * attrs.W * attrs.C),
-        f32(dy, 'Conv2DBackpropFilter', attrs.N * attrs.OH * attrs.OW * attrs.O),
-        dw,
-        packWindow(attrs, attrs.O),
-      );
-      return dw;
-    },
+    Conv2DBackpropFilter: (x, dy, attrs) => convFilterGradient('Conv2DBackpropFilter', x, dy, attrs, null),
 
     FusedConv2D(x, w, bias, attrs) {
       if (attrs.activation !== 'linear' && attrs.activation !== 'relu') {
@@ -403,16 +413,8 @@ function nativeKernels(addon: NativeAddon, pool: StoragePool): Kernels {
       return convForward('FusedConv2D', x, w, bias, attrs, attrs.activation === 'relu');
     },
     Conv2DBackpropFilterBias(x, dy, attrs) {
-      const dw = float32(attrs.KH * attrs.KW * attrs.C * attrs.O);
       const dbias = float32(attrs.O);
-      addon.conv2dBackpropFilter(
-        f32(x, 'Conv2DBackpropFilterBias', attrs.N * attrs.H * attrs.W * attrs.C),
-        f32(dy, 'Conv2DBackpropFilterBias', attrs.N * attrs.OH * attrs.OW * attrs.O),
-        dw,
-        packWindow(attrs, attrs.O),
-        dbias,
-      );
-      return { dw, dbias };
+      return { dw: convFilterGradient('Conv2DBackpropFilterBias', x, dy, attrs, dbias), dbias };
     },
 
     MaxPool(x, attrs) {

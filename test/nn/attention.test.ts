@@ -4,7 +4,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertClose, inference, seeded, training } from './helpers.js';
-import { embedding, layerFromConfig, layerNormalization, multiHeadAttention } from '../../src/nn/index.js';
+import {
+  dense,
+  embedding,
+  flatten,
+  layerFromConfig,
+  layerNormalization,
+  multiHeadAttention,
+  transformerBlock,
+} from '../../src/nn/index.js';
 import type { MultiHeadAttention } from '../../src/nn/index.js';
 import { gradients } from '../../src/tensor/autograd.js';
 import { fill, randomNormal, tensor } from '../../src/tensor/ops/creation.js';
@@ -12,6 +20,9 @@ import { mul } from '../../src/tensor/ops/elementwise.js';
 import { sum } from '../../src/tensor/ops/reduce.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { noGrad } from '../../src/tensor/tensor.js';
+import { encodeModel, modelFromBytes } from '../../src/train/checkpoint.js';
+import { sequential } from '../../src/train/model.js';
+import { Random } from '../../src/util/random.js';
 
 const f64 = (shape: number[], seed: number): Tensor =>
   randomNormal(shape, seeded(seed), 0, 1, { dtype: 'float64' });
@@ -325,4 +336,43 @@ describe('LayerNormalization, Keras semantics', () => {
     assert.throws(() => layerNormalization({ axis: 0 }), /axis must be -1 or the last axis's index/);
     assert.throws(() => layerNormalization({ epsilon: 0 }), /epsilon must be a positive number, found 0/);
   });
+});
+
+test('a Sequential of token layers saves and loads through the checkpoint format', () => {
+  // ids (B, 6) -> embedding (B, 6, 8) -> block -> self-attention -> norm -> flatten -> dense
+  const model = sequential({
+    name: 'tokens',
+    layers: [
+      embedding({ inputDim: 12, outputDim: 8, inputShape: [6] }),
+      transformerBlock({ numHeads: 2, mlpDim: 16, useCausalMask: true }),
+      multiHeadAttention({ numHeads: 4, keyDim: 3, valueDim: 5 }),
+      layerNormalization({ epsilon: 1e-5 }),
+      flatten(),
+      dense({ units: 3 }),
+    ],
+  });
+  model.buildFor([6], new Random(3));
+  const loaded = modelFromBytes(encodeModel(model));
+  assert.deepEqual(loaded.toConfig(), model.toConfig());
+  assert.deepEqual(
+    loaded.weights.map((w) => w.value.name),
+    model.weights.map((w) => w.value.name),
+  );
+  const ids = tensor(
+    [
+      [1, 5, 11, 0, 3, 3],
+      [7, 7, 2, 9, 10, 4],
+    ],
+    [2, 6],
+    'int32',
+  );
+  assert.deepEqual(
+    Array.from(loaded.apply(ids, inference()).data),
+    Array.from(model.apply(ids, inference()).data),
+  );
+  // Freezing a block freezes every weight under it, the ones made at build included.
+  const block = model.layers[1]!;
+  block.trainable = false;
+  assert.ok(block.weights.every((w) => !w.value.requiresGrad));
+  assert.equal(model.trainableWeights.length, model.weights.length - block.weights.length);
 });

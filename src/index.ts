@@ -81,12 +81,16 @@ export {
   Conv2D,
   Dense,
   Dropout,
+  Embedding,
   Flatten,
   GlobalAveragePooling2D,
   LayerNormalization,
   MaxPooling2D,
+  MultiHeadAttention,
+  PatchEmbedding,
   Rescaling,
   Reshape,
+  TransformerBlock,
   activation,
   add,
   averagePooling2d,
@@ -94,12 +98,16 @@ export {
   conv2d,
   dense,
   dropout,
+  embedding,
   flatten,
   globalAveragePooling2d,
   layerNormalization,
   maxPooling2d,
+  multiHeadAttention,
+  patchEmbedding,
   rescaling,
   reshape,
+  transformerBlock,
 } from './nn/index.js';
 export type {
   ActivationArgs,
@@ -107,13 +115,20 @@ export type {
   BatchNormalizationArgs,
   Conv2DArgs,
   DenseArgs,
+  AttentionInputs,
+  AttentionOptions,
+  AttentionOutput,
   DropoutArgs,
+  EmbeddingArgs,
   FlattenArgs,
   GlobalAveragePooling2DArgs,
   LayerNormalizationArgs,
+  MultiHeadAttentionArgs,
+  PatchEmbeddingArgs,
   Pooling2DArgs,
   RescalingArgs,
   ReshapeArgs,
+  TransformerBlockArgs,
 } from './nn/index.js';
 export {
   activationNames,
@@ -127,7 +142,10 @@ export {
   heUniform,
   lecunNormal,
   lecunUniform,
+  randomNormalInitializer,
+  randomUniformInitializer,
   serializeInitializer,
+  truncatedNormal,
 } from './nn/index.js';
 export type {
   ActivationFunction,
@@ -189,6 +207,8 @@ export { MNIST_MEAN_STD, RECIPES, ZOO_MODEL_NAMES, getRecipe } from './zoo/recip
 export type { InputNormalization, Recipe, RecipeOptions, ZooModelName } from './zoo/recipes.js';
 export { ResNet, ResidualBlock } from './zoo/resnet.js';
 export type { ResNetArgs, ResidualBlockArgs } from './zoo/resnet.js';
+export { VisionTransformer, vit } from './zoo/vit.js';
+export type { VisionTransformerArgs } from './zoo/vit.js';
 
 // ---- training ----
 export type {

@@ -3,7 +3,7 @@
 // Constraints:
 // - Unary ops view their buffers as one flat (length) vector; the op code table below is mirrored
 //   in src/backend/native/binding.ts (EltwiseOp). Neg is eltwise_linear with alpha = -1.
-// - Gradients take the forward input x for relu, leaky relu and gelu, and the forward output y for
+// - Gradients take the forward input x for relu, leaky relu and both gelu forms, and the forward output y for
 //   sigmoid and tanh (the *_use_dst_for_bwd algorithms), as the kernel contract specifies.
 // - Softmax works on an (outer, size) row-major view along the last axis. float32 only.
 #include "common.h"
@@ -13,7 +13,7 @@ namespace {
 
 using namespace dnnl;
 
-enum EltwiseOp { kNeg = 0, kExp, kLog, kSqrt, kAbs, kRelu, kLeakyRelu, kSigmoid, kTanh, kGelu };
+enum EltwiseOp { kNeg = 0, kExp, kLog, kSqrt, kAbs, kRelu, kLeakyRelu, kSigmoid, kTanh, kGelu, kGeluTanh };
 
 struct Algo {
   algorithm alg;
@@ -32,6 +32,7 @@ Algo ForwardAlgo(int64_t op, float alpha) {
     case kSigmoid: return {algorithm::eltwise_logistic, 0.f, 0.f};
     case kTanh: return {algorithm::eltwise_tanh, 0.f, 0.f};
     case kGelu: return {algorithm::eltwise_gelu_erf, 0.f, 0.f};
+    case kGeluTanh: return {algorithm::eltwise_gelu_tanh, 0.f, 0.f};
     default: throw std::runtime_error("eltwise: unknown op " + std::to_string(op));
   }
 }
@@ -45,6 +46,7 @@ Algo BackwardAlgo(int64_t op, float alpha, bool &usesDst) {
     case kSigmoid: return {algorithm::eltwise_logistic_use_dst_for_bwd, 0.f, 0.f};
     case kTanh: return {algorithm::eltwise_tanh_use_dst_for_bwd, 0.f, 0.f};
     case kGelu: return {algorithm::eltwise_gelu_erf, 0.f, 0.f};
+    case kGeluTanh: return {algorithm::eltwise_gelu_tanh, 0.f, 0.f};
     default: throw std::runtime_error("eltwise grad: unsupported op " + std::to_string(op));
   }
 }

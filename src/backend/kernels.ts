@@ -115,6 +115,8 @@ export interface Kernels {
   Tanh(x: F): F;
   /** Exact GELU: x * Phi(x), Phi the standard normal CDF (erf form). */
   Gelu(x: F): F;
+  /** GELU, tanh approximation: x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))). */
+  GeluTanh(x: F): F;
 
   // ---- unary gradients: dx[i] = dy[i] * f'(.) ----
   ReluGrad(dy: F, x: F): F;
@@ -124,6 +126,7 @@ export interface Kernels {
   /** Takes the forward output y = tanh(x): dx = dy * (1 - y^2). */
   TanhGrad(dy: F, y: F): F;
   GeluGrad(dy: F, x: F): F;
+  GeluTanhGrad(dy: F, x: F): F;
 
   // ---- binary, broadcasting ----
   Add(a: F, b: F, attrs: BroadcastAttrs): F;
@@ -151,6 +154,12 @@ export interface Kernels {
   Slice(x: Storage, attrs: { shape: Shape; begin: readonly number[]; size: readonly number[] }): Storage;
   /** paddings[d] = [before, after] for each dimension d; new cells hold `value`. */
   Pad(x: F, attrs: { shape: Shape; paddings: readonly (readonly [number, number])[]; value: number }): F;
+
+  // ---- gather (embedding lookup), rows of a [rows, width] table ----
+  /** out (n, width): row i is table[indices[i]]; every index is in [0, rows) (n = indices.length). */
+  Gather(table: F, indices: Int32Array, attrs: { rows: number; width: number }): F;
+  /** Gather's gradient: dtable (rows, width) = sum over i of dy[i] added into row indices[i]. */
+  GatherGrad(dy: F, indices: Int32Array, attrs: { rows: number; width: number }): F;
 
   // ---- linear algebra ----
   MatMul(a: F, b: F, attrs: MatMulAttrs): F;

@@ -190,6 +190,26 @@ function activation(g: GraphBuilder, name: ActivationName, x: string, wanted: st
         wanted,
       );
     }
+    case 'gelu_tanh': {
+      // x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))), from opset-17 ops.
+      const cube = g.node('Mul', [g.node('Mul', [x, x], `${wanted}_sq`), x], `${wanted}_cube`);
+      const inner = g.node(
+        'Add',
+        [x, g.node('Mul', [cube, g.floats('gelu_cubic', [], [0.044715])], `${wanted}_cubic`)],
+        `${wanted}_inner`,
+      );
+      const t = g.node(
+        'Tanh',
+        [g.node('Mul', [inner, g.floats('gelu_scale', [], [Math.sqrt(2 / Math.PI)])], `${wanted}_scaled`)],
+        `${wanted}_tanh`,
+      );
+      const onePlus = g.node('Add', [t, g.floats('one', [], [1])], `${wanted}_add`);
+      return g.node(
+        'Mul',
+        [g.node('Mul', [x, g.floats('half', [], [0.5])], `${wanted}_half`), onePlus],
+        wanted,
+      );
+    }
   }
 }
 

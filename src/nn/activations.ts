@@ -5,7 +5,7 @@ import { logSoftmax, softmax } from '../tensor/ops/nn.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export type ActivationName =
-  'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'log_softmax' | 'gelu' | 'leaky_relu';
+  'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'log_softmax' | 'gelu' | 'gelu_tanh' | 'leaky_relu';
 
 export type ActivationFunction = (x: Tensor) => Tensor;
 
@@ -17,9 +17,12 @@ const ACTIVATIONS: Record<ActivationName, ActivationFunction> = {
   relu,
   sigmoid,
   tanh,
-  softmax,
-  log_softmax: logSoftmax,
-  gelu,
+  softmax: (x) => softmax(x),
+  log_softmax: (x) => logSoftmax(x),
+  // Keras's 'gelu' is the exact (erf) form; 'gelu_tanh' is its approximate=True (PyTorch's
+  // approximate='tanh', TF.js's 'gelu_new').
+  gelu: (x) => gelu(x),
+  gelu_tanh: (x) => gelu(x, { approximate: true }),
   leaky_relu: (x) => leakyRelu(x, LEAKY_RELU_SLOPE),
 };
 

@@ -15,7 +15,10 @@ export {
   lecunNormal,
   lecunUniform,
   ones,
+  randomNormalInitializer,
+  randomUniformInitializer,
   serializeInitializer,
+  truncatedNormal,
   zeros,
 } from './initializers.js';
 export type {
@@ -41,6 +44,8 @@ export { Dense, dense } from './layers/dense.js';
 export type { DenseArgs } from './layers/dense.js';
 export { Dropout, dropout } from './layers/dropout.js';
 export type { DropoutArgs } from './layers/dropout.js';
+export { Embedding, embedding } from './layers/embedding.js';
+export type { EmbeddingArgs } from './layers/embedding.js';
 export { Flatten, flatten } from './layers/flatten.js';
 export type { FlattenArgs } from './layers/flatten.js';
 export { GlobalAveragePooling2D, globalAveragePooling2d } from './layers/global-average-pooling2d.js';
@@ -48,8 +53,19 @@ export type { GlobalAveragePooling2DArgs } from './layers/global-average-pooling
 export { LayerNormalization, layerNormalization } from './layers/layer-normalization.js';
 export type { LayerNormalizationArgs } from './layers/layer-normalization.js';
 export { MaxPooling2D, maxPooling2d } from './layers/max-pooling2d.js';
+export { MultiHeadAttention, multiHeadAttention } from './layers/multi-head-attention.js';
+export type {
+  AttentionInputs,
+  AttentionOptions,
+  AttentionOutput,
+  MultiHeadAttentionArgs,
+} from './layers/multi-head-attention.js';
+export { PatchEmbedding, patchEmbedding } from './layers/patch-embedding.js';
+export type { PatchEmbeddingArgs } from './layers/patch-embedding.js';
 export type { Pooling2DArgs } from './layers/pooling2d.js';
 export { Rescaling, rescaling } from './layers/rescaling.js';
 export type { RescalingArgs } from './layers/rescaling.js';
 export { Reshape, reshape } from './layers/reshape.js';
 export type { ReshapeArgs } from './layers/reshape.js';
+export { TransformerBlock, transformerBlock } from './layers/transformer-block.js';
+export type { TransformerBlockArgs } from './layers/transformer-block.js';

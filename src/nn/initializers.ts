@@ -23,7 +23,10 @@ export type InitializerName =
   | 'lecun_uniform'
   | 'lecun_normal'
   | 'zeros'
-  | 'ones';
+  | 'ones'
+  | 'random_uniform'
+  | 'random_normal'
+  | 'truncated_normal';
 
 /** A serialisable initialiser description, e.g. {className: 'Constant', config: {value: 0.1}}. */
 export interface InitializerConfig {
@@ -114,6 +117,38 @@ export function ones(): SerializableInitializer {
   return named('ones', (shape) => fill(shape, 1));
 }
 
+// NOTE: Keras's string names 'random_uniform', 'random_normal' and 'truncated_normal' mean the
+// classes with their defaults (range +-0.05, stddev 0.05); a config gives other parameters, e.g.
+// {className: 'TruncatedNormal', config: {stddev: 0.02}} (ViT's class token and positions).
+
+/** Uniform in [minval, maxval); default [-0.05, 0.05) (Keras RandomUniform, Embedding's default). */
+export function randomUniformInitializer(
+  options: { minval?: number; maxval?: number } = {},
+): SerializableInitializer {
+  const { minval = -0.05, maxval = 0.05 } = options;
+  return named({ className: 'RandomUniform', config: { minval, maxval } }, (shape, random) =>
+    randomUniform(shape, random, minval, maxval),
+  );
+}
+
+/** Normal(mean, stddev); default stddev 0.05 (Keras RandomNormal). */
+export function randomNormalInitializer(
+  options: { mean?: number; stddev?: number } = {},
+): SerializableInitializer {
+  const { mean = 0, stddev = 0.05 } = options;
+  return named({ className: 'RandomNormal', config: { mean, stddev } }, (shape, random) =>
+    randomNormal(shape, random, mean, stddev),
+  );
+}
+
+/** Normal(mean, stddev) with draws beyond two stddev redrawn; default stddev 0.05 (Keras TruncatedNormal). */
+export function truncatedNormal(options: { mean?: number; stddev?: number } = {}): SerializableInitializer {
+  const { mean = 0, stddev = 0.05 } = options;
+  return named({ className: 'TruncatedNormal', config: { mean, stddev } }, (shape, random) =>
+    randomNormal(shape, random, mean, stddev, { truncated: true }),
+  );
+}
+
 export function constant(options: { value: number }): SerializableInitializer {
   const { value } = options;
   return named({ className: 'Constant', config: { value } }, (shape) => fill(shape, value));
@@ -128,7 +163,37 @@ const BY_NAME: Record<InitializerName, () => SerializableInitializer> = {
   lecun_normal: lecunNormal,
   zeros,
   ones,
+  random_uniform: () => randomUniformInitializer(),
+  random_normal: () => randomNormalInitializer(),
+  truncated_normal: () => truncatedNormal(),
 };
+
+/** Parameterised initialisers by Keras class name, built from their saved config. */
+const BY_CLASS: Record<string, (config: Record<string, unknown>) => SerializableInitializer> = {
+  RandomUniform: (c) => randomUniformInitializer(numbers(c, ['minval', 'maxval'], 'RandomUniform')),
+  RandomNormal: (c) => randomNormalInitializer(numbers(c, ['mean', 'stddev'], 'RandomNormal')),
+  TruncatedNormal: (c) => truncatedNormal(numbers(c, ['mean', 'stddev'], 'TruncatedNormal')),
+};
+
+/** The numeric entries `keys` of an initialiser config (absent ones left to the defaults). */
+function numbers(
+  config: Record<string, unknown>,
+  keys: readonly string[],
+  className: string,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of keys) {
+    const value = config[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new Error(
+        `${className} initializer: config.${key} must be a finite number, found ${JSON.stringify(value)}`,
+      );
+    }
+    out[key] = value;
+  }
+  return out;
+}
 
 /** 'glorotUniform' -> 'glorot_uniform'; Keras class names 'GlorotUniform' too. */
 function canonicalName(name: string): string {
@@ -146,7 +211,7 @@ export function getInitializer(identifier: InitializerIdentifier | string): Seri
       (() => SerializableInitializer) | undefined;
     if (!make) {
       throw new Error(
-        `unknown initializer '${identifier}' (known: ${Object.keys(BY_NAME).join(', ')}, or {className: 'Constant', config: {value}})`,
+        `unknown initializer '${identifier}' (known: ${Object.keys(BY_NAME).join(', ')}, or {className, config} with className Constant, ${Object.keys(BY_CLASS).join(', ')})`,
       );
     }
     return make();
@@ -158,6 +223,10 @@ export function getInitializer(identifier: InitializerIdentifier | string): Seri
     }
     return constant({ value });
   }
+  const fromClass = Object.hasOwn(BY_CLASS, identifier.className)
+    ? BY_CLASS[identifier.className]
+    : undefined;
+  if (fromClass) return fromClass(identifier.config ?? {});
   return getInitializer(identifier.className);
 }
 

@@ -158,12 +158,16 @@ export abstract class Layer {
 
   /** Builds on first use (recording the input shape), then calls. */
   apply(x: Tensor, context: CallContext): Tensor {
-    if (!this.built) {
-      this.inputShape ??= x.shape.slice(1);
-      this.build(x.shape, context.random);
-      this.built = true;
-    }
+    this.buildOnce(x, context.random);
     return this.call(x, context);
+  }
+
+  /** Builds for `x` (batch first) unless built, recording its shape: what apply() does before call(). */
+  protected buildOnce(x: Tensor, random: RandomSource): void {
+    if (this.built) return;
+    this.inputShape ??= x.shape.slice(1);
+    this.build(x.shape, random);
+    this.built = true;
   }
 
   /** Keras-style configuration: the constructor arguments that rebuild this layer. */

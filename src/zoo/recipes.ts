@@ -1,12 +1,13 @@
 // The model zoo: named architectures with the training recipe each is known to work with
 // (DESIGN.md "Default recipes"). The CLI's `train --model NAME` and the benchmarks use these.
 import { averagePooling2d, conv2d, dense, dropout, flatten, maxPooling2d, activation } from '../nn/index.js';
-import { adam, oneCycle } from '../optim/index.js';
+import { adam, adamW, cosineDecay, oneCycle } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Model, sequential } from '../train/model.js';
 import { ResNet } from './resnet.js';
+import { vit } from './vit.js';
 
-export type ZooModelName = 'mlp' | 'cnn' | 'fast' | 'resnet' | 'lenet5';
+export type ZooModelName = 'mlp' | 'cnn' | 'fast' | 'resnet' | 'lenet5' | 'vit' | 'vit-7';
 
 /** Per-batch input normalisation: scale to [0, 1], or standardise with a dataset's mean/std. */
 export type InputNormalization = 'scale' | { mean: number; std: number };
@@ -25,6 +26,8 @@ export interface Recipe {
   readonly batchSize: number;
   readonly epochs: number;
   readonly normalization: InputNormalization;
+  /** Label smoothing of the training loss (sparse categorical cross-entropy); default 0. */
+  readonly labelSmoothing?: number;
   /** A fresh, unbuilt model. */
   model(options?: RecipeOptions): Model;
   /** The recipe's optimizer; schedules need the total number of steps. */
@@ -140,7 +143,45 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
       }),
     optimizer: (_steps, learningRate = 0.001) => adam({ learningRate }),
   },
+  vit: {
+    name: 'vit',
+    description:
+      'vision transformer: 4x4 patches (49 tokens + class token), width 64, 6 pre-norm blocks of 4 heads, MLP 128; 205,962 parameters',
+    batchSize: 128,
+    epochs: 10,
+    normalization: MNIST_MEAN_STD,
+    labelSmoothing: 0.1,
+    model: ({ classes = 10 } = {}) => vit({ patchSize: 4, classes }),
+    optimizer: vitOptimizer,
+  },
+  'vit-7': {
+    name: 'vit-7',
+    description: 'the vit with 7x7 patches (16 tokens + class token): about 3x fewer FLOPs, for quick runs',
+    batchSize: 128,
+    epochs: 5,
+    normalization: MNIST_MEAN_STD,
+    labelSmoothing: 0.1,
+    model: ({ classes = 10 } = {}) => vit({ patchSize: 7, classes }),
+    optimizer: vitOptimizer,
+  },
 };
+
+/**
+ * The vits' first recipe (tuning comes with the speed work): AdamW (decay 0.05), a linear warm-up
+ * over the first 10% of the steps from a tenth of the peak, then a cosine to zero.
+ */
+function vitOptimizer(totalSteps: number, learningRate = 0.001): Optimizer {
+  const warmupSteps = Math.max(1, Math.round(totalSteps * 0.1));
+  return adamW({
+    learningRate: cosineDecay({
+      initialLearningRate: learningRate / 10,
+      warmupTarget: learningRate,
+      warmupSteps,
+      decaySteps: Math.max(1, totalSteps - warmupSteps),
+    }),
+    weightDecay: 0.05,
+  });
+}
 
 export const ZOO_MODEL_NAMES = Object.keys(RECIPES) as ZooModelName[];
 

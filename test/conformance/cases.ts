@@ -98,6 +98,7 @@ const unaryKernels: [KernelName & keyof Kernels, (v: number) => number, [number,
   ['Sigmoid', ref.sigmoid, [-30, 30]],
   ['Tanh', Math.tanh, [-5, 5]],
   ['Gelu', (v) => v * ref.normalCdf(v), [-5, 5]],
+  ['GeluTanh', ref.geluTanh, [-6, 6]],
 ];
 for (const [kernel, f, [lo, hi]] of unaryKernels) {
   defineCase(
@@ -127,6 +128,7 @@ const gradKernels: [KernelName, (dy: number, v: number) => number, [number, numb
     (dy, x) => dy * (ref.normalCdf(x) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI)),
     [-5, 5],
   ],
+  ['GeluTanhGrad', (dy, x) => dy * ref.geluTanhDerivative(x), [-6, 6]],
 ];
 for (const [kernel, f, [lo, hi]] of gradKernels) {
   defineCase(
@@ -435,6 +437,31 @@ for (const [shape, paddings, value] of [
   );
 }
 
+// ---------------------------------------------------------------- gather
+
+for (const [label, rows, width, indexCount] of [
+  ['10 rows of 7, 23 indices with repeats', 10, 7, 23],
+  ['class-token-sized table, 1 row of 64', 1, 64, 5],
+  ['wide rows 3 x 300', 3, 300, 4],
+] as [string, number, number, number][]) {
+  const attrs = { rows, width };
+  const indices = new Prng(seedOf(label)).integers(indexCount, rows);
+  defineCase(
+    'Gather',
+    label,
+    (rng) => [rng.uniform(rows * width)],
+    (k, [table], backend) => [k.Gather(table!, int32(backend, indices), attrs)],
+    ([table]) => [ref.gather(table!, indices, width)],
+  );
+  defineCase(
+    'GatherGrad',
+    label,
+    (rng) => [rng.uniform(indexCount * width)],
+    (k, [dy], backend) => [k.GatherGrad(dy!, int32(backend, indices), attrs)],
+    ([dy]) => [ref.gatherGrad(dy!, indices, rows, width)],
+  );
+}
+
 // ---------------------------------------------------------------- matmul
 
 for (const [batch, m, k, n, transposeA, transposeB] of [
@@ -448,6 +475,12 @@ for (const [batch, m, k, n, transposeA, transposeB] of [
   [1, 8, 1600, 10, false, false],
   [1, 70, 400, 130, false, true],
   [1, 1, 1, 1, false, false],
+  // Attention on the vit's shapes (50 tokens, head size 16), a few (batch x head) products:
+  // scores = q k^T, context = p v, and the backward's p^T dy and dy v^T.
+  [6, 50, 16, 50, false, true],
+  [6, 50, 50, 16, false, false],
+  [6, 50, 50, 16, true, false],
+  [3, 17, 16, 17, true, true],
 ] as [number, number, number, number, boolean, boolean][]) {
   const attrs = { batch, m, k, n, transposeA, transposeB };
   defineCase(
@@ -645,6 +678,7 @@ for (const [label, outer, size, scale] of [
   ['7 rows of 10', 7, 10, 3],
   ['large logits', 5, 10, 1000],
   ['one wide row', 1, 300, 5],
+  ['attention rows: 4 heads x 50 queries over 50 keys', 200, 50, 4],
 ] as [string, number, number, number][]) {
   const attrs = { outer, size };
   defineCase(
@@ -780,11 +814,12 @@ for (const [label, outer, size, offset] of [
     ],
   );
 }
-for (const [label, outer, size] of [
-  ['6 rows of 10', 6, 10],
-  ['33 rows of 64', 33, 64],
-] as [string, number, number][]) {
-  const attrs = { outer, size, epsilon: 1e-5 };
+for (const [label, outer, size, epsilon] of [
+  ['6 rows of 10', 6, 10, 1e-5],
+  ['33 rows of 64', 33, 64, 1e-5],
+  ['vit tokens: 100 rows of 64, Keras epsilon 1e-3', 100, 64, 1e-3],
+] as [string, number, number, number][]) {
+  const attrs = { outer, size, epsilon };
   defineCase(
     'LayerNorm',
     label,

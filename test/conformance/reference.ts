@@ -42,6 +42,20 @@ export function normalCdf(x: number): number {
   return 0.5 + (s * h) / 3;
 }
 
+/** GELU's tanh approximation, from its definition. */
+export function geluTanh(x: number): number {
+  const u = Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3);
+  return 0.5 * x * (1 + Math.tanh(u));
+}
+
+/** d/dx geluTanh, written with sech^2 = 1 / cosh^2. */
+export function geluTanhDerivative(x: number): number {
+  const c = Math.sqrt(2 / Math.PI);
+  const u = c * (x + 0.044715 * x ** 3);
+  const sech2 = 1 / Math.cosh(u) ** 2;
+  return 0.5 * (1 + Math.tanh(u)) + 0.5 * x * sech2 * c * (1 + 3 * 0.044715 * x * x);
+}
+
 export function sigmoid(v: number): number {
   return 1 / (1 + Math.exp(-v));
 }
@@ -508,4 +522,22 @@ export function normGrad(
     dbeta[i % size] += v;
   });
   return [dx, dgamma, dbeta];
+}
+
+// ---- gather ----
+
+export function gather(table: Vec, indices: readonly number[], width: number): Vec {
+  const out = new Float64Array(indices.length * width);
+  indices.forEach((row, i) => {
+    for (let j = 0; j < width; j++) out[i * width + j] = table[row * width + j] as number;
+  });
+  return out;
+}
+
+export function gatherGrad(dy: Vec, indices: readonly number[], rows: number, width: number): Vec {
+  const out = new Float64Array(rows * width);
+  indices.forEach((row, i) => {
+    for (let j = 0; j < width; j++) out[row * width + j] += dy[i * width + j] as number;
+  });
+  return out;
 }

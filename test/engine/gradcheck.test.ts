@@ -83,6 +83,25 @@ describe('gradient checks (float64, central differences)', () => {
     checkGradients([{ shape: [2, 3, 4] }, { shape: [2, 4, 2] }], (a, b) => nn.matmul(a, b));
   });
 
+  test('matmul with broadcast batch axes (attention heads, a weight shared over tokens)', () => {
+    // [B, H, T, d] x [B, H, S, d]^T: attention scores over B*H heads.
+    checkGradients([{ shape: [2, 2, 3, 4] }, { shape: [2, 2, 5, 4] }], (q, k) =>
+      nn.matmul(q, k, { transposeB: true }),
+    );
+    // A 2-D weight over a batch of token rows (folded into one product), also transposed.
+    checkGradients([{ shape: [2, 3, 4] }, { shape: [4, 5] }], (a, b) => nn.matmul(a, b));
+    checkGradients([{ shape: [2, 3, 4] }, { shape: [5, 4] }], (a, b) =>
+      nn.matmul(a, b, { transposeB: true }),
+    );
+    // Broadcasts that need a copy: a transposed batch against a 2-D b, a 2-D a against a batch,
+    // and size-1 batch axes on both sides.
+    checkGradients([{ shape: [2, 4, 3] }, { shape: [4, 5] }], (a, b) =>
+      nn.matmul(a, b, { transposeA: true }),
+    );
+    checkGradients([{ shape: [3, 4] }, { shape: [2, 4, 5] }], (a, b) => nn.matmul(a, b));
+    checkGradients([{ shape: [2, 1, 3, 4] }, { shape: [3, 4, 2] }], (a, b) => nn.matmul(a, b));
+  });
+
   test('broadcasting add, sub, mul, div', () => {
     checkGradients([{ shape: [2, 3] }, { shape: [3] }], (a, b) => ew.add(a, b));
     checkGradients([{ shape: [2, 1, 4] }, { shape: [3, 1] }], (a, b) => ew.sub(a, b));
@@ -112,11 +131,27 @@ describe('gradient checks (float64, central differences)', () => {
     checkGradients([{ shape: [3, 5] }], (x) => ew.sigmoid(x));
     checkGradients([{ shape: [3, 5] }], (x) => ew.tanh(x));
     checkGradients([{ shape: [3, 5] }], (x) => ew.gelu(x));
+    checkGradients([{ shape: [3, 5] }], (x) => ew.gelu(x, { approximate: true }));
   });
 
   test('softmax and log-softmax over the last axis', () => {
     checkGradients([{ shape: [3, 6] }], (x) => nn.softmax(x));
     checkGradients([{ shape: [2, 2, 5] }], (x) => nn.logSoftmax(x));
+  });
+
+  test('softmax and log-softmax over another axis', () => {
+    checkGradients([{ shape: [3, 4, 2] }], (x) => nn.softmax(x, 1));
+    checkGradients([{ shape: [3, 4] }], (x) => nn.softmax(x, 0));
+    checkGradients([{ shape: [2, 3, 4] }], (x) => nn.logSoftmax(x, -3));
+  });
+
+  test('gather: the gradient reaches the rows picked, summed over repeats', () => {
+    const indices = tensor([2, 0, 2, 3, 2, 1], [2, 3], 'int32');
+    checkGradients([{ shape: [4, 3] }], (table) => nn.gather(table, indices));
+  });
+
+  test('broadcastTo sums its gradient back', () => {
+    checkGradients([{ shape: [3, 1] }], (x) => ew.broadcastTo(x, [2, 3, 4]));
   });
 
   test('fused softmax cross-entropy, with and without label smoothing', () => {

@@ -59,6 +59,7 @@ describe('ONNX export of every supported layer', () => {
         globalAveragePooling2d({ keepDims: true }),
         flatten(),
         dense({ units: 16, activation: 'sigmoid' }),
+        activation({ activation: 'gelu_tanh' }),
         batchNormalization(),
         dropout({ rate: 0.5 }),
         dense({ units: 10, activation: 'log_softmax' }),

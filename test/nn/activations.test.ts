@@ -14,6 +14,9 @@ test('elementwise activations', () => {
   assertClose(getActivation('tanh')(x()).toArray(), [Math.tanh(-2), 0, Math.tanh(1)]);
   // Exact GELU: x * Phi(x); Phi(1) = 0.8413447460685429, Phi(-2) = 0.022750131948179195.
   assertClose(getActivation('gelu')(x()).toArray(), [-2 * 0.022750131948179195, 0, 0.8413447460685429], 1e-5);
+  // The tanh approximation (PyTorch 1.13, F.gelu(x, approximate='tanh')).
+  assertClose(getActivation('gelu_tanh')(x()).toArray(), [-0.04540230591222453, 0, 0.8411919906082768], 1e-6);
+  assertClose(getActivation('geluTanh')(x()).toArray(), [-0.04540230591222453, 0, 0.8411919906082768], 1e-6);
   assertClose(getActivation('leaky_relu')(x()).toArray(), [-0.4, 0, 1]);
 });
 
@@ -27,6 +30,7 @@ test('softmax and log_softmax act on the last axis', () => {
 test('names: Keras snake case, TF.js camel case, undefined is linear, unknown fails', () => {
   assert.deepEqual(activationNames().sort(), [
     'gelu',
+    'gelu_tanh',
     'leaky_relu',
     'linear',
     'log_softmax',

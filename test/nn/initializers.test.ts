@@ -90,3 +90,31 @@ test('same seed, same weights', () => {
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
 });
+
+test('RandomUniform, RandomNormal, TruncatedNormal: Keras defaults, configs that round-trip', () => {
+  const uniform = getInitializer('random_uniform')([2000], seeded(5)).toArray();
+  assert.ok(
+    uniform.every((v) => v >= -0.05 && v < 0.05),
+    'Keras default range [-0.05, 0.05)',
+  );
+  assert.ok(Math.max(...uniform) > 0.049 && Math.min(...uniform) < -0.049);
+  const tokens = getInitializer({ className: 'TruncatedNormal', config: { stddev: 0.02 } });
+  assert.deepEqual(serializeInitializer(tokens), {
+    className: 'TruncatedNormal',
+    config: { mean: 0, stddev: 0.02 },
+  });
+  const values = tokens([5000], seeded(6)).toArray();
+  assert.ok(
+    values.every((v) => Math.abs(v) <= 0.04 * (1 + 1e-6)),
+    'redrawn beyond two stddev',
+  );
+  assertClose([stats(values).std], [0.02 * 0.87962566103423978], 0.03, 'stddev after truncation');
+  const normal = getInitializer({ className: 'RandomNormal', config: { mean: 1, stddev: 0.5 } });
+  assertClose([stats(normal([5000], seeded(7)).toArray()).mean], [1], 0.02, 'mean');
+  const again = getInitializer(serializeInitializer(normal));
+  assert.deepEqual(again([4], seeded(8)).toArray(), normal([4], seeded(8)).toArray());
+  assert.throws(
+    () => getInitializer({ className: 'RandomUniform', config: { minval: 'low' } }),
+    /RandomUniform initializer: config.minval must be a finite number, found "low"/,
+  );
+});

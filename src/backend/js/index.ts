@@ -20,6 +20,8 @@ import { conv2d } from './conv2d.js';
 import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInput } from './conv2d-backprop-input.js';
 import { dropout } from './dropout.js';
+import { gather } from './gather.js';
+import { gatherGrad } from './gather-grad.js';
 import { activateInPlace } from './fused-conv2d.js';
 import { layerNorm } from './layer-norm.js';
 import { layerNormGrad } from './layer-norm-grad.js';
@@ -38,8 +40,8 @@ import { softmaxCrossEntropyGrad } from './softmax-cross-entropy-grad.js';
 import { softmaxGrad } from './softmax-grad.js';
 import { sum } from './sum.js';
 import { transpose } from './transpose.js';
-import { abs, exp, gelu, leakyRelu, log, neg, relu, sigmoid, sqrt, tanh } from './unary.js';
-import { geluGrad, leakyReluGrad, reluGrad, sigmoidGrad, tanhGrad } from './unary-grad.js';
+import { abs, exp, gelu, geluTanh, leakyRelu, log, neg, relu, sigmoid, sqrt, tanh } from './unary.js';
+import { geluGrad, geluTanhGrad, leakyReluGrad, reluGrad, sigmoidGrad, tanhGrad } from './unary-grad.js';
 
 export type { Allocator } from './alloc.js';
 export { StoragePool, heapAlloc } from './alloc.js';
@@ -57,12 +59,14 @@ export function bindJsKernels(alloc: Allocator): Kernels {
     Sigmoid: (x) => sigmoid(alloc, x),
     Tanh: (x) => tanh(alloc, x),
     Gelu: (x) => gelu(alloc, x),
+    GeluTanh: (x) => geluTanh(alloc, x),
 
     ReluGrad: (dy, x) => reluGrad(alloc, dy, x),
     LeakyReluGrad: (dy, x, attrs) => leakyReluGrad(alloc, dy, x, attrs),
     SigmoidGrad: (dy, y) => sigmoidGrad(alloc, dy, y),
     TanhGrad: (dy, y) => tanhGrad(alloc, dy, y),
     GeluGrad: (dy, x) => geluGrad(alloc, dy, x),
+    GeluTanhGrad: (dy, x) => geluTanhGrad(alloc, dy, x),
 
     Add: (a, b, attrs) => add(alloc, a, b, attrs),
     Sub: (a, b, attrs) => sub(alloc, a, b, attrs),
@@ -82,6 +86,9 @@ export function bindJsKernels(alloc: Allocator): Kernels {
     Concat: (xs, attrs) => concat(alloc, xs, attrs),
     Slice: (x, attrs) => slice(alloc, x, attrs),
     Pad: (x, attrs) => pad(alloc, x, attrs),
+
+    Gather: (table, indices, attrs) => gather(alloc, table, indices, attrs),
+    GatherGrad: (dy, indices, attrs) => gatherGrad(alloc, dy, indices, attrs),
 
     MatMul: (a, b, attrs) => matMul(alloc, a, b, attrs),
 

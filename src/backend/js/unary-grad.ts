@@ -2,6 +2,7 @@
 import type { FloatStorage } from '../kernels.js';
 import { allocLike, type Allocator } from './alloc.js';
 import { erf } from './erf.js';
+import { GELU_TANH_CUBIC, GELU_TANH_SCALE } from './unary.js';
 
 function checkSameLength(kernel: string, dy: FloatStorage, other: FloatStorage): void {
   if (dy.length !== other.length) {
@@ -64,6 +65,19 @@ export function geluGrad(alloc: Allocator, dy: FloatStorage, x: FloatStorage): F
     const v = x[i] as number;
     const cdf = 0.5 * (1 + erf(v * Math.SQRT1_2));
     dx[i] = (dy[i] as number) * (cdf + v * invSqrt2Pi * Math.exp(-0.5 * v * v));
+  }
+  return dx;
+}
+
+/** With t = tanh(u), u = c (x + a x^3): d/dx x/2 (1 + t) = (1 + t)/2 + x/2 (1 - t^2) c (1 + 3 a x^2). */
+export function geluTanhGrad(alloc: Allocator, dy: FloatStorage, x: FloatStorage): FloatStorage {
+  checkSameLength('GeluTanhGrad', dy, x);
+  const dx = allocLike(alloc, dy, dy.length);
+  for (let i = 0; i < dy.length; i++) {
+    const v = x[i] as number;
+    const t = Math.tanh(GELU_TANH_SCALE * (v + GELU_TANH_CUBIC * v * v * v));
+    const du = GELU_TANH_SCALE * (1 + 3 * GELU_TANH_CUBIC * v * v);
+    dx[i] = (dy[i] as number) * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du);
   }
   return dx;
 }

@@ -85,3 +85,17 @@ export function gelu(alloc: Allocator, x: FloatStorage): FloatStorage {
   }
   return y;
 }
+
+/** sqrt(2 / pi) and the cubic coefficient of GELU's tanh approximation (Hendrycks & Gimpel 2016). */
+export const GELU_TANH_SCALE = 0.7978845608028654;
+export const GELU_TANH_CUBIC = 0.044715;
+
+/** GELU, tanh approximation: x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))). */
+export function geluTanh(alloc: Allocator, x: FloatStorage): FloatStorage {
+  const y = allocLike(alloc, x, x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    y[i] = 0.5 * v * (1 + Math.tanh(GELU_TANH_SCALE * (v + GELU_TANH_CUBIC * v * v * v)));
+  }
+  return y;
+}

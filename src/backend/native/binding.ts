@@ -24,6 +24,7 @@ export const EltwiseOp = {
   Sigmoid: 7,
   Tanh: 8,
   Gelu: 9,
+  GeluTanh: 10,
 } as const;
 export type EltwiseOpCode = (typeof EltwiseOp)[keyof typeof EltwiseOp];
 
@@ -88,7 +89,7 @@ export interface NativeAddon {
   ): void;
 
   eltwise(op: EltwiseOpCode, x: F32, y: F32, alpha: number): void;
-  /** `data` is x for Relu/LeakyRelu/Gelu and the forward output y for Sigmoid/Tanh. */
+  /** `data` is x for Relu/LeakyRelu/Gelu/GeluTanh and the forward output y for Sigmoid/Tanh. */
   eltwiseGrad(op: EltwiseOpCode, dy: F32, data: F32, dx: F32, alpha: number): void;
   softmax(x: F32, y: F32, outer: number, size: number, log: boolean): void;
   softmaxGrad(dy: F32, y: F32, dx: F32, outer: number, size: number, log: boolean): void;

@@ -18,6 +18,7 @@ import type {
   Conv2DAttrs,
   Window2D,
 } from '../kernels.js';
+import { bindJsKernels } from '../js/index.js';
 import { registerBackend } from '../registry.js';
 import {
   BinaryOp,
@@ -289,6 +290,8 @@ function nativeKernels(addon: NativeAddon, pool: StoragePool): Kernels {
     x instanceof Int32Array ? pool.int32.take(n) : float32(n);
 
   const leakyGrad = unaryGrad(EltwiseOp.LeakyRelu, 'LeakyReluGrad');
+  /** The js backend's kernels allocating from this pool, for kernels with no native form. */
+  const portable = bindJsKernels(pool.alloc);
 
   return {
     Neg: unary(EltwiseOp.Neg, 'Neg'),
@@ -306,12 +309,14 @@ function nativeKernels(addon: NativeAddon, pool: StoragePool): Kernels {
     Sigmoid: unary(EltwiseOp.Sigmoid, 'Sigmoid'),
     Tanh: unary(EltwiseOp.Tanh, 'Tanh'),
     Gelu: unary(EltwiseOp.Gelu, 'Gelu'),
+    GeluTanh: unary(EltwiseOp.GeluTanh, 'GeluTanh'),
 
     ReluGrad: unaryGrad(EltwiseOp.Relu, 'ReluGrad'),
     LeakyReluGrad: (dy, x, attrs) => leakyGrad(dy, x, attrs.alpha),
     SigmoidGrad: unaryGrad(EltwiseOp.Sigmoid, 'SigmoidGrad'),
     TanhGrad: unaryGrad(EltwiseOp.Tanh, 'TanhGrad'),
     GeluGrad: unaryGrad(EltwiseOp.Gelu, 'GeluGrad'),
+    GeluTanhGrad: unaryGrad(EltwiseOp.GeluTanh, 'GeluTanhGrad'),
 
     Add: binary(BinaryOp.Add, 'Add'),
     Sub: binary(BinaryOp.Sub, 'Sub'),
@@ -374,6 +379,11 @@ function nativeKernels(addon: NativeAddon, pool: StoragePool): Kernels {
       addon.pad(f32(x, 'Pad'), out, p.packed, attrs.value);
       return out;
     },
+
+    // NOTE: the js kernels on native memory: a gather is one row copy per index (memcpy speed in JS
+    // already), and no oneDNN primitive does the scatter-add of its gradient.
+    Gather: (table, indices, attrs) => portable.Gather(f32(table, 'Gather'), indices, attrs),
+    GatherGrad: (dy, indices, attrs) => portable.GatherGrad(f32(dy, 'GatherGrad'), indices, attrs),
 
     MatMul(a, b, attrs) {
       const out = float32(attrs.batch * attrs.m * attrs.n);

@@ -242,7 +242,7 @@ async function train(flags: TrainFlags): Promise<void> {
   const model = recipe.model({ classes });
   model.compile({
     optimizer,
-    loss: sparseCategoricalCrossentropy({ fromLogits: true }),
+    loss: sparseCategoricalCrossentropy({ fromLogits: true, labelSmoothing: recipe.labelSmoothing ?? 0 }),
     metrics: ['accuracy'],
   });
   const normalize = normalizeOf(recipe.normalization);

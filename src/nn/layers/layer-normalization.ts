@@ -1,5 +1,8 @@
 // LayerNormalization over the last axis: per example (row), y = gamma * (x - mean) / sqrt(var + eps)
 // + beta, with gamma, beta [F] per feature. No moving statistics: training and inference agree.
+// Keras semantics: epsilon 1e-3 by default (PyTorch's nn.LayerNorm uses 1e-5: pass it to match a
+// PyTorch model, as the zoo's vit does), axis -1 or the last axis's positive index (batch
+// included: 2 for [batch, tokens, features]); normalising over several axes is not supported.
 import type { Shape } from '../../backend/kernels.js';
 import type { RandomSource } from '../../tensor/ops/creation.js';
 import { fill } from '../../tensor/ops/creation.js';
@@ -12,7 +15,7 @@ import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, pick, shapeError } from './common.js';
 
 export interface LayerNormalizationArgs extends LayerArgs {
-  /** Only -1 (the last axis) is supported. */
+  /** The last axis: -1, or its index counting the batch axis (checked when the layer is built). */
   axis?: number;
   epsilon?: number;
   center?: boolean;
@@ -32,7 +35,7 @@ const LAYER_NORMALIZATION_DEFAULTS = {
 
 export class LayerNormalization extends Layer {
   readonly className = 'LayerNormalization';
-  readonly axis = -1;
+  readonly axis: number;
   readonly epsilon: number;
   readonly center: boolean;
   readonly scale: boolean;
@@ -46,11 +49,19 @@ export class LayerNormalization extends Layer {
   constructor(args: LayerNormalizationArgs = {}) {
     super(args, 'layer_normalization');
     const d = LAYER_NORMALIZATION_DEFAULTS;
-    const axis = args.axis ?? d.axis;
-    if (axis !== -1) {
-      throw new Error(`LayerNormalization '${this.name}': only axis -1 is supported, found ${axis}`);
+    this.axis = args.axis ?? d.axis;
+    if (!Number.isInteger(this.axis) || this.axis === 0 || this.axis < -1) {
+      throw new Error(
+        `LayerNormalization '${this.name}': axis must be -1 or the last axis's index (e.g. 2 for ` +
+          `[batch, tokens, features]), found ${JSON.stringify(args.axis)}; normalising other axes is not supported`,
+      );
     }
     this.epsilon = args.epsilon ?? d.epsilon;
+    if (!(typeof this.epsilon === 'number' && this.epsilon > 0)) {
+      throw new Error(
+        `LayerNormalization '${this.name}': epsilon must be a positive number, found ${JSON.stringify(args.epsilon)}`,
+      );
+    }
     this.center = args.center ?? d.center;
     this.scale = args.scale ?? d.scale;
     this.betaInitializer = getInitializer(args.betaInitializer ?? d.betaInitializer);
@@ -59,6 +70,14 @@ export class LayerNormalization extends Layer {
 
   override build(inputShape: Shape, random: RandomSource): void {
     if (inputShape.length < 2) throw shapeError(this, '[batch, ..., features]', inputShape);
+    if (this.axis !== -1 && this.axis !== inputShape.length - 1) {
+      throw shapeError(
+        this,
+        `an input whose last axis is axis ${this.axis} (rank ${this.axis + 1})`,
+        inputShape,
+        'only the last axis can be normalised: use axis -1',
+      );
+    }
     const features = [inputShape[inputShape.length - 1] as number];
     this.gamma = this.scale
       ? this.addWeight('gamma', features, this.gammaInitializer, random)

@@ -118,11 +118,27 @@ export function tanh(x: Tensor): Tensor {
   return out;
 }
 
-export function gelu(x: Tensor): Tensor {
-  return fromKernel(kernels().Gelu(floatData(x, 'gelu')), x.shape, {
+export interface GeluOptions {
+  /**
+   * false (default): exact, x * Phi(x) with the normal CDF (Keras's and PyTorch's default);
+   * true: the tanh approximation, x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (Keras
+   * `approximate=True`, PyTorch `approximate='tanh'`).
+   */
+  approximate?: boolean;
+}
+
+export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
+  const approximate = options.approximate ?? false;
+  const data = floatData(x, 'gelu');
+  return fromKernel(approximate ? kernels().GeluTanh(data) : kernels().Gelu(data), x.shape, {
     op: 'gelu',
     inputs: [x],
-    backward: (dy) => [fromKernel(kernels().GeluGrad(floatData(dy, 'gelu'), floatData(x, 'gelu')), x.shape)],
+    backward: (dy) => {
+      const [g, input] = [floatData(dy, 'gelu'), floatData(x, 'gelu')];
+      return [
+        fromKernel(approximate ? kernels().GeluTanhGrad(g, input) : kernels().GeluGrad(g, input), x.shape),
+      ];
+    },
   });
 }
 
@@ -152,6 +168,20 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
     if (i < offset || (shape[i - offset] === 1 && g.shape[i] !== 1)) axes.push(i);
   }
   return reshape(axes.length > 0 ? sum(g, axes) : g, shape);
+}
+
+/**
+ * x repeated along the axes where it has size 1 (or is missing) to `shape`, numpy's broadcast_to;
+ * the gradient sums back (unbroadcast). A copy, made by adding zeros: used where a kernel needs
+ * operands of equal shape (matmul's batch axes), never in a hot path of the zoo's models.
+ */
+export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+  const out = broadcastShapes(x.shape, shape, 'broadcastTo');
+  if (out.length !== shape.length || out.some((d, i) => d !== shape[i])) {
+    throw new Error(`broadcastTo: [${x.shape.join(', ')}] does not broadcast to [${shape.join(', ')}]`);
+  }
+  if (x.shape.length === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
+  return add(x, fill(shape, 0, x.dtype));
 }
 
 function asTensor(value: TensorLike, like: Tensor): Tensor {

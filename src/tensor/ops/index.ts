@@ -17,6 +17,7 @@ import {
 import {
   abs,
   add,
+  broadcastTo,
   div,
   equal,
   exp,
@@ -42,6 +43,7 @@ import {
   batchNorm,
   conv2d,
   dropout,
+  gather,
   globalAvgPool2d,
   layerNorm,
   logSoftmax,
@@ -102,6 +104,7 @@ export const ops = {
   concat,
   slice,
   pad,
+  broadcastTo,
   // neural network
   matmul,
   conv2d,
@@ -111,6 +114,7 @@ export const ops = {
   softmax,
   logSoftmax,
   softmaxCrossEntropy,
+  gather,
   dropout,
   batchNorm,
   layerNorm,

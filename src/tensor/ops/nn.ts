@@ -1,5 +1,5 @@
 // Neural-network primitives: matmul, convolution, pooling, softmax, fused softmax cross-entropy,
-// dropout, batch and layer normalisation. Each gradient sits beside its forward.
+// gather, dropout, batch and layer normalisation. Each gradient sits beside its forward.
 // Letters: N batch, H/W image, C input channels, O output channels, K classes. Activations NHWC,
 // conv kernels HWIO, dense kernels [in, out].
 import type {
@@ -11,10 +11,12 @@ import type {
   Window2D,
 } from '../../backend/kernels.js';
 import { getBackend } from '../../backend/registry.js';
-import { Tensor, fromKernel, isGradEnabled } from '../tensor.js';
+import { Tensor, fromKernel, isGradEnabled, shapeSize } from '../tensor.js';
+import { cast } from './creation.js';
 import type { RandomSource } from './creation.js';
-import { add, div, floatData, mul, sqrt, sub } from './elementwise.js';
-import { mean } from './reduce.js';
+import { add, broadcastShapes, broadcastTo, div, floatData, mul, sqrt, sub } from './elementwise.js';
+import { mean, normalizeAxes } from './reduce.js';
+import { reshape, transpose } from './shape.js';
 
 function kernels() {
   return getBackend().kernels;
@@ -23,34 +25,63 @@ function kernels() {
 // ---- matmul ----
 
 export interface MatMulOptions {
+  /** Read a's last two axes swapped: a is (..., K, M). */
   transposeA?: boolean;
+  /** Read b's last two axes swapped: b is (..., N, K). */
   transposeB?: boolean;
 }
 
-/** (…, M, K) x (…, K, N) -> (…, M, N); rank 2, or rank 3 with equal batch. */
+/**
+ * (..., M, K) x (..., K, N) -> (..., M, N), numpy's matmul: the leading (batch) axes broadcast, so
+ * attention's [B, H, T, d] x [B, H, S, d]^T is B*H products and a [B, T, K] activation times a
+ * [K, N] weight is one [B*T, K] x [K, N] product. Both operands have rank >= 2.
+ */
 export function matmul(a: Tensor, b: Tensor, options: MatMulOptions = {}): Tensor {
   const transposeA = options.transposeA ?? false;
   const transposeB = options.transposeB ?? false;
-  if (a.rank !== b.rank || (a.rank !== 2 && a.rank !== 3)) {
-    throw new Error(`matmul: expected two rank-2 or two rank-3 tensors, found [${a.shape}] and [${b.shape}]`);
+  if (a.rank < 2 || b.rank < 2) {
+    throw new Error(`matmul: expected tensors of rank 2 or more, found [${a.shape}] and [${b.shape}]`);
   }
-  const batch = a.rank === 3 ? (a.shape[0] as number) : 1;
-  if (a.rank === 3 && b.shape[0] !== batch)
-    throw new Error(`matmul: batch sizes differ: [${a.shape}] and [${b.shape}]`);
-  const r = a.rank;
-  const [am, ak] = [a.shape[r - 2] as number, a.shape[r - 1] as number];
-  const [bk, bn] = [b.shape[r - 2] as number, b.shape[r - 1] as number];
-  const m = transposeA ? ak : am;
-  const k = transposeA ? am : ak;
+  const [am, ak] = a.shape.slice(-2) as [number, number];
+  const [bk, bn] = b.shape.slice(-2) as [number, number];
+  const [m, k] = transposeA ? [ak, am] : [am, ak];
   const n = transposeB ? bk : bn;
   if ((transposeB ? bn : bk) !== k) {
     throw new Error(
       `matmul: inner dimensions differ: [${a.shape}]${transposeA ? 'ᵀ' : ''} x [${b.shape}]${transposeB ? 'ᵀ' : ''}`,
     );
   }
-  const attrs: MatMulAttrs = { batch, m, k, n, transposeA, transposeB };
+  if ((a.rank === 2 && b.rank === 2) || (a.rank === 3 && b.rank === 3 && a.shape[0] === b.shape[0])) {
+    return product(a, b, {
+      batch: a.rank === 3 ? (a.shape[0] as number) : 1,
+      m,
+      k,
+      n,
+      transposeA,
+      transposeB,
+    });
+  }
+  const batchShape = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul');
+  const outShape = [...batchShape, m, n];
+  // A weight shared by the whole batch: the batch folds into a's rows, one larger product.
+  if (b.rank === 2 && !transposeA) {
+    const rows = reshape(a, [-1, ak]);
+    return reshape(
+      product(rows, b, { batch: 1, m: rows.shape[0] as number, k, n, transposeA, transposeB }),
+      outShape,
+    );
+  }
+  const batch = shapeSize(batchShape);
+  const flat = (x: Tensor): Tensor =>
+    reshape(broadcastTo(x, [...batchShape, ...x.shape.slice(-2)]), [batch, ...x.shape.slice(-2)]);
+  return reshape(product(flat(a), flat(b), { batch, m, k, n, transposeA, transposeB }), outShape);
+}
+
+/** One MatMul kernel call: a and b both rank 2 (batch 1) or both [batch, ., .]. */
+function product(a: Tensor, b: Tensor, attrs: MatMulAttrs): Tensor {
+  const { transposeA, transposeB } = attrs;
   const storage = kernels().MatMul(floatData(a, 'matmul'), floatData(b, 'matmul'), attrs);
-  const shape = a.rank === 3 ? [batch, m, n] : [m, n];
+  const shape = a.rank === 3 ? [attrs.batch, attrs.m, attrs.n] : [attrs.m, attrs.n];
   return fromKernel(storage, shape, {
     op: 'matmul',
     inputs: [a, b],
@@ -311,31 +342,53 @@ function lastAxis(x: Tensor): { outer: number; size: number } {
   return { outer: x.size / size, size };
 }
 
-export function softmax(x: Tensor): Tensor {
-  const attrs = lastAxis(x);
-  const out: Tensor = fromKernel(kernels().Softmax(floatData(x, 'softmax'), attrs), x.shape, {
-    op: 'softmax',
-    inputs: [x],
-    backward: (dy) => [
-      fromKernel(kernels().SoftmaxGrad(floatData(dy, 'softmax'), floatData(out, 'softmax'), attrs), x.shape),
-    ],
-  });
-  return out;
+/**
+ * `f` (a last-axis op) applied along `axis`: the axis is swapped to the end and back. The kernels
+ * work on rows of the last axis (attention's softmax is over it); another axis pays two transposes.
+ */
+function alongAxis(x: Tensor, axis: number, op: string, f: (x: Tensor) => Tensor): Tensor {
+  if (x.rank === 0) return f(x);
+  const [a] = normalizeAxes(axis, x.rank, op) as [number];
+  if (a === x.rank - 1) return f(x);
+  const swap = [...x.shape.keys()];
+  [swap[a], swap[x.rank - 1]] = [x.rank - 1, a];
+  return transpose(f(transpose(x, swap)), swap);
 }
 
-export function logSoftmax(x: Tensor): Tensor {
-  const attrs = lastAxis(x);
-  const out: Tensor = fromKernel(kernels().LogSoftmax(floatData(x, 'logSoftmax'), attrs), x.shape, {
-    op: 'logSoftmax',
-    inputs: [x],
-    backward: (dy) => [
-      fromKernel(
-        kernels().LogSoftmaxGrad(floatData(dy, 'logSoftmax'), floatData(out, 'logSoftmax'), attrs),
-        x.shape,
-      ),
-    ],
+/** exp(x) / sum(exp(x)) along `axis` (default the last). */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return alongAxis(x, axis, 'softmax', (t) => {
+    const attrs = lastAxis(t);
+    const out: Tensor = fromKernel(kernels().Softmax(floatData(t, 'softmax'), attrs), t.shape, {
+      op: 'softmax',
+      inputs: [t],
+      backward: (dy) => [
+        fromKernel(
+          kernels().SoftmaxGrad(floatData(dy, 'softmax'), floatData(out, 'softmax'), attrs),
+          t.shape,
+        ),
+      ],
+    });
+    return out;
   });
-  return out;
+}
+
+/** log(softmax(x)) along `axis` (default the last), computed stably. */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return alongAxis(x, axis, 'logSoftmax', (t) => {
+    const attrs = lastAxis(t);
+    const out: Tensor = fromKernel(kernels().LogSoftmax(floatData(t, 'logSoftmax'), attrs), t.shape, {
+      op: 'logSoftmax',
+      inputs: [t],
+      backward: (dy) => [
+        fromKernel(
+          kernels().LogSoftmaxGrad(floatData(dy, 'logSoftmax'), floatData(out, 'logSoftmax'), attrs),
+          t.shape,
+        ),
+      ],
+    });
+    return out;
+  });
 }
 
 /**
@@ -371,6 +424,36 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, labelSmoothi
         ),
         logits.shape,
       ),
+    ],
+  });
+}
+
+// ---- gather (embedding lookup) ----
+
+/**
+ * Rows of `table` [rows, width] picked by integer `indices` (any shape; int32, or floats holding
+ * whole numbers) -> [...indices.shape, width]. The gradient flows to the table only: each picked
+ * row's gradient is added into its row (GatherGrad).
+ */
+export function gather(table: Tensor, indices: Tensor): Tensor {
+  if (table.rank !== 2) throw new Error(`gather: table must be [rows, width], found [${table.shape}]`);
+  const [rows, width] = table.shape as [number, number];
+  const ids = indices.dtype === 'int32' ? indices : cast(indices, 'int32');
+  if (indices.dtype !== 'int32') {
+    const data = indices.data;
+    for (let i = 0; i < data.length; i++) {
+      if (data[i] !== (ids.data[i] as number)) {
+        throw new Error(`gather: index ${data[i]} at position ${i} is not a whole number`);
+      }
+    }
+  }
+  const attrs = { rows, width };
+  const storage = kernels().Gather(floatData(table, 'gather'), ids.data as Int32Array, attrs);
+  return fromKernel(storage, [...indices.shape, width], {
+    op: 'gather',
+    inputs: [table],
+    backward: (dy) => [
+      fromKernel(kernels().GatherGrad(floatData(dy, 'gather'), ids.data as Int32Array, attrs), table.shape),
     ],
   });
 }

@@ -33,7 +33,7 @@ import {
 } from '../../index.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { builtInClassCount, datasetName, existingPath, integerIn, numberIn } from '../flags.js';
-import { printInfo, printJson, printResult } from '../output.js';
+import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 
 // ---- flag parsing: every value validated with a one-line error naming the flag ----
 
@@ -74,6 +74,8 @@ interface TrainFlags {
   /** False with --no-stop-on-nan: non-finite steps are skipped and training goes on. */
   stopOnNan: boolean;
   json?: boolean;
+  /** The program's --debug: also print the data sources that were absent. */
+  debug?: boolean;
 }
 
 function scheduleFor(
@@ -214,7 +216,7 @@ async function train(flags: TrainFlags): Promise<void> {
   const dataset: Dataset = await loadDataset(flags.dataset, {
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
     ...(flags.offline ? { offline: true } : {}),
-    onEvent: (event) => log(event.message),
+    onEvent: dataEventPrinter(log, flags),
   });
   checkClasses(flags.classes, dataset.classes.length, dataset.name);
   const trainSet = selectClasses(dataset.train, flags.classes);
@@ -464,7 +466,7 @@ export function registerTrainCommands(program: Command): void {
       'after',
       `\nA NaN or infinite loss or gradient stops the run with exit code 3, keeping the last good checkpoint.\n${EXIT_CODES_HELP}`,
     );
-  backendOptions(trainCommand).action(async (flags: TrainFlags, command: Command) =>
-    train(await withResumedFlags(flags, command)),
+  backendOptions(trainCommand).action(async (_flags: TrainFlags, command: Command) =>
+    train(await withResumedFlags(command.optsWithGlobals<TrainFlags>(), command)),
   );
 }

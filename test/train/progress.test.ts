@@ -27,7 +27,7 @@ function drive(options: ProgressBarOptions & { isTTY?: boolean }, steps = 50): s
     step: 0,
   });
   for (let epoch = 0; epoch < 2; epoch++) {
-    bar.onEpochBegin({ type: 'epochBegin', epoch });
+    bar.onEpochBegin({ type: 'epochBegin', epoch, lr: 0.001 });
     for (let batch = 0; batch < steps; batch++) {
       bar.onBatchEnd({
         type: 'batchEnd',

@@ -52,7 +52,7 @@ export function parseClassList(value: string): number[] {
   return classes;
 }
 
-interface TrainFlags {
+export interface TrainFlags {
   model: string;
   dataset: string;
   dataDir?: string;
@@ -201,7 +201,8 @@ async function withResumedFlags(flags: TrainFlags, command: Command): Promise<Tr
   return merged as unknown as TrainFlags;
 }
 
-async function train(flags: TrainFlags): Promise<void> {
+/** Trains as the flags say; `header: false` when the caller already said what runs (start.ts). */
+export async function train(flags: TrainFlags, options: { header?: boolean } = {}): Promise<void> {
   const recipe = getRecipe(flags.model);
   checkClasses(flags.classes, builtInClassCount(flags.dataset), flags.dataset);
   const backend = selectBackend({
@@ -209,9 +210,10 @@ async function train(flags: TrainFlags): Promise<void> {
     ...(flags.threads ? { threads: flags.threads } : {}),
   });
   const log = flags.json ? () => undefined : printInfo;
-  log(
-    `mnist-lab train: model ${recipe.name}, dataset ${flags.dataset}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})`,
-  );
+  if (options.header !== false)
+    log(
+      `mnist-lab train: model ${recipe.name}, dataset ${flags.dataset}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})`,
+    );
 
   const dataset: Dataset = await loadDataset(flags.dataset, {
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),

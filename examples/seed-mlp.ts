@@ -2,14 +2,7 @@
 // Flatten → Dense(128, relu) → Dense(10), Adam, sparse categorical cross-entropy from logits.
 // The backend is chosen on first use, as in Keras: native when its addon loads, else js.
 // Run: npx tsx examples/seed-mlp.ts
-import {
-  adam,
-  dense,
-  flatten,
-  loadMnist,
-  sequential,
-  sparseCategoricalCrossentropy,
-} from '../src/index.js';
+import { adam, dense, flatten, loadMnist, sequential, sparseCategoricalCrossentropy } from '../src/index.js';
 
 const { train, test } = await loadMnist();
 const model = sequential([

@@ -1,17 +1,8 @@
 // The TensorFlow beginner tutorial ("seed" program), line for line in mnist-lab:
 // Flatten → Dense(128, relu) → Dense(10), Adam, sparse categorical cross-entropy from logits.
+// The backend is chosen on first use, as in Keras: native when its addon loads, else js.
 // Run: npx tsx examples/seed-mlp.ts
-import {
-  adam,
-  dense,
-  flatten,
-  loadMnist,
-  selectBackend,
-  sequential,
-  sparseCategoricalCrossentropy,
-} from '../src/index.js';
-
-selectBackend(); // native when its addon loads, else js (with a one-line hint)
+import { adam, dense, flatten, loadMnist, sequential, sparseCategoricalCrossentropy } from '../src/index.js';
 
 const { train, test } = await loadMnist();
 const model = sequential([
@@ -25,5 +16,4 @@ model.compile({
   metrics: ['accuracy'],
 });
 await model.fit(train.images, train.labels, { epochs: 5 });
-const result = await model.evaluate(test.images, test.labels);
-console.log(`test accuracy: ${(result.accuracy * 100).toFixed(2)}%  loss: ${result.loss.toFixed(4)}`);
+await model.evaluate(test.images, test.labels, { verbose: 2 });

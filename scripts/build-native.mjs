@@ -5,22 +5,31 @@
 // oneDNN or a failed build exits non-zero with the compiler output shown.
 //   MNIST_LAB_SKIP_NATIVE=1   skip the build entirely
 //   DNNL_ROOT=/opt/dnnl       look for include/oneapi/dnnl/dnnl.hpp and lib/ there first
+//   MNIST_LAB_DNNL_PREFIXES   the prefixes to search instead of the usual ones (':'-separated,
+//                             ';' on Windows); tests set it to hide the system's oneDNN
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const force = process.argv.includes('--force');
 const nativeDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'native');
-const hint =
-  'the js backend will be used; for the fast native one install oneDNN ' +
-  '(apt-get install libdnnl-dev / brew install onednn), then run `npm run build:native`';
+const installHint =
+  'for the fast native backend: apt-get install libdnnl-dev (or brew install onednn), then npm run build:native';
+const SYSTEM_PREFIXES = [
+  '/usr',
+  '/usr/local',
+  '/opt/homebrew',
+  '/opt/homebrew/opt/onednn',
+  '/usr/local/opt/onednn',
+];
 
 /** Prefixes that may hold include/oneapi/dnnl/dnnl.hpp, most specific first. */
 function candidatePrefixes() {
+  const override = process.env.MNIST_LAB_DNNL_PREFIXES;
   const prefixes = [];
   if (process.env.DNNL_ROOT) prefixes.push(process.env.DNNL_ROOT);
-  prefixes.push('/usr', '/usr/local', '/opt/homebrew', '/opt/homebrew/opt/onednn', '/usr/local/opt/onednn');
+  prefixes.push(...(override === undefined ? SYSTEM_PREFIXES : override.split(delimiter).filter(Boolean)));
   return prefixes;
 }
 
@@ -31,34 +40,42 @@ function findOneDnn() {
       const lib = ['lib', 'lib64'].map((d) => join(prefix, d)).find((d) => existsSync(d));
       // System prefixes need no -L/-rpath; others get both so the addon finds libdnnl at run time.
       const system = prefix === '/usr';
-      return { include, lib: system || lib === undefined ? '' : lib };
+      return { prefix, include, lib: system || lib === undefined ? '' : lib };
     }
   }
   return null;
 }
 
-/** One line and exit 0 during install; the full reason and exit 1 under --force. */
-function giveUp(reason, short) {
+/**
+ * During install: one line, `short` (what happened, in the user's words) then `advice`, and exit 0.
+ * Under --force: the full `reason` and exit 1.
+ */
+function giveUp(reason, short, advice = installHint) {
   if (force) {
     console.error(`build:native: ${reason}`);
     process.exit(1);
   }
-  console.log(`mnist-lab: ${short}; ${hint}`);
+  console.log(`mnist-lab: ${short}, so the js backend will be used; ${advice}`);
   process.exit(0);
 }
 
 if (process.env.MNIST_LAB_SKIP_NATIVE === '1' && !force) {
-  console.log('mnist-lab: MNIST_LAB_SKIP_NATIVE=1, native addon not built; the js backend will be used');
+  console.log(
+    'mnist-lab: MNIST_LAB_SKIP_NATIVE=1, so the native addon was not built; the js backend will be used',
+  );
   process.exit(0);
 }
 if (!existsSync(join(nativeDir, 'binding.gyp'))) {
-  giveUp(`no native/binding.gyp under ${nativeDir}`, 'native sources missing');
+  giveUp(
+    `no native/binding.gyp under ${nativeDir}`,
+    'the native sources are missing',
+    'reinstall mnist-lab to get them',
+  );
 }
 const dnnl = findOneDnn();
 if (dnnl === null) {
-  giveUp(
-    `oneDNN not found (looked for include/oneapi/dnnl/dnnl.hpp under ${candidatePrefixes().join(', ')})`,
-  );
+  const searched = candidatePrefixes().join(', ') || 'no prefixes (MNIST_LAB_DNNL_PREFIXES is empty)';
+  giveUp(`oneDNN not found (looked for include/oneapi/dnnl/dnnl.hpp under ${searched})`, 'oneDNN not found');
 }
 
 // Inside npm scripts node-gyp is on PATH and npm's nodedir points at installed headers.
@@ -71,7 +88,12 @@ const result = spawnSync('node-gyp', ['rebuild'], {
 if (result.error || result.status !== 0) {
   giveUp(
     `node-gyp rebuild failed${result.error ? `: ${result.error.message}` : ` (exit ${result.status})`}`,
-    'the native addon did not build (`npm run build:native` shows why)',
+    `oneDNN found in ${dnnl.prefix} but the native addon did not build`,
+    "'npm run build:native' shows the compiler's output",
   );
 }
-if (force) console.log('build:native: built native/build/Release/mnist_lab_native.node');
+console.log(
+  force
+    ? 'build:native: built native/build/Release/mnist_lab_native.node'
+    : `mnist-lab: built the native backend (oneDNN from ${dnnl.prefix})`,
+);

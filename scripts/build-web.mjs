@@ -32,6 +32,8 @@ const result = await build({
   bundle: true,
   format: 'esm',
   platform: 'browser',
+  // The browser's default-backend table for #default-backends (tsconfig.json maps it to Node's).
+  tsconfig: join(root, 'tsconfig.web.json'),
   target: 'es2022',
   minify: true,
   sourcemap: true,

@@ -1,11 +1,8 @@
 // The browser entry of mnist-lab: what the draw-a-digit page needs from the engine, and nothing that
 // imports a Node-only module (src/index.ts is the Node entry: it loads files, PNGs and the native
-// addon). Importing this module registers the portable `js` backend. A test bundles this file for
-// the browser and fails if any Node module is pulled in.
-import { registerBackend } from './backend/registry.js';
-import { createJsBackend } from './backend/js/index.js';
-
-registerBackend('js', createJsBackend);
+// addon). The backend is chosen on first use from the browser's table (src/backend/defaults/
+// browser.ts); importing this module registers nothing. A test bundles this file for the browser and
+// fails if any Node module is pulled in.
 
 export { VERSION } from './version.js';
 

@@ -400,7 +400,6 @@ export type {
   TaskDefaults,
   TaskOptions,
 } from './finetune/index.js';
-export { confusionSpec, curveSpec, reliabilitySpec, renderChartSvg } from './eval/charts.js';
 export type { CurvePoint } from './eval/charts.js';
 export { renderReportCharts, renderReportHtml } from './eval/report.js';
 export type { GalleryItem, ReportCharts, ReportData, TrainingCurves } from './eval/report.js';

@@ -1,19 +1,27 @@
-// Which backend computes: a registry of backend factories by name and the one active backend.
-// Browser-safe: the native backend registers itself from a Node-only module (src/backend/native).
+// Which backend computes: the one active backend, chosen on first use when the program chose none.
+// Browser-safe. The default table comes from #default-backends (package.json "imports"): on Node
+// native → (wasm) → js (src/backend/defaults/node.ts), in a browser (wasm) → js (defaults/browser.ts).
+// Importing this module creates and registers nothing: backends are made when first asked for.
+import { DEFAULT_BACKENDS } from '#default-backends';
+import type { BackendCandidate, BackendCreateOptions } from './defaults/candidate.js';
 import type { Backend } from './kernels.js';
 
 type BackendFactory = () => Backend;
 
+/** Backends the program added by name (registerBackend); they take precedence over the defaults. */
 const factories = new Map<string, BackendFactory>();
 const instances = new Map<string, Backend>();
 let active: Backend | null = null;
+/** Fallback hints already printed: each at most once per process. */
+const hintsShown = new Set<string>();
 
 export function registerBackend(name: string, factory: BackendFactory): void {
   factories.set(name, factory);
 }
 
+/** The names setBackend() accepts: the registered ones, then this platform's default table. */
 export function registeredBackends(): string[] {
-  return [...factories.keys()];
+  return [...new Set([...factories.keys(), ...DEFAULT_BACKENDS.map((candidate) => candidate.name)])];
 }
 
 /** Makes `name` the active backend, creating it on first use. */
@@ -21,12 +29,18 @@ export function setBackend(name: string): Backend {
   let backend = instances.get(name);
   if (!backend) {
     const factory = factories.get(name);
-    if (!factory) {
-      throw new Error(
-        `backend '${name}' is not registered (registered: ${registeredBackends().join(', ') || 'none'})`,
-      );
+    if (factory) backend = factory();
+    else {
+      const candidate = DEFAULT_BACKENDS.find((row) => row.name === name);
+      if (!candidate) {
+        throw new Error(
+          `backend '${name}' is not registered (registered: ${registeredBackends().join(', ')})`,
+        );
+      }
+      const reason = candidate.unavailable();
+      if (reason !== null) throw new Error(`the ${name} backend is not available: ${reason}`);
+      backend = candidate.create();
     }
-    backend = factory();
     instances.set(name, backend);
   }
   active = backend;
@@ -40,10 +54,34 @@ export function setBackendInstance(backend: Backend): Backend {
   return backend;
 }
 
-/** The active backend; the first registered one ('js' unless told otherwise) when none was chosen. */
+/**
+ * Creates the first available backend of `candidates` (fastest first). Each skipped row's
+ * fallbackHint goes to `log` once per process (default: console.warn, i.e. stderr on Node).
+ */
+export function createFirstAvailable(
+  candidates: readonly BackendCandidate[],
+  options: BackendCreateOptions = {},
+): Backend {
+  const log = options.log ?? ((line: string) => console.warn(line));
+  const reasons: string[] = [];
+  for (const candidate of candidates) {
+    const reason = candidate.unavailable();
+    if (reason === null) {
+      for (const skipped of candidates.slice(0, candidates.indexOf(candidate))) {
+        const hint = skipped.fallbackHint;
+        if (hint !== undefined && !hintsShown.has(hint)) {
+          hintsShown.add(hint);
+          log(hint);
+        }
+      }
+      return candidate.create(options);
+    }
+    reasons.push(`${candidate.name}: ${reason}`);
+  }
+  throw new Error(`no backend is available here (${reasons.join('; ') || 'the table is empty'})`);
+}
+
+/** The active backend; on first use, the first available one of this platform's default table. */
 export function getBackend(): Backend {
-  if (active) return active;
-  const first = factories.has('js') ? 'js' : registeredBackends()[0];
-  if (first === undefined) throw new Error('no backend is registered: import mnist-lab, which registers js');
-  return setBackend(first);
+  return active ?? setBackendInstance(createFirstAvailable(DEFAULT_BACKENDS));
 }

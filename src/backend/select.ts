@@ -1,69 +1,38 @@
-// Choosing the backend for a Node.js process: the native backend when its addon loads, else js
-// with one line saying how to get the fast one. Explicit choice: the option, then MNIST_LAB_BACKEND.
-// On Node the js backend computes its heavy kernels on worker threads when threads > 1
-// (src/backend/js-threads: same name, bit-identical results); the browser bundle keeps the
-// single-threaded one.
-import { availableParallelism } from 'node:os';
+// Choosing the backend for a Node.js process explicitly: by name (the option, then
+// MNIST_LAB_BACKEND), else the first available row of Node's default table (native → (wasm) → js,
+// src/backend/defaults/node.ts), with one line saying how to get a faster one that was passed over.
+// Without a call to selectBackend the registry makes the same default choice on first use.
 import type { Backend } from './kernels.js';
-import { createJsBackend } from './js/index.js';
-import { createJsThreadsBackend, type JsThreadsBackend } from './js-threads/index.js';
-import { createNativeBackend, nativeBackendAvailable } from './native/index.js';
-import { registerBackend, setBackendInstance } from './registry.js';
+import { DEFAULT_BACKENDS } from './defaults/node.js';
+import { createFirstAvailable, setBackendInstance } from './registry.js';
+
+export { NATIVE_HINT } from './defaults/node.js';
 
 export type BackendName = 'js' | 'native';
 
 export interface SelectBackendOptions {
-  /** 'js' or 'native'; default MNIST_LAB_BACKEND, else native when available. */
+  /** A name from the default table ('native', 'js'); default MNIST_LAB_BACKEND, else the first available. */
   backend?: string;
   /** Compute threads (native backend, and the js backend's heavy kernels); default every available core. */
   threads?: number;
-  /** Where the one-line hint goes when falling back to js; default stderr. */
+  /** Where the one-line hint goes when falling back to a slower backend; default stderr. */
   log?: (line: string) => void;
 }
-
-export const NATIVE_HINT =
-  'mnist-lab: using the js backend; for the fast native backend install oneDNN ' +
-  "('apt-get install libdnnl-dev' or 'brew install onednn') and run 'npm run build:native'";
-
-let hintShown = false;
-
-/** Threaded js backends by thread count: selecting again reuses the worker pool. */
-const jsThreaded = new Map<number, JsThreadsBackend>();
-
-registerBackend('js', createJsBackend);
 
 /** Activates and returns the backend for this process. */
 export function selectBackend(options: SelectBackendOptions = {}): Backend {
   const requested = options.backend ?? process.env['MNIST_LAB_BACKEND'] ?? undefined;
-  if (requested !== undefined && requested !== 'js' && requested !== 'native') {
-    throw new Error(`unknown backend '${requested}': choose 'js' or 'native'`);
+  const create = {
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+    log: options.log ?? ((line: string) => process.stderr.write(`${line}\n`)),
+  };
+  if (requested === undefined) return setBackendInstance(createFirstAvailable(DEFAULT_BACKENDS, create));
+  const candidate = DEFAULT_BACKENDS.find((row) => row.name === requested);
+  if (!candidate) {
+    const names = DEFAULT_BACKENDS.map((row) => `'${row.name}'`).join(' or ');
+    throw new Error(`unknown backend '${requested}': choose ${names}`);
   }
-  const native = nativeBackendAvailable();
-  if (requested === 'native' && !native.available) {
-    throw new Error(`the native backend is not available: ${native.reason ?? 'the addon did not load'}`);
-  }
-  if (requested === 'native' || (requested === undefined && native.available)) {
-    return setBackendInstance(
-      createNativeBackend(options.threads === undefined ? {} : { threads: options.threads }),
-    );
-  }
-  if (requested === undefined && !hintShown) {
-    hintShown = true;
-    (options.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(NATIVE_HINT);
-  }
-  return setBackendInstance(createNodeJsBackend(options.threads ?? availableParallelism(), options.log));
-}
-
-/** The js backend for `threads` threads: single-threaded for 1, else the worker-thread variant. */
-function createNodeJsBackend(threads: number, log: ((line: string) => void) | undefined): Backend {
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new Error(`js backend: threads must be a positive integer, found ${threads}`);
-  }
-  if (threads === 1) return createJsBackend();
-  let backend = jsThreaded.get(threads);
-  if (!backend) {
-    backend = createJsThreadsBackend({ threads, ...(log ? { log } : {}) });
-    jsThreaded.set(threads, backend);
-  }
-  return backend;
+  const reason = candidate.unavailable();
+  if (reason !== null) throw new Error(`the ${requested} backend is not available: ${reason}`);
+  return setBackendInstance(candidate.create(create));
 }

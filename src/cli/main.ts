@@ -13,6 +13,7 @@ import { registerPredictCommand } from './commands/predict.js';
 import { registerInteropCommands } from './commands/interop.js';
 import { registerFinetuneCommands } from './commands/finetune.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerStartCommand } from './commands/start.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     // Errors are one line written by main() (errors.ts); commander's own error output is silenced.
     .configureOutput({ outputError: () => undefined })
     .exitOverride();
+  registerStartCommand(program);
   registerDataCommands(program);
   registerTrainCommands(program);
   registerEvaluateCommand(program);

@@ -82,8 +82,19 @@ export function indicesByClass(labels: Uint8Array, classCount: number): number[]
   return byClass;
 }
 
-/** Progress of finding and loading a dataset, for the user to see (the CLI prints `message`). */
+/**
+ * Progress of finding and loading a dataset, for the user to see (the CLI prints `message`).
+ * 'source-absent': a source that is not there at all (a first run's empty cache, an offline copy not
+ * installed); expected, so the CLI shows it only with --debug. 'source-skipped': a source that was
+ * there but failed (corrupt or partial files); the load then falls back to the next one.
+ */
 export interface DataEvent {
-  kind: 'source-skipped' | 'source-used' | 'download-started' | 'download-failed' | 'download-finished';
+  kind:
+    | 'source-absent'
+    | 'source-skipped'
+    | 'source-used'
+    | 'download-started'
+    | 'download-failed'
+    | 'download-finished';
   message: string;
 }

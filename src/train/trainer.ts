@@ -23,7 +23,7 @@ import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { CallbackList, TrainingContext } from './callbacks/callback.js';
 import type { Callback, EventSink } from './callbacks/callback.js';
-import { ProgressBar } from './callbacks/progress-bar.js';
+import { defaultOutput, formatEvaluationLine, ProgressBar } from './callbacks/progress-bar.js';
 import { openRunStore } from './callbacks/storage.js';
 import { allFinite, countCorrect, featureCount, imageBatch, labelBatch, toExamples } from './batches.js';
 import type { Augmentation, Examples } from './batches.js';
@@ -198,7 +198,8 @@ export async function evaluateModel(
   const examples = toExamples(x, y, inputShape, 'evaluate');
   if (!model.built) model.buildFor(inputShape);
   const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
-  return evaluateExamples(
+  const started = performance.now();
+  const result = evaluateExamples(
     model,
     loss,
     examples,
@@ -207,6 +208,12 @@ export async function evaluateModel(
     batchSize,
     options.normalize,
   );
+  if ((options.verbose ?? 0) > 0) {
+    const steps = Math.ceil(examples.count / batchSize);
+    const seconds = (performance.now() - started) / 1000;
+    (options.output ?? defaultOutput())?.write(`${formatEvaluationLine(result, { steps, seconds })}\n`);
+  }
+  return result;
 }
 
 /** Outputs (N, ...) for images, batched, inference mode. The result belongs to the caller's scope. */
@@ -390,10 +397,10 @@ export async function fitModel(
   // User callbacks first, the progress bar last (Keras order): it prints what they changed.
   const callbacks: Callback[] = [...(o.callbacks ?? [])];
   if (o.verbose > 0) {
-    // verbose 1: a live bar when the stream is a TTY; verbose 2: epoch lines only.
+    // verbose 1: a live bar on a TTY, else a line per ~10% of an epoch; verbose 2: epoch lines only.
     callbacks.push(
       new ProgressBar({
-        ...(o.verbose === 2 ? { live: false } : {}),
+        ...(o.verbose === 2 ? { display: 'epochs' as const } : {}),
         ...(o.output ? { stream: o.output } : {}),
       }),
     );

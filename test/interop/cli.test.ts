@@ -2,11 +2,13 @@
 // standardised inputs exports to ONNX and TF.js taking pixel / 255, and the TF.js export imports back.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-web';
+// ONNX Runtime's WebAssembly build: it runs in Node and installs without downloading anything.
+ort.env.wasm.numThreads = 1;
 import { encodeModel } from '../../src/train/checkpoint.js';
 import { loadModel, writeFileAtomic } from '../../src/train/run.js';
 import { COUNT, assertClose, ourOutputs, testImages, zooModel } from './helpers.js';
@@ -46,7 +48,7 @@ describe('mnist-lab export / import', () => {
     const onnxResult = JSON.parse(onnxRun.stdout) as { files: string[]; normalize: unknown };
     assert.deepEqual(onnxResult.files, [join(onnxDir, 'model.onnx')]);
     assert.deepEqual(onnxResult.normalize, normalize);
-    const session = await ort.InferenceSession.create(join(onnxDir, 'model.onnx'));
+    const session = await ort.InferenceSession.create(readFileSync(join(onnxDir, 'model.onnx')));
     const output = await session.run({ input: new ort.Tensor('float32', images.scaled, [COUNT, 28, 28, 1]) });
     assertClose((output['output'] as ort.Tensor).data as Float32Array, expected, 'onnx via cli');
     await session.release();

@@ -30,6 +30,7 @@ async function nodeImports(entry: string): Promise<string[]> {
     bundle: true,
     write: false,
     platform: 'browser',
+    tsconfig: join(ROOT, 'tsconfig.web.json'), // as scripts/build-web.mjs
     format: 'esm',
     target: 'es2022',
     logLevel: 'silent',

@@ -1,7 +1,7 @@
 // The native backend: storage allocated by the oneDNN addon (64-byte aligned, zero-copy
 // ArrayBuffers) with a JS-side free list, and the kernel table, each kernel a thin call into the
-// addon (src/backend/native/binding.ts). Node-only; registers itself as 'native' when the addon
-// loads.
+// addon (src/backend/native/binding.ts). Node-only; Node's default table (src/backend/defaults/
+// node.ts) creates it when the addon loads.
 //
 // NOTE: float64 storage can be allocated, but every kernel rejects float64 inputs: the native
 // kernels are float32 (and int32 for layout kernels). Gradient checks in float64 use the js backend.
@@ -19,7 +19,6 @@ import type {
   Window2D,
 } from '../kernels.js';
 import { bindJsKernels } from '../js/index.js';
-import { registerBackend } from '../registry.js';
 import {
   BinaryOp,
   EltwiseOp,
@@ -60,8 +59,6 @@ export function createNativeBackend(options: NativeBackendOptions = {}): Backend
     kernels: nativeKernels(addon, pool),
   };
 }
-
-if (nativeBackendAvailable().available) registerBackend('native', () => createNativeBackend());
 
 // ---- storage: native buffers, recycled through free lists keyed by dtype and length ----
 

@@ -11,11 +11,10 @@ import {
   loadDataset,
   parseIndexList,
   renderGrid,
-  type DataEvent,
   type LoadOptions,
 } from '../../index.js';
 import { datasetName, existingPath, integerIn } from '../flags.js';
-import { printInfo, printJson, printResult } from '../output.js';
+import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 
 interface SourceFlags {
   dataDir?: string;
@@ -25,6 +24,8 @@ interface SourceFlags {
   timeout?: number;
   source?: 'auto' | 'data-dir' | 'cache' | 'offline' | 'download';
   json?: boolean;
+  /** The program's --debug: also print the sources that were absent. */
+  debug?: boolean;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -67,7 +68,7 @@ function loadOptions(flags: SourceFlags): LoadOptions {
     ...(flags.mirror !== undefined ? { mirrors: flags.mirror } : {}),
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
     ...(flags.source !== undefined ? { source: flags.source } : {}),
-    onEvent: (event: DataEvent) => printInfo(event.message),
+    onEvent: dataEventPrinter(printInfo, flags),
   };
 }
 
@@ -168,7 +169,9 @@ export function registerDataCommands(program: Command): void {
         'find, verify (SHA-256) and if needed download a dataset: mnist, fashion-mnist, idx:<dir>, folder:<dir>',
       )
       .argument('<dataset>', 'dataset name or directory', datasetName()),
-  ).action(prepareCommand);
+  ).action((name: string, _flags: SourceFlags, command: Command) =>
+    prepareCommand(name, command.optsWithGlobals<SourceFlags>()),
+  );
 
   withSourceOptions(
     data
@@ -180,5 +183,7 @@ export function registerDataCommands(program: Command): void {
       .requiredOption('--out <file>', 'PNG file to write')
       .option('--columns <n>', 'images per row (default 10)', integerIn('--columns', 1))
       .option('--zoom <n>', 'pixel magnification (default 2)', integerIn('--zoom', 1)),
-  ).action(showCommand);
+  ).action((name: string, _flags: ShowFlags, command: Command) =>
+    showCommand(name, command.optsWithGlobals<ShowFlags>()),
+  );
 }

@@ -16,7 +16,7 @@ import {
   type Model,
 } from '../../index.js';
 import { datasetName, existingPath } from '../flags.js';
-import { printInfo, printJson, printResult } from '../output.js';
+import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { backendOptions, selectClasses } from './train.js';
 
 interface EvaluateFlags {
@@ -29,6 +29,8 @@ interface EvaluateFlags {
   report: boolean;
   png?: boolean;
   json?: boolean;
+  /** The program's --debug: also print the sources that were absent. */
+  debug?: boolean;
 }
 
 const round = (value: number, digits = 6): number => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -45,7 +47,7 @@ async function evaluate(runDir: string, flags: EvaluateFlags): Promise<void> {
   const dataset = await loadDataset(datasetName, {
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
     ...(flags.offline ? { offline: true } : {}),
-    onEvent: (event) => log(event.message),
+    onEvent: dataEventPrinter(log, flags),
   });
   const set = selectClasses(flags.split === 'train' ? dataset.train : dataset.test, recipe?.classes);
   if (set.count === 0) {
@@ -156,5 +158,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--no-report', 'do not write <runDir>/report.html')
     .option('--png', 'also write the charts and the mistakes gallery as PNG files in <runDir>/report/')
     .option('--json', 'print one JSON object on stdout and nothing else');
-  backendOptions(evaluateCommand).action((runDir: string, flags: EvaluateFlags) => evaluate(runDir, flags));
+  backendOptions(evaluateCommand).action((runDir: string, _flags: EvaluateFlags, command: Command) =>
+    evaluate(runDir, command.optsWithGlobals<EvaluateFlags>()),
+  );
 }

@@ -32,7 +32,7 @@ import {
   type LrGroup,
   type TaskData,
 } from '../../index.js';
-import { printInfo, printJson, printResult } from '../output.js';
+import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { datasetName, existingPath, integerIn, numberIn } from '../flags.js';
 import { backendOptions } from './train.js';
@@ -92,6 +92,8 @@ interface CommonFlags {
   out?: string;
   dataDir?: string;
   offline?: boolean;
+  /** The program's --debug: also print the sources that were absent. */
+  debug?: boolean;
   pretrainEpochs?: number;
   pretrainBatchSize?: number;
   backend?: 'js' | 'native';
@@ -146,7 +148,7 @@ async function taskOf(
     load: {
       ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
       ...(flags.offline ? { offline: true } : {}),
-      onEvent: (event) => log(event.message),
+      onEvent: dataEventPrinter(log, flags),
     },
   });
 }
@@ -423,7 +425,9 @@ export function registerFinetuneCommands(program: Command): void {
       'after',
       `\nA NaN or infinite loss or gradient stops the run with exit code 3, naming the step.\n${EXIT_CODES_HELP}`,
     );
-  commonOptions(command).action((flags: FinetuneFlags) => finetune(flags));
+  commonOptions(command).action((_flags: FinetuneFlags, sub: Command) =>
+    finetune(sub.optsWithGlobals<FinetuneFlags>()),
+  );
 
   // The subcommands share the finetune options (--from, --task, --epochs, ...): commander parses
   // them on the parent wherever they appear, so each subcommand reads optsWithGlobals().

@@ -33,7 +33,7 @@ import {
 } from '../../index.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { builtInClassCount, datasetName, existingPath, integerIn, numberIn } from '../flags.js';
-import { printInfo, printJson, printResult } from '../output.js';
+import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 
 // ---- flag parsing: every value validated with a one-line error naming the flag ----
 
@@ -52,7 +52,7 @@ export function parseClassList(value: string): number[] {
   return classes;
 }
 
-interface TrainFlags {
+export interface TrainFlags {
   model: string;
   dataset: string;
   dataDir?: string;
@@ -74,6 +74,8 @@ interface TrainFlags {
   /** False with --no-stop-on-nan: non-finite steps are skipped and training goes on. */
   stopOnNan: boolean;
   json?: boolean;
+  /** The program's --debug: also print the data sources that were absent. */
+  debug?: boolean;
 }
 
 function scheduleFor(
@@ -199,7 +201,8 @@ async function withResumedFlags(flags: TrainFlags, command: Command): Promise<Tr
   return merged as unknown as TrainFlags;
 }
 
-async function train(flags: TrainFlags): Promise<void> {
+/** Trains as the flags say; `header: false` when the caller already said what runs (start.ts). */
+export async function train(flags: TrainFlags, options: { header?: boolean } = {}): Promise<void> {
   const recipe = getRecipe(flags.model);
   checkClasses(flags.classes, builtInClassCount(flags.dataset), flags.dataset);
   const backend = selectBackend({
@@ -207,14 +210,15 @@ async function train(flags: TrainFlags): Promise<void> {
     ...(flags.threads ? { threads: flags.threads } : {}),
   });
   const log = flags.json ? () => undefined : printInfo;
-  log(
-    `mnist-lab train: model ${recipe.name}, dataset ${flags.dataset}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})`,
-  );
+  if (options.header !== false)
+    log(
+      `mnist-lab train: model ${recipe.name}, dataset ${flags.dataset}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})`,
+    );
 
   const dataset: Dataset = await loadDataset(flags.dataset, {
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
     ...(flags.offline ? { offline: true } : {}),
-    onEvent: (event) => log(event.message),
+    onEvent: dataEventPrinter(log, flags),
   });
   checkClasses(flags.classes, dataset.classes.length, dataset.name);
   const trainSet = selectClasses(dataset.train, flags.classes);
@@ -464,7 +468,7 @@ export function registerTrainCommands(program: Command): void {
       'after',
       `\nA NaN or infinite loss or gradient stops the run with exit code 3, keeping the last good checkpoint.\n${EXIT_CODES_HELP}`,
     );
-  backendOptions(trainCommand).action(async (flags: TrainFlags, command: Command) =>
-    train(await withResumedFlags(flags, command)),
+  backendOptions(trainCommand).action(async (_flags: TrainFlags, command: Command) =>
+    train(await withResumedFlags(command.optsWithGlobals<TrainFlags>(), command)),
   );
 }

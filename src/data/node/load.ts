@@ -5,8 +5,9 @@
 //
 // A pinned dataset comes from the first source that has all four files with the pinned SHA-256
 // (hashed once per file version and remembered, see verified.ts; `verify: 'always'` re-hashes):
-// data directory, cache, offline copy, then download into the cache. Each skipped source is reported
-// through onEvent, and if none works the error lists why each one failed.
+// data directory, cache, offline copy, then download into the cache. onEvent hears which source was
+// used, each source that was there but failed ('source-skipped'), and each that was simply absent
+// ('source-absent'); if none works the error lists why each one failed.
 
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir } from 'node:fs/promises';
@@ -100,17 +101,21 @@ async function readPair(
   return { images: images.data as Uint8Array, labels: labels.data as Uint8Array, count };
 }
 
+/** A source with nothing of the dataset in it: not a failure, the next source is simply tried. */
+class SourceAbsentError extends DataError {}
+
 /** All four pinned files from one directory, verified; a DataError says what is missing or wrong. */
 async function loadPinnedFrom(
   spec: PinnedDatasetSpec,
   directory: string,
   options: LoadOptions,
 ): Promise<{ train: ImageSet; test: ImageSet }> {
-  if (!existsSync(directory)) throw new DataError('no such directory');
+  if (!existsSync(directory)) throw new SourceAbsentError('no such directory');
   const { files } = spec;
   const list = [files.trainImages, files.trainLabels, files.testImages, files.testLabels];
   const paths = list.map((file) => findFile(directory, file, spec.name));
   const missing = list.filter((_, i) => paths[i] === null).map((file) => file.name);
+  if (missing.length === list.length) throw new SourceAbsentError(`none of the ${spec.name} files there`);
   if (missing.length > 0) throw new DataError(`missing ${missing.join(', ')}`);
   const [trainImages, trainLabels, testImages, testLabels] = paths as [string, string, string, string];
   const root = cacheRoot(options);
@@ -182,7 +187,7 @@ async function loadPinned(spec: PinnedDatasetSpec, options: LoadOptions): Promis
   for (const source of candidates) {
     if (source.directory === null) {
       failures.push(`${source.kind}: ${source.note}`);
-      report('source-skipped', `${spec.name}: ${source.kind} unavailable: ${source.note}`);
+      report('source-absent', `${spec.name}: ${source.kind} unavailable: ${source.note}`);
       continue;
     }
     try {
@@ -190,7 +195,9 @@ async function loadPinned(spec: PinnedDatasetSpec, options: LoadOptions): Promis
     } catch (error) {
       if (!(error instanceof DataError)) throw error;
       failures.push(`${source.kind} ${source.directory}: ${error.message}`);
-      report('source-skipped', `${spec.name}: ${source.kind} ${source.directory}: ${error.message}`);
+      const kind = error instanceof SourceAbsentError ? 'source-absent' : 'source-skipped';
+      const next = kind === 'source-skipped' ? '; trying the next source' : '';
+      report(kind, `${spec.name}: ${source.kind} ${source.directory}: ${error.message}${next}`);
     }
   }
 

@@ -1,0 +1,54 @@
+// The backends a Node.js process uses when the program chooses none, fastest first: the registry
+// creates the first available row on first use (getBackend()), and selectBackend() looks names up
+// here. package.json "imports" maps #default-backends to this file under the `node` condition and to
+// browser.ts elsewhere (tsconfig.json "paths" does the same for tsc and tsx on the sources).
+//
+// On Node the js backend computes its heavy kernels on worker threads when threads > 1
+// (src/backend/js-threads: same name, bit-identical results).
+import { availableParallelism } from 'node:os';
+import type { Backend } from '../kernels.js';
+import { createJsBackend } from '../js/index.js';
+import { createJsThreadsBackend, type JsThreadsBackend } from '../js-threads/index.js';
+import { createNativeBackend, nativeBackendAvailable } from '../native/index.js';
+import type { BackendCandidate, BackendCreateOptions } from './candidate.js';
+
+export const NATIVE_HINT =
+  'mnist-lab: using the js backend; for the fast native backend install oneDNN ' +
+  "('apt-get install libdnnl-dev' or 'brew install onednn') and run 'npm run build:native'";
+
+/** Threaded js backends by thread count: creating one again reuses its worker pool. */
+const jsThreaded = new Map<number, JsThreadsBackend>();
+
+/** The js backend for `threads` threads: single-threaded for 1, else the worker-thread variant. */
+export function createNodeJsBackend(options: BackendCreateOptions = {}): Backend {
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`js backend: threads must be a positive integer, found ${threads}`);
+  }
+  if (threads === 1) return createJsBackend();
+  let backend = jsThreaded.get(threads);
+  if (!backend) {
+    backend = createJsThreadsBackend({ threads, ...(options.log ? { log: options.log } : {}) });
+    jsThreaded.set(threads, backend);
+  }
+  return backend;
+}
+
+export const DEFAULT_BACKENDS: readonly BackendCandidate[] = [
+  {
+    name: 'native', // C++ addon over oneDNN, built at install when oneDNN is found
+    unavailable: () => {
+      const native = nativeBackendAvailable();
+      return native.available ? null : (native.reason ?? 'the addon did not load');
+    },
+    create: (options = {}) =>
+      createNativeBackend(options.threads === undefined ? {} : { threads: options.threads }),
+    fallbackHint: NATIVE_HINT,
+  },
+  // A wasm backend (SIMD kernels, portable) slots in here: slower than native, faster than js.
+  {
+    name: 'js', // plain TypeScript, runs anywhere; worker threads for the heavy kernels
+    unavailable: () => null,
+    create: createNodeJsBackend,
+  },
+];

@@ -3,15 +3,24 @@
 // {"error": "..."}; stack traces stay in the server.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** An error the client caused or may see: its status code and a one-line message. */
+/**
+ * An error the client caused or may see: its status code, a one-line message, and headers the
+ * answer needs (e.g. Retry-After on 429/503, WWW-Authenticate on 401).
+ */
 export class HttpError extends Error {
   override name = 'HttpError';
   constructor(
     readonly status: number,
     message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
+}
+
+/** 503 or 429 with a Retry-After: the request was fine, the server or this client is at a limit. */
+export function busy(status: 429 | 503, message: string, retryAfterSeconds: number): HttpError {
+  return new HttpError(status, message, { 'retry-after': String(retryAfterSeconds) });
 }
 
 export function sendJson(response: ServerResponse, status: number, value: unknown): void {
@@ -40,12 +49,16 @@ export function contentType(request: IncomingMessage): string {
 
 /**
  * The request body, refused with 413 as soon as it passes `limit` bytes (a declared
- * content-length over the limit is refused before reading).
+ * content-length over the limit is refused before reading). `fix` ends the 413's message.
  */
-export async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+export async function readBody(
+  request: IncomingMessage,
+  limit: number,
+  fix = 'send a smaller body',
+): Promise<Buffer> {
   const declared = Number(request.headers['content-length']);
   const tooLarge = () =>
-    new HttpError(413, `request body is larger than the ${limit}-byte limit; send a smaller image`);
+    new HttpError(413, `request body is larger than the ${formatBytes(limit)} limit; ${fix}`);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
@@ -64,4 +77,11 @@ export function parseJsonBody(body: Buffer, what: string): unknown {
   } catch (error) {
     throw new HttpError(400, `${what}: the body is not valid JSON (${(error as Error).message})`);
   }
+}
+
+/** 16777216 -> '16 MiB', 16384 -> '16 KiB', 1000 -> '1000-byte'. */
+export function formatBytes(bytes: number): string {
+  if (bytes % (1 << 20) === 0) return `${bytes / (1 << 20)} MiB`;
+  if (bytes % (1 << 10) === 0) return `${bytes / (1 << 10)} KiB`;
+  return `${bytes}-byte`;
 }

@@ -81,7 +81,9 @@ export class Router {
       if (error instanceof HttpError) {
         if (!response.headersSent) {
           for (const [name, value] of Object.entries(error.headers)) response.setHeader(name, value);
-          if (error.status === 413) response.setHeader('connection', 'close');
+          // Refused before its body was read (413, a busy decoder, an unknown run): close rather
+          // than read up to 16 MiB only to keep the connection.
+          if (!request.complete) response.setHeader('connection', 'close');
         }
         sendError(response, error.status, error.message);
         return;

@@ -94,7 +94,9 @@ export const SERVE_LIMITS: Readonly<ServeLimits> = {
   // core for seconds, and the event loop needs a core of its own to stay quick.
   decodeWorkers: Math.max(1, Math.min(2, availableParallelism() - 1)),
   decodeQueue: 4,
-  decodeTimeoutMs: 20_000,
+  // NOTE: a 12-megapixel JPEG takes ~2-3 s here and several times that on a loaded or small
+  // machine; the limit is for a decode that would hold its thread for good.
+  decodeTimeoutMs: 60_000,
   streams: 64,
   // NOTE: a browser opens at most 6 connections per host over HTTP/1.1; the page uses one or two.
   streamsPerClient: 8,

@@ -3,18 +3,21 @@
 // every other request (a health check, the runs list, event streams) would wait for it.
 // - A small pool: `workers` threads, started on first use (each loads the library once, then
 //   waits for pictures); one picture per thread at a time.
-// - A bounded queue: a request takes a ticket before its body is read, so at most
-//   `workers + queue` picture bodies are held at once; past that the answer is 503 + Retry-After.
+// - A bounded queue: a request takes a ticket before its body is read, reserving the bytes its
+//   content-length declares, so at most `workers + queue` pictures and `maxBytes` of picture
+//   bodies are held at once; past either the answer is 503 + Retry-After.
 // - A time limit per picture, counted from the moment a ready worker gets it: a decode still
 //   running after `timeoutMs` is stopped (its thread terminated and replaced) and answered 503.
 import { Worker } from 'node:worker_threads';
-import { busy, HttpError } from './http.js';
+import { busy, formatBytes, HttpError } from './http.js';
 
 export interface DecodePoolOptions {
   /** Threads decoding at once. */
   workers: number;
   /** Pictures that may wait for a thread, beyond the `workers` being decoded. */
   queue: number;
+  /** Bytes of picture bodies held at once (being read, waiting or decoding). */
+  maxBytes: number;
   /** The longest one decode may run, in milliseconds. */
   timeoutMs: number;
 }
@@ -57,6 +60,7 @@ export class DecodePool {
   private readonly threads = new Set<Thread>();
   private readonly waiting: Job[] = [];
   private admitted = 0;
+  private admittedBytes = 0;
   private nextId = 1;
   private closed = false;
 
@@ -65,8 +69,11 @@ export class DecodePool {
     private readonly spawn: () => Worker = spawnDecodeWorker,
   ) {}
 
-  /** A place in the pool for one picture; 503 + Retry-After when `workers + queue` are taken. */
-  admit(): DecodeTicket {
+  /**
+   * A place in the pool for one picture of up to `bytes` bytes; 503 + Retry-After when
+   * `workers + queue` pictures or `maxBytes` bytes are taken.
+   */
+  admit(bytes: number): DecodeTicket {
     const capacity = this.options.workers + this.options.queue;
     if (this.closed) throw busy(503, 'the server is shutting down', RETRY_AFTER_SECONDS);
     if (this.admitted >= capacity) {
@@ -76,10 +83,22 @@ export class DecodePool {
         RETRY_AFTER_SECONDS,
       );
     }
+    if (this.admittedBytes + bytes > this.options.maxBytes) {
+      throw busy(
+        503,
+        `the server is already holding ${formatBytes(this.admittedBytes)} of pictures and this one would pass ` +
+          `its ${formatBytes(this.options.maxBytes)} limit; try again in a few seconds`,
+        RETRY_AFTER_SECONDS,
+      );
+    }
     this.admitted++;
+    this.admittedBytes += bytes;
     let held = true;
     const release = () => {
-      if (held) this.admitted--;
+      if (held) {
+        this.admitted--;
+        this.admittedBytes -= bytes;
+      }
       held = false;
     };
     return {

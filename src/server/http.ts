@@ -47,6 +47,21 @@ export function contentType(request: IncomingMessage): string {
   return (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
+/** What a request says its body weighs (content-length), or undefined (e.g. a chunked upload). */
+export function declaredLength(request: IncomingMessage): number | undefined {
+  const declared = Number(request.headers['content-length']);
+  return Number.isFinite(declared) && declared >= 0 ? declared : undefined;
+}
+
+function tooLarge(limit: number, fix: string): HttpError {
+  return new HttpError(413, `request body is larger than the ${formatBytes(limit)} limit; ${fix}`);
+}
+
+/** 413 for a request whose content-length is over `limit`, before anything is read. */
+export function refuseDeclaredOverLimit(request: IncomingMessage, limit: number, fix: string): void {
+  if ((declaredLength(request) ?? 0) > limit) throw tooLarge(limit, fix);
+}
+
 /**
  * The request body, refused with 413 as soon as it passes `limit` bytes (a declared
  * content-length over the limit is refused before reading). `fix` ends the 413's message.
@@ -56,15 +71,12 @@ export async function readBody(
   limit: number,
   fix = 'send a smaller body',
 ): Promise<Buffer> {
-  const declared = Number(request.headers['content-length']);
-  const tooLarge = () =>
-    new HttpError(413, `request body is larger than the ${formatBytes(limit)} limit; ${fix}`);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  refuseDeclaredOverLimit(request, limit, fix);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw tooLarge();
+    if (size > limit) throw tooLarge(limit, fix);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size);
@@ -79,9 +91,13 @@ export function parseJsonBody(body: Buffer, what: string): unknown {
   }
 }
 
-/** 16777216 -> '16 MiB', 16384 -> '16 KiB', 1000 -> '1000-byte'. */
+/** 16777216 -> '16 MiB', 5242880 + 1 -> '5.0 MiB', 16384 -> '16 KiB', 1000 -> '1000 bytes'. */
 export function formatBytes(bytes: number): string {
-  if (bytes % (1 << 20) === 0) return `${bytes / (1 << 20)} MiB`;
-  if (bytes % (1 << 10) === 0) return `${bytes / (1 << 10)} KiB`;
-  return `${bytes}-byte`;
+  for (const [unit, size] of [
+    ['MiB', 1 << 20],
+    ['KiB', 1 << 10],
+  ] as const) {
+    if (bytes >= size) return `${(bytes / size).toFixed(bytes % size === 0 ? 0 : 1)} ${unit}`;
+  }
+  return `${bytes} bytes`;
 }

@@ -35,7 +35,15 @@ import {
 } from './access.js';
 import { DecodePool } from './decode-pool.js';
 import { StreamSlots, streamRunEvents } from './events.js';
-import { HttpError, contentType, parseJsonBody, readBody, sendJson } from './http.js';
+import {
+  HttpError,
+  contentType,
+  declaredLength,
+  parseJsonBody,
+  readBody,
+  refuseDeclaredOverLimit,
+  sendJson,
+} from './http.js';
 import { DEFAULT_WEB_ROOT } from './paths.js';
 import { ModelCache, PREDICT_BODY_LIMIT, pixelsFromJson, predictImage } from './predict.js';
 import { Router, type Guard } from './router.js';
@@ -80,6 +88,8 @@ export interface ServeLimits {
   decodeWorkers: number;
   /** Pictures waiting for a decoder thread; past that, 503 + Retry-After. */
   decodeQueue: number;
+  /** Bytes of picture bodies held at once (read, waiting or decoding); past that, 503 + Retry-After. */
+  decodeBytes: number;
   /** The longest one picture may take to decode, in milliseconds; then 503. */
   decodeTimeoutMs: number;
   /** Event streams open at once on the server (503 past it). */
@@ -93,7 +103,9 @@ export const SERVE_LIMITS: Readonly<ServeLimits> = {
   // NOTE: one thread per core but one, at least one and at most two: decoding a photo takes a
   // core for seconds, and the event loop needs a core of its own to stay quick.
   decodeWorkers: Math.max(1, Math.min(2, availableParallelism() - 1)),
-  decodeQueue: 4,
+  // NOTE: small pictures (a drawn digit is ~1 KB) queue by the dozen; big ones are bounded by bytes.
+  decodeQueue: 32,
+  decodeBytes: 64 << 20,
   // NOTE: a 12-megapixel JPEG takes ~2-3 s here and several times that on a loaded or small
   // machine; the limit is for a decode that would hold its thread for good.
   decodeTimeoutMs: 60_000,
@@ -139,6 +151,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const decoder = new DecodePool({
     workers: limits.decodeWorkers,
     queue: limits.decodeQueue,
+    maxBytes: limits.decodeBytes,
     timeoutMs: limits.decodeTimeoutMs,
   });
   const streams = new StreamSlots({ perServer: limits.streams, perClient: limits.streamsPerClient });
@@ -220,15 +233,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const run = await models.get(catalog.runDir(id), id);
       let image: Uint8Array;
       if (isImage) {
-        // A place among the decoder threads before the body is read: the pictures held at once are bounded.
-        const ticket = decoder.admit();
+        const fix = 'scale the picture down (a digit needs 28x28 pixels) or send it as JPEG';
+        refuseDeclaredOverLimit(request, limits.imageBodyBytes, fix);
+        // A place among the decoder threads before the body is read, for the bytes it declares
+        // (a chunked upload may take the whole limit): the pictures held at once are bounded.
+        const ticket = decoder.admit(declaredLength(request) ?? limits.imageBodyBytes);
         let body: Buffer;
         try {
-          body = await readBody(
-            request,
-            limits.imageBodyBytes,
-            `scale the picture down (a digit needs 28x28 pixels) or send it as JPEG`,
-          );
+          body = await readBody(request, limits.imageBodyBytes, fix);
         } catch (error) {
           ticket.release();
           throw error;

@@ -99,29 +99,29 @@ describe('serve: phone-size pictures', { timeout: 240_000 }, () => {
   });
 
   it('answers 503 with Retry-After when the decoder threads and their queue are full', async () => {
-    const small = await startServer({
-      port: 0,
-      runsDir: fixture.runsDir,
-      quiet: true,
-      limits: { decodeWorkers: 1, decodeQueue: 1 },
-    });
-    try {
-      const picture = photoJpeg(2000, 2000);
-      const replies = await Promise.all([0, 1, 2].map(() => predict(small.url, picture)));
-      const statuses = replies.map((reply) => reply.status).sort();
-      assert.deepEqual(statuses, [200, 200, 503]);
-      const refused = replies.find((reply) => reply.status === 503) as Reply;
-      assert.match(errorOf(refused), /already decoding or holding 2 pictures.*try again/);
-      assert.equal(refused.header('retry-after'), '5');
-      const again = await fetch(`${small.url}/api/predict?run=${fixture.runId}`, {
-        method: 'POST',
-        headers: { 'content-type': 'image/png' },
-        body: new Uint8Array(digit.png),
-      });
-      assert.equal(again.status, 200, 'the places are given back');
-      await again.arrayBuffer();
-    } finally {
-      await small.close();
+    const picture = photoJpeg(2000, 2000, 40);
+    const cases = [
+      { limits: { decodeWorkers: 1, decodeQueue: 1 }, refusal: /already decoding or holding 2 pictures/ },
+      {
+        limits: { decodeWorkers: 1, decodeBytes: Math.floor(2.5 * picture.length) },
+        refusal: /already holding \d+\.\d MiB of pictures and this one would pass its \d+\.\d MiB limit/,
+      },
+    ];
+    for (const { limits, refusal } of cases) {
+      const small = await startServer({ port: 0, runsDir: fixture.runsDir, quiet: true, limits });
+      try {
+        const replies = await Promise.all([0, 1, 2].map(() => predict(small.url, picture)));
+        const statuses = replies.map((reply) => reply.status).sort();
+        assert.deepEqual(statuses, [200, 200, 503], JSON.stringify(limits));
+        const refused = replies.find((reply) => reply.status === 503) as Reply;
+        assert.match(errorOf(refused), refusal);
+        assert.match(errorOf(refused), /try again in a few seconds/);
+        assert.equal(refused.header('retry-after'), '5');
+        const again = await predict(small.url, digit.png, 'image/png');
+        assert.equal(again.status, 200, 'the places are given back');
+      } finally {
+        await small.close();
+      }
     }
   });
 

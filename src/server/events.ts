@@ -3,11 +3,14 @@
 // after Last-Event-ID, then the file is followed as it grows (polled: fs.watch misses appends on
 // some file systems) until a trainEnd event or the run stops; `event: end` closes the stream.
 // A torn last line waits for its newline. A comment line every HEARTBEAT_MS keeps proxies open.
+// Streams are long-lived, so they are capped (StreamSlots: per server and per client address) and
+// each holds only what it reads: a buffer sized to the bytes that are new, at most READ_CHUNK.
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { busy } from './http.js';
 
 export interface FollowOptions {
   /** True while the run may still append (a live training process). */
@@ -18,8 +21,54 @@ export interface FollowOptions {
 
 const POLL_MS = 250;
 const HEARTBEAT_MS = 15_000;
-/** Bytes read per poll: a long run's history replays in bounded slices. */
-const READ_CHUNK = 1 << 20;
+/** The most bytes read at once: a long run's history replays in slices of this size. */
+const READ_CHUNK = 256 << 10;
+const RETRY_AFTER_SECONDS = 10;
+
+export interface StreamSlotLimits {
+  /** Event streams open at once on the server. */
+  perServer: number;
+  /** Event streams open at once from one client address. */
+  perClient: number;
+}
+
+/** Counts open event streams; refuses one past the server's cap (503) or its client's cap (429). */
+export class StreamSlots {
+  private open = 0;
+  private readonly byClient = new Map<string, number>();
+
+  constructor(private readonly limits: StreamSlotLimits) {}
+
+  /** Takes a slot for a stream from `client` (an address); call the returned function when it ends. */
+  acquire(client: string): () => void {
+    const mine = this.byClient.get(client) ?? 0;
+    if (this.open >= this.limits.perServer) {
+      throw busy(
+        503,
+        `the server already follows ${this.open} event streams, its limit; close another page or try again later`,
+        RETRY_AFTER_SECONDS,
+      );
+    }
+    if (mine >= this.limits.perClient) {
+      throw busy(
+        429,
+        `this client already has ${mine} event streams open, the limit per address; close another page or tab`,
+        RETRY_AFTER_SECONDS,
+      );
+    }
+    this.open++;
+    this.byClient.set(client, mine + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.open--;
+      const left = (this.byClient.get(client) ?? 1) - 1;
+      if (left === 0) this.byClient.delete(client);
+      else this.byClient.set(client, left);
+    };
+  }
+}
 
 export function lastEventId(request: IncomingMessage): number {
   const raw = request.headers['last-event-id'];
@@ -81,7 +130,6 @@ export async function streamRunEvents(
   let pending = ''; // a partial last line, waiting for its newline
   let lastWasTrainEnd = false; // NOTE: a resumed run has a trainEnd mid-file; only a final one ends
   const decoder = new StringDecoder('utf8');
-  const buffer = Buffer.alloc(READ_CHUNK);
   try {
     while (!closed) {
       handle ??= await open(path, 'r').catch(() => undefined);
@@ -93,7 +141,10 @@ export async function streamRunEvents(
         // (an 'end' would tell the page the run is over and close its stream for good).
         if (size < offset) return;
         if (size > offset) {
-          ({ bytesRead: read } = await handle.read(buffer, 0, Math.min(READ_CHUNK, size - offset), offset));
+          // NOTE: a buffer per read, sized to the new bytes (a few hundred while following a run):
+          // an idle stream holds nothing between polls.
+          const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - offset));
+          ({ bytesRead: read } = await handle.read(buffer, 0, buffer.length, offset));
           offset += read;
           const lines = (pending + decoder.write(buffer.subarray(0, read))).split('\n');
           pending = lines.pop() ?? '';
@@ -106,7 +157,7 @@ export async function streamRunEvents(
         }
       }
       if (lastWasTrainEnd && offset >= size && pending === '') break;
-      if (read === READ_CHUNK) continue; // more to replay right away
+      if (read > 0 && offset < size) continue; // more to replay right away
       if (!(await options.isLive())) {
         // One last look: the process may have appended its final lines just before exiting.
         const now = await stat(path).then(

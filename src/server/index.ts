@@ -1,18 +1,20 @@
 // `mnist-lab serve`: the web app's HTTP server and JSON API on node:http. This file wires the
-// pieces: the runs catalog, the training supervisor, the model cache and the static web root,
-// behind a small router. Every handler's errors are caught per request (router.ts).
+// pieces: the access checks (Host, Origin, token), the runs catalog, the training supervisor, the
+// model cache, the picture decoder threads, the event stream slots and the static web root, behind
+// a small router. Every handler's errors are caught per request (router.ts).
 //
 //   GET  /api/health                  {ok, version, backend}
 //   GET  /api/runs                    {runs: RunSummary[]} newest first
 //   GET  /api/runs/:id                {run, config, history, classNames, normalize}
-//   GET  /api/runs/:id/model          the latest checkpoint's model.safetensors
+//   GET  /api/runs/:id/model          the latest checkpoint's model.safetensors (ETag per checkpoint)
 //   GET  /api/runs/:id/report         report.html (and /report/<file> beside it)
 //   GET  /api/runs/:id/events         Server-Sent Events: metrics.jsonl, replayed then followed
 //   POST /api/train                   202 {id}: one child `mnist-lab train` at a time
 //   POST /api/predict?run=<id>        a PNG/JPEG body or {pixels: number[784]} -> class probabilities
 //   GET  /*                           the built web app (dist/web)
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
@@ -23,17 +25,28 @@ import {
   latestCheckpointDir,
   selectBackend,
 } from '../index.js';
-import { streamRunEvents } from './events.js';
-import { HttpError, contentType, parseJsonBody, readBody, sendJson } from './http.js';
-import { DEFAULT_WEB_ROOT } from './paths.js';
 import {
-  ModelCache,
-  PREDICT_BODY_LIMIT,
-  pixelsFromJson,
-  pixelsFromPicture,
-  predictImage,
-} from './predict.js';
-import { Router } from './router.js';
+  accessGuard,
+  isLoopbackHost,
+  isWildcardHost,
+  networkAddresses,
+  newToken,
+  urlHostName,
+} from './access.js';
+import { DecodePool } from './decode-pool.js';
+import { StreamSlots, streamRunEvents } from './events.js';
+import {
+  HttpError,
+  contentType,
+  declaredLength,
+  parseJsonBody,
+  readBody,
+  refuseDeclaredOverLimit,
+  sendJson,
+} from './http.js';
+import { DEFAULT_WEB_ROOT } from './paths.js';
+import { ModelCache, PREDICT_BODY_LIMIT, pixelsFromJson, predictImage } from './predict.js';
+import { Router, type Guard } from './router.js';
 import { RunCatalog } from './runs.js';
 import { resolveInside, sendFile, serveStatic } from './static.js';
 import { TrainingSupervisor, parseTrainRequest } from './training.js';
@@ -41,6 +54,7 @@ import { TrainingSupervisor, parseTrainRequest } from './training.js';
 export type { RunDetail, RunStatus, RunSummary, EpochRecord } from './runs.js';
 export type { PredictResult } from './predict.js';
 export type { TrainRequest } from './training.js';
+export { isLoopbackHost } from './access.js';
 
 export interface ServeOptions {
   /** 0 = any free port. Default 8080. */
@@ -56,12 +70,58 @@ export interface ServeOptions {
   backend?: 'js' | 'native';
   /** Native backend threads; default all cores. */
   threads?: number;
+  /**
+   * The API's access token. Default: a new random one when `host` is not a loopback address
+   * (anyone on the network could reach the server), none on loopback; false: never one.
+   */
+  token?: string | false;
+  /** More Host names the server answers to, besides loopback names and `host`. */
+  allowHosts?: readonly string[];
+  /** Caps on the server's resources; each defaults to SERVE_LIMITS. */
+  limits?: Partial<ServeLimits>;
 }
+
+export interface ServeLimits {
+  /** The largest picture body /api/predict reads (a phone photo is 2-6 MB). */
+  imageBodyBytes: number;
+  /** Threads decoding pictures at once. */
+  decodeWorkers: number;
+  /** Pictures waiting for a decoder thread; past that, 503 + Retry-After. */
+  decodeQueue: number;
+  /** Bytes of picture bodies held at once (read, waiting or decoding); past that, 503 + Retry-After. */
+  decodeBytes: number;
+  /** The longest one picture may take to decode, in milliseconds; then 503. */
+  decodeTimeoutMs: number;
+  /** Event streams open at once on the server (503 past it). */
+  streams: number;
+  /** Event streams open at once from one client address (429 past it). */
+  streamsPerClient: number;
+}
+
+export const SERVE_LIMITS: Readonly<ServeLimits> = {
+  imageBodyBytes: 16 << 20,
+  // NOTE: one thread per core but one, at least one and at most two: decoding a photo takes a
+  // core for seconds, and the event loop needs a core of its own to stay quick.
+  decodeWorkers: Math.max(1, Math.min(2, availableParallelism() - 1)),
+  // NOTE: small pictures (a drawn digit is ~1 KB) queue by the dozen; big ones are bounded by bytes.
+  decodeQueue: 32,
+  decodeBytes: 64 << 20,
+  // NOTE: a 12-megapixel JPEG takes ~2-3 s here and several times that on a loaded or small
+  // machine; the limit is for a decode that would hold its thread for good.
+  decodeTimeoutMs: 60_000,
+  streams: 64,
+  // NOTE: a browser opens at most 6 connections per host over HTTP/1.1; the page uses one or two.
+  streamsPerClient: 8,
+};
 
 export interface RunningServer {
   /** e.g. http://127.0.0.1:8080 */
   url: string;
   port: number;
+  /** The API's access token, when the server needs one. */
+  token: string | undefined;
+  /** Addresses to open in a browser, the token included: `url`, and this machine's network addresses for a wildcard bind. */
+  openUrls: string[];
   close(): Promise<void>;
 }
 
@@ -87,7 +147,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   const catalog = new RunCatalog(runsDir, (id) => supervisor.get(id));
   const models = new ModelCache();
-  const router = new Router(log);
+  const limits = { ...SERVE_LIMITS, ...options.limits };
+  const decoder = new DecodePool({
+    workers: limits.decodeWorkers,
+    queue: limits.decodeQueue,
+    maxBytes: limits.decodeBytes,
+    timeoutMs: limits.decodeTimeoutMs,
+  });
+  const streams = new StreamSlots({ perServer: limits.streams, perClient: limits.streamsPerClient });
+  const host = options.host ?? '127.0.0.1';
+  const token =
+    options.token === false ? undefined : (options.token ?? (isLoopbackHost(host) ? undefined : newToken()));
+  // Set once the port is known: no request arrives before listen() has resolved.
+  let guard: Guard = () => {
+    throw new HttpError(503, 'the server is starting');
+  };
+  const router = new Router({ log, guard: (context) => guard(context) });
 
   router
     .add('GET', '/api/health', ({ response }) =>
@@ -105,26 +180,32 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         throw new HttpError(404, `run '${id}' has no checkpoint yet (no model.safetensors)`);
       }
       response.setHeader('content-disposition', `attachment; filename="${id}.safetensors"`);
-      await sendFile(response, file, { head: request.method === 'HEAD' });
+      // The ETag changes with the checkpoint: the page asks again with If-None-Match (a 304 when unchanged).
+      await sendFile(response, file, fileRequest(request));
     })
     .add('GET', '/api/runs/:id/report', async ({ request, response, params }) => {
       const id = params['id'] as string;
       const file = await resolveInside(catalog.runDir(id), REPORT_FILE);
       if (!file)
         throw new HttpError(404, `run '${id}' has no ${REPORT_FILE} yet (it is written when training ends)`);
-      await sendFile(response, file, { head: request.method === 'HEAD' });
+      await sendFile(response, file, fileRequest(request));
     })
     .add('GET', '/api/runs/:id/report/:file', async ({ request, response, params }) => {
       const id = params['id'] as string;
       const name = params['file'] as string;
       const file = await resolveInside(join(catalog.runDir(id), REPORT_PNG_DIR), name);
       if (!file) throw new HttpError(404, `run '${id}' has no report file '${name.slice(0, 100)}'`);
-      await sendFile(response, file, { head: request.method === 'HEAD' });
+      await sendFile(response, file, fileRequest(request));
     })
     .add('GET', '/api/runs/:id/events', async ({ request, response, params }) => {
       const id = params['id'] as string;
       const runDir = catalog.runDir(id);
-      await streamRunEvents(runDir, request, response, { isLive: () => catalog.isLive(id) });
+      const release = streams.acquire(request.socket.remoteAddress ?? 'unknown');
+      try {
+        await streamRunEvents(runDir, request, response, { isLive: () => catalog.isLive(id) });
+      } finally {
+        release();
+      }
     })
     .add('POST', '/api/train', async ({ request, response }) => {
       if (contentType(request) !== 'application/json') {
@@ -145,12 +226,31 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           `POST /api/predict expects image/png, image/jpeg or application/json, found '${type || 'none'}'`,
         );
       }
-      const body = await readBody(request, PREDICT_BODY_LIMIT);
-      const image = isImage ? pixelsFromPicture(body) : pixelsFromJson(body);
+      // The run and its model first: a request for a run that is not there costs no decoding.
       const requested = url.searchParams.get('run');
       const id = requested ?? (await catalog.newestWithModel());
       if (id === undefined) throw new HttpError(404, 'no run with a model yet: train one (mnist-lab train)');
       const run = await models.get(catalog.runDir(id), id);
+      let image: Uint8Array;
+      if (isImage) {
+        const fix = 'scale the picture down (a digit needs 28x28 pixels) or send it as JPEG';
+        refuseDeclaredOverLimit(request, limits.imageBodyBytes, fix);
+        // A place among the decoder threads before the body is read, for the bytes it declares
+        // (a chunked upload may take the whole limit): the pictures held at once are bounded.
+        const ticket = decoder.admit(declaredLength(request) ?? limits.imageBodyBytes);
+        let body: Buffer;
+        try {
+          body = await readBody(request, limits.imageBodyBytes, fix);
+        } catch (error) {
+          ticket.release();
+          throw error;
+        }
+        const gone = new AbortController();
+        response.once('close', () => gone.abort());
+        image = await ticket.decode(body, gone.signal);
+      } else {
+        image = pixelsFromJson(await readBody(request, PREDICT_BODY_LIMIT));
+      }
       sendJson(response, 200, predictImage(id, run, image));
     });
 
@@ -160,28 +260,45 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         throw new HttpError(405, `${request.method} is not allowed on ${url.pathname}`);
       }
-      await serveStatic(webRoot, url.pathname, response, request.method === 'HEAD');
+      await serveStatic(webRoot, url.pathname, response, fileRequest(request));
     };
     void router.dispatch(request, response, fallback);
   });
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1');
+  await listen(server, options.port ?? 8080, host);
   const port = (server.address() as AddressInfo).port;
-  const host = options.host ?? '127.0.0.1';
-  const shownHost = host.includes(':') ? `[${host}]` : host;
-  return {
-    url: `http://${shownHost}:${port}`,
+  guard = accessGuard({
+    bindHost: host,
     port,
+    ...(token ? { token } : {}),
+    allowHosts: options.allowHosts ?? [],
+  });
+  const url = `http://${urlHostName(host)}:${port}`;
+  const withToken = (base: string) => (token ? `${base}/?token=${token}` : base);
+  const networkUrls = isWildcardHost(host)
+    ? networkAddresses().map((address) => withToken(`http://${address}:${port}`))
+    : [];
+  return {
+    url,
+    port,
+    token,
+    openUrls: [withToken(url), ...networkUrls],
     async close() {
       await supervisor.stop();
+      await decoder.close();
       await new Promise<void>((done) => {
         server.close(() => done());
         server.closeAllConnections(); // SSE streams would hold close() open
       });
     },
   };
+}
+
+/** What sendFile needs from a request: HEAD or not, and its If-None-Match. */
+function fileRequest(request: IncomingMessage): { head: boolean; ifNoneMatch: string | undefined } {
+  return { head: request.method === 'HEAD', ifNoneMatch: request.headers['if-none-match'] };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

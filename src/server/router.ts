@@ -1,6 +1,7 @@
 // A tiny router: routes are a method and a path pattern whose `:name` segments capture one
 // URL-decoded path segment each. Dispatch catches every handler's errors, so one bad request
-// answers with its own JSON error and never affects another.
+// answers with its own JSON error and never affects another. An optional guard sees every request
+// first (the server's Host, Origin and token checks): it throws to refuse, or answers by itself.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, sendError } from './http.js';
 
@@ -13,6 +14,14 @@ export interface RequestContext {
 
 export type Handler = (context: RequestContext) => Promise<void> | void;
 
+/** Runs before routing: throws an HttpError to refuse; returns true when it answered itself. */
+export type Guard = (context: Omit<RequestContext, 'params'>) => boolean;
+
+export interface RouterOptions {
+  log?: (line: string) => void;
+  guard?: Guard;
+}
+
 interface Route {
   method: string;
   segments: string[];
@@ -21,8 +30,13 @@ interface Route {
 
 export class Router {
   private readonly routes: Route[] = [];
+  private readonly log: (line: string) => void;
+  private readonly guard: Guard | undefined;
 
-  constructor(private readonly log: (line: string) => void = () => undefined) {}
+  constructor(options: RouterOptions = {}) {
+    this.log = options.log ?? (() => undefined);
+    this.guard = options.guard;
+  }
 
   add(method: string, pattern: string, handler: Handler): this {
     this.routes.push({ method, segments: pattern.split('/').filter(Boolean), handler });
@@ -57,6 +71,7 @@ export class Router {
     }
     const method = request.method ?? 'GET';
     try {
+      if (this.guard?.({ request, response, url })) return;
       const { route, params, otherMethod } = this.match(method, url.pathname);
       if (route) await route.handler({ request, response, url, params });
       else if (otherMethod) throw new HttpError(405, `${method} is not allowed on ${url.pathname}`);
@@ -64,7 +79,12 @@ export class Router {
       else throw new HttpError(404, `no such path: ${url.pathname}`);
     } catch (error) {
       if (error instanceof HttpError) {
-        if (error.status === 413 && !response.headersSent) response.setHeader('connection', 'close');
+        if (!response.headersSent) {
+          for (const [name, value] of Object.entries(error.headers)) response.setHeader(name, value);
+          // Refused before its body was read (413, a busy decoder, an unknown run): close rather
+          // than read up to 16 MiB only to keep the connection.
+          if (!request.complete) response.setHeader('connection', 'close');
+        }
         sendError(response, error.status, error.message);
         return;
       }

@@ -44,18 +44,39 @@ export async function resolveInside(
   }
 }
 
-/** Streams a file with its content type (HEAD: headers only). */
+export interface SendFileOptions {
+  /** Headers only (a HEAD request). */
+  head?: boolean;
+  cache?: string;
+  /** The request's If-None-Match: a 304 without the body when it names the file's current ETag. */
+  ifNoneMatch?: string | undefined;
+}
+
+/**
+ * Streams a file with its content type and an ETag naming this version of it (inode, size and
+ * mtime: a checkpoint written anew, or another checkpoint's file, has another tag).
+ */
 export async function sendFile(
   response: ServerResponse,
   path: string,
-  options: { head?: boolean; cache?: string } = {},
+  options: SendFileOptions = {},
 ): Promise<void> {
-  const size = (await stat(path)).size;
-  response.writeHead(200, {
-    'content-type': CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
-    'content-length': size,
+  const info = await stat(path);
+  const etag = `W/"${info.ino.toString(36)}-${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`;
+  const headers = {
+    etag,
     'cache-control': options.cache ?? 'no-cache',
     'x-content-type-options': 'nosniff',
+  };
+  if (options.ifNoneMatch?.split(',').some((tag) => tag.trim() === etag)) {
+    response.writeHead(304, headers);
+    response.end();
+    return;
+  }
+  response.writeHead(200, {
+    ...headers,
+    'content-type': CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
+    'content-length': info.size,
   });
   if (options.head) {
     response.end();
@@ -80,8 +101,9 @@ export async function serveStatic(
   webRoot: string,
   pathname: string,
   response: ServerResponse,
-  head: boolean,
+  options: { head: boolean; ifNoneMatch?: string | undefined },
 ): Promise<void> {
+  const { head } = options;
   let decoded: string;
   try {
     decoded = decodeURIComponent(pathname);
@@ -91,7 +113,7 @@ export async function serveStatic(
   const relative = decoded === '/' || decoded === '' ? 'index.html' : decoded;
   const file = await resolveInside(webRoot, relative);
   if (file) {
-    await sendFile(response, file, { head });
+    await sendFile(response, file, options);
     return;
   }
   if (relative === 'index.html') {

@@ -3,7 +3,6 @@
 // report, 404s and path traversal, predictions from PNG pictures and from pixels, body limits and
 // content types, /api/train validation, a port in use, and the CLI command's start and clean stop.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +11,10 @@ import { modelFromBytes } from '../../src/index.js';
 import { startServer, type RunDetail, type RunSummary, type RunningServer } from '../../src/server/index.js';
 import { ModelCache } from '../../src/server/predict.js';
 import {
-  CLI,
-  REPO_ROOT,
   call,
   cli,
   errorOf,
+  spawnServe,
   testDigits,
   trainedRuns,
   type Digit,
@@ -254,7 +252,7 @@ describe('serve: predict', () => {
       ['/api/predict', { type: 'image/png', body: digits[0]?.png.subarray(0, 60) as Uint8Array }, 400, /PNG/],
       ['/api/predict', { type: 'text/plain', body: 'seven' }, 415, /image\/png/],
       ['/api/predict', { body: 'seven' }, 415, /image\/png/],
-      ['/api/predict', { type: 'image/png', body: new Uint8Array((1 << 20) + 1) }, 413, /limit/],
+      ['/api/predict', { type: 'image/png', body: new Uint8Array((16 << 20) + 1) }, 413, /16 MiB limit/],
       [
         '/api/predict?run=nope',
         { type: 'application/json', body: JSON.stringify({ pixels: Array(784).fill(0) }) },
@@ -304,27 +302,13 @@ describe('serve: startup', () => {
   });
 
   it('mnist-lab serve prints its address, answers, and exits 0 on SIGTERM', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', CLI, 'serve', '--port', '0', '--runs', fixture.runsDir, '--backend', 'js'],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const line = await new Promise<string>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
-        if (stdout.includes('\n')) resolve(stdout.split('\n')[0] as string);
-      });
-      child.on('close', () => reject(new Error(`serve exited early: ${stderr}`)));
-    });
+    const serve = await spawnServe(['--port', '0', '--runs', fixture.runsDir, '--backend', 'js']);
+    const line = serve.lines[0] as string;
     const match = /^mnist-lab serve: (http:\/\/127\.0\.0\.1:\d+) \(runs: .+, backend: js\)$/.exec(line);
     assert.ok(match, line);
+    assert.equal(serve.lines.length, 1, 'a loopback bind prints one address and no token');
     assert.equal((await call(match[1] as string, '/api/health')).status, 200);
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await serve.stop(), 0, serve.stderr());
   });
 
   it('mnist-lab serve refuses a bad --port with one line', async () => {

@@ -2,11 +2,16 @@
 // refused with 409 while it runs, and GET /api/runs/:id/events streams its metrics.jsonl as
 // Server-Sent Events (batchEnd, epochEnd, trainEnd, then `event: end`), replaying after
 // Last-Event-ID on reconnect. A hand-written run shows a torn last line held back until complete.
+// Streams are capped per server (503) and per client address (429), and an open stream holds no
+// large buffer (40 streams: a few hundred KiB, not 40 MiB).
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { request as httpRequest, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { startServer, type RunSummary, type RunningServer } from '../../src/server/index.js';
 import { call, errorOf } from './helpers.js';
 
@@ -164,5 +169,115 @@ describe('serve: training and its event stream', () => {
     assert.deepEqual(types(events), ['epochBegin']);
     assert.equal(events.at(-1)?.event, 'end');
     assert.equal((await call(server.url, '/api/runs/nope/events')).status, 404);
+  });
+});
+
+interface OpenStream {
+  status: number;
+  retryAfter: string | undefined;
+  /** Resolves once the first event (a `data:` line) arrived; immediately for a refused stream. */
+  firstEvent: Promise<void>;
+  close(): void;
+}
+
+/** Opens an event stream from `localAddress` (any of 127.0.0.0/8) and keeps it open until close(). */
+function openStream(port: number, path: string, localAddress = '127.0.0.1'): Promise<OpenStream> {
+  return new Promise((resolve, reject) => {
+    const outgoing: ClientRequest = httpRequest(
+      { host: '127.0.0.1', port, path, localAddress, agent: false },
+      (incoming) => {
+        let text = '';
+        const firstEvent = new Promise<void>((arrived) => {
+          incoming.setEncoding('utf8').on('data', (chunk: string) => {
+            text += chunk;
+            if (text.includes('data: ')) arrived();
+          });
+          incoming.on('end', () => arrived());
+        });
+        const retryAfter = incoming.headers['retry-after'];
+        resolve({
+          status: incoming.statusCode ?? 0,
+          retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+          firstEvent: incoming.statusCode === 200 ? firstEvent : Promise.resolve(),
+          close: () => outgoing.destroy(),
+        });
+      },
+    );
+    outgoing.on('error', (error) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(error);
+    });
+    outgoing.end();
+  });
+}
+
+/** A run whose writer looks alive (metrics.jsonl just written, no trainEnd): its streams stay open. */
+function liveRun(name: string): string {
+  const runDir = join(root, 'runs', name);
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, 'config.json'), JSON.stringify({ createdAt: new Date().toISOString() }));
+  writeFileSync(join(runDir, 'metrics.jsonl'), '{"type":"epochBegin","epoch":0,"lr":0.1}\n');
+  return `/api/runs/${name}/events`;
+}
+
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+describe('serve: event stream limits', () => {
+  it('caps streams per client address (429) and per server (503), and frees a slot when one closes', async () => {
+    const capped = await startServer({
+      port: 0,
+      runsDir: join(root, 'runs'),
+      quiet: true,
+      limits: { streams: 3, streamsPerClient: 2 },
+    });
+    const streams: OpenStream[] = [];
+    try {
+      const path = liveRun('capped');
+      const open = async (address: string) => {
+        const stream = await openStream(capped.port, path, address);
+        streams.push(stream);
+        return stream;
+      };
+      assert.equal((await open('127.0.0.1')).status, 200);
+      assert.equal((await open('127.0.0.1')).status, 200);
+      const third = await open('127.0.0.1');
+      assert.deepEqual([third.status, third.retryAfter], [429, '10'], 'a third from the same address');
+      assert.equal((await open('127.0.0.2')).status, 200, 'another client still gets one');
+      const full = await open('127.0.0.3');
+      assert.deepEqual([full.status, full.retryAfter], [503, '10'], 'the server holds its 3');
+      streams[0]?.close();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal((await open('127.0.0.1')).status, 200, 'a closed stream gives its slot back');
+    } finally {
+      for (const stream of streams) stream.close();
+      await capped.close();
+    }
+  });
+
+  it('40 open streams hold a few hundred KiB of buffers, not a MiB each', async () => {
+    const roomy = await startServer({
+      port: 0,
+      runsDir: join(root, 'runs'),
+      quiet: true,
+      limits: { streams: 64, streamsPerClient: 64 },
+    });
+    const streams: OpenStream[] = [];
+    try {
+      const path = liveRun('watched');
+      collectGarbage();
+      const before = process.memoryUsage().arrayBuffers;
+      for (let i = 0; i < 40; i++) streams.push(await openStream(roomy.port, path));
+      await Promise.all(streams.map((stream) => stream.firstEvent));
+      assert.deepEqual(new Set(streams.map((stream) => stream.status)), new Set([200]));
+      collectGarbage();
+      const grown = (process.memoryUsage().arrayBuffers - before) / 2 ** 20;
+      console.log(`serve: 40 open event streams: array buffers +${grown.toFixed(2)} MiB`);
+      assert.ok(grown < 4, `40 streams hold ${grown.toFixed(1)} MiB of buffers`);
+    } finally {
+      for (const stream of streams) stream.close();
+      await roomy.close();
+    }
   });
 });

@@ -1,10 +1,12 @@
 // Shared by the server tests: a small real run (the `fast` recipe on 6,000 MNIST images: ~94%
 // test accuracy in a few seconds on the native backend), MNIST test digits as PNG, HTTP helpers.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import jpeg from 'jpeg-js';
 import { encodePng, loadMnist } from '../../src/index.js';
 
 export const REPO_ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -85,6 +87,8 @@ export interface Reply {
   type: string;
   body: Buffer;
   json: () => unknown;
+  /** A response header, or undefined. */
+  header: (name: string) => string | undefined;
 }
 
 /** A body fetch accepts: strings as they are, bytes copied into their own ArrayBuffer. */
@@ -107,6 +111,7 @@ export async function call(
   return {
     status: response.status,
     type: response.headers.get('content-type') ?? '',
+    header: (name) => response.headers.get(name) ?? undefined,
     body,
     json: () => JSON.parse(body.toString('utf8')) as unknown,
   };
@@ -119,4 +124,112 @@ export function errorOf(reply: Reply): string {
     throw new Error(`not a one-line JSON error: ${reply.body.toString('utf8').slice(0, 300)}`);
   }
   return parsed.error;
+}
+
+/**
+ * One HTTP request through node:http, for what fetch does not let a test choose: the Host header,
+ * the local address it comes from (any of 127.0.0.0/8), Origin and cookies. Always to 127.0.0.1.
+ */
+export function rawCall(
+  port: number,
+  path: string,
+  init: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: Uint8Array | string;
+    localAddress?: string;
+  } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+        headers: { host: `127.0.0.1:${port}`, ...init.headers },
+        setHost: false,
+        ...(init.localAddress ? { localAddress: init.localAddress } : {}),
+        agent: false,
+      },
+      (incoming) => {
+        const chunks: Buffer[] = [];
+        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+        incoming.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({
+            status: incoming.statusCode ?? 0,
+            type: String(incoming.headers['content-type'] ?? ''),
+            header: (name) => {
+              const value = incoming.headers[name.toLowerCase()];
+              return Array.isArray(value) ? value.join(', ') : value;
+            },
+            body,
+            json: () => JSON.parse(body.toString('utf8')) as unknown,
+          });
+        });
+        incoming.on('error', reject);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(init.body === undefined ? undefined : Buffer.from(init.body));
+  });
+}
+
+export interface ServeProcess {
+  /** stdout lines printed before the server was ready (its addresses). */
+  lines: string[];
+  stderr: () => string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `mnist-lab serve ...args` as a child and waits for its first stdout line (the address). */
+export async function spawnServe(args: readonly string[]): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdout.includes('\n')) resolve();
+    });
+    child.on('close', () => reject(new Error(`serve exited early: ${stderr}`)));
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the rest of its start-up lines
+  return {
+    lines: stdout.split('\n').filter(Boolean),
+    stderr: () => stderr,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/**
+ * A photo of a handwritten "1" as a phone takes it: a dark vertical stroke on light paper with
+ * sensor noise (noise 0: flat paper, a small file), JPEG quality 85. Made here rather than committed:
+ * 4032x3024 with noise 40 is ~4 MB.
+ */
+export function photoJpeg(width: number, height: number, noise = 0): Uint8Array {
+  const data = Buffer.alloc(width * height * 4, 255); // (H, W, 4) u8 RGBA
+  let state = 1; // NOTE: an LCG, so every run makes the same bytes
+  for (let i = 0; i < width * height; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    const paper = 235 - ((state >>> 24) % (noise + 1));
+    data[i * 4] = data[i * 4 + 1] = data[i * 4 + 2] = paper;
+  }
+  for (let y = Math.floor(height * 0.2); y < height * 0.8; y++) {
+    for (let x = Math.floor(width * 0.47); x < width * 0.53; x++) {
+      const o = (y * width + x) * 4;
+      data[o] = data[o + 1] = data[o + 2] = 30;
+    }
+  }
+  return new Uint8Array(jpeg.encode({ width, height, data }, 85).data);
 }

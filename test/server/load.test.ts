@@ -13,7 +13,7 @@ import autocannon from 'autocannon';
 import fc from 'fast-check';
 import { startServer, type RunningServer } from '../../src/server/index.js';
 import { ModelCache, pixelsFromJson, pixelsFromPicture, predictImage } from '../../src/server/predict.js';
-import { call, sendable, testDigits, trainedRuns, type Digit, type RunsFixture } from './helpers.js';
+import { call, rawCall, sendable, testDigits, trainedRuns, type Digit, type RunsFixture } from './helpers.js';
 import { fuzzRuns } from '../reliability/fuzz-runs.js';
 
 const FUZZ_RUNS = Number(process.env['FUZZ_RUNS'] ?? 0) > 0 ? Number(process.env['FUZZ_RUNS']) : 100;
@@ -146,12 +146,13 @@ describe('serve: load', () => {
     await load(500); // warm-up: the model loaded and cached, code paths compiled
 
     // Bad requests fired alongside the load: each must get its own 4xx.
-    const oversized = new Uint8Array((1 << 20) + 4096);
+    // A picture declared larger than the 16 MiB limit: refused from its content-length, unread.
+    const oversized = { 'content-type': 'image/png', 'content-length': String((16 << 20) + 4096) };
     const bad: Promise<number>[] = [];
     const running = load(LOAD_REQUESTS);
     for (let i = 0; i < 20; i++) {
       bad.push(
-        call(server.url, '/api/predict', { type: 'image/png', body: oversized }).then((r) => r.status),
+        rawCall(server.port, '/api/predict', { headers: oversized, body: digit.png }).then((r) => r.status),
       );
       bad.push(
         call(server.url, '/api/predict', { type: 'application/json', body: '{"pixels": [' }).then(

@@ -1,8 +1,11 @@
 // The web app in a real browser (Chromium through playwright-core), against the real server: draw
 // digits and read the in-browser prediction, train from the form and watch the live chart grow, and
-// no console error, warning or uncaught exception on any page. Screenshots go to artifacts/web/.
+// no console error, warning or uncaught exception on any page. Runs of one recipe are told apart,
+// the model choice shows its whole label, the epoch legend names only curves the run has, a chosen
+// run's newer checkpoint replaces its model, and the page works on a server that needs a token.
+// Screenshots go to artifacts/web/.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -28,6 +31,36 @@ const SEVEN: [number, number][] = [
   [210, 50],
   [120, 245],
 ];
+
+/**
+ * Copies run `from` to `to` under `runsDir`, optionally relabelling its dataset and adding
+ * validation figures to its epochs (as a run trained with --validation-split would have).
+ */
+function copyRun(
+  runsDir: string,
+  from: string,
+  to: string,
+  edit: { dataset?: string; validation?: boolean } = {},
+) {
+  const target = join(runsDir, to);
+  cpSync(join(runsDir, from), target, { recursive: true });
+  if (edit.dataset) {
+    const config = JSON.parse(readFileSync(join(target, 'config.json'), 'utf8')) as {
+      runConfig: { recipe: { dataset: string } };
+    };
+    config.runConfig.recipe.dataset = edit.dataset;
+    writeFileSync(join(target, 'config.json'), JSON.stringify(config));
+  }
+  if (edit.validation) {
+    const lines = readFileSync(join(target, 'metrics.jsonl'), 'utf8').split('\n');
+    const withValidation = lines.map((line) => {
+      if (!line.includes('"epochEnd"')) return line;
+      const event = JSON.parse(line) as { loss: number; accuracy: number };
+      return JSON.stringify({ ...event, valLoss: event.loss * 1.1, valAccuracy: event.accuracy * 0.99 });
+    });
+    writeFileSync(join(target, 'metrics.jsonl'), withValidation.join('\n'));
+  }
+}
 
 /** Draws on a cleared pad and returns the label the page shows as its top prediction. */
 async function drawAndRead(page: Page, points: [number, number][]): Promise<string | undefined> {
@@ -189,5 +222,165 @@ describe('web app in Chromium', { skip: SKIP_REASON, timeout: 120_000 }, () => {
       failing.filter((line) => !line.includes('/api/runs/no-such-run')),
       [],
     );
+  });
+
+  it('tells runs of one recipe apart in the runs table and the model choice', async () => {
+    const runsDir = join(scratch, 'runs');
+    copyRun(runsDir, 'fast-setup', 'fast-setup-2'); // the same recipe, data, accuracy and start time
+    const page = await openPage(browser, server.url, problems);
+    await page.waitForFunction(() => document.querySelectorAll('#run-select option').length === 3);
+    const rows = await page
+      .locator('#runs-table tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => ({ id: (tr as HTMLElement).dataset['run'], text: (tr as HTMLElement).innerText })),
+      );
+    assert.equal(new Set(rows.map((row) => row.text)).size, rows.length, JSON.stringify(rows));
+    for (const row of rows) assert.ok(row.text.includes(row.id as string), `row ${row.id} shows its name`);
+    const options = await page.locator('#run-select option').allTextContents();
+    assert.equal(new Set(options).size, options.length, JSON.stringify(options));
+    for (const option of options) assert.match(option, /(^|· )fast · mnist · \d+\.\d\d%/);
+    await page.close();
+    assert.deepEqual(problems, []);
+  });
+
+  it("shows the model choice's whole label at desktop and phone widths", async () => {
+    copyRun(join(scratch, 'runs'), 'fast-setup', 'fast-fashion', { dataset: 'fashion-mnist' }); // the longest label
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 390, height: 844 },
+    ]) {
+      const page = await openPage(browser, server.url, problems, viewport);
+      await page.waitForFunction(() => document.querySelectorAll('#run-select option').length === 4);
+      const options = await page.evaluate(() => {
+        const select = document.getElementById('run-select') as HTMLSelectElement;
+        const style = getComputedStyle(select);
+        const context = document.createElement('canvas').getContext('2d') as CanvasRenderingContext2D;
+        context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        // NOTE: the drop-down arrow takes ~20 px of the box besides its padding.
+        const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 22;
+        return Array.from(select.options, (o) => ({
+          text: o.text,
+          width: context.measureText(o.text).width,
+          room,
+        }));
+      });
+      assert.ok(options.some((option) => option.text.includes('fashion-mnist')));
+      for (const option of options) {
+        assert.ok(
+          option.width <= option.room,
+          `${viewport.width} px: '${option.text}' needs ${option.width.toFixed(0)} px, the choice shows ${option.room.toFixed(0)}`,
+        );
+      }
+      await screenshot(page, `runs-${viewport.width}.png`);
+      await page.close();
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it("names in the epoch chart's legend only the curves the run has", async () => {
+    copyRun(join(scratch, 'runs'), 'fast-setup', 'fast-validated', { validation: true });
+    const page = await openPage(browser, server.url, problems);
+    for (const [run, expected] of [
+      ['fast-setup', ['loss', 'accuracy']],
+      ['fast-validated', ['loss', 'accuracy', 'val loss', 'val accuracy']],
+    ] as const) {
+      await page.locator(`#runs-table tr[data-run="${run}"] button`).click();
+      await page.waitForFunction(
+        (id) =>
+          document.querySelector('#run-detail h3')?.textContent === id &&
+          Number(document.querySelector<HTMLElement>('#run-detail .epoch-chart')?.dataset['points']) > 0,
+        run,
+      );
+      const legend = await page.locator('#run-detail .epoch-chart').getAttribute('data-legend');
+      assert.deepEqual(JSON.parse(legend ?? '[]'), expected, run);
+    }
+    await page.close();
+    assert.deepEqual(problems, []);
+  });
+
+  it("moves a chosen run's model to its newest checkpoint", async () => {
+    const runDir = join(scratch, 'runs', 'fast-setup-2');
+    const page = await openPage(browser, server.url, problems);
+    await page.waitForFunction(() => document.getElementById('run-select')?.dataset['loaded'] !== undefined);
+    await page.selectOption('#run-select', 'fast-setup-2');
+    await page.waitForFunction(
+      () => document.getElementById('run-select')?.dataset['loaded'] === 'fast-setup-2',
+    );
+    const first = await page.locator('#run-select').getAttribute('data-checkpoint');
+    assert.ok(first, 'the page knows which checkpoint it loaded');
+
+    // The run writes a new checkpoint (as a run in training does) and moves its latest pointer.
+    const latest = readFileSync(join(runDir, 'latest'), 'utf8').trim();
+    cpSync(join(runDir, latest), join(runDir, 'checkpoints', '999999'), { recursive: true });
+    writeFileSync(join(runDir, 'latest'), 'checkpoints/999999\n');
+    const served = (await fetch(`${server.url}/api/runs/fast-setup-2/model`, { method: 'HEAD' })).headers.get(
+      'etag',
+    );
+    assert.notEqual(served, first);
+    await page.evaluate(() => window.dispatchEvent(new Event('focus'))); // the user comes back to the page
+    await page.waitForFunction(
+      (tag) => document.getElementById('run-select')?.dataset['checkpoint'] === tag,
+      served,
+    );
+    assert.equal(await drawAndRead(page, ONE), '1');
+    await page.close();
+    assert.deepEqual(problems, []);
+  });
+
+  it('works on a server that needs a token: opened with ?token= it lists, draws and streams', async () => {
+    const { startServer } = await import('../../src/server/index.js');
+    const token = 'browser-test-token-0123456789';
+    const guarded = await startServer({
+      port: 0,
+      runsDir: join(scratch, 'runs'),
+      webRoot: join(scratch, 'web'),
+      quiet: true,
+      token,
+    });
+    try {
+      // Without the token the page loads and says how to get in.
+      const refused: Problems = [];
+      const locked = await openPage(browser, guarded.url, refused);
+      await locked.waitForFunction(() => document.getElementById('health')?.classList.contains('error'));
+      assert.match((await locked.locator('#health').textContent()) ?? '', /needs its access token.*\?token=/);
+      await locked.close();
+      // Chromium logs each refused request (HTTP 401); nothing else may appear.
+      assert.deepEqual(
+        refused.filter((line) => !line.includes('401')),
+        [],
+      );
+
+      const admitted: Problems = [];
+      const page = await openPage(browser, `${guarded.url}/?token=${token}`, admitted);
+      assert.equal(page.url(), `${guarded.url}/`, 'the token leaves the address bar');
+      await page.waitForFunction(() => document.getElementById('run-select')?.dataset['loaded']);
+      await page.selectOption('#run-select', 'fast-setup');
+      await page.waitForFunction(
+        () => document.getElementById('run-select')?.dataset['loaded'] === 'fast-setup',
+      );
+      assert.equal(await drawAndRead(page, ONE), '1');
+      await page.locator('#runs-table tr[data-run="fast-setup"] button').click();
+      await page.waitForFunction(
+        () => Number(document.querySelector<HTMLElement>('#run-detail .batch-chart')?.dataset['points']) > 0,
+      );
+      assert.ok(!(await page.evaluate(() => document.cookie)).includes(token), 'the cookie is HttpOnly');
+      const posted = await page.evaluate(async () => {
+        const response = await fetch('/api/train', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'not-a-model' }),
+        });
+        return response.status;
+      });
+      assert.equal(posted, 400, "the page's own POST passes the token and Origin checks");
+      await page.close();
+      // Chromium logs the refused training request (HTTP 400, its validation); nothing else may appear.
+      assert.deepEqual(
+        admitted.filter((line) => !/status of 400 .*\/api\/train\)$/.test(line)),
+        [],
+      );
+    } finally {
+      await guarded.close();
+    }
   });
 });

@@ -17,6 +17,7 @@ async function request(method: string, path: string, body?: unknown): Promise<Re
   try {
     response = await fetch(path, {
       method,
+      ...(method === 'HEAD' ? { cache: 'no-store' as const } : {}),
       ...(body === undefined
         ? {}
         : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
@@ -54,14 +55,23 @@ export const api = {
   health: (): Promise<Health> => getJson('/api/health'),
   runs: async (): Promise<RunSummary[]> => (await getJson<{ runs: RunSummary[] }>('/api/runs')).runs,
   run: (id: string): Promise<RunDetail> => getJson(`/api/runs/${encodeURIComponent(id)}`),
-  /** model.safetensors of the run's latest checkpoint. */
-  modelBytes: async (id: string): Promise<Uint8Array> =>
-    new Uint8Array(await (await request('GET', `/api/runs/${encodeURIComponent(id)}/model`)).arrayBuffer()),
+  /** model.safetensors of the run's latest checkpoint, and its tag (the ETag: one per checkpoint). */
+  model: async (id: string): Promise<{ bytes: Uint8Array; tag: string | null }> => {
+    const response = await request('GET', modelPath(id));
+    return { bytes: new Uint8Array(await response.arrayBuffer()), tag: response.headers.get('etag') };
+  },
+  /** The tag of the run's latest model, without its bytes: it changes when a new checkpoint lands. */
+  modelTag: async (id: string): Promise<string | null> =>
+    (await request('HEAD', modelPath(id))).headers.get('etag'),
   reportUrl: (id: string): string => `/api/runs/${encodeURIComponent(id)}/report`,
   eventsUrl: (id: string): string => `/api/runs/${encodeURIComponent(id)}/events`,
   train: async (options: TrainRequest): Promise<{ id: string }> =>
     (await (await request('POST', '/api/train', options)).json()) as { id: string },
 };
+
+function modelPath(id: string): string {
+  return `/api/runs/${encodeURIComponent(id)}/model`;
+}
 
 /** A message for any error, for the page's status lines. */
 export function messageOf(error: unknown): string {

@@ -1,8 +1,12 @@
 // Training curves with Chart.js (only the pieces used are registered, to keep the bundle small):
 // loss on the left axis, accuracy (0..1, shown in %) on the right, x = epoch or optimizer step.
 // Points are kept in full and drawn downsampled to at most `maxPoints` per series, once per frame.
-// The container's data-points attribute says how many points the chart shows (tests read it).
+// The legend names only the series that have points (a run without validation data shows no
+// validation curves). The container's data-points attribute says how many points the chart shows,
+// data-legend which series its legend names (tests read both).
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
+import type { BatchEndEvent } from '../../src/browser.js';
+import type { EpochRecord } from './types.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip);
 
@@ -61,7 +65,15 @@ export class CurveChart {
         responsive: true,
         maintainAspectRatio: false,
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
-        plugins: { legend: { labels: { boxWidth: 12, boxHeight: 2 } } },
+        plugins: {
+          legend: {
+            labels: {
+              boxWidth: 12,
+              boxHeight: 2,
+              filter: (item, data) => (data.datasets[item.datasetIndex ?? -1]?.data.length ?? 0) > 0,
+            },
+          },
+        },
         scales: {
           x: { type: 'linear', title: { display: true, text: xTitle }, ticks: { precision: 0 } },
           loss: {
@@ -99,8 +111,12 @@ export class CurveChart {
     this.scheduleRender();
   }
 
+  /** Removes the chart; the container says it shows nothing until the next chart draws there. */
   destroy(): void {
     this.chart.destroy();
+    this.container.dataset['points'] = '0';
+    this.container.dataset['received'] = '0';
+    this.container.dataset['legend'] = '[]';
   }
 
   private scheduleRender(): void {
@@ -121,7 +137,54 @@ export class CurveChart {
     });
     this.chart.update('none');
     this.container.dataset['points'] = String(shown);
+    this.container.dataset['legend'] = JSON.stringify(
+      this.chart.data.datasets.filter((d) => d.data.length > 0).map((d) => d.label),
+    );
     this.container.dataset['received'] = String(Math.max(0, ...this.points.map((s) => s.length)));
+  }
+}
+
+/** A run's batches by optimizer step: the epoch's running mean loss and the batch accuracy. */
+export class StepChart extends CurveChart {
+  constructor(container: HTMLElement) {
+    super(
+      container,
+      [
+        { label: 'loss (epoch mean so far)', color: LOSS_COLOR, axis: 'loss' },
+        { label: 'accuracy', color: ACCURACY_COLOR, axis: 'accuracy' },
+      ],
+      'step',
+    );
+  }
+
+  add(event: BatchEndEvent): void {
+    this.push(event.step + 1, [event.loss, event.accuracy]);
+  }
+}
+
+/** A run's epochs: training loss and accuracy, and the validation ones when the run has them. */
+export class EpochChart extends CurveChart {
+  private readonly epochs = new Set<number>();
+
+  constructor(container: HTMLElement) {
+    super(
+      container,
+      [
+        { label: 'loss', color: LOSS_COLOR, axis: 'loss' },
+        { label: 'accuracy', color: ACCURACY_COLOR, axis: 'accuracy' },
+        { label: 'val loss', color: LOSS_COLOR, axis: 'loss', dashed: true },
+        { label: 'val accuracy', color: ACCURACY_COLOR, axis: 'accuracy', dashed: true },
+      ],
+      'epoch',
+      { pointRadius: 3 },
+    );
+  }
+
+  /** Adds an epoch once: the run's history and its event stream may both carry it. */
+  add(epoch: EpochRecord): void {
+    if (this.epochs.has(epoch.epoch)) return;
+    this.epochs.add(epoch.epoch);
+    this.push(epoch.epoch + 1, [epoch.loss, epoch.accuracy, epoch.valLoss, epoch.valAccuracy]);
   }
 }
 

@@ -6,7 +6,7 @@ import { api, messageOf } from './api.js';
 import { renderBars, renderPreview } from './bars.js';
 import { DrawingPad, PAD_SIZE } from './draw.js';
 import { loadModel, predictDrawing, type LoadedModel } from './predictor.js';
-import { formatAccuracy, formatDate, RunsView } from './runs.js';
+import { runLabels, RunsView } from './runs.js';
 import { TrainView } from './train.js';
 import type { RunSummary } from './types.js';
 
@@ -65,6 +65,12 @@ element('clear').addEventListener('click', () => {
   if (current) say(drawStatus, 'draw a digit');
 });
 
+function useModel(loaded: LoadedModel): void {
+  current = loaded;
+  runSelect.dataset['loaded'] = loaded.runId;
+  runSelect.dataset['checkpoint'] = loaded.checkpoint ?? '';
+}
+
 async function chooseModel(runId: string): Promise<void> {
   current = null;
   runSelect.dataset['loaded'] = '';
@@ -72,12 +78,26 @@ async function chooseModel(runId: string): Promise<void> {
   try {
     const loaded = await loadModel(runId);
     if (runSelect.value !== runId) return;
-    current = loaded;
-    runSelect.dataset['loaded'] = runId;
+    useModel(loaded);
     say(drawStatus, pad.hasInk ? '' : 'model ready: draw a digit');
     predictNow();
   } catch (error) {
     if (runSelect.value === runId) say(drawStatus, `could not load run ${runId}: ${messageOf(error)}`, true);
+  }
+}
+
+/** Keeps the chosen run's model at its latest checkpoint (a run picked while it trains moves on). */
+async function refreshModel(): Promise<void> {
+  const shown = current;
+  if (!shown) return;
+  try {
+    const loaded = await loadModel(shown.runId);
+    if (loaded === shown || current !== shown) return;
+    useModel(loaded);
+    say(drawStatus, `run ${loaded.runId}: using its newest checkpoint`);
+    predictNow();
+  } catch {
+    // The run's checkpoint may be mid-write or gone: keep drawing with the model already loaded.
   }
 }
 
@@ -86,12 +106,13 @@ runSelect.addEventListener('change', () => void chooseModel(runSelect.value));
 /** The selector lists runs that have a model; the current choice is kept when it still exists. */
 function fillRunSelect(runs: readonly RunSummary[]): void {
   const withModel = runs.filter((run) => run.hasModel);
+  const labels = runLabels(withModel);
   const previous = runSelect.value;
   runSelect.replaceChildren(
     ...withModel.map((run) => {
       const option = document.createElement('option');
       option.value = run.id;
-      option.textContent = `${run.model} · ${run.dataset ?? '?'} · ${formatAccuracy(run.bestAccuracy)} · ${formatDate(run.createdAt)}`;
+      option.textContent = labels.get(run.id) ?? run.id;
       return option;
     }),
   );
@@ -102,6 +123,7 @@ function fillRunSelect(runs: readonly RunSummary[]): void {
   }
   if (withModel.some((run) => run.id === previous)) runSelect.value = previous;
   if (runSelect.value !== previous || !current) void chooseModel(runSelect.value);
+  else void refreshModel();
 }
 
 // ---- Runs ----
@@ -167,3 +189,8 @@ renderPreview(preview, null);
 element('version').textContent = `page v${VERSION}`;
 void showHealth();
 void refreshRuns();
+// Back on the page: runs may have been added or trained on meanwhile (e.g. from the CLI).
+window.addEventListener('focus', () => void refreshRuns());
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') void refreshRuns();
+});

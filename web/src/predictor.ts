@@ -1,5 +1,7 @@
-// Prediction in the browser: a run's weights fetched once and rebuilt with modelFromBytes, then the
-// drawing preprocessed exactly as `mnist-lab predict` does and run through the model on the js backend.
+// Prediction in the browser: a run's weights fetched and rebuilt with modelFromBytes, then the
+// drawing preprocessed exactly as `mnist-lab predict` does and run through the model on the js
+// backend. A run still training writes new checkpoints: its model is rebuilt when the server's tag
+// for the run's latest model.safetensors (its ETag) changes.
 import {
   modelFromBytes,
   NoDigitError,
@@ -13,6 +15,8 @@ import { api } from './api.js';
 
 export interface LoadedModel {
   runId: string;
+  /** The server's tag of the checkpoint this model was built from (null: the server sent none). */
+  checkpoint: string | null;
   model: Model;
   classNames: string[];
   normalize: Normalize | null;
@@ -27,19 +31,28 @@ export interface DrawingPrediction {
 
 const cache = new Map<string, Promise<LoadedModel>>();
 
-/** The run's model, fetched and built once per page. */
-export function loadModel(runId: string): Promise<LoadedModel> {
-  let loading = cache.get(runId);
-  if (!loading) {
-    loading = (async () => {
-      const [detail, bytes] = await Promise.all([api.run(runId), api.modelBytes(runId)]);
-      const model = modelFromBytes(bytes, `run ${runId}: model.safetensors`);
-      return { runId, model, classNames: detail.classNames, normalize: detail.normalize };
-    })();
-    // A failed load is not cached: choosing the run again retries.
-    loading.catch(() => cache.delete(runId));
-    cache.set(runId, loading);
+/**
+ * The run's model from its latest checkpoint: the one built before when the checkpoint is the same
+ * (one HEAD request asks), else fetched and built anew.
+ */
+export async function loadModel(runId: string): Promise<LoadedModel> {
+  const cached = cache.get(runId);
+  if (cached) {
+    const built = await cached.catch(() => null);
+    if (built && built.checkpoint !== null && (await api.modelTag(runId)) === built.checkpoint) return built;
+    const now = cache.get(runId);
+    if (now && now !== cached) return now; // another call started the rebuild meanwhile
   }
+  const loading = (async (): Promise<LoadedModel> => {
+    const [detail, { bytes, tag }] = await Promise.all([api.run(runId), api.model(runId)]);
+    const model = modelFromBytes(bytes, `run ${runId}: model.safetensors`);
+    return { runId, checkpoint: tag, model, classNames: detail.classNames, normalize: detail.normalize };
+  })();
+  cache.set(runId, loading);
+  // A failed load is not kept: choosing the run again retries.
+  loading.catch(() => {
+    if (cache.get(runId) === loading) cache.delete(runId);
+  });
   return loading;
 }
 

@@ -1,7 +1,8 @@
 // The Runs area: a table of runs (newest first) and the detail of the chosen one: per-epoch curves
 // from its history, per-batch curves from its event stream (live while it trains), and its report.
+// Each row shows the run's name under its model, so runs of one recipe are told apart at a glance.
 import { api, messageOf } from './api.js';
-import { ACCURACY_COLOR, CurveChart, LOSS_COLOR } from './charts.js';
+import { EpochChart, StepChart, type CurveChart } from './charts.js';
 import { followRun, type RunStream } from './stream.js';
 import type { RunSummary } from './types.js';
 
@@ -9,11 +10,56 @@ export function formatAccuracy(accuracy: number | null): string {
   return accuracy === null ? '–' : `${(accuracy * 100).toFixed(2)}%`;
 }
 
-export function formatDate(iso: string): string {
+/**
+ * A start time as short as it can be: "6:14 PM" today, "Nov 29, 6:14 PM" this year, with the year
+ * before that (the user's locale decides the format); seconds on request.
+ */
+export function formatDate(iso: string, options: { seconds?: boolean } = {}): string {
   const date = new Date(iso);
-  return Number.isNaN(date.getTime())
-    ? iso
-    : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  if (Number.isNaN(date.getTime())) return iso;
+  const now = new Date();
+  const today = date.toDateString() === now.toDateString();
+  return date.toLocaleString(undefined, {
+    ...(today ? {} : { month: 'short', day: 'numeric' }),
+    ...(date.getFullYear() === now.getFullYear() ? {} : { year: 'numeric' }),
+    hour: 'numeric',
+    minute: '2-digit',
+    ...(options.seconds ? { second: '2-digit' } : {}),
+  });
+}
+
+/**
+ * A label per run that tells it from the others: model · dataset · best accuracy · start time, to
+ * the minute; to the second where two runs would read the same; with the run's name where even
+ * that is not enough (e.g. a copied run directory).
+ */
+export function runLabels(runs: readonly RunSummary[]): Map<string, string> {
+  const levels = [
+    (run: RunSummary) => [
+      run.model,
+      run.dataset ?? '?',
+      formatAccuracy(run.bestAccuracy),
+      formatDate(run.createdAt),
+    ],
+    (run: RunSummary) => [
+      run.model,
+      run.dataset ?? '?',
+      formatAccuracy(run.bestAccuracy),
+      formatDate(run.createdAt, { seconds: true }),
+    ],
+    (run: RunSummary) => [run.id, run.model, run.dataset ?? '?', formatAccuracy(run.bestAccuracy)],
+  ];
+  const labels = new Map<string, string>();
+  let pending = [...runs];
+  for (const [level, parts] of levels.entries()) {
+    const texts = new Map(pending.map((run) => [run.id, parts(run).join(' · ')]));
+    const uses = new Map<string, number>();
+    for (const text of texts.values()) uses.set(text, (uses.get(text) ?? 0) + 1);
+    const last = level === levels.length - 1;
+    for (const [id, text] of texts) if (last || uses.get(text) === 1) labels.set(id, text);
+    pending = pending.filter((run) => !labels.has(run.id));
+  }
+  return labels;
 }
 
 function cell(row: HTMLTableRowElement, text: string, className?: string): HTMLTableCellElement {
@@ -47,14 +93,19 @@ export class RunsView {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'link';
-      button.textContent = run.model;
-      button.title = run.id;
+      const model = document.createElement('span');
+      model.className = 'run-model';
+      model.textContent = run.model;
+      const name = document.createElement('span');
+      name.className = 'run-id';
+      name.textContent = run.id;
+      button.append(model, name);
       button.addEventListener('click', () => void this.open(run.id));
       cell(row, '').append(button);
       cell(row, run.dataset ?? '–');
       cell(row, formatAccuracy(run.bestAccuracy), 'number');
       cell(row, String(run.epochs), 'number');
-      cell(row, formatDate(run.createdAt));
+      cell(row, formatDate(run.createdAt, { seconds: true }));
       cell(row, run.status, `status-${run.status}`);
     }
   }
@@ -82,37 +133,15 @@ export class RunsView {
       const { run, history } = await api.run(runId);
       if (this.selected !== runId) return;
       info.textContent = `${run.model} on ${run.dataset ?? 'unknown data'} · ${run.status} · ${run.epochs} epoch${run.epochs === 1 ? '' : 's'} · best accuracy ${formatAccuracy(run.bestAccuracy)}`;
-      const epochChart = new CurveChart(
-        this.detail.querySelector('.epoch-chart') as HTMLElement,
-        [
-          { label: 'loss', color: LOSS_COLOR, axis: 'loss' },
-          { label: 'accuracy', color: ACCURACY_COLOR, axis: 'accuracy' },
-          { label: 'val loss', color: LOSS_COLOR, axis: 'loss', dashed: true },
-          { label: 'val accuracy', color: ACCURACY_COLOR, axis: 'accuracy', dashed: true },
-        ],
-        'epoch',
-        { pointRadius: 3 },
-      );
-      const plottedEpochs = new Set<number>();
-      for (const h of history) {
-        epochChart.push(h.epoch + 1, [h.loss, h.accuracy, h.valLoss, h.valAccuracy]);
-        plottedEpochs.add(h.epoch);
-      }
-      const batchChart = new CurveChart(
-        this.detail.querySelector('.batch-chart') as HTMLElement,
-        [
-          { label: 'loss (epoch mean so far)', color: LOSS_COLOR, axis: 'loss' },
-          { label: 'accuracy', color: ACCURACY_COLOR, axis: 'accuracy' },
-        ],
-        'step',
-      );
+      const epochChart = new EpochChart(this.detail.querySelector('.epoch-chart') as HTMLElement);
+      for (const epoch of history) epochChart.add(epoch);
+      const batchChart = new StepChart(this.detail.querySelector('.batch-chart') as HTMLElement);
       this.charts = [epochChart, batchChart];
       this.stream = followRun(runId, {
         onEvent: (event) => {
-          if (event.type === 'batchEnd') batchChart.push(event.step + 1, [event.loss, event.accuracy]);
+          if (event.type === 'batchEnd') batchChart.add(event);
           // Epochs ending after the history was read arrive through the stream only.
-          if (event.type === 'epochEnd' && !plottedEpochs.has(event.epoch))
-            epochChart.push(event.epoch + 1, [event.loss, event.accuracy, event.valLoss, event.valAccuracy]);
+          if (event.type === 'epochEnd') epochChart.add(event);
         },
         onError: (message) => {
           info.textContent = message;

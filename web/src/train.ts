@@ -2,7 +2,7 @@
 // run's events and draws its batches live. Training itself runs on the server, not in the page.
 import type { TrainEvent } from '../../src/browser.js';
 import { api, messageOf } from './api.js';
-import { ACCURACY_COLOR, CurveChart, LOSS_COLOR } from './charts.js';
+import { StepChart } from './charts.js';
 import { followRun, type RunStream } from './stream.js';
 import type { TrainRequest } from './types.js';
 
@@ -18,10 +18,10 @@ export interface TrainViewOptions {
 
 export class TrainView {
   private stream: RunStream | null = null;
-  private chart: CurveChart | null = null;
+  private chart: StepChart;
 
   constructor(private readonly options: TrainViewOptions) {
-    this.chart = this.newChart();
+    this.chart = new StepChart(options.chart); // empty axes until a run's batches arrive
     options.form.addEventListener('submit', (event) => {
       event.preventDefault();
       void this.start();
@@ -63,8 +63,8 @@ export class TrainView {
   /** Draws the run's batches as they arrive. */
   follow(runId: string): void {
     this.stream?.close();
-    this.chart?.destroy();
-    const chart = this.newChart();
+    this.chart.destroy();
+    const chart = new StepChart(this.options.chart);
     this.chart = chart;
     this.options.chart.dataset['run'] = runId;
     this.say(`run ${runId}: waiting for the first batch…`);
@@ -82,7 +82,7 @@ export class TrainView {
             summary = `${event.samples.toLocaleString()} images, ${event.stepsPerEpoch} steps per epoch`;
             break;
           case 'batchEnd':
-            chart.push(event.step + 1, [event.loss, event.accuracy]);
+            chart.add(event);
             this.say(
               `run ${runId}: epoch ${event.epoch + 1}, step ${event.step + 1}, loss ${event.loss.toFixed(3)}, ` +
                 `accuracy ${(event.accuracy * 100).toFixed(1)}%, ${Math.round(event.imagesPerSecond).toLocaleString()} images/s` +
@@ -108,18 +108,6 @@ export class TrainView {
         this.options.onFinished(runId);
       },
     });
-  }
-
-  /** The live chart: empty axes until a run's batches arrive. */
-  private newChart(): CurveChart {
-    return new CurveChart(
-      this.options.chart,
-      [
-        { label: 'loss (epoch mean so far)', color: LOSS_COLOR, axis: 'loss' },
-        { label: 'accuracy', color: ACCURACY_COLOR, axis: 'accuracy' },
-      ],
-      'step',
-    );
   }
 
   private say(message: string, isError = false): void {

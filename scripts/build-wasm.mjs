@@ -28,8 +28,12 @@ function findTool(names) {
 }
 
 const versions = [21, 20, 19, 18, 17, 16, 15, 14];
-const clang = process.env.CLANG ?? findTool(['clang', ...versions.map((v) => `clang-${v}`)]);
-const wasmLd = process.env.WASM_LD ?? findTool(['wasm-ld', ...versions.map((v) => `wasm-ld-${v}`)]);
+const clang = findTool(
+  process.env.CLANG ? [process.env.CLANG] : ['clang', ...versions.map((v) => `clang-${v}`)],
+);
+const wasmLd = findTool(
+  process.env.WASM_LD ? [process.env.WASM_LD] : ['wasm-ld', ...versions.map((v) => `wasm-ld-${v}`)],
+);
 if (!clang || !wasmLd) {
   const missing = [clang ? null : 'clang', wasmLd ? null : 'wasm-ld (lld)'].filter(Boolean).join(' and ');
   const line = `mnist-lab: ${missing} not found, wasm backend not built (js is used without native); ${HINT}`;

@@ -1,5 +1,6 @@
-// Choosing the backend for a Node.js process: the native backend when its addon loads, else js
-// with one line saying how to get the fast one. Explicit choice: the option, then MNIST_LAB_BACKEND.
+// Choosing the backend for a Node.js process, in order: native when its addon loads, else wasm when
+// its module is built (src/backend/wasm), else js; falling back prints one line saying how to get
+// the fast one. Explicit choice: the option, then MNIST_LAB_BACKEND.
 // On Node the js backend computes its heavy kernels on worker threads when threads > 1
 // (src/backend/js-threads: same name, bit-identical results); the browser bundle keeps the
 // single-threaded one.
@@ -9,13 +10,15 @@ import { createJsBackend } from './js/index.js';
 import { createJsThreadsBackend, type JsThreadsBackend } from './js-threads/index.js';
 import { createNativeBackend, nativeBackendAvailable } from './native/index.js';
 import { registerBackend, setBackendInstance } from './registry.js';
+import type { WasmBackend } from './wasm/index.js';
+import { createNodeWasmBackend, wasmBackendAvailable } from './wasm/node.js';
 
-export type BackendName = 'js' | 'native';
+export type BackendName = 'js' | 'native' | 'wasm';
 
 export interface SelectBackendOptions {
-  /** 'js' or 'native'; default MNIST_LAB_BACKEND, else native when available. */
+  /** 'js', 'native' or 'wasm'; default MNIST_LAB_BACKEND, else native, wasm, js: the first available. */
   backend?: string;
-  /** Compute threads (native backend, and the js backend's heavy kernels); default every available core. */
+  /** Compute threads (native and wasm backends, and the js backend's heavy kernels); default every available core. */
   threads?: number;
   /** Where the one-line hint goes when falling back to js; default stderr. */
   log?: (line: string) => void;
@@ -25,7 +28,14 @@ export const NATIVE_HINT =
   'mnist-lab: using the js backend; for the fast native backend install oneDNN ' +
   "('apt-get install libdnnl-dev' or 'brew install onednn') and run 'npm run build:native'";
 
+export const WASM_FALLBACK_HINT =
+  'mnist-lab: using the wasm backend; for the fast native backend install oneDNN ' +
+  "('apt-get install libdnnl-dev' or 'brew install onednn') and run 'npm run build:native'";
+
 let hintShown = false;
+
+/** Wasm backends by thread count: selecting again reuses the memory and the workers. */
+const wasmBackends = new Map<number, WasmBackend>();
 
 /** Threaded js backends by thread count: selecting again reuses the worker pool. */
 const jsThreaded = new Map<number, JsThreadsBackend>();
@@ -35,8 +45,8 @@ registerBackend('js', createJsBackend);
 /** Activates and returns the backend for this process. */
 export function selectBackend(options: SelectBackendOptions = {}): Backend {
   const requested = options.backend ?? process.env['MNIST_LAB_BACKEND'] ?? undefined;
-  if (requested !== undefined && requested !== 'js' && requested !== 'native') {
-    throw new Error(`unknown backend '${requested}': choose 'js' or 'native'`);
+  if (requested !== undefined && requested !== 'js' && requested !== 'native' && requested !== 'wasm') {
+    throw new Error(`unknown backend '${requested}': choose 'js', 'native' or 'wasm'`);
   }
   const native = nativeBackendAvailable();
   if (requested === 'native' && !native.available) {
@@ -47,11 +57,31 @@ export function selectBackend(options: SelectBackendOptions = {}): Backend {
       createNativeBackend(options.threads === undefined ? {} : { threads: options.threads }),
     );
   }
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const wasm = requested === 'js' ? { available: false } : wasmBackendAvailable();
+  if (requested === 'wasm' && !wasm.available) {
+    throw new Error(`the wasm backend is not available: ${wasm.reason ?? 'its module did not load'}`);
+  }
   if (requested === undefined && !hintShown) {
     hintShown = true;
-    (options.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(NATIVE_HINT);
+    log(wasm.available ? WASM_FALLBACK_HINT : NATIVE_HINT);
   }
+  if (wasm.available)
+    return setBackendInstance(nodeWasmBackend(options.threads ?? availableParallelism(), log));
   return setBackendInstance(createNodeJsBackend(options.threads ?? availableParallelism(), options.log));
+}
+
+/** The wasm backend for `threads` threads, created once per thread count. */
+function nodeWasmBackend(threads: number, log: (line: string) => void): Backend {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`wasm backend: threads must be a positive integer, found ${threads}`);
+  }
+  let backend = wasmBackends.get(threads);
+  if (!backend) {
+    backend = createNodeWasmBackend({ threads, log });
+    wasmBackends.set(threads, backend);
+  }
+  return backend;
 }
 
 /** The js backend for `threads` threads: single-threaded for 1, else the worker-thread variant. */

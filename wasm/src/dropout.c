@@ -5,6 +5,8 @@
 
 EXPORT(dropout)
 void dropout(const float *x, float *y, float *mask, i32 length, uint32_t *state, double keep, float scale) {
+  // u_i < keep exactly when next() < keep * 2^32 (both sides exact doubles).
+  const double threshold = keep * 4294967296.0;
   uint32_t s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
   for (i32 i = 0; i < length; i++) {
     const uint32_t m5 = s1 * 5u;
@@ -16,7 +18,7 @@ void dropout(const float *x, float *y, float *mask, i32 length, uint32_t *state,
     s0 ^= s3;
     s2 ^= t;
     s3 = (s3 << 11) | (s3 >> 21);
-    const float kept = (double)result / 4294967296.0 < keep ? scale : 0.0f;
+    const float kept = (double)result < threshold ? scale : 0.0f;
     mask[i] = kept;
     y[i] = x[i] * kept;
   }

@@ -5,57 +5,58 @@
 #include "kernels.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+/** Cells of the largest window max_pool_task takes (the caller runs larger ones on js). */
+#define MAX_WINDOW 64
 
 EXPORT(max_pool_task)
 void max_pool_task(const float *x, float *y, i32 *argmax, const Geometry *g, i32 images_per_task, i32 task) {
   const i32 C = g->C;
   const i32 n0 = task * images_per_task, n1 = MIN(g->N, n0 + images_per_task);
+  i32 taps[MAX_WINDOW];
   for (i32 n = n0; n < n1; n++) {
     for (i32 oh = 0; oh < g->OH; oh++) {
       for (i32 ow = 0; ow < g->OW; ow++) {
         const i32 dst = ((n * g->OH + oh) * g->OW + ow) * C;
+        // The window's valid cells (flat index of their channel 0), in (kh, kw) order.
+        i32 count = 0;
+        for (i32 kh = 0; kh < g->KH; kh++) {
+          const i32 ih = oh * g->strideH - g->padTop + kh * g->dilationH;
+          if (ih < 0 || ih >= g->H) continue;
+          for (i32 kw = 0; kw < g->KW; kw++) {
+            const i32 iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
+            if (iw < 0 || iw >= g->W || count == MAX_WINDOW) continue;
+            taps[count++] = ((n * g->H + ih) * g->W + iw) * C;
+          }
+        }
+        if (count == 0) {
+          for (i32 c = 0; c < C; c++) {
+            y[dst + c] = 0.0f;
+            argmax[dst + c] = -1;
+          }
+          continue;
+        }
         i32 c = 0;
         // Four channels at a time: the running max and its index, replaced where v > best.
         for (; c + 4 <= C; c += 4) {
-          v128_t best = wasm_f32x4_splat(0.0f), index = wasm_i32x4_splat(-1);
-          i32 first = 1;
-          for (i32 kh = 0; kh < g->KH; kh++) {
-            const i32 ih = oh * g->strideH - g->padTop + kh * g->dilationH;
-            if (ih < 0 || ih >= g->H) continue;
-            for (i32 kw = 0; kw < g->KW; kw++) {
-              const i32 iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
-              if (iw < 0 || iw >= g->W) continue;
-              const i32 src = ((n * g->H + ih) * g->W + iw) * C + c;
-              const v128_t v = wasm_v128_load(x + src);
-              const v128_t at = wasm_i32x4_add(wasm_i32x4_splat(src), wasm_i32x4_make(0, 1, 2, 3));
-              if (first) {
-                best = v;
-                index = at;
-                first = 0;
-                continue;
-              }
-              const v128_t wins = wasm_f32x4_gt(v, best);
-              best = wasm_v128_bitselect(v, best, wins);
-              index = wasm_v128_bitselect(at, index, wins);
-            }
+          v128_t best = wasm_v128_load(x + taps[0] + c);
+          v128_t index = wasm_i32x4_add(wasm_i32x4_splat(taps[0] + c), wasm_i32x4_make(0, 1, 2, 3));
+          for (i32 t = 1; t < count; t++) {
+            const v128_t v = wasm_v128_load(x + taps[t] + c);
+            const v128_t wins = wasm_f32x4_gt(v, best);
+            best = wasm_v128_bitselect(v, best, wins);
+            index = wasm_v128_bitselect(wasm_i32x4_add(wasm_i32x4_splat(taps[t] + c), wasm_i32x4_make(0, 1, 2, 3)),
+                                        index, wins);
           }
           wasm_v128_store(y + dst + c, best);
           wasm_v128_store(argmax + dst + c, index);
         }
         for (; c < C; c++) {
-          float best = 0.0f;
-          i32 index = -1;
-          for (i32 kh = 0; kh < g->KH; kh++) {
-            const i32 ih = oh * g->strideH - g->padTop + kh * g->dilationH;
-            if (ih < 0 || ih >= g->H) continue;
-            for (i32 kw = 0; kw < g->KW; kw++) {
-              const i32 iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
-              if (iw < 0 || iw >= g->W) continue;
-              const i32 src = ((n * g->H + ih) * g->W + iw) * C + c;
-              if (index < 0 || x[src] > best) {
-                best = x[src];
-                index = src;
-              }
+          float best = x[taps[0] + c];
+          i32 index = taps[0] + c;
+          for (i32 t = 1; t < count; t++) {
+            if (x[taps[t] + c] > best) {
+              best = x[taps[t] + c];
+              index = taps[t] + c;
             }
           }
           y[dst + c] = best;

@@ -184,7 +184,8 @@ function bindWasmKernels(ctx: WasmContext): Kernels {
       const { dw, dbias } = conv2dBackpropFilter(ctx, x, dy, attrs, true);
       return { dw, dbias: dbias as Float32Array };
     },
-    MaxPool: (x, attrs) => (onWasm('MaxPool') && isF32(x) ? maxPool(ctx, x, attrs) : js.MaxPool(x, attrs)),
+    MaxPool: (x, attrs) =>
+      (onWasm('MaxPool') && isF32(x) ? maxPool(ctx, x, attrs) : null) ?? js.MaxPool(x, attrs),
     MaxPoolGrad: (dy, x, workspace, attrs) =>
       (onWasm('MaxPoolGrad') && isF32(dy) && isF32(x) ? maxPoolGrad(ctx, dy, x, workspace, attrs) : null) ??
       js.MaxPoolGrad(dy, x, workspace, attrs),

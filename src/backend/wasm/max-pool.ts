@@ -4,11 +4,16 @@ import type { Storage, Window2D } from '../kernels.js';
 import { checkLength, checkWindow } from '../js/im2col.js';
 import { FLOPS_PER_ELEMENT, geometry, perTask, withFrame, type WasmContext } from './context.js';
 
+/** Cells of the largest window the wasm kernel takes (MAX_WINDOW in pool.c). */
+const MAX_WINDOW = 64;
+
+/** Returns null for windows of more than MAX_WINDOW cells (the js kernel runs). */
 export function maxPool(
   ctx: WasmContext,
   x: Float32Array,
   attrs: Window2D,
-): { y: Float32Array; workspace: Storage } {
+): { y: Float32Array; workspace: Storage } | null {
+  if (attrs.KH * attrs.KW > MAX_WINDOW) return null;
   checkWindow('MaxPool', attrs);
   checkLength('MaxPool', 'x', x, attrs.N * attrs.H * attrs.W * attrs.C);
   const size = attrs.N * attrs.OH * attrs.OW * attrs.C;

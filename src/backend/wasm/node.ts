@@ -8,33 +8,49 @@ import { nodeWorkerStarter } from '../node-worker.js';
 import { createWasmBackend, type WasmBackend, type WasmBackendOptions } from './index.js';
 import type { SpawnWasmWorker, WasmWorkerStart } from './threads.js';
 
-/** The shared-memory build (Node always has SharedArrayBuffer); from src/ and dist/ alike. */
-export const wasmModuleUrl = new URL('../../../wasm/build/kernels.shared.wasm', import.meta.url);
+/**
+ * The two builds (wasm/README.md), from src/ and dist/ alike: shared memory (what Node uses: it
+ * always has SharedArrayBuffer) and plain memory (copy mode; tests run it too).
+ */
+export const wasmModuleUrls = {
+  shared: new URL('../../../wasm/build/kernels.shared.wasm', import.meta.url),
+  plain: new URL('../../../wasm/build/kernels.wasm', import.meta.url),
+} as const;
 
 export const WASM_BUILD_HINT =
   "build it with 'npm run build' after installing clang and lld ('apt-get install clang lld', 'brew install llvm lld')";
 
-let loaded: { module: WebAssembly.Module } | { reason: string } | undefined;
+type Load = { module: WebAssembly.Module } | { reason: string };
+const loaded = new Map<keyof typeof wasmModuleUrls, Load>();
 
-/** Compiles the module once; never throws: a failure comes back as a reason. MNIST_LAB_NO_WASM=1 hides it. */
-export function loadWasmModule(): { module: WebAssembly.Module } | { reason: string } {
-  if (process.env['MNIST_LAB_NO_WASM'] === '1')
+/**
+ * Compiles a build once (default the shared one); never throws: a failure comes back as a reason.
+ * MNIST_LAB_NO_WASM=1 hides the backend.
+ */
+export function loadWasmModule(build: keyof typeof wasmModuleUrls = 'shared'): Load {
+  if (process.env['MNIST_LAB_NO_WASM'] === '1') {
     return { reason: 'the wasm backend is disabled by MNIST_LAB_NO_WASM=1' };
-  if (loaded) return loaded;
-  const path = fileURLToPath(wasmModuleUrl);
+  }
+  const cached = loaded.get(build);
+  if (cached) return cached;
+  const load = compile(fileURLToPath(wasmModuleUrls[build]));
+  loaded.set(build, load);
+  return load;
+}
+
+function compile(path: string): Load {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch {
-    return (loaded = { reason: `${path} is missing: ${WASM_BUILD_HINT}` });
+    return { reason: `${path} is missing: ${WASM_BUILD_HINT}` };
   }
   try {
-    loaded = { module: new WebAssembly.Module(new Uint8Array(bytes)) };
+    return { module: new WebAssembly.Module(new Uint8Array(bytes)) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    loaded = { reason: `${path} does not compile here (${message}); rebuild it: ${WASM_BUILD_HINT}` };
+    return { reason: `${path} does not compile here (${message}); rebuild it: ${WASM_BUILD_HINT}` };
   }
-  return loaded;
 }
 
 /** Whether the wasm backend can be created here; when not, a reason that says how to get it. */

@@ -94,7 +94,7 @@ interface CommonFlags {
   offline?: boolean;
   pretrainEpochs?: number;
   pretrainBatchSize?: number;
-  backend?: 'js' | 'native';
+  backend?: 'js' | 'native' | 'wasm';
   threads?: number;
   json?: boolean;
 }

@@ -12,7 +12,7 @@ interface ServeFlags {
   port: number;
   host: string;
   runs: string;
-  backend?: 'js' | 'native';
+  backend?: 'js' | 'native' | 'wasm';
   threads?: number;
 }
 

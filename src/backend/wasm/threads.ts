@@ -144,8 +144,15 @@ export class WasmThreads {
   constructor(private readonly options: WasmThreadsOptions) {
     this.threads = options.spawn ? options.threads : 1;
     const buffer = options.memory.buffer;
-    this.words = new Int32Array(buffer, options.control, CONTROL_BYTES / 4);
-    this.args = new Float64Array(buffer, options.control + ARGUMENTS_BYTE, MAX_ARGUMENTS);
+    // A plain memory (copy mode: one thread) detaches its views when it grows: keep the control
+    // words on the JS heap then; nothing else reads them.
+    const shared = typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer;
+    this.words = shared
+      ? new Int32Array(buffer, options.control, CONTROL_BYTES / 4)
+      : new Int32Array(CONTROL_BYTES / 4);
+    this.args = shared
+      ? new Float64Array(buffer, options.control + ARGUMENTS_BYTE, MAX_ARGUMENTS)
+      : new Float64Array(MAX_ARGUMENTS);
     this.canBlock = blockingAllowed(this.words);
   }
 

@@ -175,6 +175,7 @@ else
 
 if (!skip)
   describe('wasm heap', () => {
+    const js = createJsBackend();
     it('rounds requests up to size classes: 64-byte lines, then eighths of a power of two', () => {
       assert.equal(sizeClass(1), 64);
       assert.equal(sizeClass(65), 128);
@@ -207,6 +208,20 @@ if (!skip)
       assert.equal(c[999], 7);
       huge[huge.length - 1] = 1;
       assert.deepEqual([...backend.kernels.Relu(c).subarray(0, 2)], [7, 7]);
+    });
+
+    it('copy mode: storage on the JS heap, and the memory grows under the pool without detaching it', () => {
+      const plain = loadWasmModule('plain');
+      if (!('module' in plain)) throw new Error(plain.reason);
+      const backend = createWasmBackend({ module: plain.module, shared: false });
+      const size = backend.memoryBytes;
+      const expected = workload(js);
+      workload(backend).forEach((a, i) => {
+        assert.ok(!(a.buffer instanceof SharedArrayBuffer), `output ${i} is JS-heap storage`);
+        assertNear(a, expected[i] as Storage, `output ${i}`);
+      });
+      assert.ok(backend.memoryBytes > size, 'temporaries grew the memory');
+      assert.deepEqual(backend.stats(), { jobs: 0, workerTasks: 0 });
     });
 
     it('says what to do when the memory is exhausted', () => {

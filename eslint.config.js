@@ -3,7 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'native/build/', 'node_modules/', 'coverage/', 'runs/', 'artifacts/', 'web/dist/'] },
+  {
+    ignores: [
+      'dist/',
+      'native/build/',
+      'wasm/build/',
+      'node_modules/',
+      'coverage/',
+      'runs/',
+      'artifacts/',
+      'web/dist/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,9 +1,10 @@
-// Kernel-level throughput of the js backend: MatMul shapes, and the `cnn` recipe's convolutions
-// (forward, backprop-input, backprop-filter) at batch 128, then an estimate of images/s for the
-// conv + matmul work of one cnn training step.
-//   npx tsx bench/js-kernels.ts [--threads N]
+// Kernel-level throughput of the js backend (or the wasm backend): MatMul shapes, and the `cnn`
+// recipe's convolutions (forward, backprop-input, backprop-filter) at batch 128, then an estimate of
+// images/s for the conv + matmul work of one cnn training step.
+//   npx tsx bench/js-kernels.ts [--threads N] [--backend js|wasm]
 // --threads 1 (default) is the single-threaded js backend; N > 1 the worker-thread variant
-// (src/backend/js-threads), whose CPU column then sums every thread's time.
+// (src/backend/js-threads), whose CPU column then sums every thread's time. --backend wasm measures
+// the wasm backend (src/backend/wasm) with N threads instead.
 // Each row is the median of timed repetitions after warm-up; outputs go back to the pool after
 // every call, as in training. Letters: N batch; NHWC activations, HWIO conv kernels.
 import type { Backend, Conv2DAttrs, MatMulAttrs, Storage } from '../src/backend/kernels.js';
@@ -11,13 +12,24 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { createJsBackend } from '../src/backend/js/index.js';
 import { createJsThreadsBackend } from '../src/backend/js-threads/index.js';
+import { createNodeWasmBackend } from '../src/backend/wasm/node.js';
 
-const { values: flags } = parseArgs({ options: { threads: { type: 'string', default: '1' } } });
+const { values: flags } = parseArgs({
+  options: { threads: { type: 'string', default: '1' }, backend: { type: 'string', default: 'js' } },
+});
 const threads = Number(flags.threads);
 if (!Number.isInteger(threads) || threads < 1) {
   throw new Error(`--threads: expected a positive integer, found '${flags.threads}'`);
 }
-const threaded = threads > 1 ? createJsThreadsBackend({ threads }) : undefined;
+if (flags.backend !== 'js' && flags.backend !== 'wasm') {
+  throw new Error(`--backend: expected js or wasm, found '${flags.backend}'`);
+}
+const threaded =
+  flags.backend === 'wasm'
+    ? createNodeWasmBackend({ threads })
+    : threads > 1
+      ? createJsThreadsBackend({ threads })
+      : undefined;
 const backend: Backend = threaded ?? createJsBackend();
 const activeThreads = threaded ? await threaded.ready() : 1;
 const k = backend.kernels;
@@ -67,7 +79,7 @@ function row(label: string, flops: number, t: Timing): void {
 }
 
 console.log(
-  `js backend, ${activeThreads} thread${activeThreads === 1 ? '' : 's'}, Node ${process.version}; ` +
+  `${backend.name} backend, ${activeThreads} thread${activeThreads === 1 ? '' : 's'}, Node ${process.version}; ` +
     `median of >= ${minSeconds} s per row\n`,
 );
 console.log('MatMul (m x k x n)');

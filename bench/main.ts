@@ -2,8 +2,8 @@
 //
 // For each workload, each round runs the mnist-lab child and then the peer child (A B A B ...),
 // every measurement in a fresh process. The table shows each side's median and the median of the
-// per-round ratios, with the targets of issues 3 (js backend >= 100x tfjs-cpu on cnn) and 4
-// (native backend vs PyTorch, end-to-end fast recipe, peak RSS). Raw records go to
+// per-round ratios, with the targets of issues 3 (js backend >= 100x tfjs-cpu on cnn), 4
+// (native backend vs PyTorch, end-to-end fast recipe, peak RSS) and 19 (wasm backend >= 4x js). Raw records go to
 // bench/results/latest.json.
 //
 //   npm run bench -- [--workloads cnn,mlp,...] [--rounds 3] [--threads N] [--backend js|native]
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { pythonHasTorch, runChild } from './harness/child.js';
-import { buildPlan, WORKLOAD_NAMES } from './harness/plan.js';
+import { buildPlan, NO_TORCH_WORKLOADS, WORKLOAD_NAMES } from './harness/plan.js';
 import type { BackendName, BenchOptions, Side, Workload, WorkloadName } from './harness/plan.js';
 import { renderTable, summarise } from './harness/report.js';
 import type { Round, SideRound, WorkloadSummary } from './harness/report.js';
@@ -28,7 +28,7 @@ const USAGE = `usage: npm run bench -- [options]
   --workloads LIST   comma-separated, from: ${WORKLOAD_NAMES.join(', ')} (default: all)
   --rounds N         interleaved rounds per workload (default 3; --quick: 1)
   --threads N        threads for both sides (default: available cores)
-  --backend B        mnist-lab backend, js or native (default: mnist-lab's own choice)
+  --backend B        mnist-lab backend, js, native or wasm (default: mnist-lab's own choice)
   --seconds T        timed seconds per throughput measurement (default 5; --quick: 2)
   --quick            a smoke run: 1 round, short timings, 1 tfjs batch
   --peer-malloc M    tuned (default: glibc tunables that keep PyTorch's freed buffers, see
@@ -60,8 +60,8 @@ function parseOptions(): { options: BenchOptions; names: WorkloadName[] } {
     }
   }
   const backend = values.backend;
-  if (backend !== undefined && backend !== 'js' && backend !== 'native') {
-    fail(`--backend: expected js or native, found '${backend}'`);
+  if (backend !== undefined && backend !== 'js' && backend !== 'native' && backend !== 'wasm') {
+    fail(`--backend: expected js, native or wasm, found '${backend}'`);
   }
   const positive = (flag: string, text: string | undefined, fallback: number): number => {
     const value = text === undefined ? fallback : Number(text);
@@ -74,7 +74,7 @@ function parseOptions(): { options: BenchOptions; names: WorkloadName[] } {
   }
   const quick = values.quick;
   const selected = names as WorkloadName[];
-  const needsTorch = selected.some((name) => name !== 'tfjs-cnn');
+  const needsTorch = selected.some((name) => !NO_TORCH_WORKLOADS.includes(name));
   const options: BenchOptions = {
     root: ROOT,
     rounds: Math.round(positive('rounds', values.rounds, quick ? 1 : 3)),
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
     `bench: ${names.join(', ')}; ${options.rounds} round(s), ${options.threads} thread(s), backend ` +
       `${environment.backend}, ${environment.cpu ?? 'unknown CPU'}, node ${process.version}`,
   );
-  if (!options.torchAvailable && names.some((name) => name !== 'tfjs-cnn')) {
+  if (!options.torchAvailable && names.some((name) => !NO_TORCH_WORKLOADS.includes(name))) {
     log(
       `bench: ${options.python} cannot import torch: PyTorch rows are skipped (Debian: apt install python3-torch)`,
     );

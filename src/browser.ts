@@ -9,7 +9,16 @@ export { VERSION } from './version.js';
 // ---- backend ----
 export type { Backend } from './backend/kernels.js';
 export { createJsBackend } from './backend/js/index.js';
-export { getBackend, registeredBackends, setBackend } from './backend/registry.js';
+export { getBackend, registeredBackends, setBackend, setBackendInstance } from './backend/registry.js';
+// The wasm backend: the page compiles the module and starts its Web Workers (wasm/README.md).
+export { WASM_KERNELS, createWasmBackend, runWasmWorker } from './backend/wasm/index.js';
+export type {
+  SpawnWasmWorker,
+  WasmBackend,
+  WasmBackendOptions,
+  WasmWorkerHandle,
+  WasmWorkerStart,
+} from './backend/wasm/index.js';
 
 // ---- models: weights in, predictions out ----
 export { modelFromBytes } from './train/checkpoint.js';

@@ -6,11 +6,15 @@ export { VERSION } from './version.js';
 // ---- backends ----
 export type { Backend, DType, Kernels, KernelName, Shape, Storage } from './backend/kernels.js';
 export { getBackend, registerBackend, registeredBackends, setBackend } from './backend/registry.js';
-export { NATIVE_HINT, selectBackend } from './backend/select.js';
+export { NATIVE_HINT, WASM_FALLBACK_HINT, selectBackend } from './backend/select.js';
 export type { BackendName, SelectBackendOptions } from './backend/select.js';
 export { createJsBackend } from './backend/js/index.js';
 export { createNativeBackend, nativeBackendAvailable } from './backend/native/index.js';
 export type { NativeBackendOptions } from './backend/native/index.js';
+export { WASM_KERNELS } from './backend/wasm/index.js';
+export type { WasmBackend } from './backend/wasm/index.js';
+export { createNodeWasmBackend, wasmBackendAvailable } from './backend/wasm/node.js';
+export type { NodeWasmBackendOptions } from './backend/wasm/node.js';
 
 // ---- data ----
 export { DataError } from './data/errors.js';

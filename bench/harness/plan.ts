@@ -3,15 +3,16 @@
 //
 // Sides: "ours" is mnist-lab (bench/workloads/*.ts through the public API, or the CLI for the
 // end-to-end run); "peer" is PyTorch (bench/peer/torch_bench.py, same model, batch size,
-// optimizer and thread count) or, for issue 3's js target, @tensorflow/tfjs's CPU backend.
+// optimizer and thread count), for issue 3's js target @tensorflow/tfjs's CPU backend, or, for the
+// wasm backend's target (issue 19), mnist-lab's own js backend.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { nodeTs } from './child.js';
 import type { ChildCommand, ChildResult } from './child.js';
 
-export type BackendName = 'js' | 'native';
-export type Framework = 'mnist-lab' | 'pytorch' | 'tfjs';
+export type BackendName = 'js' | 'native' | 'wasm';
+export type Framework = 'mnist-lab' | 'mnist-lab js' | 'pytorch' | 'tfjs';
 
 export const WORKLOAD_NAMES = [
   'cnn',
@@ -22,6 +23,7 @@ export const WORKLOAD_NAMES = [
   'fast-e2e',
   'rss',
   'tfjs-cnn',
+  'wasm',
 ] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
@@ -139,6 +141,9 @@ function threadEnv(options: BenchOptions): Record<string, string> {
     MNIST_LAB_THREADS: String(options.threads),
   };
 }
+
+/** Workloads whose peer is not PyTorch (they run without it). */
+export const NO_TORCH_WORKLOADS: readonly WorkloadName[] = ['tfjs-cnn', 'wasm'];
 
 function torchSide(options: BenchOptions, args: readonly string[], measure: Side['measure']): Side {
   return {
@@ -394,6 +399,48 @@ export function buildPlan(options: BenchOptions, names: readonly WorkloadName[])
       targets: [{ description: '<= 500 MB', backend: 'native', met: (f) => f.oursMedian <= 500 }],
       timeoutSeconds: 900,
     }),
+    wasm: () => {
+      // Issue 19: the wasm backend against the js backend, both on --threads threads, cnn training
+      // in Node (the same child, only --backend differs), interleaved round by round.
+      const trainChild = (backend: BackendName, round: number): ChildCommand =>
+        nodeTs(
+          `${WORKLOADS_DIR}/train.ts`,
+          [
+            '--model',
+            'cnn',
+            '--batch',
+            '128',
+            '--warmup',
+            '5',
+            '--seconds',
+            seconds,
+            '--seed',
+            String(round),
+            ...oursCommonArgs(options, backend),
+          ],
+          threadEnv(options),
+        );
+      const imagesPerSecond = (result: ChildResult): Measurement =>
+        withBackend({ value: number(result, 'imagesPerSecond') }, result);
+      return {
+        name: 'wasm',
+        description: 'train cnn, batch 128, wasm vs js backend',
+        metric: 'images/s',
+        higherIsBetter: true,
+        ours: {
+          framework: 'mnist-lab',
+          child: (round) => trainChild('wasm', round),
+          measure: imagesPerSecond,
+        },
+        peer: {
+          framework: 'mnist-lab js',
+          child: (round) => trainChild('js', round),
+          measure: imagesPerSecond,
+        },
+        targets: [{ description: '>= 4x the js backend', backend: 'wasm', met: ratioAtLeast(4) }],
+        timeoutSeconds: 900,
+      };
+    },
     'tfjs-cnn': () => {
       // Issue 3: the js backend against tfjs's pure-JS CPU backend (~2 images/s), so tfjs runs a
       // fixed few batches of 128 per round, after a small untimed warm-up batch (JIT).

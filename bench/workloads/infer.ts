@@ -6,7 +6,7 @@
 //     timed calls; median and p90 milliseconds. Each call reads its output, as a caller would.
 //
 //   tsx bench/workloads/infer.ts --mode throughput|latency [--model cnn] [--batch 1000]
-//                                [--seconds 5] [--calls 1000] [--backend js|native] [--threads N]
+//                                [--seconds 5] [--calls 1000] [--backend js|native|wasm] [--threads N]
 import { parseArgs } from 'node:util';
 
 import { loadMnist, tidy } from '../../src/index.js';

@@ -9,7 +9,7 @@
 // over the 60,000 images instead (the peak-RSS workload), still capped at --seconds.
 //
 //   tsx bench/workloads/train.ts --model cnn [--batch 128] [--warmup 5] [--seconds 5] [--steps K]
-//                                [--backend js|native] [--threads N] [--seed S] [--full-data]
+//                                [--backend js|native|wasm] [--threads N] [--seed S] [--full-data]
 import { parseArgs } from 'node:util';
 
 import { loadMnist, sparseCategoricalCrossentropy } from '../../src/index.js';

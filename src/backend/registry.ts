@@ -67,12 +67,12 @@ export function createFirstAvailable(
   for (const candidate of candidates) {
     const reason = candidate.unavailable();
     if (reason === null) {
-      for (const skipped of candidates.slice(0, candidates.indexOf(candidate))) {
-        const hint = skipped.fallbackHint;
-        if (hint !== undefined && !hintsShown.has(hint)) {
-          hintsShown.add(hint);
-          log(hint);
-        }
+      // One line, from the fastest row passed over: a second hint would only repeat the advice.
+      const skipped = candidates.slice(0, candidates.indexOf(candidate)).find((c) => c.fallbackHint);
+      const hint = skipped?.fallbackHint?.(candidate.name);
+      if (hint !== undefined && !hintsShown.has(hint)) {
+        hintsShown.add(hint);
+        log(hint);
       }
       return candidate.create(options);
     }

@@ -67,7 +67,7 @@ export interface ServeOptions {
   /** No log lines on stderr. */
   quiet?: boolean;
   /** Compute backend for predictions and server-started training; default native when available. */
-  backend?: 'js' | 'native';
+  backend?: 'js' | 'native' | 'wasm';
   /** Native backend threads; default all cores. */
   threads?: number;
   /**

@@ -1,5 +1,6 @@
 // Without the native addon the toolkit still works: the install step skips the build with one
-// line, and a training run falls back to js with one line saying how to get the fast backend.
+// line, and a training run falls back (to js here, with the wasm backend hidden too; the wasm
+// fallback is test/wasm/fallback.test.ts) with one line saying how to get the fast backend.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,9 +9,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 const cli = ['--import', 'tsx', 'src/cli/main.ts'];
-// The addon hidden, and no backend forced by the caller's environment.
+// The addon and the wasm module hidden, and no backend forced by the caller's environment.
 const { MNIST_LAB_BACKEND: _forced, ...inherited } = process.env;
-const hidden = { ...inherited, MNIST_LAB_NO_NATIVE: '1' };
+const hidden = { ...inherited, MNIST_LAB_NO_NATIVE: '1', MNIST_LAB_NO_WASM: '1' };
 
 test('the install step without a native build exits 0 with one line naming the js fallback', () => {
   const run = spawnSync(process.execPath, ['scripts/build-native.mjs'], {
@@ -22,7 +23,7 @@ test('the install step without a native build exits 0 with one line naming the j
   assert.match(run.stdout, /js backend will be used/);
 });
 
-test('train without the addon runs on js and prints the one-line hint', () => {
+test('train without the addon (and without wasm) runs on js and prints the one-line hint', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mnist-lab-fallback-'));
   try {
     const run = spawnSync(

@@ -59,7 +59,7 @@ const CASES: Case[] = [
   { args: ['train', '--classes', '0-12'], says: /--classes 10,11,12: mnist has classes 0-9/ },
   { args: ['train', '--classes', '4'], says: /--classes needs at least two classes/ },
   { args: ['train', '--threads', '0'], says: /--threads expects a whole number from 1 to 1024/ },
-  { args: ['train', '--backend', 'gpu'], says: /--backend expects one of js, native, found 'gpu'/ },
+  { args: ['train', '--backend', 'gpu'], says: /--backend expects one of js, native, wasm, found 'gpu'/ },
   { args: ['train', 'extra'], says: /too many arguments/ },
   { args: ['train', '--frobnicate'], says: /unknown option '--frobnicate'.*mnist-lab train --help/ },
   // train: datasets and paths

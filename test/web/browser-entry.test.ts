@@ -44,6 +44,10 @@ describe('browser bundle', () => {
     assert.deepEqual(await nodeImports('src/browser.ts'), []);
   });
 
+  it('the wasm backend (src/backend/wasm/index.ts) pulls in no Node-only module', async () => {
+    assert.deepEqual(await nodeImports('src/backend/wasm/index.ts'), []);
+  });
+
   it('the web app (web/src/main.ts) pulls in no Node-only module', async () => {
     assert.deepEqual(await nodeImports('web/src/main.ts'), []);
   });

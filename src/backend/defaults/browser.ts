@@ -5,7 +5,8 @@ import { createJsBackend } from '../js/index.js';
 import type { BackendCandidate } from './candidate.js';
 
 export const DEFAULT_BACKENDS: readonly BackendCandidate[] = [
-  // A wasm backend (SIMD kernels) slots in here, ahead of js.
+  // The wasm backend needs its module fetched first (asynchronous): a page creates it with
+  // createWasmBackend and setBackendInstance; the synchronous default stays js.
   {
     name: 'js', // plain TypeScript on the page's thread
     unavailable: () => null,

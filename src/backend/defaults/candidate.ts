@@ -15,6 +15,9 @@ export interface BackendCandidate {
   /** null when it runs here; else why not, in one line that says how to get it. Does I/O only when called. */
   unavailable(): string | null;
   create(options?: BackendCreateOptions): Backend;
-  /** Printed once when this backend is unavailable and a later row is used: how to get it. */
-  readonly fallbackHint?: string;
+  /**
+   * Printed once when this backend is unavailable and a later row is used: which backend runs
+   * instead (`chosen`) and how to get this one. Only the fastest passed-over row speaks.
+   */
+  fallbackHint?(chosen: string): string;
 }

@@ -10,11 +10,36 @@ import type { Backend } from '../kernels.js';
 import { createJsBackend } from '../js/index.js';
 import { createJsThreadsBackend, type JsThreadsBackend } from '../js-threads/index.js';
 import { createNativeBackend, nativeBackendAvailable } from '../native/index.js';
+import type { WasmBackend } from '../wasm/index.js';
+import { WASM_BUILD_HINT, createNodeWasmBackend, wasmBackendAvailable } from '../wasm/node.js';
 import type { BackendCandidate, BackendCreateOptions } from './candidate.js';
 
-export const NATIVE_HINT =
-  'mnist-lab: using the js backend; for the fast native backend install oneDNN ' +
-  "('apt-get install libdnnl-dev' or 'brew install onednn') and run 'npm run build:native'";
+/** The one line a process prints when it runs on `chosen` because the native addon is missing. */
+export function nativeFallbackHint(chosen: string): string {
+  return (
+    `mnist-lab: using the ${chosen} backend; for the fast native backend install oneDNN ` +
+    "('apt-get install libdnnl-dev' or 'brew install onednn') and run 'npm run build:native'"
+  );
+}
+export const NATIVE_HINT = nativeFallbackHint('js');
+export const WASM_FALLBACK_HINT = nativeFallbackHint('wasm');
+
+/** Wasm backends by thread count: creating one again reuses its memory and workers. */
+const wasmBackends = new Map<number, WasmBackend>();
+
+/** The wasm backend for `threads` threads (default every core), created once per thread count. */
+export function nodeWasmBackend(options: BackendCreateOptions = {}): Backend {
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`wasm backend: threads must be a positive integer, found ${threads}`);
+  }
+  let backend = wasmBackends.get(threads);
+  if (!backend) {
+    backend = createNodeWasmBackend({ threads, ...(options.log ? { log: options.log } : {}) });
+    wasmBackends.set(threads, backend);
+  }
+  return backend;
+}
 
 /** Threaded js backends by thread count: creating one again reuses its worker pool. */
 const jsThreaded = new Map<number, JsThreadsBackend>();
@@ -43,9 +68,18 @@ export const DEFAULT_BACKENDS: readonly BackendCandidate[] = [
     },
     create: (options = {}) =>
       createNativeBackend(options.threads === undefined ? {} : { threads: options.threads }),
-    fallbackHint: NATIVE_HINT,
+    fallbackHint: nativeFallbackHint,
   },
-  // A wasm backend (SIMD kernels, portable) slots in here: slower than native, faster than js.
+  {
+    name: 'wasm', // C kernels compiled to WebAssembly SIMD by `npm run build` (clang + lld)
+    unavailable: () => {
+      const wasm = wasmBackendAvailable();
+      return wasm.available ? null : (wasm.reason ?? 'its module did not load');
+    },
+    create: nodeWasmBackend,
+    fallbackHint: (chosen) =>
+      `mnist-lab: using the ${chosen} backend; for the faster wasm backend ${WASM_BUILD_HINT}`,
+  },
   {
     name: 'js', // plain TypeScript, runs anywhere; worker threads for the heavy kernels
     unavailable: () => null,

@@ -8,7 +8,8 @@
 // - Workers are unref'd: they never keep the process alive. close() terminates them.
 // - Messages carry each job's typed arrays (SharedArrayBuffer views: shared, not copied). A worker
 //   still busy with (or not yet woken for) earlier jobs is skipped rather than waited for.
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { nodeWorkerStarter } from '../node-worker.js';
 import {
   CLAIM,
   controlLength,
@@ -227,19 +228,8 @@ export class WorkerPool {
 
 type Spawn = (start: WorkerStart, transfer: MessagePort[]) => Worker;
 
-/**
- * How to start a worker: the compiled worker.js next to this file, or, when running from the
- * TypeScript sources (tests, benchmarks under tsx), worker.ts with tsx's loader registered inside
- * the worker (Node 20 workers do not inherit the parent's --import loader hooks).
- */
+/** Starts worker.js (worker.ts from the sources) next to this file, or `url` (tests). */
 function workerFactory(url: URL | undefined): Spawn {
-  if (url) return (workerData, transferList) => new Worker(url, { workerData, transferList });
-  if (!import.meta.url.endsWith('.ts')) {
-    const entry = new URL('./worker.js', import.meta.url);
-    return (workerData, transferList) => new Worker(entry, { workerData, transferList });
-  }
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(entry)}))`;
-  return (workerData, transferList) => new Worker(bootstrap, { eval: true, workerData, transferList });
+  const start = nodeWorkerStarter(import.meta.url, 'worker', url);
+  return (workerData, transferList) => start(workerData, transferList);
 }

@@ -19,7 +19,7 @@ type Run = (
   len: number,
 ) => void;
 
-interface Plan {
+export interface Plan {
   /** Merged output dims; the last one is the run. */
   dims: number[];
   aStrides: number[];
@@ -56,7 +56,8 @@ function broadcastStrides(kernel: string, shape: Shape, outShape: Shape): number
   return strides;
 }
 
-function plan(kernel: string, attrs: BroadcastAttrs): Plan {
+/** The broadcast as runs: merged output dims (the last is the run) and each operand's strides. */
+export function planBroadcast(kernel: string, attrs: BroadcastAttrs): Plan {
   const { aShape, bShape, outShape } = attrs;
   const aStrides = broadcastStrides(kernel, aShape, outShape);
   const bStrides = broadcastStrides(kernel, bShape, outShape);
@@ -105,7 +106,7 @@ function broadcastBinary(
   const total = sizeOf(attrs.outShape);
   const out = allocLike(alloc, a, total);
   if (total === 0) return out;
-  const { dims, aStrides, bStrides } = plan(kernel, attrs);
+  const { dims, aStrides, bStrides } = planBroadcast(kernel, attrs);
   const rank = dims.length;
   const len = dims[rank - 1] as number;
   const aStep = aStrides[rank - 1] as number;

@@ -24,7 +24,7 @@ interface EvaluateFlags {
   dataDir?: string;
   offline?: boolean;
   split: 'test' | 'train';
-  backend?: 'js' | 'native';
+  backend?: 'js' | 'native' | 'wasm';
   threads?: number;
   report: boolean;
   png?: boolean;

@@ -96,7 +96,7 @@ interface CommonFlags {
   debug?: boolean;
   pretrainEpochs?: number;
   pretrainBatchSize?: number;
-  backend?: 'js' | 'native';
+  backend?: 'js' | 'native' | 'wasm';
   threads?: number;
   json?: boolean;
 }

@@ -24,7 +24,7 @@ interface PredictFlags {
   top: number;
   invert?: boolean;
   saveInputs?: string;
-  backend?: 'js' | 'native';
+  backend?: 'js' | 'native' | 'wasm';
   threads?: number;
   json?: boolean;
 }

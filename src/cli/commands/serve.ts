@@ -16,7 +16,7 @@ interface ServeFlags {
   /** false with --no-token. */
   token: boolean;
   allowHost: string[];
-  backend?: 'js' | 'native';
+  backend?: 'js' | 'native' | 'wasm';
   threads?: number;
 }
 

@@ -65,7 +65,7 @@ export interface TrainFlags {
   augment?: boolean;
   validationSplit?: number;
   seed: number;
-  backend?: 'js' | 'native';
+  backend?: 'js' | 'native' | 'wasm';
   threads?: number;
   out?: string;
   resume?: string;
@@ -392,12 +392,12 @@ export function backendOptions(command: Command): Command {
     .addOption(
       new Option(
         '--backend <name>',
-        'compute backend (default: native when available, else js; env MNIST_LAB_BACKEND)',
-      ).choices(['js', 'native']),
+        'compute backend (default: native when available, else wasm, else js; env MNIST_LAB_BACKEND)',
+      ).choices(['js', 'native', 'wasm']),
     )
     .option(
       '--threads <n>',
-      'compute threads for the native and js backends (default: all cores)',
+      'compute threads for the native, wasm and js backends (default: all cores)',
       integerIn('--threads', 1, 1024),
     );
 }

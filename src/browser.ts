@@ -17,6 +17,8 @@ export { getBackend, registeredBackends, setBackend } from './backend/registry.j
 // ---- models: weights in, predictions out ----
 export { modelFromBytes } from './train/checkpoint.js';
 export type { Model } from './train/model.js';
+export type { InputNormalization } from './data/normalize.js';
+export { restoreInputNormalization } from './train/legacy-normalization.js';
 export { predictDigits, toProbabilities } from './predict/predict.js';
 export type { ClassProbability, Prediction, PredictDigitsOptions } from './predict/predict.js';
 export {
@@ -37,7 +39,6 @@ export type { ZooModelName } from './zoo/recipes.js';
 export type {
   BatchEndEvent,
   EpochEndEvent,
-  Normalize,
   TrainBeginEvent,
   TrainEndEvent,
   TrainEvent,

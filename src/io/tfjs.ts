@@ -8,12 +8,12 @@
 // Export: a Sequential of plain layers becomes a Keras Sequential; any other model (a subclass such
 // as the zoo's ResNet, an imported Functional) is traced into a functional ("Model") topology,
 // with call()'s relu and add as Activation and Add layers. The exported model takes pixel / 255
-// images [N, 28, 28, 1]; a run's input standardisation becomes a leading Rescaling layer.
+// images [N, 28, 28, 1]; a model's Normalization layer (its input standardisation) becomes a
+// Rescaling layer, which TF.js has (it has no Normalization).
 import type { Layer } from '../nn/layer.js';
 import { Add } from '../nn/layers/add.js';
 import { Sequential } from '../train/model.js';
 import type { Model } from '../train/model.js';
-import type { Normalize } from '../train/types.js';
 import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { Functional } from './tfjs/functional.js';
@@ -41,14 +41,6 @@ export interface TfjsModelJson {
   weightsManifest: { paths: string[]; weights: TfjsWeightSpec[] }[];
 }
 
-export interface TfjsExportOptions {
-  /**
-   * The standardisation the model was trained with ((pixel / 255 - mean) / std): prepended as a
-   * Rescaling layer so the exported model takes pixel / 255.
-   */
-  normalize?: Normalize;
-}
-
 export interface TfjsArtifacts {
   modelJson: TfjsModelJson;
   /** The contents of group1-shard1of1.bin: every weight, float32 little-endian, in manifest order. */
@@ -60,24 +52,18 @@ function kerasName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
-const NORMALIZATION_LAYER = 'input_normalization';
-
-function normalizationJson(normalize: Normalize, name: string): KerasLayerJson {
-  // (x - mean) / std = x * (1 / std) + (-mean / std)
-  return {
-    class_name: 'Rescaling',
-    config: { scale: 1 / normalize.std, offset: -normalize.mean / normalize.std, name, trainable: false },
-  };
-}
-
-/** The model in the TF.js Layers format. The model must be built (buildFor / fit / load). */
-export function exportTfjs(model: Model, options: TfjsExportOptions = {}): TfjsArtifacts {
+/**
+ * The model in the TF.js Layers format. The model must be built (buildFor / fit / load). A model
+ * trained with the deprecated fit({normalize}) option exports with it as
+ * exportTfjs(withInputNormalization(model, normalize)).
+ */
+export function exportTfjs(model: Model): TfjsArtifacts {
   if (!model.built) {
     throw new Error(`exportTfjs: model '${model.name}' is not built; call model.buildFor([28, 28, 1]) first`);
   }
   const inputShape = exportInputShape(model);
   const names = new Map<Layer, string>();
-  const used = new Set<string>([NORMALIZATION_LAYER]);
+  const used = new Set<string>();
   const unique = (wanted: string): string => {
     let name = kerasName(wanted);
     for (let k = 1; used.has(name); k++) name = `${kerasName(wanted)}_${k}`;
@@ -91,13 +77,12 @@ export function exportTfjs(model: Model, options: TfjsExportOptions = {}): TfjsA
   let topology: { class_name: string; config: Json };
   if (plain) {
     const entries = model.sublayers.map((layer) => kerasLayerJson(layer, names.get(layer) as string));
-    if (options.normalize) entries.unshift(normalizationJson(options.normalize, NORMALIZATION_LAYER));
     const first = entries[0];
     if (!first) throw new Error(`exportTfjs: model '${model.name}' has no layers`);
     first.config = { ...first.config, batch_input_shape: [null, ...inputShape], dtype: 'float32' };
     topology = { class_name: 'Sequential', config: { name: kerasName(model.name), layers: entries } };
   } else {
-    topology = functionalTopology(model, inputShape, names, unique, options);
+    topology = functionalTopology(model, inputShape, names, unique);
   }
 
   // Weights: each exported layer's own weights, in layer order, named '<layer>/<weight>'.
@@ -131,13 +116,12 @@ export function exportTfjs(model: Model, options: TfjsExportOptions = {}): TfjsA
   };
 }
 
-/** A traced model as a Keras functional topology: InputLayer, [Rescaling], then one layer per node. */
+/** A traced model as a Keras functional topology: InputLayer, then one layer per node. */
 function functionalTopology(
   model: Model,
   inputShape: number[],
   names: Map<Layer, string>,
   unique: (wanted: string) => string,
-  options: TfjsExportOptions,
 ): { class_name: string; config: Json } {
   const graph = traceLayerGraph(model, inputShape);
   const entries: Json[] = [];
@@ -156,10 +140,6 @@ function functionalTopology(
     producer.set(output, name);
   };
   producer.set(graph.input, inputName);
-  if (options.normalize) {
-    // The input value's consumers read the Rescaling's output instead.
-    push(normalizationJson(options.normalize, NORMALIZATION_LAYER), [graph.input], graph.input);
-  }
   for (const node of graph.nodes) {
     if (node.kind === 'layer') {
       push(kerasLayerJson(node.layer, names.get(node.layer) as string), node.inputs, node.output);

@@ -49,6 +49,8 @@ export { LayerNormalization, layerNormalization } from './layers/layer-normaliza
 export type { LayerNormalizationArgs } from './layers/layer-normalization.js';
 export { MaxPooling2D, maxPooling2d } from './layers/max-pooling2d.js';
 export type { Pooling2DArgs } from './layers/pooling2d.js';
+export { Normalization, normalization } from './layers/normalization.js';
+export type { NormalizationArgs } from './layers/normalization.js';
 export { Rescaling, rescaling } from './layers/rescaling.js';
 export type { RescalingArgs } from './layers/rescaling.js';
 export { Reshape, reshape } from './layers/reshape.js';

@@ -11,6 +11,12 @@ export interface CallContext {
   training: boolean;
   /** Seeded source for dropout masks and other randomness of the forward pass. */
   random: RandomSource;
+  /**
+   * The Normalization layer whose output this input already is: the batch pipeline folded the
+   * model's leading normalisation into its pixel lookup (same arithmetic, bit for bit), so that
+   * layer passes the input through.
+   */
+  normalizedBy?: Layer | undefined;
 }
 
 /** A weight of a layer: a persistent tensor, trainable or state (batch-norm moving statistics). */

@@ -1,18 +1,22 @@
 // The model zoo: named architectures with the training recipe each is known to work with
 // (DESIGN.md "Default recipes"). The CLI's `train --model NAME` and the benchmarks use these.
-import { averagePooling2d, conv2d, dense, dropout, flatten, maxPooling2d, activation } from '../nn/index.js';
+import { standardize } from '../data/normalize.js';
+import {
+  activation,
+  averagePooling2d,
+  conv2d,
+  dense,
+  dropout,
+  flatten,
+  maxPooling2d,
+  normalization,
+} from '../nn/index.js';
 import { adam, oneCycle } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Model, sequential } from '../train/model.js';
 import { ResNet } from './resnet.js';
 
 export type ZooModelName = 'mlp' | 'cnn' | 'fast' | 'resnet' | 'lenet5';
-
-/** Per-batch input normalisation: scale to [0, 1], or standardise with a dataset's mean/std. */
-export type InputNormalization = 'scale' | { mean: number; std: number };
-
-/** MNIST training-set statistics of pixel/255. */
-export const MNIST_MEAN_STD = { mean: 0.1307, std: 0.3081 } as const;
 
 export interface RecipeOptions {
   /** Output classes (10 for MNIST-family data; fewer for class subsets). */
@@ -24,8 +28,10 @@ export interface Recipe {
   readonly description: string;
   readonly batchSize: number;
   readonly epochs: number;
-  readonly normalization: InputNormalization;
-  /** A fresh, unbuilt model. */
+  /**
+   * A fresh, unbuilt model taking pixel / 255. Recipes that standardise their inputs start with a
+   * Normalization layer (MNIST's mean and std), so the model carries it wherever it goes.
+   */
   model(options?: RecipeOptions): Model;
   /** The recipe's optimizer; schedules need the total number of steps. */
   optimizer(totalSteps: number, learningRate?: number): Optimizer;
@@ -39,7 +45,6 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
     description: 'Flatten → Dense(128, relu) → Dense(10): the TensorFlow beginner tutorial',
     batchSize: 32,
     epochs: 5,
-    normalization: 'scale',
     model: ({ classes = 10 } = {}) =>
       sequential({
         name: 'mlp',
@@ -57,7 +62,6 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
       'Keras mnist_convnet: Conv(32,3) → MaxPool → Conv(64,3) → MaxPool → Dropout(0.5) → Dense(10)',
     batchSize: 128,
     epochs: 3,
-    normalization: 'scale',
     model: ({ classes = 10 } = {}) =>
       sequential({
         name: 'cnn',
@@ -76,15 +80,15 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
   fast: {
     name: 'fast',
     description:
-      'Conv(24,5) → MaxPool → ReLU → Conv(32,3) → MaxPool → ReLU → Dense(256) → Dense(10), one-cycle Adam, one epoch',
+      'Normalization(MNIST mean/std) → Conv(24,5) → MaxPool → ReLU → Conv(32,3) → MaxPool → ReLU → Dense(256) → Dense(10), one-cycle Adam, one epoch',
     batchSize: 256,
     epochs: 1,
-    normalization: MNIST_MEAN_STD,
     model: ({ classes = 10 } = {}) =>
       sequential({
         name: 'fast',
         layers: [
-          conv2d({ inputShape: IMAGE, filters: 24, kernelSize: 5 }),
+          normalization({ inputShape: IMAGE, ...standardize() }),
+          conv2d({ filters: 24, kernelSize: 5 }),
           maxPooling2d({ poolSize: 2 }),
           activation({ activation: 'relu' }),
           conv2d({ filters: 32, kernelSize: 3 }),
@@ -110,11 +114,10 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
   resnet: {
     name: 'resnet',
     description:
-      'small residual network: stem + 3 residual blocks (16/32/64) with batch norm, global pooling',
+      'small residual network: Normalization(MNIST mean/std), stem + 3 residual blocks (16/32/64) with batch norm, global pooling',
     batchSize: 128,
     epochs: 3,
-    normalization: MNIST_MEAN_STD,
-    model: ({ classes = 10 } = {}) => new ResNet({ classes }),
+    model: ({ classes = 10 } = {}) => new ResNet({ classes, normalization: standardize() }),
     optimizer: (_steps, learningRate = 0.001) => adam({ learningRate }),
   },
   lenet5: {
@@ -123,7 +126,6 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
       'LeCun 1998: Conv(6,5,same) → AvgPool → Conv(16,5) → AvgPool → Dense(120) → Dense(84) → Dense(10)',
     batchSize: 64,
     epochs: 3,
-    normalization: 'scale',
     model: ({ classes = 10 } = {}) =>
       sequential({
         name: 'lenet5',

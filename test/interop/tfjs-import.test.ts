@@ -139,7 +139,7 @@ describe('TF.js Layers import', () => {
     const directory = mkdtempSync(join(scratch, 'sequential-'));
     const model = await loadTfjsModel(await saveToDirectory(reference, directory));
     assert.ok(model instanceof Sequential);
-    assertClose(ourOutputs(model, images, undefined), tfjsPredict(reference, images.scaled), 'sequential');
+    assertClose(ourOutputs(model, images), tfjsPredict(reference, images.scaled), 'sequential');
   });
 
   it('a functional model with a residual Add imports as a Functional and predicts what TF.js predicts', async () => {
@@ -152,7 +152,7 @@ describe('TF.js Layers import', () => {
     // The run directory loads like a trained run: architecture and weights from model.safetensors.
     const model = await loadModel(runDir);
     assert.ok(model instanceof Functional);
-    assertClose(ourOutputs(model, images, undefined), tfjsPredict(reference, images.scaled), 'functional');
+    assertClose(ourOutputs(model, images), tfjsPredict(reference, images.scaled), 'functional');
     await assert.rejects(importTfjsRun(join(directory, 'model.json'), runDir), /already holds a run/);
   });
 
@@ -177,7 +177,7 @@ describe('TF.js Layers import', () => {
       const { model } = zooModel(name);
       const directory = mkdtempSync(join(scratch, `${name}-`));
       const imported = await loadTfjsModel(await saveTfjsModel(model, directory));
-      assertClose(ourOutputs(imported, images, undefined), ourOutputs(model, images, undefined), name);
+      assertClose(ourOutputs(imported, images), ourOutputs(model, images), name);
       assert.equal(JSON.parse(readFileSync(join(directory, 'model.json'), 'utf8')).format, 'layers-model');
     }
   });

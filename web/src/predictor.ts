@@ -1,12 +1,14 @@
 // Prediction in the browser: a run's weights fetched once and rebuilt with modelFromBytes, then the
 // drawing preprocessed exactly as `mnist-lab predict` does and run through the model on the js backend.
+// The model carries its input normalisation; an old run's (recorded in its config.json instead) is
+// put back in front of its model on load, as loadModel does on the server.
 import {
   modelFromBytes,
   NoDigitError,
   predictDigits,
   preprocessRgba,
+  restoreInputNormalization,
   type Model,
-  type Normalize,
   type Prediction,
 } from '../../src/browser.js';
 import { api } from './api.js';
@@ -15,7 +17,6 @@ export interface LoadedModel {
   runId: string;
   model: Model;
   classNames: string[];
-  normalize: Normalize | null;
 }
 
 export interface DrawingPrediction {
@@ -33,8 +34,9 @@ export function loadModel(runId: string): Promise<LoadedModel> {
   if (!loading) {
     loading = (async () => {
       const [detail, bytes] = await Promise.all([api.run(runId), api.modelBytes(runId)]);
-      const model = modelFromBytes(bytes, `run ${runId}: model.safetensors`);
-      return { runId, model, classNames: detail.classNames, normalize: detail.normalize };
+      const saved = modelFromBytes(bytes, `run ${runId}: model.safetensors`);
+      const model = restoreInputNormalization(saved, detail.normalize);
+      return { runId, model, classNames: detail.classNames };
     })();
     // A failed load is not cached: choosing the run again retries.
     loading.catch(() => cache.delete(runId));
@@ -62,7 +64,6 @@ export function predictDrawing(
   const [prediction] = predictDigits(loaded.model, image, {
     topK: classNames?.length ?? 10,
     ...(classNames ? { classNames } : {}),
-    ...(loaded.normalize ? { normalize: loaded.normalize } : {}),
   });
   if (!prediction) throw new Error('predictDigits returned no prediction for one image');
   return { prediction, image, milliseconds: performance.now() - started };

@@ -13,7 +13,6 @@ import {
   readRunRecipe,
   recipeClassNames,
   selectBackend,
-  type Normalize,
 } from '../../index.js';
 import { existingPath, integerIn } from '../flags.js';
 import { printJson, printResult } from '../output.js';
@@ -37,7 +36,6 @@ async function predict(files: string[], flags: PredictFlags): Promise<void> {
   const model = await loadModel(flags.model);
   const recipe = await readRunRecipe(flags.model);
   const classNames = recipeClassNames(recipe);
-  const normalize: Normalize | undefined = recipe?.normalize;
   const images = new Uint8Array(files.length * 784); // (N, 28, 28)
   if (flags.saveInputs) await mkdir(flags.saveInputs, { recursive: true });
   for (const [i, file] of files.entries()) {
@@ -61,7 +59,6 @@ async function predict(files: string[], flags: PredictFlags): Promise<void> {
   const predictions = predictDigits(model, images, {
     topK: flags.top,
     ...(classNames ? { classNames } : {}),
-    ...(normalize ? { normalize } : {}),
   });
   if (flags.json) {
     printJson(

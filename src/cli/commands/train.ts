@@ -25,7 +25,6 @@ import {
   type Dataset,
   type ImageSet,
   type LearningRateSchedule,
-  type Normalize,
   type Optimizer,
   type RunRecipe,
   type TrainEvent,
@@ -112,10 +111,6 @@ function scheduleFor(
     case 'one-cycle':
       return oneCycle({ maxLearningRate: learningRate, totalSteps });
   }
-}
-
-function normalizeOf(recipeNormalization: 'scale' | Normalize): Normalize | undefined {
-  return recipeNormalization === 'scale' ? undefined : recipeNormalization;
 }
 
 function defaultRunDir(model: string, dataset: string): string {
@@ -245,13 +240,11 @@ async function train(flags: TrainFlags): Promise<void> {
     loss: sparseCategoricalCrossentropy({ fromLogits: true }),
     metrics: ['accuracy'],
   });
-  const normalize = normalizeOf(recipe.normalization);
   const runDir = flags.resume ?? flags.out ?? defaultRunDir(recipe.name, dataset.name);
   const runRecipe: RunRecipe = {
     model: recipe.name,
     dataset: dataset.name,
     ...(flags.classes ? { classes: flags.classes } : {}),
-    ...(normalize ? { normalize } : {}),
   };
   let samplesPerEpoch = 0;
   let epochsRun = 0;
@@ -280,7 +273,6 @@ async function train(flags: TrainFlags): Promise<void> {
         threads: backend.threads,
       },
       ...(flags.resume ? { resumeFrom: flags.resume } : { runDir }),
-      ...(normalize ? { normalize } : {}),
       ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
       ...(flags.limit ? { limit: flags.limit } : {}),
       ...(flags.augment ? { augment: true } : {}),
@@ -321,7 +313,6 @@ async function train(flags: TrainFlags): Promise<void> {
           classNames,
           outputs: 'logits',
           keepWorst: 24,
-          ...(normalize ? { normalize } : {}),
         })
       : undefined;
   // report.html in the run directory: curves, per-class table, confusion heatmap, mistakes (issue 6).
@@ -330,7 +321,6 @@ async function train(flags: TrainFlags): Promise<void> {
     ...(test ? { set: testSet, evaluation: test } : {}),
     classNames,
     dataset: dataset.name,
-    ...(normalize ? { normalize } : {}),
   });
   const result = {
     runDir,

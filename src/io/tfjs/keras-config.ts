@@ -17,6 +17,7 @@ import {
   GlobalAveragePooling2D,
   LayerNormalization,
   MaxPooling2D,
+  Normalization,
   Rescaling,
   Reshape,
 } from '../../nn/index.js';
@@ -165,11 +166,14 @@ export function kerasLayerJson(layer: Layer, name: string): KerasLayerJson {
   }
   if (layer instanceof Reshape) return entry('Reshape', { target_shape: layer.targetShape });
   if (layer instanceof Rescaling) return entry('Rescaling', { scale: layer.scale, offset: layer.offset });
+  // (x - mean) / std = x * (1 / std) + (-mean / std): equal up to float rounding.
+  if (layer instanceof Normalization)
+    return entry('Rescaling', { scale: 1 / layer.std, offset: -layer.mean / layer.std });
   if (layer instanceof Add) return entry('Add', {});
   throw new Error(
     `cannot export layer '${layer.name}' of class ${layer.className} to the TF.js Layers format ` +
       '(supported: Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, ' +
-      'BatchNormalization, LayerNormalization, GlobalAveragePooling2D, Reshape, Rescaling, Add)',
+      'BatchNormalization, LayerNormalization, GlobalAveragePooling2D, Reshape, Rescaling, Normalization, Add)',
   );
 }
 

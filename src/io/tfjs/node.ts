@@ -6,18 +6,13 @@ import { encodeModel } from '../../train/checkpoint.js';
 import { CONFIG_FILE, LATEST_FILE, MODEL_FILE, writeFileAtomic } from '../../train/run.js';
 import type { Model } from '../../train/model.js';
 import { TFJS_WEIGHTS_FILE, exportTfjs, importTfjs } from '../tfjs.js';
-import type { TfjsExportOptions } from '../tfjs.js';
 
 /**
  * Writes `directory`/model.json and `directory`/group1-shard1of1.bin (each atomically; the weights
  * first, so a model.json on disk always names a complete shard). Returns the model.json path.
  */
-export async function saveTfjsModel(
-  model: Model,
-  directory: string,
-  options: TfjsExportOptions = {},
-): Promise<string> {
-  const { modelJson, weights } = exportTfjs(model, options);
+export async function saveTfjsModel(model: Model, directory: string): Promise<string> {
+  const { modelJson, weights } = exportTfjs(model);
   await writeFileAtomic(join(directory, TFJS_WEIGHTS_FILE), weights);
   const path = join(directory, 'model.json');
   await writeFileAtomic(path, JSON.stringify(modelJson) + '\n');

@@ -271,7 +271,10 @@ function lastAxis(className: string, name: string, value: unknown): number {
   return axis;
 }
 
-/** An imported layer, and the positive axis it must normalise (checked after the model is built). */
+/**
+ * An imported layer, and the positive axis it must act on when the file gave one (checked against
+ * the input rank once the model is built: it must be the last axis).
+ */
 export interface ImportedLayer {
   layer: Layer;
   positiveAxis?: number;
@@ -356,9 +359,12 @@ export function layerFromKeras(className: string, name: string, raw: Json): Impo
       return { layer: new Activation({ ...args, activation: 'relu' }) };
     }
     case 'Softmax': {
+      // NOTE: TF.js's own Softmax defaults to axis 1 (the last axis of [N, classes]); a positive
+      // axis is checked against the input rank once the model is built.
       const o = read(['axis']);
-      lastAxisMinusOne(className, name, o['axis']);
-      return { layer: new Activation({ ...args, activation: 'softmax' }) };
+      const axis = lastAxis(className, name, o['axis']);
+      const layer = new Activation({ ...args, activation: 'softmax' });
+      return axis === -1 ? { layer } : { layer, positiveAxis: axis };
     }
     case 'BatchNormalization': {
       const o = read(['axis', 'momentum', 'epsilon', 'center', 'scale']);
@@ -415,13 +421,5 @@ export function layerFromKeras(className: string, name: string, raw: Json): Impo
           'MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, ReLU, Softmax, BatchNormalization, ' +
           'LayerNormalization, GlobalAveragePooling2D, Reshape, Rescaling, Add, InputLayer)',
       );
-  }
-}
-
-function lastAxisMinusOne(className: string, name: string, value: unknown): void {
-  if (value !== undefined && value !== null && value !== -1) {
-    throw new Error(
-      `cannot import ${className} '${name}': axis ${JSON.stringify(value)} is not supported (only -1)`,
-    );
   }
 }

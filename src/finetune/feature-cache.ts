@@ -98,7 +98,7 @@ function frozenFeatures(
   if (examples.count === 0) return { bytes: 0 };
   // The batches fit and predict make: a leading Normalization folded into u8 pixels.
   const normalizedBy = foldedNormalization(prefix, examples);
-  const gather = { normalization: normalizedBy?.inputNormalization };
+  const gather = { normalization: normalizedBy?.statistics };
   const context = { training: false, random: new Random(0), normalizedBy };
   const forward = (indices: ArrayLike<number>): Tensor =>
     prefix.apply(imageBatch(examples, indices, inputShape, gather), context);

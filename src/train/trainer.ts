@@ -142,7 +142,7 @@ export function trainStep(input: StepInput): StepResult {
   return tidy(() => {
     const { normalizedBy, augment } = input;
     const x = imageBatch(examples, indices, input.inputShape, {
-      normalization: normalizedBy?.inputNormalization,
+      normalization: normalizedBy?.statistics,
       augment,
     }); // (B, ...inputShape)
     const output = model.apply(x, { training: true, random: input.random, normalizedBy }); // (B, K)
@@ -173,7 +173,7 @@ function evaluateExamples(
   let lossSum = 0;
   let correct = 0;
   const normalizedBy = foldedNormalization(model, examples);
-  const gather = { normalization: normalizedBy?.inputNormalization };
+  const gather = { normalization: normalizedBy?.statistics };
   const context = { training: false, random: new Random(0), normalizedBy };
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.subarray(start, Math.min(start + batchSize, indices.length));
@@ -227,7 +227,7 @@ export function predictModel(model: Model, x: ImageInput, options: Plain<Predict
   const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
   const indices = range(examples.count);
   const normalizedBy = foldedNormalization(model, examples);
-  const gather = { normalization: normalizedBy?.inputNormalization };
+  const gather = { normalization: normalizedBy?.statistics };
   const context = { training: false, random: new Random(0), normalizedBy };
   let result: Tensor | undefined; // (N, ...outputShape) f32
   for (let start = 0; start < examples.count; start += batchSize) {

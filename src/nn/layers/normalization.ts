@@ -25,18 +25,18 @@ const EPSILON = 1e-7;
 
 export class Normalization extends Layer {
   readonly className = 'Normalization';
-  private statistics: InputNormalization;
+  private current: InputNormalization;
   private varianceValue: number;
 
   constructor(args: NormalizationArgs) {
     super(args, 'normalization');
     this.varianceValue = 0;
-    this.statistics = { mean: 0, std: 1 };
+    this.current = { mean: 0, std: 1 };
     this.setStatistics(args.mean, args.variance, args.std);
   }
 
   get mean(): number {
-    return this.statistics.mean;
+    return this.current.mean;
   }
 
   get variance(): number {
@@ -45,12 +45,12 @@ export class Normalization extends Layer {
 
   /** max(sqrt(variance), 1e-7): what inputs are divided by. */
   get std(): number {
-    return this.statistics.std;
+    return this.current.std;
   }
 
-  /** The standardisation this layer applies, as the batch pipeline takes it. */
-  get inputNormalization(): InputNormalization {
-    return this.statistics;
+  /** The mean and std this layer standardises with, as the batch pipeline takes them. */
+  get statistics(): InputNormalization {
+    return this.current;
   }
 
   private setStatistics(mean: number, variance: number | undefined, std: number | undefined): void {
@@ -65,7 +65,7 @@ export class Normalization extends Layer {
     const deviation = std ?? Math.sqrt(variance as number);
     const next = { mean, std: Math.max(deviation, EPSILON) };
     checkNormalization(next, `Normalization '${this.name}'`);
-    this.statistics = next;
+    this.current = next;
     this.varianceValue = variance ?? deviation * deviation;
   }
 

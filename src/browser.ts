@@ -23,6 +23,8 @@ export type {
 // ---- models: weights in, predictions out ----
 export { modelFromBytes } from './train/checkpoint.js';
 export type { Model } from './train/model.js';
+export type { InputNormalization } from './data/normalize.js';
+export { restoreInputNormalization } from './train/legacy-normalization.js';
 export { predictDigits, toProbabilities } from './predict/predict.js';
 export type { ClassProbability, Prediction, PredictDigitsOptions } from './predict/predict.js';
 export {
@@ -43,7 +45,6 @@ export type { ZooModelName } from './zoo/recipes.js';
 export type {
   BatchEndEvent,
   EpochEndEvent,
-  Normalize,
   TrainBeginEvent,
   TrainEndEvent,
   TrainEvent,

@@ -39,8 +39,8 @@ export type {
   ValidationSplit,
   ValidationSplitOptions,
 } from './data/split.js';
-export { normalizeImages, pixelStatistics, SCALE_TO_UNIT, standardize } from './data/normalize.js';
-export type { Normalization } from './data/normalize.js';
+export { normalizeImages, pixelStatistics, standardize } from './data/normalize.js';
+export type { InputNormalization } from './data/normalize.js';
 export { AUGMENT_DEFAULTS, IDENTITY_WARP, randomAffine, warpAffine } from './data/augment.js';
 export type { AffineParams, AugmentOptions } from './data/augment.js';
 export { batches, DataLoader, LOADER_DEFAULTS } from './data/loader.js';
@@ -91,6 +91,7 @@ export {
   LayerNormalization,
   MaxPooling2D,
   MultiHeadAttention,
+  Normalization,
   PatchEmbedding,
   Rescaling,
   Reshape,
@@ -108,6 +109,7 @@ export {
   layerNormalization,
   maxPooling2d,
   multiHeadAttention,
+  normalization,
   patchEmbedding,
   rescaling,
   reshape,
@@ -128,6 +130,7 @@ export type {
   GlobalAveragePooling2DArgs,
   LayerNormalizationArgs,
   MultiHeadAttentionArgs,
+  NormalizationArgs,
   PatchEmbeddingArgs,
   Pooling2DArgs,
   RescalingArgs,
@@ -205,10 +208,11 @@ export type {
 } from './optim/index.js';
 
 // ---- models and the zoo ----
-export { Model, Sequential, sequential } from './train/model.js';
+export { Model, Sequential, sequential, withInputNormalization } from './train/model.js';
+export { restoreInputNormalization, savedInputNormalization } from './train/legacy-normalization.js';
 export type { SequentialArgs } from './train/model.js';
-export { MNIST_MEAN_STD, RECIPES, ZOO_MODEL_NAMES, getRecipe } from './zoo/recipes.js';
-export type { InputNormalization, Recipe, RecipeOptions, ZooModelName } from './zoo/recipes.js';
+export { RECIPES, ZOO_MODEL_NAMES, getRecipe } from './zoo/recipes.js';
+export type { Recipe, RecipeOptions, ZooModelName } from './zoo/recipes.js';
 export { ResNet, ResidualBlock } from './zoo/resnet.js';
 export type { ResNetArgs, ResidualBlockArgs } from './zoo/resnet.js';
 export { VisionTransformer, vit } from './zoo/vit.js';
@@ -418,19 +422,12 @@ export type { RunReport, RunReportOptions } from './eval/node/run-report.js';
 
 // ---- interop ----
 export { TFJS_WEIGHTS_FILE, exportTfjs, importTfjs } from './io/tfjs.js';
-export type {
-  ShardReader,
-  TfjsArtifacts,
-  TfjsExportOptions,
-  TfjsModelJson,
-  TfjsWeightSpec,
-} from './io/tfjs.js';
+export type { ShardReader, TfjsArtifacts, TfjsModelJson, TfjsWeightSpec } from './io/tfjs.js';
 export { importTfjsRun, loadTfjsModel, saveTfjsModel } from './io/tfjs/node.js';
 export type { ImportedRun } from './io/tfjs/node.js';
 export { Functional } from './io/tfjs/functional.js';
 export type { FunctionalArgs, FunctionalNode } from './io/tfjs/functional.js';
 export { ONNX_INPUT_NAME, ONNX_OPSET, ONNX_OUTPUT_NAME, exportOnnx } from './io/onnx.js';
-export type { OnnxExportOptions } from './io/onnx.js';
 export {
   BOX_THRESHOLD,
   MNIST_BOX,

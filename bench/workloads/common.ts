@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 
 import { getRecipe, selectBackend as selectMnistLabBackend } from '../../src/index.js';
-import type { Model, Normalize, Optimizer } from '../../src/index.js';
+import type { Model, Optimizer } from '../../src/index.js';
 
 export type RecipeName = 'mlp' | 'cnn' | 'fast';
 
@@ -22,13 +22,11 @@ export function parseRecipe(name: string): RecipeName {
   return name as RecipeName;
 }
 
-/** A recipe's model, optimizer, batch size and input normalisation, from the model zoo. */
+/** A recipe's model (carrying its input normalisation), optimizer and batch size, from the model zoo. */
 export interface RecipeSetup {
   readonly model: Model;
   readonly optimizer: Optimizer;
   readonly batchSize: number;
-  /** undefined: images are scaled to [0, 1] (fit's default). */
-  readonly normalize: Normalize | undefined;
 }
 
 /**
@@ -39,12 +37,10 @@ export interface RecipeSetup {
 export function setupRecipe(name: RecipeName): RecipeSetup {
   const recipe = getRecipe(name);
   const stepsPerEpoch = Math.ceil(MNIST_TRAIN_COUNT / recipe.batchSize);
-  const normalization = recipe.normalization;
   return {
     model: recipe.model(),
     optimizer: recipe.optimizer(stepsPerEpoch),
     batchSize: recipe.batchSize,
-    normalize: normalization === 'scale' ? undefined : { mean: normalization.mean, std: normalization.std },
   };
 }
 

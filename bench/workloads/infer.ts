@@ -36,13 +36,13 @@ const { backend, threads } = selectBackend(
   values.threads === undefined ? undefined : Number(values.threads),
 );
 const { test } = await loadMnist();
-const { model, normalize } = setupRecipe(recipe);
+const { model } = setupRecipe(recipe);
 
 /** predict() on `count` images starting at image `first`; reads one output value. */
 function predictImages(first: number, count: number): void {
   tidy(() => {
     const images = test.images.subarray(first * PIXELS, (first + count) * PIXELS); // (count, 28, 28) u8
-    const logits = model.predict(images, { batchSize: count, ...(normalize ? { normalize } : {}) }); // (count, 10)
+    const logits = model.predict(images, { batchSize: count }); // (count, 10)
     if (!Number.isFinite(logits.data[0])) throw new Error('predict returned a non-finite logit');
   });
 }

@@ -41,7 +41,7 @@ const { backend, threads } = selectBackend(
   values.threads === undefined ? undefined : Number(values.threads),
 );
 // The backend first: weights live in its storage.
-const { model, optimizer, normalize, batchSize: recipeBatchSize } = setupRecipe(recipe);
+const { model, optimizer, batchSize: recipeBatchSize } = setupRecipe(recipe);
 const batchSize = Number(values.batch ?? recipeBatchSize);
 const { train } = await loadMnist();
 model.compile({
@@ -82,7 +82,6 @@ await model.fit(train.images, train.labels, {
   verbose: 0,
   onEvent,
   signal: controller.signal,
-  ...(normalize ? { normalize } : {}),
 });
 
 if (timedStart === undefined || timedEnd === undefined || timedSteps === 0) {

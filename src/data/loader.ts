@@ -1,15 +1,17 @@
 // The batch loader: seeded shuffling, optional drop-last and augmentation, per-batch normalisation
-// into NHWC float32. Pure; yields plain typed arrays that the training code turns into tensors.
+// into NHWC float32 through the one batch pipeline (batch.ts, as fit's batches). Pure; yields plain
+// typed arrays.
 //
 // Determinism: epoch e of a loader with seed s draws its order and its augmentations from
 // Random(s, e), so the same seed gives the same batches, and a run resumed at epoch e needs no
 // saved loader state.
 
 import { Random } from '../util/random.js';
-import { randomAffine, warpAffine, type AugmentOptions } from './augment.js';
-import { IMAGE_HEIGHT, IMAGE_PIXELS, IMAGE_WIDTH, type ImageSet } from './dataset.js';
+import type { AugmentOptions } from './augment.js';
+import { gatherBatch } from './batch.js';
+import { IMAGE_PIXELS, type ImageSet } from './dataset.js';
 import { DataError } from './errors.js';
-import { normalizationCoefficients, SCALE_TO_UNIT, type Normalization } from './normalize.js';
+import { checkNormalization, type InputNormalization } from './normalize.js';
 
 export interface Batch {
   x: Float32Array; // (B, 28, 28, 1) f32 NHWC, normalised
@@ -25,8 +27,8 @@ export interface LoaderOptions {
   seed?: number;
   /** Skip the last, smaller batch. Default false. */
   dropLast?: boolean;
-  /** Default: scale to [0, 1]. */
-  normalization?: Normalization;
+  /** Standardise the pixels (see normalize.ts); default: scale to [0, 1]. */
+  normalization?: InputNormalization;
   /** Random shift/rotation/scale; off by default. `true` uses AUGMENT_DEFAULTS. */
   augment?: boolean | AugmentOptions;
 }
@@ -39,7 +41,7 @@ export class DataLoader implements Iterable<Batch> {
   private readonly shuffle: boolean;
   private readonly seed: number;
   private readonly dropLast: boolean;
-  private readonly normalization: Normalization;
+  private readonly normalization: InputNormalization | undefined;
   private readonly augment: AugmentOptions | null;
   private nextEpoch = 0;
 
@@ -57,7 +59,8 @@ export class DataLoader implements Iterable<Batch> {
     this.shuffle = options.shuffle ?? LOADER_DEFAULTS.shuffle;
     this.seed = options.seed ?? LOADER_DEFAULTS.seed;
     this.dropLast = options.dropLast ?? LOADER_DEFAULTS.dropLast;
-    this.normalization = options.normalization ?? SCALE_TO_UNIT;
+    if (options.normalization) checkNormalization(options.normalization, 'DataLoader normalization');
+    this.normalization = options.normalization;
     const augment = options.augment ?? false;
     this.augment = augment === false ? null : augment === true ? {} : augment;
   }
@@ -79,28 +82,15 @@ export class DataLoader implements Iterable<Batch> {
     const order = this.shuffle
       ? random.permutation(this.set.count)
       : Int32Array.from({ length: this.set.count }, (_, i) => i);
-    const { multiply, add } = normalizationCoefficients(this.normalization);
-    const table = new Float32Array(256);
-    for (let p = 0; p < 256; p++) table[p] = p * multiply + add;
-    const warped = new Float32Array(IMAGE_PIXELS); // (28, 28) raw pixel values after the warp
-
+    const augment = this.augment ? { random, options: this.augment } : undefined;
     for (let batch = 0; batch < this.batchesPerEpoch; batch++) {
       const start = batch * this.batchSize;
       const size = Math.min(this.batchSize, this.set.count - start);
-      const x = new Float32Array(size * IMAGE_HEIGHT * IMAGE_WIDTH); // (B, 28, 28, 1)
+      const indices = order.subarray(start, start + size);
+      const x = new Float32Array(size * IMAGE_PIXELS); // (B, 28, 28, 1)
+      gatherBatch(this.set.images, indices, IMAGE_PIXELS, x, { normalization: this.normalization, augment });
       const y = new Int32Array(size);
-      for (let i = 0; i < size; i++) {
-        const example = order[start + i];
-        y[i] = this.set.labels[example];
-        const source = example * IMAGE_PIXELS;
-        const target = i * IMAGE_PIXELS;
-        if (this.augment) {
-          warpAffine(this.set.images, source, randomAffine(random, this.augment), warped, 0);
-          for (let p = 0; p < IMAGE_PIXELS; p++) x[target + p] = warped[p] * multiply + add;
-        } else {
-          for (let p = 0; p < IMAGE_PIXELS; p++) x[target + p] = table[this.set.images[source + p]];
-        }
-      }
+      for (let i = 0; i < size; i++) y[i] = this.set.labels[indices[i] as number] as number;
       yield { x, y, size };
     }
   }

@@ -1,30 +1,62 @@
-// Per-batch normalisation of uint8 pixels into float32. Pure.
+// Input normalisation of u8 pixels into float32: the one type, and the one arithmetic every batch
+// uses (fit, evaluate, predict, the feature cache, the DataLoader). Pure.
 //
-// Both normalisations are affine in the raw pixel value p in [0, 255]:
-//   scale:       p / 255                      -> [0, 1]
-//   standardize: (p / 255 - mean) / std       -> zero mean, unit variance for the given statistics
+// A model's input is x = pixel / 255 in [0, 1]; standardisation maps it to (x - mean) / std.
+// NOTE: the arithmetic is float32 step by step, exactly what the Normalization layer computes with
+// tensor ops (x rounded to f32, then an f32 subtraction of f32(mean) and an f32 division by
+// f32(std)), so a batch standardised here is bit-identical to the layer applied to x / 255 on every
+// backend (test/data/batch.test.ts checks js and native). That is what lets a batch fold in a
+// model's leading Normalization layer without changing a bit.
 
 import { MNIST_MEAN, MNIST_STD } from './registry.js';
 
-export type Normalization = { kind: 'scale' } | { kind: 'standardize'; mean: number; std: number };
-
-/** Pixels scaled to [0, 1]: the loader's default. */
-export const SCALE_TO_UNIT: Normalization = { kind: 'scale' };
-
-/** Standardisation with the given training-set statistics (MNIST's by default: 0.1307, 0.3081). */
-export function standardize(mean: number = MNIST_MEAN, std: number = MNIST_STD): Normalization {
-  if (!(std > 0)) throw new RangeError(`standardize: expected a positive standard deviation, found ${std}`);
-  return { kind: 'standardize', mean, std };
+/** Standardisation of x = pixel / 255: (x - mean) / std. Absent: the values are x itself. */
+export interface InputNormalization {
+  readonly mean: number;
+  readonly std: number;
 }
 
-/** The affine map value = raw * multiply + add for a normalisation. */
-export function normalizationCoefficients(normalization: Normalization): { multiply: number; add: number } {
-  if (normalization.kind === 'scale') return { multiply: 1 / 255, add: 0 };
-  return { multiply: 1 / (255 * normalization.std), add: -normalization.mean / normalization.std };
+/** Standardisation with the given training-set statistics (MNIST's by default: 0.1307, 0.3081). */
+export function standardize(mean: number = MNIST_MEAN, std: number = MNIST_STD): InputNormalization {
+  checkNormalization({ mean, std }, 'standardize');
+  return { mean, std };
+}
+
+/** Throws unless `n` has a finite mean and a positive, finite standard deviation. */
+export function checkNormalization(n: InputNormalization, what: string): void {
+  if (!Number.isFinite(n.mean) || !(n.std > 0 && Number.isFinite(n.std))) {
+    throw new RangeError(
+      `${what}: expected a finite mean and a positive standard deviation, found mean ${n.mean}, std ${n.std}`,
+    );
+  }
+}
+
+/**
+ * The value a pixel level in [0, 255] becomes (a u8 pixel, or a warped level that is not a whole
+ * number): f32(level / 255), standardised in float32 when `normalization` is given.
+ */
+export function normalizedLevel(level: number, normalization?: InputNormalization): number {
+  const x = Math.fround(level / 255);
+  if (!normalization) return x;
+  return Math.fround(Math.fround(x - Math.fround(normalization.mean)) / Math.fround(normalization.std));
+}
+
+let cachedTable: { mean: number; std: number; values: Float32Array } | undefined;
+
+/** (256) normalizedLevel of every u8 pixel: a batch is a lookup per pixel instead of arithmetic. */
+export function levelTable(normalization?: InputNormalization): Float32Array {
+  const mean = normalization?.mean ?? NaN; // NaN: no standardisation (never equal to a cached mean)
+  const std = normalization?.std ?? NaN;
+  const c = cachedTable;
+  if (c && Object.is(c.mean, mean) && Object.is(c.std, std)) return c.values;
+  const values = new Float32Array(256);
+  for (let p = 0; p < 256; p++) values[p] = normalizedLevel(p, normalization);
+  cachedTable = { mean, std, values };
+  return values;
 }
 
 /** Mean and standard deviation of all pixels scaled to [0, 1] (e.g. of a training set). */
-export function pixelStatistics(images: Uint8Array): { mean: number; std: number } {
+export function pixelStatistics(images: Uint8Array): InputNormalization {
   const histogram = new Float64Array(256);
   for (const pixel of images) histogram[pixel] += 1;
   let sum = 0;
@@ -38,15 +70,10 @@ export function pixelStatistics(images: Uint8Array): { mean: number; std: number
   return { mean, std: Math.sqrt(Math.max(0, sumOfSquares / images.length - mean * mean)) };
 }
 
-/** Normalises uint8 images (N, 28, 28) into float32 (N, 28, 28, 1) NHWC. */
-export function normalizeImages(
-  images: Uint8Array,
-  normalization: Normalization = SCALE_TO_UNIT,
-): Float32Array {
-  const { multiply, add } = normalizationCoefficients(normalization);
-  const table = new Float32Array(256);
-  for (let p = 0; p < 256; p++) table[p] = p * multiply + add;
+/** Normalises u8 images (N, 28, 28) into float32 (N, 28, 28, 1) NHWC, as every batch does. */
+export function normalizeImages(images: Uint8Array, normalization?: InputNormalization): Float32Array {
+  const table = levelTable(normalization);
   const out = new Float32Array(images.length);
-  for (let i = 0; i < out.length; i++) out[i] = table[images[i]];
+  for (let i = 0; i < out.length; i++) out[i] = table[images[i] as number] as number;
   return out;
 }

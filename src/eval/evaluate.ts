@@ -4,7 +4,7 @@
 // Letters: N examples, B batch, K classes.
 import { tidy } from '../tensor/tensor.js';
 import type { Model } from '../train/model.js';
-import type { Normalize } from '../train/types.js';
+import type { InputNormalization } from '../data/normalize.js';
 import { EvaluationAccumulator, type EvaluationSummary, type OutputKind } from './accumulator.js';
 
 /** A labelled set: images (N, 28, 28) u8 (or any per-example size the model takes), labels (N). */
@@ -19,8 +19,11 @@ export interface EvaluateClassifierOptions {
   classNames?: readonly string[];
   /** Examples per forward pass. Default 500. */
   batchSize?: number;
-  /** The per-batch standardisation the model trained with (run config `recipe.normalize`). */
-  normalize?: Normalize;
+  /**
+   * @deprecated models carry their input normalisation (a leading Normalization layer; loadModel
+   * restores an old run's); see FitOptions.normalize.
+   */
+  normalize?: InputNormalization;
   /** Default 'auto' (see AccumulatorOptions.outputs). */
   outputs?: OutputKind;
   calibrationBins?: number;

@@ -6,7 +6,6 @@ import { adam, oneCycle } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Model } from '../train/model.js';
 import { sequential } from '../train/model.js';
-import type { Normalize } from '../train/types.js';
 import { getRecipe } from '../zoo/recipes.js';
 
 export const TRANSFER_CNN = 'transfer-cnn';
@@ -32,7 +31,6 @@ export interface Architecture {
   name: string;
   model(classes: number): Model;
   optimizer(totalSteps: number): Optimizer;
-  normalize: Normalize | undefined;
 }
 
 /** 'transfer-cnn' or a zoo model name. */
@@ -45,7 +43,6 @@ export function architecture(name: string): Architecture {
       // conv features two epochs at a constant 0.001 gave (digits-transfer, batch 128).
       optimizer: (steps) =>
         adam({ learningRate: oneCycle({ maxLearningRate: 0.003, totalSteps: steps, pctStart: 0.25 }) }),
-      normalize: undefined,
     };
   }
   const recipe = getRecipe(name);
@@ -53,6 +50,5 @@ export function architecture(name: string): Architecture {
     name: recipe.name,
     model: (classes) => recipe.model({ classes }),
     optimizer: (steps) => recipe.optimizer(steps),
-    normalize: recipe.normalization === 'scale' ? undefined : recipe.normalization,
   };
 }

@@ -1,20 +1,19 @@
 // Pretrained bases on Node: a run directory, a checkpoint directory or a model.safetensors file,
 // loaded with its content hash (SHA-256 of model.safetensors: what adapters name their base by)
-// and the recipe the run was trained with (input normalisation, class subset).
+// and the recipe the run was trained with (model, dataset, class subset). The model carries its
+// input normalisation (loadModel restores an old run's), so fine-tuning needs no option for it.
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Model } from '../train/model.js';
 import { CONFIG_FILE, MODEL_FILE, latestCheckpointDir, loadModel } from '../train/run.js';
-import type { Normalize } from '../train/types.js';
 
 /** What a base's run says about how it was trained (config.json runConfig.recipe of `train`). */
 export interface BaseRecipe {
   model?: string;
   dataset?: string;
   classes?: number[];
-  normalize?: Normalize;
 }
 
 export interface PretrainedBase {

@@ -153,7 +153,6 @@ async function fromScratch(
     loss: sparseCategoricalCrossentropy({ fromLogits: true }),
     metrics: ['accuracy'],
   });
-  const normalize = base.recipe.normalize;
   const started = performance.now();
   await model.fit(task.train.images, task.train.labels, {
     epochs: o.epochs,
@@ -161,14 +160,10 @@ async function fromScratch(
     seed: o.seed,
     verbose: 0,
     runDir: o.runDir,
-    ...(normalize ? { normalize } : {}),
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
   });
   const seconds = (performance.now() - started) / 1000;
-  const test = await model.evaluate(task.test.images, task.test.labels, {
-    batchSize: 1000,
-    ...(normalize ? { normalize } : {}),
-  });
+  const test = await model.evaluate(task.test.images, task.test.labels, { batchSize: 1000 });
   const total = model.countParams();
   return { method: 'scratch', trainableParams: total, totalParams: total, accuracy: test.accuracy, seconds };
 }

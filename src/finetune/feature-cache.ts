@@ -14,13 +14,13 @@ import { getBackend } from '../backend/registry.js';
 import type { Layer } from '../nn/layer.js';
 import { fromStorage } from '../tensor/ops/creation.js';
 import { Tensor, dispose, noGrad, tidy } from '../tensor/tensor.js';
-import { imageBatch, toExamples } from '../train/batches.js';
+import { foldedNormalization, imageBatch, toExamples } from '../train/batches.js';
 import { openRunStore } from '../train/callbacks/storage.js';
 import { TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import { DEFAULT_INPUT_SHAPE, encodeModel } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
-import { sequential } from '../train/model.js';
-import type { FitOptions, History, ImageInput, LabelInput, Normalize, RunStore } from '../train/types.js';
+import { sequential, withInputNormalization } from '../train/model.js';
+import type { FitOptions, History, ImageInput, LabelInput, RunStore } from '../train/types.js';
 import { Random } from '../util/random.js';
 
 /** Layers whose training-mode output equals their inference-mode output when they are frozen. */
@@ -33,6 +33,7 @@ const DETERMINISTIC_WHEN_FROZEN = new Set([
   'Flatten',
   'Reshape',
   'Rescaling',
+  'Normalization',
   'Activation',
   'BatchNormalization',
   'LayerNormalization',
@@ -90,15 +91,17 @@ function frozenFeatures(
   prefix: Model,
   x: ImageInput,
   batchSize: number,
-  normalize: Normalize | undefined,
   maxBytes = Infinity,
 ): Tensor | { bytes: number } {
   const inputShape = prefix.inputShape ?? DEFAULT_INPUT_SHAPE;
   const examples = toExamples(x, undefined, inputShape, 'feature cache');
   if (examples.count === 0) return { bytes: 0 };
-  const context = { training: false, random: new Random(0) };
+  // The batches fit and predict make: a leading Normalization folded into u8 pixels.
+  const normalizedBy = foldedNormalization(prefix, examples);
+  const gather = { normalization: normalizedBy?.statistics };
+  const context = { training: false, random: new Random(0), normalizedBy };
   const forward = (indices: ArrayLike<number>): Tensor =>
-    prefix.apply(imageBatch(examples, indices, inputShape, normalize), context);
+    prefix.apply(imageBatch(examples, indices, inputShape, gather), context);
   const rowShape = tidy(() => noGrad(() => forward([0]).shape.slice(1)));
   const rowSize = rowShape.reduce((a, b) => a * b, 1);
   const bytes = examples.count * rowSize * 4;
@@ -166,17 +169,21 @@ export async function fitWithFeatureCache(
   options: FitOptions = {},
   cache: FeatureCacheOptions = {},
 ): Promise<History> {
+  if (options.normalize) {
+    // The deprecated option, as fit() takes it: the model behind a Normalization layer.
+    const { normalize, ...rest } = options;
+    return fitWithFeatureCache(withInputNormalization(model, normalize), x, y, rest, cache);
+  }
   const count = cacheablePrefix(model);
   const reason = count === 0 ? 'no frozen prefix' : uncacheableBecause(options);
   if (reason !== undefined) return model.fit(x, y, options);
   const prefix = prefixModel(model, count);
   const batchSize = cache.batchSize ?? options.batchSize ?? 256;
-  const normalize = options.normalize ? { normalize: options.normalize } : {};
   // A limit uses the first examples only (a validation split needs every example's features).
   const needed =
     options.validationSplit || x instanceof Tensor || y instanceof Tensor ? undefined : options.limit;
   const inputs = needed !== undefined ? firstExamples(x as Uint8Array | Float32Array, needed, model) : x;
-  const computed = frozenFeatures(prefix, inputs, batchSize, options.normalize, FEATURE_CACHE_MAX_BYTES);
+  const computed = frozenFeatures(prefix, inputs, batchSize, FEATURE_CACHE_MAX_BYTES);
   if (!(computed instanceof Tensor)) {
     if (computed.bytes === 0) return model.fit(x, y, options); // no examples: fit() says so
     cache.log?.(
@@ -203,7 +210,7 @@ export async function fitWithFeatureCache(
   let validationData: FitOptions['validationData'];
   if (options.validationData) {
     const [vx, vy] = options.validationData;
-    const validationFeatures = frozenFeatures(prefix, vx, batchSize, options.normalize);
+    const validationFeatures = frozenFeatures(prefix, vx, batchSize);
     if (!(validationFeatures instanceof Tensor)) {
       // No validation examples: fit() on the whole model reports that as it does without a cache.
       dispose(features);
@@ -211,7 +218,7 @@ export async function fitWithFeatureCache(
     }
     validationData = [validationFeatures, vy];
   }
-  const { normalize: _n, runDir, validationData: _v, ...rest } = options;
+  const { runDir, validationData: _v, ...rest } = options;
   const labels =
     needed !== undefined ? firstLabels(y as Exclude<LabelInput, Tensor>, features.shape[0] ?? 0) : y;
   try {
@@ -221,7 +228,6 @@ export async function fitWithFeatureCache(
       ...(runDir !== undefined
         ? {
             run: fullModelStore(openRunStore(runDir), model, {
-              ...normalize,
               featureCache: { layers: count, featureShape },
             }),
           }

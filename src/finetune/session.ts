@@ -9,7 +9,7 @@ import { sparseCategoricalCrossentropy } from '../losses/index.js';
 import { terminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import type { Model } from '../train/model.js';
 import { throwIfDiverged } from '../train/run.js';
-import type { Normalize, TrainEvent } from '../train/types.js';
+import type { TrainEvent } from '../train/types.js';
 import { saveAdapter } from './adapter.js';
 import { TRANSFER_CNN, architecture } from './architectures.js';
 import { loadBase } from './base.js';
@@ -112,12 +112,10 @@ export async function pretrainBase(
     loss: sparseCategoricalCrossentropy({ fromLogits: true }),
     metrics: ['accuracy'],
   });
-  const normalize = recipe.normalize;
   const baseRecipe: BaseRecipe = {
     model: recipe.name,
     dataset: data.dataset,
     ...(data.classes ? { classes: data.classes } : {}),
-    ...(normalize ? { normalize } : {}),
   };
   await model.fit(data.train.images, data.train.labels, {
     epochs: o.pretrainEpochs,
@@ -128,7 +126,6 @@ export async function pretrainBase(
     verbose: o.verbose,
     runDir,
     runConfig: { recipe: baseRecipe },
-    ...(normalize ? { normalize } : {}),
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     ...(nanGuard ? { callbacks: [nanGuard] } : {}),
@@ -173,7 +170,6 @@ export async function runFineTune(options: FineTuneRunOptions): Promise<FineTune
     }
   }
   basePath ??= base.modelFile;
-  const normalize: Normalize | undefined = base.recipe.normalize;
   const method = o.method ?? 'head';
   const {
     task: _task,
@@ -202,12 +198,10 @@ export async function runFineTune(options: FineTuneRunOptions): Promise<FineTune
         // What 'mnist-lab evaluate RUN' reads to rebuild the test data: the target's dataset and classes.
         recipe: {
           ...(base.recipe.model ? { model: base.recipe.model } : {}),
-          ...(base.recipe.normalize ? { normalize: base.recipe.normalize } : {}),
           ...o.task.target,
         },
         finetune: { task: o.task.name, base: basePath, baseSha256: base.sha256, method },
       },
-      ...(normalize ? { normalize } : {}),
       ...(o.limit !== undefined ? { limit: o.limit } : {}),
       ...(onEvent ? { onEvent } : {}),
       ...(nanGuard ? { callbacks: [nanGuard] } : {}),
@@ -215,10 +209,7 @@ export async function runFineTune(options: FineTuneRunOptions): Promise<FineTune
   });
   await throwIfDiverged(nanGuard, o.runDir, 'fine-tuning');
   const test = evaluationOf(o.task.test)
-    ? await result.model.evaluate(o.task.test.images, o.task.test.labels, {
-        batchSize: passBatchSize,
-        ...(normalize ? { normalize } : {}),
-      })
+    ? await result.model.evaluate(o.task.test.images, o.task.test.labels, { batchSize: passBatchSize })
     : { loss: NaN, accuracy: NaN };
   let adapterDir: string | undefined;
   if (method === 'lora') {

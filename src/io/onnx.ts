@@ -1,7 +1,8 @@
 // ONNX export for inference (opset 17), written with the official onnx.proto schema (protobufjs).
 //
 // Graph: input 'input' float32 (N, 28, 28, 1) NHWC, pixel / 255 -> output 'output' (N, K).
-// A run's standardisation is inside the graph: Sub(mean), Div(std) right after the input.
+// A model's Normalization layer (its input standardisation) is Sub(mean), Div(std) in the graph:
+// the same float32 arithmetic as the layer.
 //
 // Layout: ONNX Conv, MaxPool, AveragePool, GlobalAveragePool and BatchNormalization are NCHW
 // (channels on axis 1) with OIHW conv weights. We transpose at the graph boundary: a 4-D value is
@@ -24,6 +25,7 @@ import {
   GlobalAveragePooling2D,
   LayerNormalization,
   MaxPooling2D,
+  Normalization,
   Rescaling,
   Reshape,
 } from '../nn/index.js';
@@ -31,7 +33,6 @@ import type { Layer } from '../nn/layer.js';
 import type { Pooling2D } from '../nn/layers/pooling2d.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Model } from '../train/model.js';
-import type { Normalize } from '../train/types.js';
 import { VERSION } from '../version.js';
 import { GraphBuilder, onnxSchema, tensorValueInfo } from './onnx/builder.js';
 import type { Attribute } from './onnx/builder.js';
@@ -42,11 +43,6 @@ export const ONNX_OPSET = 17;
 const IR_VERSION = 8;
 export const ONNX_INPUT_NAME = 'input';
 export const ONNX_OUTPUT_NAME = 'output';
-
-export interface OnnxExportOptions {
-  /** The standardisation the model was trained with ((pixel / 255 - mean) / std), put in the graph. */
-  normalize?: Normalize;
-}
 
 /** A traced value's ONNX names: NHWC ('plain', our layout) and/or NCHW, made on demand. */
 interface ValueNames {
@@ -92,8 +88,12 @@ class Layouts {
   }
 }
 
-/** The model as ONNX protobuf bytes. The model must be built (buildFor / fit / load). */
-export function exportOnnx(model: Model, options: OnnxExportOptions = {}): Uint8Array {
+/**
+ * The model as ONNX protobuf bytes. The model must be built (buildFor / fit / load). A model trained
+ * with the deprecated fit({normalize}) option exports with it as
+ * exportOnnx(withInputNormalization(model, normalize)).
+ */
+export function exportOnnx(model: Model): Uint8Array {
   if (!model.built) {
     throw new Error(`exportOnnx: model '${model.name}' is not built; call model.buildFor([28, 28, 1]) first`);
   }
@@ -104,13 +104,7 @@ export function exportOnnx(model: Model, options: OnnxExportOptions = {}): Uint8
   g.reserve(ONNX_OUTPUT_NAME);
   const layouts = new Layouts(g, graph.shapes);
 
-  let input = ONNX_INPUT_NAME;
-  if (options.normalize) {
-    const mean = g.floats('normalize_mean', [], [options.normalize.mean]);
-    const std = g.floats('normalize_std', [], [options.normalize.std]);
-    input = g.node('Div', [g.node('Sub', [input, mean], 'normalize_sub'), std], 'normalize_div');
-  }
-  layouts.set(graph.input, { plain: input });
+  layouts.set(graph.input, { plain: ONNX_INPUT_NAME });
 
   for (const node of graph.nodes) {
     if (node.kind === 'activation') {
@@ -126,6 +120,7 @@ export function exportOnnx(model: Model, options: OnnxExportOptions = {}): Uint8
     }
   }
   const outputShape = graph.shapes[graph.output] as Shape;
+  const standardised = model.inputNormalization;
   g.node('Identity', [layouts.plain(graph.output)], 'output_identity', {}, ONNX_OUTPUT_NAME);
 
   const { ModelProto } = onnxSchema();
@@ -136,9 +131,7 @@ export function exportOnnx(model: Model, options: OnnxExportOptions = {}): Uint8
     producerVersion: VERSION,
     docString:
       `${model.name}: input (N, ${inputShape.join(', ')}) float32 NHWC, pixel / 255` +
-      (options.normalize
-        ? ` (standardised inside: mean ${options.normalize.mean}, std ${options.normalize.std})`
-        : ''),
+      (standardised ? ` (standardised inside: mean ${standardised.mean}, std ${standardised.std})` : ''),
     graph: {
       name: model.name,
       node: g.nodes,
@@ -371,10 +364,18 @@ function layerNode(g: GraphBuilder, layouts: Layouts, layer: Layer, inputs: read
       return offset === 0 ? scaled : g.node('Add', [scaled, g.floats(`${name}/offset`, [], [offset])], name);
     });
   }
+  if (layer instanceof Normalization) {
+    // float32 constants: Sub then Div computes exactly what the layer computes.
+    const mean = g.floats(`${name}/mean`, [], [layer.mean]);
+    const std = g.floats(`${name}/std`, [], [layer.std]);
+    return layouts.elementwise(id, (x) =>
+      g.node('Div', [g.node('Sub', [x, mean], `${name}_sub`), std], name),
+    );
+  }
   if (layer instanceof Add) return addValues(g, layouts, inputs, name);
   throw new Error(
     `exportOnnx: layer '${name}' of class ${layer.className} has no ONNX export (supported: Dense, Conv2D, ` +
       'MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, BatchNormalization, LayerNormalization, ' +
-      'GlobalAveragePooling2D, Reshape, Rescaling, Add)',
+      'GlobalAveragePooling2D, Reshape, Rescaling, Normalization, Add)',
   );
 }

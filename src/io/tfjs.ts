@@ -8,12 +8,13 @@
 // Export: a Sequential of plain layers becomes a Keras Sequential; any other model (a subclass such
 // as the zoo's ResNet, an imported Functional) is traced into a functional ("Model") topology,
 // with call()'s relu and add as Activation and Add layers. The exported model takes pixel / 255
-// images [N, 28, 28, 1]; a run's input standardisation becomes a leading Rescaling layer.
+// images [N, 28, 28, 1]; a model's Normalization layer (its input standardisation) becomes a
+// Rescaling layer, which TF.js has (it has no Normalization).
+import type { Shape } from '../backend/kernels.js';
 import type { Layer } from '../nn/layer.js';
 import { Add } from '../nn/layers/add.js';
 import { Sequential } from '../train/model.js';
 import type { Model } from '../train/model.js';
-import type { Normalize } from '../train/types.js';
 import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { Functional } from './tfjs/functional.js';
@@ -41,14 +42,6 @@ export interface TfjsModelJson {
   weightsManifest: { paths: string[]; weights: TfjsWeightSpec[] }[];
 }
 
-export interface TfjsExportOptions {
-  /**
-   * The standardisation the model was trained with ((pixel / 255 - mean) / std): prepended as a
-   * Rescaling layer so the exported model takes pixel / 255.
-   */
-  normalize?: Normalize;
-}
-
 export interface TfjsArtifacts {
   modelJson: TfjsModelJson;
   /** The contents of group1-shard1of1.bin: every weight, float32 little-endian, in manifest order. */
@@ -60,24 +53,18 @@ function kerasName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
-const NORMALIZATION_LAYER = 'input_normalization';
-
-function normalizationJson(normalize: Normalize, name: string): KerasLayerJson {
-  // (x - mean) / std = x * (1 / std) + (-mean / std)
-  return {
-    class_name: 'Rescaling',
-    config: { scale: 1 / normalize.std, offset: -normalize.mean / normalize.std, name, trainable: false },
-  };
-}
-
-/** The model in the TF.js Layers format. The model must be built (buildFor / fit / load). */
-export function exportTfjs(model: Model, options: TfjsExportOptions = {}): TfjsArtifacts {
+/**
+ * The model in the TF.js Layers format. The model must be built (buildFor / fit / load). A model
+ * trained with the deprecated fit({normalize}) option exports with it as
+ * exportTfjs(withInputNormalization(model, normalize)).
+ */
+export function exportTfjs(model: Model): TfjsArtifacts {
   if (!model.built) {
     throw new Error(`exportTfjs: model '${model.name}' is not built; call model.buildFor([28, 28, 1]) first`);
   }
   const inputShape = exportInputShape(model);
   const names = new Map<Layer, string>();
-  const used = new Set<string>([NORMALIZATION_LAYER]);
+  const used = new Set<string>();
   const unique = (wanted: string): string => {
     let name = kerasName(wanted);
     for (let k = 1; used.has(name); k++) name = `${kerasName(wanted)}_${k}`;
@@ -91,13 +78,12 @@ export function exportTfjs(model: Model, options: TfjsExportOptions = {}): TfjsA
   let topology: { class_name: string; config: Json };
   if (plain) {
     const entries = model.sublayers.map((layer) => kerasLayerJson(layer, names.get(layer) as string));
-    if (options.normalize) entries.unshift(normalizationJson(options.normalize, NORMALIZATION_LAYER));
     const first = entries[0];
     if (!first) throw new Error(`exportTfjs: model '${model.name}' has no layers`);
     first.config = { ...first.config, batch_input_shape: [null, ...inputShape], dtype: 'float32' };
     topology = { class_name: 'Sequential', config: { name: kerasName(model.name), layers: entries } };
   } else {
-    topology = functionalTopology(model, inputShape, names, unique, options);
+    topology = functionalTopology(model, inputShape, names, unique);
   }
 
   // Weights: each exported layer's own weights, in layer order, named '<layer>/<weight>'.
@@ -131,13 +117,12 @@ export function exportTfjs(model: Model, options: TfjsExportOptions = {}): TfjsA
   };
 }
 
-/** A traced model as a Keras functional topology: InputLayer, [Rescaling], then one layer per node. */
+/** A traced model as a Keras functional topology: InputLayer, then one layer per node. */
 function functionalTopology(
   model: Model,
   inputShape: number[],
   names: Map<Layer, string>,
   unique: (wanted: string) => string,
-  options: TfjsExportOptions,
 ): { class_name: string; config: Json } {
   const graph = traceLayerGraph(model, inputShape);
   const entries: Json[] = [];
@@ -156,10 +141,6 @@ function functionalTopology(
     producer.set(output, name);
   };
   producer.set(graph.input, inputName);
-  if (options.normalize) {
-    // The input value's consumers read the Rescaling's output instead.
-    push(normalizationJson(options.normalize, NORMALIZATION_LAYER), [graph.input], graph.input);
-  }
   for (const node of graph.nodes) {
     if (node.kind === 'layer') {
       push(kerasLayerJson(node.layer, names.get(node.layer) as string), node.inputs, node.output);
@@ -197,8 +178,12 @@ function littleEndianBytes(values: Float32Array): Uint8Array {
 
 // ---- import ----
 
-/** Reads a weight shard by its path as written in the manifest (relative to model.json). */
-export type ShardReader = (path: string) => Uint8Array;
+/**
+ * Reads a weight shard by its path as written in the manifest (relative to model.json). `maxBytes`
+ * is what the manifest still declares for its group: a reader refuses a larger file without reading
+ * it (the result is checked against it too).
+ */
+export type ShardReader = (path: string, maxBytes: number) => Uint8Array;
 
 function asObject(value: unknown, what: string): Json {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -305,24 +290,31 @@ export function importTfjs(modelJson: unknown, readShard: ShardReader, source = 
   if (!inputShape) {
     throw new Error(`${source}: the model declares no input shape (batch_input_shape on its first layer)`);
   }
+  // The manifest and its shards first (bounded by what the manifest declares), then the model,
+  // each weight's shape checked against the manifest before it is allocated.
+  const manifest = readManifest(root['weightsManifest'], source);
+  const shards = readShards(manifest, readShard, source);
+  for (const { layer } of imported) layer.weightCheck = manifestCheck(layer, manifest, source);
   try {
     model.buildFor(inputShape, new Random(0));
   } catch (error) {
-    // NOTE: sizes past what a typed array can hold (units: 1e40) fail here; sizes that fit in
-    // memory are allocated before the weights manifest is compared with them.
+    // NOTE: sizes past what a typed array can hold (units: 1e40) fail here, if the manifest
+    // claims them too (otherwise the weight check refused them first).
     if (!(error instanceof RangeError)) throw error;
     throw new Error(`${source}: the layer sizes are too large to build (${error.message})`);
+  } finally {
+    for (const { layer } of imported) layer.weightCheck = undefined;
   }
   for (const { layer, positiveAxis } of imported) {
     const rank = (layer.inputShape?.length ?? 0) + 1;
     if (positiveAxis !== undefined && positiveAxis !== rank - 1) {
       throw new Error(
-        `cannot import ${layer.className} '${layer.name}': axis ${positiveAxis} of a rank-${rank} input is ` +
-          'not the last axis; only channels-last normalisation is supported',
+        `cannot import layer '${layer.name}': axis ${positiveAxis} of a rank-${rank} input is ` +
+          `not the last axis (${rank - 1}); only the last axis (channels last) is supported`,
       );
     }
   }
-  loadManifestWeights(model, root['weightsManifest'], readShard, source);
+  copyManifestWeights(model, manifest, shards, source);
   return model;
 }
 
@@ -403,25 +395,44 @@ function functionalFromKeras(
   return { model, inputShape };
 }
 
-/** Copies the manifest's float32 weights into the built model, matched by '<layer>/<weight>'. */
-function loadManifestWeights(model: Model, manifest: unknown, readShard: ShardReader, source: string): void {
-  if (!Array.isArray(manifest)) throw new Error(`${source}: weightsManifest is missing or not a list`);
-  const values = new Map<string, { spec: TfjsWeightSpec; data: Float32Array }>();
-  for (const rawGroup of manifest) {
+/** One weight of the manifest: where its float32 values sit in its group's concatenated shards. */
+interface ManifestWeight {
+  name: string;
+  shape: number[];
+  group: number;
+  /** Byte offset in the group. */
+  offset: number;
+  /** Values (float32). */
+  count: number;
+}
+
+interface Manifest {
+  groups: { paths: string[]; bytes: number }[];
+  /** By '<layer>/<weight>' (a trailing ':0' dropped). */
+  weights: Map<string, ManifestWeight>;
+}
+
+/** The manifest's groups and weights, checked: names once, sizes that are whole numbers, float32. */
+function readManifest(raw: unknown, source: string): Manifest {
+  if (!Array.isArray(raw)) throw new Error(`${source}: weightsManifest is missing or not a list`);
+  const groups: Manifest['groups'] = [];
+  const weights = new Map<string, ManifestWeight>();
+  const listed = new Set<string>();
+  for (const rawGroup of raw) {
     const group = asObject(rawGroup, `${source}: weightsManifest group`);
     const paths = asArray(group['paths'], `${source}: weightsManifest paths`).map((path) =>
       textOf(path, `${source}: weightsManifest path`),
     );
-    const shards = paths.map((path) => readShard(path));
-    const total = shards.reduce((n, s) => n + s.length, 0);
-    const bytes = new Uint8Array(total);
-    let at = 0;
-    for (const shard of shards) {
-      bytes.set(shard, at);
-      at += shard.length;
+    for (const path of paths) {
+      // NOTE: one shard listed many times would be read (and held) once per listing.
+      if (listed.has(path)) {
+        throw new Error(
+          `${source}: weight shard '${path}' is listed twice in weightsManifest; list each once`,
+        );
+      }
+      listed.add(path);
     }
-    const view = new DataView(bytes.buffer);
-    let offset = 0;
+    let bytes = 0;
     for (const rawSpec of asArray(group['weights'], `${source}: weightsManifest weights`)) {
       const spec = asObject(rawSpec, `${source}: weightsManifest weight`) as unknown as TfjsWeightSpec;
       if (typeof spec.name !== 'string')
@@ -442,43 +453,84 @@ function loadManifestWeights(model: Model, manifest: unknown, readShard: ShardRe
         );
       }
       const count = spec.shape.reduce((a, b) => a * b, 1);
-      if (offset + count * 4 > total) {
+      if (!Number.isSafeInteger(bytes + count * 4)) {
+        throw new Error(`${source}: weight '${spec.name}' of shape [${spec.shape.join(', ')}] is too large`);
+      }
+      const name = spec.name.replace(/:0$/, '');
+      if (weights.has(name))
+        throw new Error(`${source}: weight '${name}' is listed twice in weightsManifest`);
+      weights.set(name, { name, shape: spec.shape, group: groups.length, offset: bytes, count });
+      bytes += count * 4;
+    }
+    groups.push({ paths, bytes });
+  }
+  return { groups, weights };
+}
+
+/** Each group's shards, concatenated: exactly the bytes the manifest declares, never more read. */
+function readShards(manifest: Manifest, readShard: ShardReader, source: string): Uint8Array[] {
+  return manifest.groups.map(({ paths, bytes }) => {
+    const out = new Uint8Array(bytes);
+    let at = 0;
+    for (const path of paths) {
+      const shard = readShard(path, bytes - at);
+      if (shard.length > bytes - at) {
         throw new Error(
-          `${source}: weight '${spec.name}' needs bytes ${offset}..${offset + count * 4} of shards ` +
-            `${paths.join(', ')}, which hold ${total} (truncated file?)`,
+          `${source}: weight shards ${paths.join(', ')} hold more than the ${bytes} bytes their weights declare`,
         );
       }
-      const data = new Float32Array(count);
-      for (let i = 0; i < count; i++) data[i] = view.getFloat32(offset + i * 4, true);
-      offset += count * 4;
-      values.set(spec.name.replace(/:0$/, ''), { spec, data });
+      out.set(shard, at);
+      at += shard.length;
     }
-  }
-  const missing: string[] = [];
+    if (at !== bytes) {
+      throw new Error(
+        `${source}: weight shards ${paths.join(', ')} hold ${at} bytes, their weights need ${bytes} (truncated file?)`,
+      );
+    }
+    return out;
+  });
+}
+
+/** Refuses a weight `layer` is about to allocate unless the manifest has it with that shape. */
+function manifestCheck(
+  layer: Layer,
+  manifest: Manifest,
+  source: string,
+): (name: string, shape: Shape) => void {
+  return (name, shape) => {
+    const key = `${layer.name}/${name}`;
+    const found = manifest.weights.get(key);
+    if (!found) {
+      throw new Error(
+        `${source}: the weights manifest has no '${key}' (${layer.className} '${layer.name}' needs [${shape.join(', ')}])`,
+      );
+    }
+    if (found.shape.length !== shape.length || found.shape.some((d, i) => d !== shape[i])) {
+      throw new Error(
+        `${source}: weight '${key}' has shape [${found.shape.join(', ')}], ${layer.className} '${layer.name}' needs [${shape.join(', ')}]`,
+      );
+    }
+  };
+}
+
+/** Copies the manifest's float32 weights into the built model, matched by '<layer>/<weight>'. */
+function copyManifestWeights(model: Model, manifest: Manifest, shards: Uint8Array[], source: string): void {
+  const unused = new Set(manifest.weights.keys());
   for (const layer of leafLayers(model)) {
     for (const weight of layer.ownWeightList) {
       const key = `${layer.name}/${weight.name}`;
-      const found = values.get(key);
-      if (!found) {
-        missing.push(key);
-        continue;
-      }
-      const expected = weight.value.shape;
-      if (found.spec.shape.length !== expected.length || found.spec.shape.some((d, i) => d !== expected[i])) {
-        throw new Error(
-          `${source}: weight '${key}' has shape [${found.spec.shape.join(', ')}], the layer needs [${expected.join(', ')}]`,
-        );
-      }
-      weight.value.data.set(found.data);
-      values.delete(key);
+      const found = manifest.weights.get(key);
+      if (!found) throw new Error(`${source}: the weights manifest has no '${key}'`);
+      const bytes = shards[found.group] as Uint8Array;
+      const view = new DataView(bytes.buffer, bytes.byteOffset + found.offset, found.count * 4);
+      const data = weight.value.data;
+      for (let i = 0; i < found.count; i++) data[i] = view.getFloat32(i * 4, true);
+      unused.delete(key);
     }
   }
-  if (missing.length > 0) {
-    throw new Error(`${source}: the weights manifest has no ${missing.map((m) => `'${m}'`).join(', ')}`);
-  }
-  if (values.size > 0) {
+  if (unused.size > 0) {
     throw new Error(
-      `${source}: weights ${[...values.keys()].map((k) => `'${k}'`).join(', ')} belong to no layer of the model`,
+      `${source}: weights ${[...unused].map((k) => `'${k}'`).join(', ')} belong to no layer of the model`,
     );
   }
 }

@@ -11,6 +11,12 @@ export interface CallContext {
   training: boolean;
   /** Seeded source for dropout masks and other randomness of the forward pass. */
   random: RandomSource;
+  /**
+   * The Normalization layer whose output this input already is: the batch pipeline folded the
+   * model's leading normalisation into its pixel lookup (same arithmetic, bit for bit), so that
+   * layer passes the input through.
+   */
+  normalizedBy?: Layer | undefined;
 }
 
 /** A weight of a layer: a persistent tensor, trainable or state (batch-norm moving statistics). */
@@ -63,6 +69,11 @@ export abstract class Layer {
   /** Input shape without the batch dimension, when known. */
   inputShape: number[] | undefined;
   built = false;
+  /**
+   * Called with each weight's name and shape before it is allocated: an importer sets it to
+   * compare untrusted layer sizes with the weights a file holds, so a lying config allocates nothing.
+   */
+  weightCheck: ((name: string, shape: Shape) => void) | undefined;
   private trainableFlag: boolean;
   private readonly ownWeights: Weight[] = [];
 
@@ -133,6 +144,7 @@ export abstract class Layer {
     random: RandomSource,
     options: { trainable?: boolean } = {},
   ): Tensor {
+    this.weightCheck?.(name, shape);
     // keep(): build() usually runs inside the first step's tidy(), which must not free weights.
     const value = keep(initializer(shape, random));
     value.name = `${this.name}/${name}`;

@@ -4,7 +4,7 @@
 // Letters: N images, K classes.
 import { tidy } from '../tensor/tensor.js';
 import type { Model } from '../train/model.js';
-import type { Normalize } from '../train/types.js';
+import type { InputNormalization } from '../data/normalize.js';
 
 export interface ClassProbability {
   label: number;
@@ -25,8 +25,11 @@ export interface Prediction {
 export interface PredictDigitsOptions {
   /** (K) class names; default the indices. */
   classNames?: readonly string[];
-  /** The per-batch standardisation the model trained with. */
-  normalize?: Normalize;
+  /**
+   * @deprecated models carry their input normalisation (a leading Normalization layer; loadModel
+   * restores an old run's); see FitOptions.normalize.
+   */
+  normalize?: InputNormalization;
   /** Classes listed in `top`. Default 3. */
   topK?: number;
   /** Default 256. */

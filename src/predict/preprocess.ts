@@ -152,7 +152,7 @@ export function preprocessDigit(
   for (const v of ink) peak = Math.max(peak, v);
   if (peak <= floor) {
     throw new NoDigitError(
-      `preprocessDigit: found no ink in the ${width}x${height} image (it is uniform or pure noise); ` +
+      `found no ink in the ${width}x${height} picture (it is uniform or pure noise); ` +
         'expected one dark digit on light paper or a light digit on a dark background',
     );
   }

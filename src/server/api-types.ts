@@ -1,7 +1,7 @@
 // The JSON shapes of the `mnist-lab serve` API's run listing and run detail: one definition that
 // the server (src/server/runs.ts) produces and the page (web/src/types.ts) reads. Types only, so
 // the web bundle takes nothing from the server's Node code.
-import type { Normalize } from '../train/types.js';
+import type { InputNormalization } from '../data/normalize.js';
 
 export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed';
 
@@ -36,5 +36,9 @@ export interface RunDetail {
   config: Record<string, unknown>;
   history: EpochRecord[];
   classNames: string[];
-  normalize: Normalize | null;
+  /**
+   * The standardisation an old run recorded outside its model (null for runs whose model carries
+   * its own Normalization layer): the page restores it with restoreInputNormalization().
+   */
+  normalize: InputNormalization | null;
 }

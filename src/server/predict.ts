@@ -11,7 +11,6 @@ import {
   readRunRecipe,
   recipeClassNames,
   type Model,
-  type Normalize,
   type ClassProbability,
 } from '../index.js';
 import { HttpError, parseJsonBody } from './http.js';
@@ -33,7 +32,6 @@ interface LoadedRun {
   latest: string;
   model: Model;
   classNames: string[] | undefined;
-  normalize: Normalize | undefined;
 }
 
 /** How long a loaded model is used before its run's `latest` pointer is read again. */
@@ -68,7 +66,6 @@ export class ModelCache {
         latest,
         model: await loadModel(runDir),
         classNames: recipeClassNames(recipe),
-        normalize: recipe?.normalize,
       };
     })();
     this.loaded.set(runDir, { run: loading, checkedAt: performance.now() });
@@ -122,7 +119,6 @@ export function predictImage(id: string, run: LoadedRun, image: Uint8Array): Pre
   const [prediction] = predictDigits(run.model, image, {
     topK: 3,
     ...(run.classNames ? { classNames: run.classNames } : {}),
-    ...(run.normalize ? { normalize: run.normalize } : {}),
   });
   if (!prediction) throw new Error('predictDigits returned no prediction');
   return {

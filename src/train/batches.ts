@@ -3,11 +3,10 @@
 import { getBackend } from '../backend/registry.js';
 import { fromStorage } from '../tensor/ops/creation.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { Random } from '../util/random.js';
-import { randomAffine, warpAffine } from '../data/augment.js';
-import type { AugmentOptions } from '../data/augment.js';
-import { IMAGE_PIXELS } from '../data/dataset.js';
-import type { ImageInput, LabelInput, Normalize } from './types.js';
+import { gatherBatch, type GatherOptions } from '../data/batch.js';
+import type { Normalization } from '../nn/layers/normalization.js';
+import type { Model } from './model.js';
+import type { ImageInput, LabelInput } from './types.js';
 
 /** Inputs as flat arrays, read per batch. */
 export interface Examples {
@@ -58,87 +57,30 @@ export function toExamples(
   return { count, images, labels, targetWidth };
 }
 
-/** Random affine warps of each training image, drawn from `random` (augmentation). */
-export interface Augmentation {
-  random: Random;
-  options: AugmentOptions;
+/**
+ * The model's leading Normalization when its batches can fold it in: u8 pixels, whose batch values
+ * the pipeline standardises with the layer's own arithmetic (bit for bit), so the layer is passed
+ * through (CallContext.normalizedBy) instead of run. Float inputs go through the layer.
+ */
+export function foldedNormalization(model: Model, examples: Examples): Normalization | undefined {
+  return examples.images instanceof Uint8Array ? model.inputNormalization : undefined;
 }
 
 /**
- * (B, ...inputShape) f32 batch of the examples at `indices`; u8 pixels normalised on the way, and
- * warped first when `augment` is given (u8 28x28 images only).
+ * (B, ...inputShape) f32 batch of the examples at `indices`, built by the one batch pipeline
+ * (data/batch.ts) into backend storage: u8 pixels become pixel / 255 (standardised with
+ * `normalization`, warped first with `augment`); float rows are used as they are.
  */
 export function imageBatch(
   examples: Examples,
   indices: ArrayLike<number>,
   inputShape: readonly number[],
-  normalize: Normalize | undefined,
-  augment?: Augmentation,
+  options: GatherOptions = {},
 ): Tensor {
   const features = featureCount(inputShape);
-  const batch = indices.length;
-  const out = getBackend().alloc('float32', batch * features);
-  const source = examples.images;
-  if (augment && !(source instanceof Uint8Array && features === IMAGE_PIXELS)) {
-    throw new Error(
-      `augment: expected u8 images of 28x28, found ${source.constructor.name} of ${features} values each`,
-    );
-  }
-  if (source instanceof Uint8Array) {
-    // NOTE: pixel / 255 exactly as a user would write it, so u8 input and pre-scaled f32 input
-    // train bit-identically; standardised: (pixel / 255 - mean) / std.
-    const mean = normalize?.mean ?? 0;
-    const std = normalize?.std ?? 1;
-    if (augment) {
-      for (let b = 0; b < batch; b++) {
-        const from = (indices[b] as number) * features;
-        const to = b * features;
-        // Warped raw pixel values (0..255 as f32) land in `out`, then normalise in place.
-        warpAffine(source, from, randomAffine(augment.random, augment.options), out, to);
-        for (let f = to; f < to + features; f++) out[f] = ((out[f] as number) / 255 - mean) / std;
-      }
-    } else gatherPixels(source, indices, features, pixelTable(mean, std, normalize !== undefined), out);
-  } else {
-    for (let b = 0; b < batch; b++) {
-      const from = (indices[b] as number) * features;
-      out.set(source.subarray(from, from + features), b * features);
-    }
-  }
-  return fromStorage(out, [batch, ...inputShape]);
-}
-
-let cachedTable: { mean: number; std: number; standardize: boolean; values: Float64Array } | undefined;
-
-/**
- * (256) the normalised value of every u8 pixel, computed with the same expression as a per-pixel loop
- * (so batches are bit-identical to it): a lookup instead of a division per pixel.
- */
-function pixelTable(mean: number, std: number, standardize: boolean): Float64Array {
-  const c = cachedTable;
-  if (c && c.mean === mean && c.std === std && c.standardize === standardize) return c.values;
-  const values = new Float64Array(256);
-  for (let p = 0; p < 256; p++) values[p] = standardize ? (p / 255 - mean) / std : p / 255;
-  cachedTable = { mean, std, standardize, values };
-  return values;
-}
-
-/**
- * out[b, f] = table[source[indices[b], f]]: the rows of a batch gathered and normalised. NOTE: a
- * small monomorphic function of its own, so V8 optimises the hot loop early; with the table, one
- * epoch of MNIST batches took ~0.13 s of CPU instead of ~0.25 s for the per-pixel division inline.
- */
-function gatherPixels(
-  source: Uint8Array,
-  indices: ArrayLike<number>,
-  features: number,
-  table: Float64Array,
-  out: Float32Array,
-): void {
-  for (let b = 0; b < indices.length; b++) {
-    const from = (indices[b] as number) * features;
-    const to = b * features;
-    for (let f = 0; f < features; f++) out[to + f] = table[source[from + f] as number] as number;
-  }
+  const out = getBackend().alloc('float32', indices.length * features);
+  gatherBatch(examples.images, indices, features, out, options);
+  return fromStorage(out, [indices.length, ...inputShape]);
 }
 
 /**

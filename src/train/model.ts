@@ -6,6 +6,8 @@
 import type { Shape } from '../backend/kernels.js';
 import { Layer, layerFromConfig, registerLayer } from '../nn/layer.js';
 import type { CallContext, LayerArgs, LayerConfig } from '../nn/layer.js';
+import { Normalization } from '../nn/layers/normalization.js';
+import type { InputNormalization } from '../data/normalize.js';
 import { zeros } from '../tensor/ops/creation.js';
 import { Tensor, noGrad, tidy } from '../tensor/tensor.js';
 import { Random } from '../util/random.js';
@@ -45,6 +47,14 @@ export abstract class Model extends Layer {
   }
 
   /**
+   * The Normalization layer this model applies first to its input, if any: such a model takes
+   * pixel / 255 and standardises it itself. Models that wire their own call() override this.
+   */
+  get inputNormalization(): Normalization | undefined {
+    return undefined;
+  }
+
+  /**
    * Builds every weight for inputs of `inputShape` (without the batch dimension) by tracing one
    * zero batch. Weights are initialised from `random` (seed it for reproducible initialisation;
    * the default is seed 0, never a constant source, which would give degenerate symmetric weights).
@@ -58,18 +68,25 @@ export abstract class Model extends Layer {
     this.compiled = config;
   }
 
-  /** Trains on images (N,28,28) or (N,28,28,1) and labels, Keras-style; returns the history. */
-  fit(x: ImageInput, y: LabelInput, options: FitOptions = {}): Promise<History> {
-    return fitModel(this, x, y, options);
+  /**
+   * Trains on images (N,28,28) or (N,28,28,1) and labels, Keras-style; returns the history.
+   * The deprecated `normalize` option trains this model behind a Normalization layer (see
+   * withInputNormalization): the run's saved model carries it, this object does not.
+   */
+  async fit(x: ImageInput, y: LabelInput, options: FitOptions = {}): Promise<History> {
+    const { normalize, ...rest } = options;
+    return fitModel(normalize ? withInputNormalization(this, normalize) : this, x, y, rest);
   }
 
-  evaluate(x: ImageInput, y: LabelInput, options: EvaluateOptions = {}): Promise<EvaluateResult> {
-    return evaluateModel(this, x, y, options);
+  async evaluate(x: ImageInput, y: LabelInput, options: EvaluateOptions = {}): Promise<EvaluateResult> {
+    const { normalize, ...rest } = options;
+    return evaluateModel(normalize ? withInputNormalization(this, normalize) : this, x, y, rest);
   }
 
   /** Model outputs (N, K) for images; batched, inference mode. */
   predict(x: ImageInput, options: PredictOptions = {}): Tensor {
-    return predictModel(this, x, options);
+    const { normalize, ...rest } = options;
+    return predictModel(normalize ? withInputNormalization(this, normalize) : this, x, rest);
   }
 
   /** Layer table: names, classes, output shapes and parameter counts, Keras style. */
@@ -154,6 +171,12 @@ export class Sequential extends Model {
     for (const layer of args.layers ?? []) this.add(layer);
   }
 
+  override get inputNormalization(): Normalization | undefined {
+    const first = this.sublayers[0];
+    if (first instanceof Normalization) return first;
+    return first instanceof Model ? first.inputNormalization : undefined;
+  }
+
   add(layer: Layer): void {
     if (this.sublayers.length === 0 && layer.inputShape && !this.inputShape)
       this.inputShape = [...layer.inputShape];
@@ -184,6 +207,33 @@ function withLayerName(layer: Layer, inputShape: Shape, error: unknown): unknown
     `${layer.className} '${layer.name}' (input ${formatShape(inputShape)}): ${error.message}`,
     { cause: error },
   );
+}
+
+/**
+ * `model` behind a leading Normalization layer with `normalization`: a model that takes pixel / 255
+ * and standardises it itself. The layers are shared (training one trains the other); a Sequential
+ * stays flat ([normalization, ...its layers]), any other model is wrapped ([normalization, model]).
+ * Weight names do not change, so checkpoints of either load into the other. Throws when `model`
+ * already starts with a Normalization: inputs would be standardised twice.
+ */
+export function withInputNormalization(model: Model, normalization: InputNormalization): Model {
+  const existing = model.inputNormalization;
+  if (existing) {
+    throw new Error(
+      `model '${model.name}' already standardises its inputs (its layer '${existing.name}': mean ` +
+        `${existing.mean}, std ${existing.std}); drop the normalize option, or it would standardise twice`,
+    );
+  }
+  const taken = new Set(model.layers.map((layer) => layer.name));
+  let name = 'input_normalization';
+  for (let k = 1; taken.has(name); k++) name = `input_normalization_${k}`;
+  const inputShape = model.inputShape ? { inputShape: [...model.inputShape] } : {};
+  const layer = new Normalization({ name, mean: normalization.mean, std: normalization.std, ...inputShape });
+  const layers = model instanceof Sequential ? model.layers : [model];
+  const wrapped = new Sequential({ name: model.name, layers: [layer, ...layers], ...inputShape });
+  wrapped.built = model.built;
+  wrapped.compiled = model.compiled;
+  return wrapped;
 }
 
 /** Keras/TF.js `tf.sequential({layers})`, also callable with the array directly. */

@@ -23,6 +23,7 @@ import { setFileAccess } from './callbacks/storage.js';
 import { TrainingDivergedError, type TerminateOnNaN } from './callbacks/terminate-on-nan.js';
 import type { FileAccess } from './callbacks/storage.js';
 import { modelFromBytes, restoreOptimizer } from './checkpoint.js';
+import { restoreInputNormalization, savedInputNormalization } from './legacy-normalization.js';
 import type { Model } from './model.js';
 import type { CheckpointData, MetricName, RunStore, TrainEvent, TrainState } from './types.js';
 
@@ -298,6 +299,8 @@ export async function loadModel(path: string): Promise<Model> {
         restoreOptimizer(optimizer, checkpoint.optimizer, params, join(directory, OPTIMIZER_FILE));
       }
     }
+    // A run saved before models carried their input normalisation: its config.json has it.
+    return restoreInputNormalization(model, savedInputNormalization(config));
   }
   return model;
 }

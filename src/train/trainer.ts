@@ -25,8 +25,18 @@ import { CallbackList, TrainingContext } from './callbacks/callback.js';
 import type { Callback, EventSink } from './callbacks/callback.js';
 import { defaultOutput, formatEvaluationLine, ProgressBar } from './callbacks/progress-bar.js';
 import { openRunStore } from './callbacks/storage.js';
-import { allFinite, countCorrect, featureCount, imageBatch, labelBatch, toExamples } from './batches.js';
-import type { Augmentation, Examples } from './batches.js';
+import type { Augmentation } from '../data/batch.js';
+import type { Normalization } from '../nn/layers/normalization.js';
+import {
+  allFinite,
+  countCorrect,
+  featureCount,
+  foldedNormalization,
+  imageBatch,
+  labelBatch,
+  toExamples,
+} from './batches.js';
+import type { Examples } from './batches.js';
 import {
   DEFAULT_INPUT_SHAPE,
   encodeModel,
@@ -43,7 +53,6 @@ import type {
   History,
   ImageInput,
   LabelInput,
-  Normalize,
   PredictOptions,
   RunStore,
   TrainState,
@@ -108,7 +117,8 @@ export interface StepInput {
   /** Example indices of this batch. */
   indices: ArrayLike<number>;
   inputShape: readonly number[];
-  normalize: Normalize | undefined;
+  /** The model's leading Normalization, folded into the batch (see foldedNormalization). */
+  normalizedBy: Normalization | undefined;
   /** Dropout and other forward-pass randomness. */
   random: Random;
   augment?: Augmentation | undefined;
@@ -130,8 +140,12 @@ export interface StepResult {
 export function trainStep(input: StepInput): StepResult {
   const { model, loss, optimizer, params, examples, indices } = input;
   return tidy(() => {
-    const x = imageBatch(examples, indices, input.inputShape, input.normalize, input.augment); // (B, ...inputShape)
-    const output = model.apply(x, { training: true, random: input.random }); // (B, K)
+    const { normalizedBy, augment } = input;
+    const x = imageBatch(examples, indices, input.inputShape, {
+      normalization: normalizedBy?.statistics,
+      augment,
+    }); // (B, ...inputShape)
+    const output = model.apply(x, { training: true, random: input.random, normalizedBy }); // (B, K)
     const y = labelBatch(examples, indices, isSparse(loss), output.size / indices.length);
     const lossTensor = loss.compute(y, output); // scalar
     const grads = gradients(lossTensor, params);
@@ -155,16 +169,17 @@ function evaluateExamples(
   indices: Int32Array,
   inputShape: readonly number[],
   batchSize: number,
-  normalize: Normalize | undefined,
 ): { loss: number; accuracy: number } {
   let lossSum = 0;
   let correct = 0;
-  const context = { training: false, random: new Random(0) };
+  const normalizedBy = foldedNormalization(model, examples);
+  const gather = { normalization: normalizedBy?.statistics };
+  const context = { training: false, random: new Random(0), normalizedBy };
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.subarray(start, Math.min(start + batchSize, indices.length));
     tidy(() =>
       noGrad(() => {
-        const output = model.apply(imageBatch(examples, batch, inputShape, normalize), context);
+        const output = model.apply(imageBatch(examples, batch, inputShape, gather), context);
         const y = labelBatch(examples, batch, isSparse(loss), output.size / batch.length);
         lossSum += loss.compute(y, output).item() * batch.length;
         correct += countCorrect(output, examples, batch);
@@ -187,11 +202,14 @@ function inputShapeOf(model: Model): readonly number[] {
 
 // ---- evaluate / predict ----
 
+/** Options the trainer takes: Model's methods turn the deprecated `normalize` into a layer first. */
+type Plain<T> = Omit<T, 'normalize'>;
+
 export async function evaluateModel(
   model: Model,
   x: ImageInput,
   y: LabelInput,
-  options: EvaluateOptions = {},
+  options: Plain<EvaluateOptions> = {},
 ): Promise<EvaluateResult> {
   const { loss } = compiledOf(model, 'evaluate');
   const inputShape = inputShapeOf(model);
@@ -199,15 +217,7 @@ export async function evaluateModel(
   if (!model.built) model.buildFor(inputShape);
   const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
   const started = performance.now();
-  const result = evaluateExamples(
-    model,
-    loss,
-    examples,
-    range(examples.count),
-    inputShape,
-    batchSize,
-    options.normalize,
-  );
+  const result = evaluateExamples(model, loss, examples, range(examples.count), inputShape, batchSize);
   if ((options.verbose ?? 0) > 0) {
     const steps = Math.ceil(examples.count / batchSize);
     const seconds = (performance.now() - started) / 1000;
@@ -217,19 +227,21 @@ export async function evaluateModel(
 }
 
 /** Outputs (N, ...) for images, batched, inference mode. The result belongs to the caller's scope. */
-export function predictModel(model: Model, x: ImageInput, options: PredictOptions = {}): Tensor {
+export function predictModel(model: Model, x: ImageInput, options: Plain<PredictOptions> = {}): Tensor {
   const inputShape = inputShapeOf(model);
   const examples = toExamples(x, undefined, inputShape, 'predict');
   if (!model.built) model.buildFor(inputShape);
   const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
   const indices = range(examples.count);
-  const context = { training: false, random: new Random(0) };
+  const normalizedBy = foldedNormalization(model, examples);
+  const gather = { normalization: normalizedBy?.statistics };
+  const context = { training: false, random: new Random(0), normalizedBy };
   let result: Tensor | undefined; // (N, ...outputShape) f32
   for (let start = 0; start < examples.count; start += batchSize) {
     const batch = indices.subarray(start, Math.min(start + batchSize, examples.count));
     const first = tidy(() =>
       noGrad(() => {
-        const output = model.apply(imageBatch(examples, batch, inputShape, options.normalize), context);
+        const output = model.apply(imageBatch(examples, batch, inputShape, gather), context);
         const rowSize = output.size / batch.length;
         if (result) {
           result.data.set(output.data, start * rowSize);
@@ -266,7 +278,7 @@ function emptyHistory(withValidation: boolean): History {
   return history;
 }
 
-function runConfig(model: Model, compiled: Compiled, options: FitOptions): Record<string, unknown> {
+function runConfig(model: Model, compiled: Compiled, options: Plain<FitOptions>): Record<string, unknown> {
   const backend = getBackend();
   const training: Record<string, unknown> = {
     optimizer: serializeOptimizer(compiled.optimizer),
@@ -303,7 +315,10 @@ function runConfig(model: Model, compiled: Compiled, options: FitOptions): Recor
 }
 
 /** Stores for writing and for resuming. */
-function runStores(options: FitOptions): { write: RunStore | undefined; resume: RunStore | undefined } {
+function runStores(options: Plain<FitOptions>): {
+  write: RunStore | undefined;
+  resume: RunStore | undefined;
+} {
   if (options.run)
     return { write: options.run, resume: options.resumeFrom !== undefined ? options.run : undefined };
   const resume = options.resumeFrom !== undefined ? openRunStore(options.resumeFrom) : undefined;
@@ -321,7 +336,7 @@ export async function fitModel(
   model: Model,
   x: ImageInput,
   y: LabelInput,
-  options: FitOptions = {},
+  options: Plain<FitOptions> = {},
 ): Promise<History> {
   const o = { ...FIT_DEFAULTS, ...options };
   const compiled = compiledOf(model, 'fit');
@@ -363,6 +378,7 @@ export async function fitModel(
     augment: new Random(o.seed, STREAM.augment),
   };
   const augmentOptions = o.augment === true ? {} : o.augment === false ? undefined : o.augment;
+  const normalizedBy = foldedNormalization(model, examples);
 
   // Resume: weights, optimizer, generators, position and history from the latest checkpoint.
   const stores = runStores(options);
@@ -464,7 +480,7 @@ export async function fitModel(
           examples,
           indices,
           inputShape,
-          normalize: o.normalize,
+          normalizedBy,
           random: streams.dropout,
           augment: augmentOptions && { random: streams.augment, options: augmentOptions },
         });
@@ -508,15 +524,7 @@ export async function fitModel(
         break;
       }
       const val = validation
-        ? evaluateExamples(
-            model,
-            loss,
-            validation.examples,
-            validation.indices,
-            inputShape,
-            o.batchSize,
-            o.normalize,
-          )
+        ? evaluateExamples(model, loss, validation.examples, validation.indices, inputShape, o.batchSize)
         : undefined;
       const trainLoss = progress.lossSum / Math.max(progress.seen, 1);
       const trainAccuracy = progress.correct / Math.max(progress.seen, 1);

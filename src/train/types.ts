@@ -3,6 +3,7 @@
 //
 // Letters: N examples, B batch, K classes (model outputs).
 import type { AugmentOptions } from '../data/augment.js';
+import type { InputNormalization } from '../data/normalize.js';
 import type { Loss } from '../losses/loss.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -11,8 +12,8 @@ import type { Callback } from './callbacks/callback.js';
 
 /**
  * Images, N examples of the model's input shape (default [28, 28, 1]):
- * - Uint8Array: raw pixels 0..255, normalised per batch (scaled to [0, 1], or standardised with
- *   FitOptions.normalize);
+ * - Uint8Array: raw pixels 0..255, scaled to [0, 1] per batch (a model that starts with a
+ *   Normalization layer standardises them itself);
  * - Float32Array: values used as they are;
  * - Tensor: float, first dimension N, used as it is.
  */
@@ -35,11 +36,8 @@ export interface CompileConfig {
   metrics?: readonly MetricName[];
 }
 
-/** Per-batch input normalisation of Uint8Array images: (pixel / 255 - mean) / std. */
-export interface Normalize {
-  mean: number;
-  std: number;
-}
+/** @deprecated the same type as InputNormalization; use that name. */
+export type Normalize = InputNormalization;
 
 export interface FitOptions {
   /** Index of the epoch to stop before (Keras semantics: total epochs, counting initialEpoch). Default 1. */
@@ -61,8 +59,13 @@ export interface FitOptions {
   verbose?: 0 | 1 | 2;
   /** Where verbose output goes: default process.stdout when it exists. */
   output?: TextStream;
-  /** Standardise Uint8Array images instead of scaling to [0, 1]. */
-  normalize?: Normalize;
+  /**
+   * @deprecated put `normalization({mean, std})` first in the model instead, so the model carries it.
+   * Still works: trains this model behind such a layer (its layers are shared, so this model's
+   * weights are trained); the run's saved model carries the layer, this object does not, so its own
+   * predict() and evaluate() need the option again.
+   */
+  normalize?: InputNormalization;
   /** Random shift/rotation/scale of each training image (u8 28x28 input), seeded and checkpointed. */
   augment?: boolean | AugmentOptions;
   /** Caller information stored in config.json under `runConfig` (e.g. the CLI's recipe). */
@@ -109,7 +112,8 @@ export interface History {
 export interface EvaluateOptions {
   /** Default 32. */
   batchSize?: number;
-  normalize?: Normalize;
+  /** @deprecated a model that starts with a Normalization layer needs none; see FitOptions.normalize. */
+  normalize?: InputNormalization;
   /** 0 silent (default), 1 or 2 one line as Keras prints it: "313/313 - 0.4s - loss: ... - accuracy: ...". */
   verbose?: 0 | 1 | 2;
   /** Where verbose output goes: default process.stdout when it exists. */
@@ -125,7 +129,8 @@ export interface EvaluateResult {
 export interface PredictOptions {
   /** Default 32. */
   batchSize?: number;
-  normalize?: Normalize;
+  /** @deprecated a model that starts with a Normalization layer needs none; see FitOptions.normalize. */
+  normalize?: InputNormalization;
 }
 
 /** Somewhere text goes: process.stdout, a file, a test buffer. */

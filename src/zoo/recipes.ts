@@ -1,6 +1,16 @@
 // The model zoo: named architectures with the training recipe each is known to work with
 // (DESIGN.md "Default recipes"). The CLI's `train --model NAME` and the benchmarks use these.
-import { averagePooling2d, conv2d, dense, dropout, flatten, maxPooling2d, activation } from '../nn/index.js';
+import { standardize } from '../data/normalize.js';
+import {
+  activation,
+  averagePooling2d,
+  conv2d,
+  dense,
+  dropout,
+  flatten,
+  maxPooling2d,
+  normalization,
+} from '../nn/index.js';
 import { adam, adamW, cosineDecay, oneCycle } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Model, sequential } from '../train/model.js';
@@ -8,12 +18,6 @@ import { ResNet } from './resnet.js';
 import { vit } from './vit.js';
 
 export type ZooModelName = 'mlp' | 'cnn' | 'fast' | 'resnet' | 'lenet5' | 'vit' | 'vit-7';
-
-/** Per-batch input normalisation: scale to [0, 1], or standardise with a dataset's mean/std. */
-export type InputNormalization = 'scale' | { mean: number; std: number };
-
-/** MNIST training-set statistics of pixel/255. */
-export const MNIST_MEAN_STD = { mean: 0.1307, std: 0.3081 } as const;
 
 export interface RecipeOptions {
   /** Output classes (10 for MNIST-family data; fewer for class subsets). */
@@ -25,10 +29,12 @@ export interface Recipe {
   readonly description: string;
   readonly batchSize: number;
   readonly epochs: number;
-  readonly normalization: InputNormalization;
   /** Label smoothing of the training loss (sparse categorical cross-entropy); default 0. */
   readonly labelSmoothing?: number;
-  /** A fresh, unbuilt model. */
+  /**
+   * A fresh, unbuilt model taking pixel / 255. Recipes that standardise their inputs start with a
+   * Normalization layer (MNIST's mean and std), so the model carries it wherever it goes.
+   */
   model(options?: RecipeOptions): Model;
   /** The recipe's optimizer; schedules need the total number of steps. */
   optimizer(totalSteps: number, learningRate?: number): Optimizer;
@@ -42,7 +48,6 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
     description: 'Flatten → Dense(128, relu) → Dense(10): the TensorFlow beginner tutorial',
     batchSize: 32,
     epochs: 5,
-    normalization: 'scale',
     model: ({ classes = 10 } = {}) =>
       sequential({
         name: 'mlp',
@@ -60,7 +65,6 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
       'Keras mnist_convnet: Conv(32,3) → MaxPool → Conv(64,3) → MaxPool → Dropout(0.5) → Dense(10)',
     batchSize: 128,
     epochs: 3,
-    normalization: 'scale',
     model: ({ classes = 10 } = {}) =>
       sequential({
         name: 'cnn',
@@ -79,15 +83,15 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
   fast: {
     name: 'fast',
     description:
-      'Conv(24,5) → MaxPool → ReLU → Conv(32,3) → MaxPool → ReLU → Dense(256) → Dense(10), one-cycle Adam, one epoch',
+      'Normalization(MNIST mean/std) → Conv(24,5) → MaxPool → ReLU → Conv(32,3) → MaxPool → ReLU → Dense(256) → Dense(10), one-cycle Adam, one epoch',
     batchSize: 256,
     epochs: 1,
-    normalization: MNIST_MEAN_STD,
     model: ({ classes = 10 } = {}) =>
       sequential({
         name: 'fast',
         layers: [
-          conv2d({ inputShape: IMAGE, filters: 24, kernelSize: 5 }),
+          normalization({ inputShape: IMAGE, ...standardize() }),
+          conv2d({ filters: 24, kernelSize: 5 }),
           maxPooling2d({ poolSize: 2 }),
           activation({ activation: 'relu' }),
           conv2d({ filters: 32, kernelSize: 3 }),
@@ -113,11 +117,10 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
   resnet: {
     name: 'resnet',
     description:
-      'small residual network: stem + 3 residual blocks (16/32/64) with batch norm, global pooling',
+      'small residual network: Normalization(MNIST mean/std), stem + 3 residual blocks (16/32/64) with batch norm, global pooling',
     batchSize: 128,
     epochs: 3,
-    normalization: MNIST_MEAN_STD,
-    model: ({ classes = 10 } = {}) => new ResNet({ classes }),
+    model: ({ classes = 10 } = {}) => new ResNet({ classes, normalization: standardize() }),
     optimizer: (_steps, learningRate = 0.001) => adam({ learningRate }),
   },
   lenet5: {
@@ -126,7 +129,6 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
       'LeCun 1998: Conv(6,5,same) → AvgPool → Conv(16,5) → AvgPool → Dense(120) → Dense(84) → Dense(10)',
     batchSize: 64,
     epochs: 3,
-    normalization: 'scale',
     model: ({ classes = 10 } = {}) =>
       sequential({
         name: 'lenet5',
@@ -149,9 +151,8 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
       'vision transformer: 4x4 patches (49 tokens + class token), width 64, 6 pre-norm blocks of 4 heads, MLP 128; 205,962 parameters',
     batchSize: 128,
     epochs: 10,
-    normalization: MNIST_MEAN_STD,
     labelSmoothing: 0.1,
-    model: ({ classes = 10 } = {}) => vit({ patchSize: 4, classes }),
+    model: ({ classes = 10 } = {}) => vit({ patchSize: 4, classes, normalization: standardize() }),
     optimizer: vitOptimizer,
   },
   'vit-7': {
@@ -159,9 +160,8 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
     description: 'the vit with 7x7 patches (16 tokens + class token): about 3x fewer FLOPs, for quick runs',
     batchSize: 128,
     epochs: 5,
-    normalization: MNIST_MEAN_STD,
     labelSmoothing: 0.1,
-    model: ({ classes = 10 } = {}) => vit({ patchSize: 7, classes }),
+    model: ({ classes = 10 } = {}) => vit({ patchSize: 7, classes, normalization: standardize() }),
     optimizer: vitOptimizer,
   },
 };

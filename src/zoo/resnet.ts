@@ -1,11 +1,13 @@
 // A small residual network for 28x28 images: the zoo's `resnet`. Non-sequential composition:
 // each block adds its input (or a 1x1 projection of it) to its output, He et al. 2015 style.
 //
+//   input:  [Normalization] of pixel / 255 (the recipe's MNIST standardisation)
 //   stem:   Conv(16, 3, same) → BN → ReLU                      (N,28,28,16)
 //   stage1: ResidualBlock(16)                                  (N,28,28,16)
 //   stage2: ResidualBlock(32, stride 2)                        (N,14,14,32)
 //   stage3: ResidualBlock(64, stride 2)                        (N,7,7,64)
 //   head:   GlobalAveragePooling → Dense(classes)              (N,K) logits
+import type { InputNormalization } from '../data/normalize.js';
 import { registerLayer } from '../nn/layer.js';
 import type { CallContext, LayerArgs } from '../nn/layer.js';
 import {
@@ -14,11 +16,13 @@ import {
   Conv2D,
   Dense,
   GlobalAveragePooling2D,
+  Normalization,
   add,
   batchNormalization,
   conv2d,
   dense,
   globalAveragePooling2d,
+  normalization,
 } from '../nn/index.js';
 import { relu } from '../tensor/ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -93,12 +97,15 @@ export interface ResNetArgs extends LayerArgs {
   classes?: number;
   /** Filters of the three stages. */
   widths?: readonly [number, number, number];
+  /** Standardise the input (pixel / 255) first, with a Normalization layer the model carries. */
+  normalization?: InputNormalization;
 }
 
 export class ResNet extends Model {
   readonly className = 'ResNet';
   readonly classes: number;
   readonly widths: readonly [number, number, number];
+  private readonly normalizer: Normalization | undefined;
   private readonly stem: Conv2D;
   private readonly stemBn: BatchNormalization;
   private readonly blocks: ResidualBlock[];
@@ -110,6 +117,10 @@ export class ResNet extends Model {
     this.classes = args.classes ?? 10;
     this.widths = args.widths ?? [16, 32, 64];
     const [w1, w2, w3] = this.widths;
+    const n = args.normalization;
+    this.normalizer = n
+      ? this.track(normalization({ name: `${this.name}/input_normalization`, mean: n.mean, std: n.std }))
+      : undefined;
     this.stem = this.track(
       conv2d({
         name: `${this.name}/stem`,
@@ -130,14 +141,25 @@ export class ResNet extends Model {
     this.head = this.track(dense({ name: `${this.name}/head`, units: this.classes }));
   }
 
+  override get inputNormalization(): Normalization | undefined {
+    return this.normalizer;
+  }
+
   call(x: Tensor, context: CallContext): Tensor {
-    let y = relu(this.stemBn.apply(this.stem.apply(x, context), context));
+    const input = this.normalizer ? this.normalizer.apply(x, context) : x;
+    let y = relu(this.stemBn.apply(this.stem.apply(input, context), context));
     for (const block of this.blocks) y = block.apply(y, context);
     return this.head.apply(this.pool.apply(y, context), context);
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), classes: this.classes, widths: this.widths };
+    const n = this.normalizer;
+    return {
+      ...super.getConfig(),
+      classes: this.classes,
+      widths: this.widths,
+      ...(n ? { normalization: { mean: n.mean, std: n.std } } : {}),
+    };
   }
 }
 
@@ -159,5 +181,7 @@ registerLayer('ResNet', (config) => {
   const args: ResNetArgs = baseArgsOf(config);
   if (typeof config['classes'] === 'number') args.classes = config['classes'];
   if (Array.isArray(config['widths'])) args.widths = config['widths'] as [number, number, number];
+  const n = config['normalization'] as { mean?: unknown; std?: unknown } | undefined;
+  if (n) args.normalization = { mean: n.mean as number, std: n.std as number };
   return new ResNet(args);
 });

@@ -1,6 +1,7 @@
 // The zoo's vision transformers (Dosovitskiy et al. 2020) for 28x28 images. Letters: B batch,
 // T tokens (patches + the class token), D embedDim, K classes.
 //
+//   [input_normalization]  Normalization of pixel / 255 (the recipe's MNIST standardisation)
 //   patch_embedding  Conv(D, P, stride P) -> (B, 49, D) for P = 4, + class token, + positions  (B, T, D)
 //   block1..blockN   pre-norm TransformerBlock: LN -> MHA(H heads) -> +; LN -> MLP -> +         (B, T, D)
 //   norm             LayerNorm of the class token's output                                       (B, D)
@@ -13,16 +14,19 @@
 // Layer norms use PyTorch's epsilon 1e-5 (Keras's default is 1e-3), so PyTorch weights load and
 // give the same outputs. Weight paths (checkpoint names; LoRA globs) read
 // 'block3/attention/query/kernel', 'patch_embedding/projection/kernel', 'head/bias'.
+import type { InputNormalization } from '../data/normalize.js';
 import type { CallContext, LayerArgs } from '../nn/layer.js';
 import { registerLayer } from '../nn/layer.js';
 import { baseArgs, formatShape, pick } from '../nn/layers/common.js';
 import {
   Dense,
   LayerNormalization,
+  Normalization,
   PatchEmbedding,
   TransformerBlock,
   dense,
   layerNormalization,
+  normalization,
   patchEmbedding,
   transformerBlock,
 } from '../nn/index.js';
@@ -50,6 +54,8 @@ export interface VisionTransformerArgs extends LayerArgs {
   dropout?: number;
   /** Epsilon of every layer norm; default 1e-5 (PyTorch's). */
   layerNormEpsilon?: number;
+  /** Standardise the input (pixel / 255) first, with a Normalization layer the model carries. */
+  normalization?: InputNormalization;
 }
 
 const VISION_TRANSFORMER_DEFAULTS = { classes: 10, dropout: 0, layerNormEpsilon: 1e-5 } as const;
@@ -68,6 +74,7 @@ export class VisionTransformer extends Model {
   readonly blocks: readonly TransformerBlock[];
   readonly norm: LayerNormalization;
   readonly head: Dense;
+  private readonly normalizer: Normalization | undefined;
 
   constructor(args: VisionTransformerArgs) {
     super({ inputShape: [28, 28, 1], ...args }, 'vision_transformer');
@@ -94,6 +101,10 @@ export class VisionTransformer extends Model {
       patchSizeProblem(this.patchSize, imageShape) ?? headsProblem(this.embedDim, this.numHeads, undefined);
     if (problem) throw new Error(`VisionTransformer '${this.name}': ${problem}`);
 
+    const n = args.normalization;
+    this.normalizer = n
+      ? this.track(normalization({ name: 'input_normalization', mean: n.mean, std: n.std }))
+      : undefined;
     this.patches = this.track(
       patchEmbedding({ name: 'patch_embedding', patchSize: this.patchSize, embedDim: this.embedDim }),
     );
@@ -126,10 +137,18 @@ export class VisionTransformer extends Model {
     return this.patches.tokensFor(this.inputShape as number[]);
   }
 
+  override get inputNormalization(): Normalization | undefined {
+    return this.normalizer;
+  }
+
   call(x: Tensor, context: CallContext): Tensor {
-    let tokens = this.patches.apply(x, context); // (B, T, D)
+    let tokens = this.patches.apply(this.normalized(x, context), context); // (B, T, D)
     for (const block of this.blocks) tokens = block.apply(tokens, context);
     return this.classify(tokens, context);
+  }
+
+  private normalized(x: Tensor, context: CallContext): Tensor {
+    return this.normalizer ? this.normalizer.apply(x, context) : x;
   }
 
   /** Logits (B, K) from the class token of the last block's output (B, T, D). */
@@ -141,7 +160,7 @@ export class VisionTransformer extends Model {
   }
 
   /**
-   * Inference on images (B, H, W, C), already normalised as for training: the logits and every
+   * Inference on images (B, H, W, C) of pixel / 255 (the model's own normalisation applies): the logits and every
    * block's attention probabilities [B, H, T, T] (token 0 is the class token; tokens 1.. are the
    * patches in row-major order). For attention maps.
    */
@@ -150,7 +169,7 @@ export class VisionTransformer extends Model {
     return tidy(() =>
       noGrad(() => {
         const context: CallContext = { training: false, random: { nextFloat: () => 0.5 } };
-        let tokens = this.patches.apply(images, context);
+        let tokens = this.patches.apply(this.normalized(images, context), context);
         const scores: Tensor[] = [];
         for (const block of this.blocks) {
           const result = block.applyWithScores(tokens, context);
@@ -173,13 +192,14 @@ export class VisionTransformer extends Model {
       classes: this.classes,
       dropout: this.dropout,
       layerNormEpsilon: this.layerNormEpsilon,
+      ...(this.normalizer ? { normalization: { mean: this.normalizer.mean, std: this.normalizer.std } } : {}),
     };
   }
 }
 
 /** The zoo's `vit` (patches of 4, 49 + 1 tokens) or `vit-7` (patches of 7, 16 + 1 tokens). */
 export function vit(
-  options: { patchSize?: 4 | 7; classes?: number; dropout?: number } = {},
+  options: { patchSize?: 4 | 7; classes?: number; dropout?: number; normalization?: InputNormalization } = {},
 ): VisionTransformer {
   const patchSize = options.patchSize ?? 4;
   return new VisionTransformer({
@@ -191,6 +211,7 @@ export function vit(
     mlpDim: 128,
     ...(options.classes === undefined ? {} : { classes: options.classes }),
     ...(options.dropout === undefined ? {} : { dropout: options.dropout }),
+    ...(options.normalization === undefined ? {} : { normalization: options.normalization }),
   });
 }
 
@@ -209,5 +230,11 @@ registerLayer(
         'dropout',
         'layerNormEpsilon',
       ]),
+      ...normalizationOf(config),
     }),
 );
+
+function normalizationOf(config: Record<string, unknown>): { normalization?: InputNormalization } {
+  const n = config['normalization'] as { mean?: unknown; std?: unknown } | undefined;
+  return n ? { normalization: { mean: n.mean as number, std: n.std as number } } : {};
+}

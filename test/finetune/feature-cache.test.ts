@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cacheablePrefix, fitWithFeatureCache } from '../../src/finetune/feature-cache.js';
 import { freeze } from '../../src/finetune/select.js';
-import { conv2d, dense, dropout, flatten } from '../../src/nn/index.js';
+import { conv2d, dense, dropout, flatten, normalization } from '../../src/nn/index.js';
 import { resetLayerNames } from '../../src/nn/layer.js';
 import { loadModel } from '../../src/train/run.js';
 import { sequential } from '../../src/train/model.js';
@@ -59,6 +59,31 @@ describe('frozen-feature cache', () => {
     await other.fit(images, labels, { ...fit, seed: 4 });
     const head = plain.weights.length - 2; // the last dense's kernel
     assert.ok(maxAbsDifference(other.weights[head]!.value.data, plain.weights[head]!.value.data) > 1e-4);
+  });
+
+  it("caches a base that carries its input normalisation (the layer folded into the prefix's batches)", async () => {
+    const { images, labels } = syntheticData(64);
+    const fit = { epochs: 2, batchSize: 16, verbose: 0, seed: 3 } as const;
+    const standardised = (): Sequential => {
+      const base = cnnWithDropout();
+      const model = sequential({
+        name: base.name,
+        layers: [normalization({ inputShape: [...INPUT_SHAPE], mean: 0.3, std: 0.2 }), ...base.layers],
+      });
+      compileAdam(model);
+      return model;
+    };
+    const plain = standardised();
+    await plain.fit(images, labels, fit);
+    const cached = standardised();
+    assert.equal(cacheablePrefix(cached), 5, 'normalization, conv2d, batch_normalization, pooling, flatten');
+    const lines: string[] = [];
+    await fitWithFeatureCache(cached, images, labels, fit, { log: (line) => lines.push(line) });
+    assert.match(lines[0] ?? '', /normalization\.\.flatten: 64 x \[16\]/);
+    plain.weights.forEach((w, i) => {
+      const diff = maxAbsDifference(w.value.data, cached.weights[i]!.value.data);
+      assert.ok(diff < 1e-5, `${w.value.name}: cached and uncached differ by ${diff}`);
+    });
   });
 
   it('fills every row when the example count is not a multiple of the pass batch', async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
@@ -14,6 +15,11 @@ import { loadModel } from '../../src/train/run.js';
 import { COUNT, assertClose, ourOutputs, testImages, zooModel } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'mnist-lab-tfjs-import-'));
+
+function spawnSyncOk(command: string, args: string[]): void {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  assert.equal(result.status, 0, `${command} ${args.join(' ')}: ${result.stderr}`);
+}
 
 /**
  * Saves a TF.js model to `directory` as TF.js writes it (model.json + weights), with the weights
@@ -139,7 +145,7 @@ describe('TF.js Layers import', () => {
     const directory = mkdtempSync(join(scratch, 'sequential-'));
     const model = await loadTfjsModel(await saveToDirectory(reference, directory));
     assert.ok(model instanceof Sequential);
-    assertClose(ourOutputs(model, images, undefined), tfjsPredict(reference, images.scaled), 'sequential');
+    assertClose(ourOutputs(model, images), tfjsPredict(reference, images.scaled), 'sequential');
   });
 
   it('a functional model with a residual Add imports as a Functional and predicts what TF.js predicts', async () => {
@@ -152,7 +158,7 @@ describe('TF.js Layers import', () => {
     // The run directory loads like a trained run: architecture and weights from model.safetensors.
     const model = await loadModel(runDir);
     assert.ok(model instanceof Functional);
-    assertClose(ourOutputs(model, images, undefined), tfjsPredict(reference, images.scaled), 'functional');
+    assertClose(ourOutputs(model, images), tfjsPredict(reference, images.scaled), 'functional');
     await assert.rejects(importTfjsRun(join(directory, 'model.json'), runDir), /already holds a run/);
   });
 
@@ -177,7 +183,7 @@ describe('TF.js Layers import', () => {
       const { model } = zooModel(name);
       const directory = mkdtempSync(join(scratch, `${name}-`));
       const imported = await loadTfjsModel(await saveTfjsModel(model, directory));
-      assertClose(ourOutputs(imported, images, undefined), ourOutputs(model, images, undefined), name);
+      assertClose(ourOutputs(imported, images), ourOutputs(model, images), name);
       assert.equal(JSON.parse(readFileSync(join(directory, 'model.json'), 'utf8')).format, 'layers-model');
     }
   });
@@ -237,7 +243,7 @@ describe('TF.js Layers import', () => {
     };
     assert.throws(
       () => importTfjs(json, () => new Uint8Array(24), 'm.json'),
-      /'d\/bias' needs bytes 24..32 .* which hold 24/,
+      /shards w\.bin hold 24 bytes, their weights need 32 \(truncated file\?\)/,
     );
     const noBias = structuredClone(json);
     noBias.weightsManifest[0]!.weights.pop();
@@ -247,5 +253,134 @@ describe('TF.js Layers import', () => {
       dtype: 'uint8',
     };
     assert.throws(() => importTfjs(quantized, () => new Uint8Array(32), 'm.json'), /quantized/);
+  });
+
+  it("imports TF.js's own Softmax layer (axis 1 of [N, classes] is the last axis)", async () => {
+    const reference = tf.sequential({
+      layers: [
+        tf.layers.flatten({ inputShape: [28, 28, 1] }),
+        tf.layers.dense({ units: 10 }),
+        tf.layers.softmax(),
+      ],
+    });
+    const directory = mkdtempSync(join(scratch, 'softmax-'));
+    const model = await loadTfjsModel(await saveToDirectory(reference, directory));
+    const images = await testImages();
+    assertClose(ourOutputs(model, images), tfjsPredict(reference, images.scaled), 'softmax');
+    // A positive axis that is not the last one is still refused, naming the layer.
+    const json = JSON.parse(readFileSync(join(directory, 'model.json'), 'utf8'));
+    const layers = json.modelTopology.config.layers as {
+      class_name: string;
+      config: Record<string, unknown>;
+    }[];
+    layers.unshift({
+      class_name: 'Softmax',
+      config: { name: 'early_softmax', axis: 1, batch_input_shape: [null, 28, 28, 1] },
+    });
+    writeFileSync(join(directory, 'model.json'), JSON.stringify(json));
+    await assert.rejects(
+      loadTfjsModel(join(directory, 'model.json')),
+      /'early_softmax': axis 1 of a rank-4 input is not the last axis \(3\)/,
+    );
+  });
+});
+
+describe('TF.js import of hostile model folders', () => {
+  const folders = mkdtempSync(join(tmpdir(), 'mnist-lab-tfjs-hostile-'));
+  after(() => rmSync(folders, { recursive: true, force: true }));
+
+  /** The zoo's mlp exported into a fresh folder: its model.json path. */
+  async function validFolder(): Promise<string> {
+    const directory = mkdtempSync(join(folders, 'model-'));
+    const { model } = zooModel('mlp');
+    return saveTfjsModel(model, directory);
+  }
+
+  function editJson(
+    path: string,
+    edit: (
+      json: { weightsManifest: { paths: string[]; weights: unknown[] }[] } & Record<string, unknown>,
+    ) => void,
+  ): void {
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    edit(json);
+    writeFileSync(path, JSON.stringify(json));
+  }
+
+  it('a shard listed 20,000 times is refused before any is read', async () => {
+    const path = await validFolder();
+    editJson(path, (json) => {
+      json.weightsManifest[0]!.paths = Array.from({ length: 20_000 }, () => 'group1-shard1of1.bin');
+    });
+    const started = performance.now();
+    await assert.rejects(
+      loadTfjsModel(path),
+      /weight shard 'group1-shard1of1\.bin' is listed twice in weightsManifest/,
+    );
+    assert.ok(performance.now() - started < 2000);
+  });
+
+  it("a Dense of 300,000 units is refused from the manifest's sizes before its kernel is allocated", async () => {
+    const path = await validFolder();
+    editJson(path, (json) => {
+      const topology = json['modelTopology'] as {
+        config: { layers: { class_name: string; config: Record<string, unknown> }[] };
+      };
+      const first = topology.config.layers.find((l) => l.class_name === 'Dense')!;
+      first.config['units'] = 300_000;
+    });
+    const before = process.memoryUsage().rss;
+    await assert.rejects(
+      loadTfjsModel(path),
+      /weight '[a-z_0-9]+\/kernel' has shape \[784, 128\], Dense '[a-z_0-9]+' needs \[784, 300000\]/,
+    );
+    // 784 x 300,000 floats would be 940 MB.
+    assert.ok(process.memoryUsage().rss - before < 200 * 2 ** 20, 'allocated the kernel');
+  });
+
+  it('a shard that is a symlink to /dev/zero, or a FIFO, is refused as not a regular file', async () => {
+    const path = await validFolder();
+    const shard = join(path, '..', 'group1-shard1of1.bin');
+    rmSync(shard);
+    symlinkSync('/dev/zero', shard);
+    await assert.rejects(loadTfjsModel(path), /is a link to \/dev\/zero, outside the model's folder/);
+    rmSync(shard);
+    spawnSyncOk('mkfifo', [shard]);
+    await assert.rejects(loadTfjsModel(path), /'group1-shard1of1\.bin' is not a regular file/);
+  });
+
+  it("a shard symlinked outside the model's folder is not read", async () => {
+    const path = await validFolder();
+    const outside = mkdtempSync(join(folders, 'outside-'));
+    const shard = join(path, '..', 'group1-shard1of1.bin');
+    writeFileSync(join(outside, 'secret.bin'), readFileSync(shard));
+    rmSync(shard);
+    symlinkSync(join(outside, 'secret.bin'), shard);
+    await assert.rejects(loadTfjsModel(path), /is a link to .*secret\.bin, outside the model's folder/);
+  });
+
+  it('a shard larger than the manifest declares is refused unread; two names for one file are refused', async () => {
+    const path = await validFolder();
+    const folder = join(path, '..');
+    const shard = join(folder, 'group1-shard1of1.bin');
+    const bytes = readFileSync(shard);
+    writeFileSync(shard, Buffer.concat([bytes, Buffer.alloc(16)]));
+    await assert.rejects(
+      loadTfjsModel(path),
+      new RegExp(`holds ${bytes.length + 16} bytes, more than the ${bytes.length}`),
+    );
+    writeFileSync(shard, bytes);
+    mkdirSync(join(folder, 'sub'));
+    symlinkSync(shard, join(folder, 'sub', 'again.bin'));
+    editJson(path, (json) => {
+      json.weightsManifest.push({
+        paths: ['sub/again.bin'],
+        weights: [{ name: 'extra', shape: [1], dtype: 'float32' }],
+      });
+    });
+    await assert.rejects(
+      loadTfjsModel(path),
+      /'sub\/again\.bin' is the same file as shard 'group1-shard1of1\.bin'/,
+    );
   });
 });

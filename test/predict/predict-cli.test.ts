@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { encodePng, loadMnist } from '../../src/index.js';
 import { runCli, trainSmallRun } from '../eval/helpers.js';
+import { withExifOrientation } from './exif-helpers.js';
 
 const COUNT = 100;
 let runDir = '';
@@ -29,6 +30,19 @@ function canvas(digit: Uint8Array, size: number, dx: number, dy: number, inverte
   return { width: size, height: size, data };
 }
 
+/** The RGBA picture turned 90° anticlockwise (width and height swap). */
+function turnAnticlockwise(picture: { width: number; height: number; data: Uint8Array }) {
+  const { width: w, height: h, data } = picture;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      // Anticlockwise: (x, y) goes to (y, w - 1 - x) in a picture h wide.
+      out.set(data.subarray((y * w + x) * 4, (y * w + x) * 4 + 4), ((w - 1 - x) * h + y) * 4);
+    }
+  }
+  return { width: h, height: w, data: out };
+}
+
 before(async () => {
   runDir = await trainSmallRun();
   pictures = mkdtempSync(join(tmpdir(), 'mnist-lab-predict-'));
@@ -39,11 +53,17 @@ before(async () => {
     writeFileSync(join(pictures, `plain-${i}.png`), encodePng(canvas(digit, 28, 0, 0, false)));
     const paper = canvas(digit, 96, 4 + ((i * 17) % 60), 6 + ((i * 29) % 60), true);
     writeFileSync(join(pictures, `paper-${i}.png`), encodePng(paper));
-    if (i < 10)
+    if (i < 10) {
       writeFileSync(
         join(pictures, `paper-${i}.jpg`),
         jpeg.encode({ ...paper, data: Buffer.from(paper.data) }, 90).data,
       );
+      // A portrait phone photo: the pixels stored turned 90° anticlockwise, EXIF orientation 6
+      // (turn clockwise to view).
+      const sideways = turnAnticlockwise(paper);
+      const stored = new Uint8Array(jpeg.encode({ ...sideways, data: Buffer.from(sideways.data) }, 90).data);
+      writeFileSync(join(pictures, `phone-${i}.jpg`), withExifOrientation(stored, 6, i % 2 === 0));
+    }
   }
 });
 
@@ -104,5 +124,42 @@ describe('predict', () => {
     const bad = await runCli(['predict', '--model', runDir, notImage]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /notes\.txt: expected a PNG or JPEG file/);
+  });
+
+  test('one blank picture among good ones: the others get their results, it gets its error; exit 1', async () => {
+    const blank = join(pictures, 'blank.png');
+    writeFileSync(blank, encodePng({ width: 40, height: 30, data: new Uint8Array(40 * 30 * 4).fill(255) }));
+    const files = [join(pictures, 'plain-0.png'), blank, join(pictures, 'plain-1.png')];
+    const text = await runCli(['predict', '--model', runDir, ...files]);
+    assert.equal(text.code, 1, text.stderr);
+    const lines = text.stdout.trim().split('\n');
+    assert.equal(lines.length, 2, text.stdout);
+    assert.match(lines[0]!, /plain-0\.png: \d+ {3}\(/);
+    assert.match(lines[1]!, /plain-1\.png: \d+ {3}\(/);
+    assert.match(text.stderr, /^mnist-lab: .*blank\.png: found no ink in the 40x30 picture/m);
+    assert.doesNotMatch(text.stderr, /preprocessDigit/);
+    assert.match(text.stderr, /1 of 3 pictures could not be classified/);
+
+    const json = await runCli(['predict', '--model', runDir, ...files, '--json']);
+    assert.equal(json.code, 1, json.stderr);
+    const entries = JSON.parse(json.stdout) as (PredictJson | { file: string; error: string })[];
+    assert.deepEqual(
+      entries.map((e) => e.file),
+      files,
+    );
+    assert.match((entries[1] as { error: string }).error, /blank\.png: found no ink/);
+    // The good pictures' answers, the same in text and JSON.
+    assert.match(lines[0]!, new RegExp(`: ${(entries[0] as PredictJson).name} `));
+    assert.match(lines[1]!, new RegExp(`: ${(entries[2] as PredictJson).name} `));
+  });
+
+  test('portrait phone photos (EXIF orientation 6) are read upright', async () => {
+    const upright = labels.slice(0, 10).map((_, i) => join(pictures, `paper-${i}.jpg`));
+    const phone = labels.slice(0, 10).map((_, i) => join(pictures, `phone-${i}.jpg`));
+    const result = await runCli(['predict', '--model', runDir, ...upright, ...phone, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const predictions = JSON.parse(result.stdout) as PredictJson[];
+    const agree = phone.filter((_, i) => predictions[10 + i]!.label === predictions[i]!.label).length;
+    assert.ok(agree >= 9, `${agree} of 10 phone photos agree with the upright pictures`);
   });
 });

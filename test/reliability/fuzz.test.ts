@@ -19,6 +19,8 @@ import {
   parseIdx,
   sequential,
 } from '../../src/index.js'; // registers the js backend (importTfjs builds the model)
+import { jpegOrientation } from '../../src/predict/exif.js';
+import { withExifOrientation } from '../predict/exif-helpers.js';
 import { countCases, fuzzRuns } from './fuzz-runs.js';
 
 const RUNS = 1500; // CI size per property (FUZZ_RUNS overrides): 3000 IDX, 4500 TF.js, 3300 image cases
@@ -326,6 +328,51 @@ describe('fuzz: image decoder (predict)', () => {
         parsesOrThrowsOwnError(() => decodeImage(mutate(seed, list), 'fuzz.img')),
       ),
       { numRuns: fuzzRuns('image decoder', RUNS) },
+    ));
+});
+
+describe('fuzz: EXIF orientation (predict)', () => {
+  const pixels = new Uint8Array(8 * 6 * 4).map((_, i) => (i * 37) % 256);
+  const jpg = new Uint8Array(jpeg.encode({ width: 8, height: 6, data: Buffer.from(pixels) }, 90).data);
+  const exif = withExifOrientation(jpg, 6, true);
+
+  /** Orientation is read without throwing and is 1..8; the picture decodes or is refused by us. */
+  function readsOrientation(bytes: Uint8Array): void {
+    const orientation = jpegOrientation(bytes);
+    assert.ok(Number.isInteger(orientation) && orientation >= 1 && orientation <= 8, `${orientation}`);
+    parsesOrThrowsOwnError(() => decodeImage(bytes, 'fuzz.jpg'));
+  }
+
+  it('the seed is turned', () => {
+    assert.equal(jpegOrientation(exif), 6);
+    assert.deepEqual([decodeImage(exif).width, decodeImage(exif).height], [6, 8]);
+  });
+
+  it('random APP1 payloads after "Exif\\0\\0" (and random bytes) before the frame', () =>
+    fc.assert(
+      fc.property(fc.boolean(), fc.uint8Array({ maxLength: 300 }), (asExif, body) => {
+        const payload = asExif ? [0x45, 0x78, 0x69, 0x66, 0, 0, ...body] : [...body];
+        const length = Math.min(payload.length + 2, 0xffff);
+        readsOrientation(
+          Uint8Array.from([
+            0xff,
+            0xd8,
+            0xff,
+            0xe1,
+            length >> 8,
+            length & 0xff,
+            ...payload,
+            ...jpg.subarray(2),
+          ]),
+        );
+      }),
+      { numRuns: fuzzRuns('EXIF reader', RUNS) },
+    ));
+
+  it('byte edits of a JPEG with an EXIF orientation (TIFF header, IFD count and offsets)', () =>
+    fc.assert(
+      fc.property(edits, (list) => readsOrientation(mutate(exif, list))),
+      { numRuns: fuzzRuns('EXIF reader', RUNS) },
     ));
 });
 

@@ -21,6 +21,7 @@ import {
   stroke,
   trainRun,
 } from './setup.js';
+import { copyAsOldRun } from './old-run.js';
 
 const ONE: [number, number][] = [
   [140, 40],
@@ -382,5 +383,31 @@ describe('web app in Chromium', { skip: SKIP_REASON, timeout: 120_000 }, () => {
     } finally {
       await guarded.close();
     }
+  });
+
+  it('an old run (its standardisation in config.json, not in its model) predicts as when saved today', async () => {
+    copyAsOldRun(join(scratch, 'runs', 'fast-setup'), join(scratch, 'runs', 'fast-old'));
+    const page = await openPage(browser, server.url, problems);
+    const barsFor = async (run: string): Promise<string[]> => {
+      await page.waitForFunction(
+        (id) =>
+          Array.from(document.querySelectorAll<HTMLOptionElement>('#run-select option')).some(
+            (o) => o.value === id,
+          ),
+        run,
+      );
+      await page.selectOption('#run-select', run);
+      await page.waitForFunction(
+        (id) => document.getElementById('run-select')?.dataset['loaded'] === id,
+        run,
+      );
+      await drawAndRead(page, SEVEN);
+      return page.locator('#bars .bar-value').allTextContents();
+    };
+    const today = await barsFor('fast-setup');
+    // The page puts the Normalization layer back in front of the old model: the same answer.
+    assert.deepEqual(await barsFor('fast-old'), today);
+    await page.close();
+    assert.deepEqual(problems, []);
   });
 });

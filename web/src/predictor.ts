@@ -1,14 +1,16 @@
 // Prediction in the browser: a run's weights fetched and rebuilt with modelFromBytes, then the
 // drawing preprocessed exactly as `mnist-lab predict` does and run through the model on the js
 // backend. A run still training writes new checkpoints: its model is rebuilt when the server's tag
-// for the run's latest model.safetensors (its ETag) changes.
+// for the run's latest model.safetensors (its ETag) changes. The model carries its input
+// normalisation; an old run's (recorded in its config.json instead) is put back in front of its
+// model on load, as loadModel does on the server.
 import {
   modelFromBytes,
   NoDigitError,
   predictDigits,
   preprocessRgba,
+  restoreInputNormalization,
   type Model,
-  type Normalize,
   type Prediction,
 } from '../../src/browser.js';
 import { api } from './api.js';
@@ -19,7 +21,6 @@ export interface LoadedModel {
   checkpoint: string | null;
   model: Model;
   classNames: string[];
-  normalize: Normalize | null;
 }
 
 export interface DrawingPrediction {
@@ -45,8 +46,9 @@ export async function loadModel(runId: string): Promise<LoadedModel> {
   }
   const loading = (async (): Promise<LoadedModel> => {
     const [detail, { bytes, tag }] = await Promise.all([api.run(runId), api.model(runId)]);
-    const model = modelFromBytes(bytes, `run ${runId}: model.safetensors`);
-    return { runId, checkpoint: tag, model, classNames: detail.classNames, normalize: detail.normalize };
+    const saved = modelFromBytes(bytes, `run ${runId}: model.safetensors`);
+    const model = restoreInputNormalization(saved, detail.normalize);
+    return { runId, checkpoint: tag, model, classNames: detail.classNames };
   })();
   cache.set(runId, loading);
   // A failed load is not kept: choosing the run again retries.
@@ -75,7 +77,6 @@ export function predictDrawing(
   const [prediction] = predictDigits(loaded.model, image, {
     topK: classNames?.length ?? 10,
     ...(classNames ? { classNames } : {}),
-    ...(loaded.normalize ? { normalize: loaded.normalize } : {}),
   });
   if (!prediction) throw new Error('predictDigits returned no prediction for one image');
   return { prediction, image, milliseconds: performance.now() - started };

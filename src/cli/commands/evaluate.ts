@@ -57,12 +57,8 @@ async function evaluate(runDir: string, flags: EvaluateFlags): Promise<void> {
   }
   // A run trained on a class subset was relabelled 0..k-1: name its outputs after the original classes.
   const classNames = subsetClassNames(dataset.classes, recipe?.classes);
-  const normalize = recipe?.normalize;
-  const result = evaluateClassifier(model, set, {
-    classNames,
-    batchSize: 1000,
-    ...(normalize ? { normalize } : {}),
-  });
+  // loadModel gives a model that standardises its own inputs (an old run's normalisation restored).
+  const result = evaluateClassifier(model, set, { classNames, batchSize: 1000 });
   const report = flags.report
     ? await writeRunReport(runDir, {
         model,
@@ -71,7 +67,6 @@ async function evaluate(runDir: string, flags: EvaluateFlags): Promise<void> {
         classNames,
         dataset: dataset.name,
         split: flags.split,
-        ...(normalize ? { normalize } : {}),
         ...(flags.png ? { png: true } : {}),
       })
     : undefined;

@@ -1,8 +1,6 @@
 // `mnist-lab export` and `mnist-lab import`: a run's model out to the TF.js Layers format or ONNX,
 // and a TF.js Layers model in as a run. A thin client of the public API.
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import {
   ONNX_INPUT_NAME,
@@ -13,7 +11,6 @@ import {
   saveTfjsModel,
   selectBackend,
   writeFileAtomic,
-  type Normalize,
 } from '../../index.js';
 import { existingPath } from '../flags.js';
 import { printInfo, printJson, printResult } from '../output.js';
@@ -31,36 +28,20 @@ interface ImportFlags {
   json?: boolean;
 }
 
-/**
- * The standardisation a run trained with (config.json runConfig.recipe.normalize), if any. `path` is
- * what loadModel takes: a run directory, a checkpoint directory (runs/NAME/checkpoints/<step>) or a
- * model.safetensors in either.
- */
-async function runNormalize(path: string): Promise<Normalize | undefined> {
-  const directory = path.endsWith('.safetensors') ? dirname(path) : path;
-  const candidates = [join(directory, 'config.json')];
-  if (basename(dirname(directory)) === 'checkpoints')
-    candidates.push(join(directory, '..', '..', 'config.json'));
-  const configPath = candidates.find((candidate) => existsSync(candidate));
-  if (!configPath) return undefined; // a bare model file: no run config, inputs are pixel / 255
-  const config = JSON.parse(await readFile(configPath, 'utf8')) as {
-    runConfig?: { recipe?: { normalize?: Normalize } };
-  };
-  return config.runConfig?.recipe?.normalize;
-}
-
 async function exportCommand(flags: ExportFlags): Promise<void> {
   selectBackend();
+  // The model carries its input standardisation (an old run's is restored by loadModel), and the
+  // exporters write its Normalization layer into the exported graph.
   const model = await loadModel(flags.model);
-  const normalize = await runNormalize(flags.model);
-  const options = normalize ? { normalize } : {};
+  const layer = model.inputNormalization;
+  const normalize = layer ? { mean: layer.mean, std: layer.std } : undefined;
   let files: string[];
   if (flags.format === 'tfjs') {
-    const modelJson = await saveTfjsModel(model, flags.out, options);
+    const modelJson = await saveTfjsModel(model, flags.out);
     files = [modelJson, join(flags.out, 'group1-shard1of1.bin')];
   } else {
     const path = join(flags.out, 'model.onnx');
-    await writeFileAtomic(path, exportOnnx(model, options));
+    await writeFileAtomic(path, exportOnnx(model));
     files = [path];
   }
   const input = `float32 [N, 28, 28, 1] NHWC, pixel / 255${normalize ? ` (standardisation mean ${normalize.mean}, std ${normalize.std} is inside the model)` : ''}`;

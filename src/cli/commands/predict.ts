@@ -1,6 +1,8 @@
 // `mnist-lab predict --model <runDir> image.png [...]`: PNG/JPEG pictures of single digits (photos,
 // drawings on white paper, MNIST-style images) preprocessed the MNIST way and classified; prints
-// the top-3 classes per image. A thin client of the public API.
+// the top-3 classes per image. Each file gets its own result or its own error (a blank picture
+// does not cost the others theirs); the exit code says whether every file was classified. A thin
+// client of the public API.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Command } from 'commander';
@@ -13,10 +15,11 @@ import {
   readRunRecipe,
   recipeClassNames,
   selectBackend,
-  type Normalize,
+  type Prediction,
 } from '../../index.js';
+import { EXIT_CODES } from '../errors.js';
 import { existingPath, integerIn } from '../flags.js';
-import { printJson, printResult } from '../output.js';
+import { printInfo, printJson, printResult } from '../output.js';
 import { backendOptions } from './train.js';
 
 interface PredictFlags {
@@ -29,26 +32,28 @@ interface PredictFlags {
   json?: boolean;
 }
 
-async function predict(files: string[], flags: PredictFlags): Promise<void> {
-  selectBackend({
-    ...(flags.backend ? { backend: flags.backend } : {}),
-    ...(flags.threads ? { threads: flags.threads } : {}),
-  });
-  const model = await loadModel(flags.model);
-  const recipe = await readRunRecipe(flags.model);
-  const classNames = recipeClassNames(recipe);
-  const normalize: Normalize | undefined = recipe?.normalize;
-  const images = new Uint8Array(files.length * 784); // (N, 28, 28)
-  if (flags.saveInputs) await mkdir(flags.saveInputs, { recursive: true });
-  for (const [i, file] of files.entries()) {
+const PIXELS = 784; // (28, 28)
+
+/** A file's outcome: the 28x28 image the model sees, or why there is none. */
+type Prepared = { file: string; image: Uint8Array } | { file: string; error: string };
+
+/** The message of an error about `file`, starting with the file's name once. */
+function aboutFile(file: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = code ? `cannot read it (${code})` : (error as Error).message;
+  return message.startsWith(`${file}:`) ? message : `${file}: ${message}`;
+}
+
+/** Reads, decodes and preprocesses one picture into MNIST form (and saves that when asked). */
+async function prepare(file: string, flags: PredictFlags): Promise<Prepared> {
+  try {
     const picture = decodeImage(new Uint8Array(await readFile(file)), file);
     const { image } = preprocessRgba(picture.data, picture.width, picture.height, {
       invert: flags.invert === undefined ? 'auto' : flags.invert,
     });
-    images.set(image, i * 784);
     if (flags.saveInputs) {
-      const rgba = new Uint8Array(784 * 4);
-      for (let p = 0; p < 784; p++) {
+      const rgba = new Uint8Array(PIXELS * 4);
+      for (let p = 0; p < PIXELS; p++) {
         rgba[4 * p] = rgba[4 * p + 1] = rgba[4 * p + 2] = image[p] as number;
         rgba[4 * p + 3] = 255;
       }
@@ -57,28 +62,66 @@ async function predict(files: string[], flags: PredictFlags): Promise<void> {
         encodePng({ width: 28, height: 28, data: rgba }),
       );
     }
+    return { file, image };
+  } catch (error) {
+    return { file, error: aboutFile(file, error) };
   }
-  const predictions = predictDigits(model, images, {
-    topK: flags.top,
-    ...(classNames ? { classNames } : {}),
-    ...(normalize ? { normalize } : {}),
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
+
+async function predict(files: string[], flags: PredictFlags): Promise<void> {
+  selectBackend({
+    ...(flags.backend ? { backend: flags.backend } : {}),
+    ...(flags.threads ? { threads: flags.threads } : {}),
   });
+  // The model carries its input normalisation (an old run's is restored by loadModel).
+  const model = await loadModel(flags.model);
+  const classNames = recipeClassNames(await readRunRecipe(flags.model));
+  if (flags.saveInputs) await mkdir(flags.saveInputs, { recursive: true });
+  const prepared: Prepared[] = [];
+  for (const file of files) prepared.push(await prepare(file, flags));
+  const ready = prepared.filter((p): p is { file: string; image: Uint8Array } => 'image' in p);
+  const images = new Uint8Array(ready.length * PIXELS); // (N, 28, 28) of the readable files
+  ready.forEach((p, i) => images.set(p.image, i * PIXELS));
+  const predictions = new Map<Prepared, Prediction>();
+  if (ready.length > 0) {
+    const results = predictDigits(model, images, {
+      topK: flags.top,
+      ...(classNames ? { classNames } : {}),
+    });
+    ready.forEach((p, i) => predictions.set(p, results[i] as Prediction));
+  }
+  const failed = prepared.filter((p) => 'error' in p).length;
   if (flags.json) {
     printJson(
-      predictions.map((p, i) => ({
-        file: files[i],
-        label: p.label,
-        name: p.name,
-        probabilities: p.probabilities.map((v) => Math.round(v * 1e6) / 1e6),
-        top: p.top.map((t) => ({ ...t, probability: Math.round(t.probability * 1e6) / 1e6 })),
-      })),
+      prepared.map((p) => {
+        const prediction = predictions.get(p);
+        if (!prediction) return { file: p.file, error: (p as { error: string }).error };
+        return {
+          file: p.file,
+          label: prediction.label,
+          name: prediction.name,
+          probabilities: prediction.probabilities.map(round),
+          top: prediction.top.map((t) => ({ ...t, probability: round(t.probability) })),
+        };
+      }),
     );
-    return;
+  } else {
+    for (const p of prepared) {
+      const prediction = predictions.get(p);
+      if (!prediction) {
+        printInfo(`mnist-lab: ${(p as { error: string }).error}`);
+        continue;
+      }
+      const top = prediction.top.map((t) => `${t.name} ${(t.probability * 100).toFixed(1)}%`).join(', ');
+      printResult(`${p.file}: ${prediction.name}   (${top})`);
+    }
+    if (failed > 0) printInfo(`mnist-lab: ${failed} of ${files.length} pictures could not be classified`);
   }
-  for (const [i, p] of predictions.entries()) {
-    const top = p.top.map((t) => `${t.name} ${(t.probability * 100).toFixed(1)}%`).join(', ');
-    printResult(`${files[i]}: ${p.name}   (${top})`);
-  }
+  if (failed > 0) process.exitCode = EXIT_CODES.error;
 }
 
 export function registerPredictCommand(program: Command): void {
@@ -98,6 +141,16 @@ export function registerPredictCommand(program: Command): void {
     .option('--invert', 'always invert grey levels (default: when the background is light)')
     .option('--no-invert', 'never invert grey levels')
     .option('--save-inputs <dir>', 'also write each preprocessed 28x28 input as PNG into this directory')
-    .option('--json', 'print one JSON array [{file, label, name, probabilities, top}] on stdout');
+    .option(
+      '--json',
+      'print one JSON array on stdout, one entry per file in order: {file, label, name, probabilities, top}, ' +
+        'or {file, error} for a picture that could not be classified',
+    )
+    .addHelpText(
+      'after',
+      '\nEvery picture gets its own result or its own error (naming the file); one bad picture does not stop ' +
+        'the others.\nExit codes: 0 every picture classified, 1 any picture could not be (or the model did not ' +
+        'load), 2 invalid arguments.',
+    );
   backendOptions(command).action((files: string[], flags: PredictFlags) => predict(files, flags));
 }

@@ -25,7 +25,6 @@ import {
   type Dataset,
   type ImageSet,
   type LearningRateSchedule,
-  type Normalize,
   type Optimizer,
   type RunRecipe,
   type TrainEvent,
@@ -114,10 +113,6 @@ function scheduleFor(
     case 'one-cycle':
       return oneCycle({ maxLearningRate: learningRate, totalSteps });
   }
-}
-
-function normalizeOf(recipeNormalization: 'scale' | Normalize): Normalize | undefined {
-  return recipeNormalization === 'scale' ? undefined : recipeNormalization;
 }
 
 function defaultRunDir(model: string, dataset: string): string {
@@ -249,13 +244,11 @@ export async function train(flags: TrainFlags, options: { header?: boolean } = {
     loss: sparseCategoricalCrossentropy({ fromLogits: true, labelSmoothing: recipe.labelSmoothing ?? 0 }),
     metrics: ['accuracy'],
   });
-  const normalize = normalizeOf(recipe.normalization);
   const runDir = flags.resume ?? flags.out ?? defaultRunDir(recipe.name, dataset.name);
   const runRecipe: RunRecipe = {
     model: recipe.name,
     dataset: dataset.name,
     ...(flags.classes ? { classes: flags.classes } : {}),
-    ...(normalize ? { normalize } : {}),
   };
   let samplesPerEpoch = 0;
   let epochsRun = 0;
@@ -284,7 +277,6 @@ export async function train(flags: TrainFlags, options: { header?: boolean } = {
         threads: backend.threads,
       },
       ...(flags.resume ? { resumeFrom: flags.resume } : { runDir }),
-      ...(normalize ? { normalize } : {}),
       ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
       ...(flags.limit ? { limit: flags.limit } : {}),
       ...(flags.augment ? { augment: true } : {}),
@@ -325,7 +317,6 @@ export async function train(flags: TrainFlags, options: { header?: boolean } = {
           classNames,
           outputs: 'logits',
           keepWorst: 24,
-          ...(normalize ? { normalize } : {}),
         })
       : undefined;
   // report.html in the run directory: curves, per-class table, confusion heatmap, mistakes (issue 6).
@@ -334,7 +325,6 @@ export async function train(flags: TrainFlags, options: { header?: boolean } = {
     ...(test ? { set: testSet, evaluation: test } : {}),
     classNames,
     dataset: dataset.name,
-    ...(normalize ? { normalize } : {}),
   });
   const result = {
     runDir,

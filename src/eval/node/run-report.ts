@@ -12,7 +12,8 @@ import { scheduleFromConfig } from '../../optim/schedules.js';
 import type { ScheduleConfig } from '../../optim/schedules.js';
 import type { Model } from '../../train/model.js';
 import { loadModel, writeFileAtomic } from '../../train/run.js';
-import type { Normalize, TrainEvent } from '../../train/types.js';
+import type { InputNormalization } from '../../data/normalize.js';
+import type { TrainEvent } from '../../train/types.js';
 import { VERSION } from '../../version.js';
 import type { CurvePoint } from '../charts.js';
 import { evaluateClassifier, type ClassifierEvaluation, type LabelledImages } from '../evaluate.js';
@@ -39,8 +40,8 @@ export interface RunReportOptions {
   /** Shown in the report. Default: the run's dataset, 'test'. */
   dataset?: string;
   split?: string;
-  /** Per-batch standardisation the model trained with. */
-  normalize?: Normalize;
+  /** @deprecated models carry their input normalisation; see FitOptions.normalize. */
+  normalize?: InputNormalization;
   /** Also write the charts and the gallery as PNG files under <run>/report/. */
   png?: boolean;
   /** Images in the mistakes gallery. Default 24. */

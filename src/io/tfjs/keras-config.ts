@@ -17,6 +17,7 @@ import {
   GlobalAveragePooling2D,
   LayerNormalization,
   MaxPooling2D,
+  Normalization,
   Rescaling,
   Reshape,
 } from '../../nn/index.js';
@@ -165,11 +166,14 @@ export function kerasLayerJson(layer: Layer, name: string): KerasLayerJson {
   }
   if (layer instanceof Reshape) return entry('Reshape', { target_shape: layer.targetShape });
   if (layer instanceof Rescaling) return entry('Rescaling', { scale: layer.scale, offset: layer.offset });
+  // (x - mean) / std = x * (1 / std) + (-mean / std): equal up to float rounding.
+  if (layer instanceof Normalization)
+    return entry('Rescaling', { scale: 1 / layer.std, offset: -layer.mean / layer.std });
   if (layer instanceof Add) return entry('Add', {});
   throw new Error(
     `cannot export layer '${layer.name}' of class ${layer.className} to the TF.js Layers format ` +
       '(supported: Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, ' +
-      'BatchNormalization, LayerNormalization, GlobalAveragePooling2D, Reshape, Rescaling, Add)',
+      'BatchNormalization, LayerNormalization, GlobalAveragePooling2D, Reshape, Rescaling, Normalization, Add)',
   );
 }
 
@@ -267,7 +271,10 @@ function lastAxis(className: string, name: string, value: unknown): number {
   return axis;
 }
 
-/** An imported layer, and the positive axis it must normalise (checked after the model is built). */
+/**
+ * An imported layer, and the positive axis it must act on when the file gave one (checked against
+ * the input rank once the model is built: it must be the last axis).
+ */
 export interface ImportedLayer {
   layer: Layer;
   positiveAxis?: number;
@@ -352,9 +359,12 @@ export function layerFromKeras(className: string, name: string, raw: Json): Impo
       return { layer: new Activation({ ...args, activation: 'relu' }) };
     }
     case 'Softmax': {
+      // NOTE: TF.js's own Softmax defaults to axis 1 (the last axis of [N, classes]); a positive
+      // axis is checked against the input rank once the model is built.
       const o = read(['axis']);
-      lastAxisMinusOne(className, name, o['axis']);
-      return { layer: new Activation({ ...args, activation: 'softmax' }) };
+      const axis = lastAxis(className, name, o['axis']);
+      const layer = new Activation({ ...args, activation: 'softmax' });
+      return axis === -1 ? { layer } : { layer, positiveAxis: axis };
     }
     case 'BatchNormalization': {
       const o = read(['axis', 'momentum', 'epsilon', 'center', 'scale']);
@@ -411,13 +421,5 @@ export function layerFromKeras(className: string, name: string, raw: Json): Impo
           'MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, ReLU, Softmax, BatchNormalization, ' +
           'LayerNormalization, GlobalAveragePooling2D, Reshape, Rescaling, Add, InputLayer)',
       );
-  }
-}
-
-function lastAxisMinusOne(className: string, name: string, value: unknown): void {
-  if (value !== undefined && value !== null && value !== -1) {
-    throw new Error(
-      `cannot import ${className} '${name}': axis ${JSON.stringify(value)} is not supported (only -1)`,
-    );
   }
 }

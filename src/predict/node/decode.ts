@@ -1,8 +1,10 @@
 // Image files to RGBA: PNG (pngjs) and baseline/progressive JPEG (jpeg-js), recognised by their
-// signatures rather than the file name. Node-only.
+// signatures rather than the file name. A JPEG's EXIF orientation is applied (jpeg-js ignores it):
+// a portrait phone photo comes out upright. Node-only.
 import jpeg from 'jpeg-js';
 import type { RgbaImage } from '../../data/grid.js';
 import { decodePng } from '../../data/node/png.js';
+import { jpegOrientation, orientImage } from '../exif.js';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47];
 const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
@@ -105,19 +107,21 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
   if (startsWith(bytes, JPEG_SIGNATURE)) {
     const refusal = jpegSizeRefusal(bytes);
     if (refusal) throw new Error(`${name}: ${refusal}`);
+    let decoded: RgbaImage;
     try {
-      const decoded = jpeg.decode(bytes, {
+      const raw = jpeg.decode(bytes, {
         useTArray: true,
         formatAsRGBA: true,
         maxResolutionInMP: MAX_IMAGE_MEGAPIXELS,
         maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
       });
-      return { width: decoded.width, height: decoded.height, data: new Uint8Array(decoded.data) };
+      decoded = { width: raw.width, height: raw.height, data: new Uint8Array(raw.data) };
     } catch (error) {
       throw new Error(
         `${name}: not a readable JPEG (${(error as Error).message}); re-save it as PNG or JPEG`,
       );
     }
+    return orientImage(decoded, jpegOrientation(bytes));
   }
   const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
   throw new Error(

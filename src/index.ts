@@ -256,8 +256,13 @@ export {
 } from './train/run.js';
 
 // ---- formats ----
-export { SafetensorsError, decodeSafetensors, encodeSafetensors, tensorValues } from './io/safetensors.js';
-export type { SafetensorsDType, SafetensorsFile, SafetensorsTensor } from './io/safetensors.js';
+export {
+  SafetensorsError,
+  decodeSafetensors,
+  encodeSafetensors,
+  tensorValues,
+} from './formats/safetensors.js';
+export type { SafetensorsDType, SafetensorsFile, SafetensorsTensor } from './formats/safetensors.js';
 
 // ---- evaluation and prediction ----
 export {

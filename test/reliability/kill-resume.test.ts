@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeSafetensors } from '../../src/io/safetensors.js';
+import { decodeSafetensors } from '../../src/formats/safetensors.js';
 import { loadModel } from '../../src/index.js'; // registers the js backend
 import { Random } from '../../src/util/random.js';
 

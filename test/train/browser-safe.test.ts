@@ -47,7 +47,7 @@ class MemoryRun implements RunStore {
 
 describe('browser safety', () => {
   it('the trainer, its callbacks and checkpoint code import no Node-only module', () => {
-    const entries = ['src/train/trainer.ts', 'src/train/callbacks/index.ts', 'src/io/safetensors.ts'];
+    const entries = ['src/train/trainer.ts', 'src/train/callbacks/index.ts', 'src/formats/safetensors.ts'];
     for (const entry of entries) {
       for (const [file, specifiers] of reachable(join(process.cwd(), entry))) {
         const nodeOnly = specifiers.filter(

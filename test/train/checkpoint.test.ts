@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeSafetensors } from '../../src/io/safetensors.js';
+import { decodeSafetensors } from '../../src/formats/safetensors.js';
 import { encodeModel, modelFromBytes } from '../../src/train/checkpoint.js';
 import { loadModel, readCheckpoint, setWriteFaultHook } from '../../src/train/run.js';
 import type { FitOptions, TrainEvent } from '../../src/train/types.js';

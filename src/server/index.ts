@@ -12,23 +12,16 @@
 //   POST /api/predict?run=<id>        a PNG/JPEG body or {pixels: number[784]} -> class probabilities
 //   GET  /*                           the built web app (dist/web)
 import { createServer, type Server } from 'node:http';
-import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import {
-  REPORT_FILE,
-  REPORT_PNG_DIR,
-  VERSION,
-  getBackend,
-  latestCheckpointDir,
-  selectBackend,
-} from '../index.js';
+import { METRICS_FILE, REPORT_FILE, REPORT_PNG_DIR, VERSION, getBackend, selectBackend } from '../index.js';
 import { streamRunEvents } from './events.js';
 import { HttpError, contentType, parseJsonBody, readBody, sendJson } from './http.js';
 import { DEFAULT_WEB_ROOT } from './paths.js';
 import {
   ModelCache,
   PREDICT_BODY_LIMIT,
+  modelForPrediction,
   pixelsFromJson,
   pixelsFromPicture,
   predictImage,
@@ -99,17 +92,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     )
     .add('GET', '/api/runs/:id/model', async ({ request, response, params }) => {
       const id = params['id'] as string;
-      const checkpoint = await latestCheckpointDir(catalog.runDir(id)).catch(() => null);
-      const file = checkpoint ? join(checkpoint, 'model.safetensors') : undefined;
-      if (!file || !(await stat(file).catch(() => undefined))) {
-        throw new HttpError(404, `run '${id}' has no checkpoint yet (no model.safetensors)`);
-      }
+      const file = await catalog.modelPath(id);
       response.setHeader('content-disposition', `attachment; filename="${id}.safetensors"`);
       await sendFile(response, file, { head: request.method === 'HEAD' });
     })
     .add('GET', '/api/runs/:id/report', async ({ request, response, params }) => {
       const id = params['id'] as string;
-      const file = await resolveInside(catalog.runDir(id), REPORT_FILE);
+      const file = await resolveInside(await catalog.runDir(id), REPORT_FILE);
       if (!file)
         throw new HttpError(404, `run '${id}' has no ${REPORT_FILE} yet (it is written when training ends)`);
       await sendFile(response, file, { head: request.method === 'HEAD' });
@@ -117,13 +106,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     .add('GET', '/api/runs/:id/report/:file', async ({ request, response, params }) => {
       const id = params['id'] as string;
       const name = params['file'] as string;
-      const file = await resolveInside(join(catalog.runDir(id), REPORT_PNG_DIR), name);
+      const file = await resolveInside(join(await catalog.runDir(id), REPORT_PNG_DIR), name);
       if (!file) throw new HttpError(404, `run '${id}' has no report file '${name.slice(0, 100)}'`);
       await sendFile(response, file, { head: request.method === 'HEAD' });
     })
     .add('GET', '/api/runs/:id/events', async ({ request, response, params }) => {
       const id = params['id'] as string;
-      const runDir = catalog.runDir(id);
+      const runDir = await catalog.runDir(id);
+      await catalog.checkServable(id, METRICS_FILE);
       await streamRunEvents(runDir, request, response, { isLive: () => catalog.isLive(id) });
     })
     .add('POST', '/api/train', async ({ request, response }) => {
@@ -147,10 +137,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       }
       const body = await readBody(request, PREDICT_BODY_LIMIT);
       const image = isImage ? pixelsFromPicture(body) : pixelsFromJson(body);
-      const requested = url.searchParams.get('run');
-      const id = requested ?? (await catalog.newestWithModel());
-      if (id === undefined) throw new HttpError(404, 'no run with a model yet: train one (mnist-lab train)');
-      const run = await models.get(catalog.runDir(id), id);
+      const { id, run } = await modelForPrediction(catalog, models, url.searchParams.get('run'), log);
       sendJson(response, 200, predictImage(id, run, image));
     });
 

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '../../src/train/checkpoint.js';
-import { loadModel, writeFileAtomic } from '../../src/train/run.js';
+import { writeFileAtomic } from '../../src/runs/node/files.js';
+import { loadModel } from '../../src/train/run.js';
 import { COUNT, assertClose, ourOutputs, testImages, zooModel } from './helpers.js';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');

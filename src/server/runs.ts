@@ -125,7 +125,8 @@ export class RunCatalog {
   private async writerAlive(id: string, run: RunDirectory): Promise<boolean | undefined> {
     if (this.supervised(id)?.state === 'running') return true;
     const holder = await run.lockHolder();
-    if (holder) return holder.state !== 'gone';
+    // An unreadable lock (a writer that died creating it) says nothing: the clock decides.
+    if (holder?.record) return holder.state !== 'gone';
     return undefined;
   }
 
@@ -153,17 +154,27 @@ export class RunCatalog {
     return summaries.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
   }
 
-  /** Ids of the runs that have a model, newest first (candidates for a prediction without ?run=). */
-  async runsWithModel(): Promise<string[]> {
-    return (await this.list()).filter((run) => run.hasModel).map((run) => run.id);
+  private withModel: { ids: Promise<string[]>; at: number } | undefined;
+
+  /**
+   * Ids of the runs that have a model, newest first (candidates for a prediction without ?run=);
+   * listed again at most once a second.
+   */
+  runsWithModel(): Promise<string[]> {
+    if (!this.withModel || performance.now() - this.withModel.at > 1000) {
+      const ids = this.list().then((runs) => runs.filter((run) => run.hasModel).map((run) => run.id));
+      this.withModel = { ids, at: performance.now() };
+      ids.catch(() => (this.withModel = undefined));
+    }
+    return this.withModel.ids;
   }
 
   async summary(id: string): Promise<RunSummary> {
     return this.summaryOf(id, await this.run(id));
   }
 
-  private async summaryOf(id: string, run: RunDirectory): Promise<RunSummary> {
-    const read = await this.read(id, run);
+  private async summaryOf(id: string, run: RunDirectory, read?: RunRead): Promise<RunSummary> {
+    read ??= await this.read(id, run);
     return {
       id,
       model: modelName(read.config) ?? this.supervised(id)?.model ?? 'unknown',
@@ -270,8 +281,8 @@ export class RunCatalog {
   /** A run's detail, from what its summary read (nothing is read twice). */
   async detail(id: string): Promise<RunDetail> {
     const run = await this.run(id);
-    const summary = await this.summaryOf(id, run);
     const read = await this.read(id, run);
+    const summary = await this.summaryOf(id, run, read);
     const recipe = read.config?.runConfig?.recipe;
     return {
       run: summary,

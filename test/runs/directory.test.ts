@@ -14,8 +14,16 @@ import { acquireRunLock, RunLockedError } from '../../src/runs/node/lock.js';
 import { openRun } from '../../src/runs/node/writer.js';
 import { loadModel } from '../../src/train/run.js';
 import { readRunRecipe } from '../../src/predict/node/run-recipe.js';
-import { encodeModel } from '../../src/train/checkpoint.js';
-import { deadPid, liveProcess, randomDigits, scratch, snapshot, tinyModel, tinyRun } from './helpers.js';
+import {
+  deadPid,
+  liveProcess,
+  randomDigits,
+  scratch,
+  snapshot,
+  tinyModel,
+  tinyModelFile,
+  tinyRun,
+} from './helpers.js';
 
 const root = scratch('runs');
 after(() => root.remove());
@@ -193,7 +201,7 @@ describe('runs: one definition of a run’s model', () => {
     assert.equal(await RunDirectory.at(trained).modelFile(), 'checkpoints/8/model.safetensors');
     const imported = fresh('imported');
     mkdirSync(imported);
-    writeFileSync(join(imported, 'model.safetensors'), encodeModel(tinyModel()));
+    writeFileSync(join(imported, 'model.safetensors'), tinyModelFile());
     writeFileSync(
       join(imported, 'config.json'),
       JSON.stringify({

@@ -11,6 +11,7 @@ import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
 import { dense, flatten } from '../../src/nn/index.js';
 import { adam } from '../../src/optim/index.js';
 import { openRun } from '../../src/runs/node/writer.js';
+import { encodeModel } from '../../src/train/checkpoint.js';
 import { sequential, type Model } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
 
@@ -43,6 +44,13 @@ export function tinyModel(): Model {
     metrics: ['accuracy'],
   });
   return model;
+}
+
+/** model.safetensors bytes of a built tinyModel() (what `mnist-lab import` writes at a run's top). */
+export function tinyModelFile(): Uint8Array {
+  const model = tinyModel();
+  model.buildFor([28, 28, 1], new Random(7));
+  return encodeModel(model);
 }
 
 /** A real run in `dir` written by fit(): `epochs` epochs of 4 steps, a checkpoint per epoch. */

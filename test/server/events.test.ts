@@ -3,7 +3,15 @@
 // Server-Sent Events (batchEnd, epochEnd, trainEnd, then `event: end`), replaying after
 // Last-Event-ID on reconnect. A hand-written run shows a torn last line held back until complete.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';

@@ -4,6 +4,7 @@
 //   <directory>/best/model.safetensors
 // A directory is written through the FileAccess given (atomic; the Node entry's modelCheckpoint
 // gives Node's); elsewhere inject `save`.
+import { MODEL_FILE } from '../../runs/layout.js';
 import type { FileAccess } from '../../runs/types.js';
 import { encodeModel } from '../checkpoint.js';
 import type { EpochEndEvent, TrainBeginEvent } from '../types.js';
@@ -51,8 +52,7 @@ export class ModelCheckpoint extends Callback {
             "entry's modelCheckpoint (it passes files), or give files or a save function",
         );
       }
-      this.save = (kind, bytes) =>
-        files.writeFileAtomic(files.joinPath(directory, kind, 'model.safetensors'), bytes);
+      this.save = (kind, bytes) => files.writeFileAtomic(files.joinPath(directory, kind, MODEL_FILE), bytes);
     } else throw new Error('ModelCheckpoint: give a directory or a save function');
   }
 

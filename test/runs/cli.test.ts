@@ -103,6 +103,44 @@ describe('train --out', () => {
     assert.equal(readFileSync(join(trained, 'latest'), 'utf8').trim(), 'checkpoints/32');
   });
 
+  it('two trainings on one --out: the second stops naming the first; the run is the first one’s', async () => {
+    const dir = join(root.path, 'concurrent');
+    const args = [
+      'train',
+      '--model',
+      'mlp',
+      '--epochs',
+      '3',
+      '--limit',
+      '6000',
+      '--offline',
+      '--out',
+      dir,
+      '--json',
+    ];
+    const first = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      stdio: 'ignore',
+      env: { ...process.env, MNIST_LAB_BACKEND: 'js' },
+    });
+    const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(join(dir, 'config.json')) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const second = cli(args);
+    assert.equal(second.status, 1, second.stderr);
+    assert.match(
+      oneLine(second.stderr),
+      new RegExp(
+        `^mnist-lab: .*concurrent is in use by pid ${first.pid} on ${hostname()} since \\S+ \\(mnist-lab train\\): wait`,
+      ),
+    );
+    assert.equal(await exited, 0);
+    const begins = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').match(/"type":"trainBegin"/g);
+    assert.equal(begins?.length, 1, 'one training in the log');
+    assert.equal(existsSync(join(dir, 'run.lock')), false);
+  });
+
   it('--resume and --overwrite together are refused', () => {
     const result = cli(['train', '--resume', trained, '--overwrite', '--offline']);
     assert.equal(result.status, 2);

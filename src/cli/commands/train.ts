@@ -192,7 +192,7 @@ async function withResumedFlags(flags: TrainFlags, command: Command): Promise<Tr
   const config = await RunDirectory.at(flags.resume).config();
   if (!config) {
     throw new UsageError(
-      `--resume ${flags.resume}: no config.json there; give a run directory written by 'mnist-lab train'`,
+      `--resume ${flags.resume}: no readable config.json there; give a run directory written by 'mnist-lab train'`,
     );
   }
   const saved = config.runConfig?.flags as RunShapingFlags | undefined;

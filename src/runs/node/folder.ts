@@ -14,7 +14,7 @@ import {
   timeStamp,
 } from '../layout.js';
 import type { RunConfig } from '../types.js';
-import { acquireRunLock, type RunLock } from './lock.js';
+import { acquireRunLock, throwIfLockedByOther, type RunLock } from './lock.js';
 
 export type FolderState =
   | { kind: 'missing' }
@@ -110,6 +110,8 @@ export async function claimFolder(directory: string, options: ClaimOptions): Pro
   };
   const takeLock = (): Promise<RunLock | undefined> =>
     options.lock === false ? Promise.resolve(undefined) : acquireRunLock(directory, lockOptions);
+  // A run another process writes: say who, whatever else the folder holds.
+  if (options.lock !== false) await throwIfLockedByOther(directory);
   const state = await inspectFolder(directory);
   if (state.kind === 'not-a-folder') {
     throw new RunFolderError(directory, `${label} is a file, expected a folder; choose a folder path`);

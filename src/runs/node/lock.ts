@@ -156,6 +156,21 @@ export function releaseHeldLocksSync(): void {
   releaseAllSync();
 }
 
+/**
+ * Throws RunLockedError when another live process (or one on another host) holds `directory`'s
+ * lock: asked before anything else about a folder, so a second writer hears who holds it.
+ */
+export async function throwIfLockedByOther(directory: string): Promise<void> {
+  const path = join(directory, LOCK_FILE);
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  const record = text === undefined ? undefined : parseLock(text);
+  if (!record || [...held.values()].some((entry) => entry.text === text)) return;
+  const ours = record.pid === process.pid && record.host === hostname();
+  if (!ours && holderState(record) !== 'gone') {
+    throw new RunLockedError(directory, record, lockedMessage(directory, path, record));
+  }
+}
+
 /** Locks run directory `directory` (created if missing) for this process; see the header. */
 export async function acquireRunLock(directory: string, options: LockOptions): Promise<RunLock> {
   await mkdir(directory, { recursive: true });

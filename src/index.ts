@@ -255,11 +255,8 @@ export {
   TerminateOnNaN,
   TrainingContext,
   TrainingDivergedError,
-  csvLogger,
   earlyStopping,
-  jsonlLogger,
   learningRateScheduler,
-  modelCheckpoint,
   progressBar,
   terminateOnNaN,
 } from './train/callbacks/index.js';
@@ -271,21 +268,58 @@ export type {
   ProgressBarOptions,
 } from './train/callbacks/index.js';
 export { encodeModel, loadModelWeights, modelFromBytes } from './train/checkpoint.js';
-// NOTE: importing run.js registers Node file access, which fit({runDir}) uses.
+// Node: models from runs, and the file-writing callbacks given Node's file access explicitly.
 export {
-  RunDirectory,
-  latestCheckpointDir,
-  runDirName,
-  throwIfDiverged,
+  csvLogger,
+  jsonlLogger,
   loadModel,
-  openRunDirectory,
-  readCheckpoint,
-  writeFileAtomic,
+  modelCheckpoint,
+  modelFromFiles,
+  throwIfDiverged,
 } from './train/run.js';
 
+// ---- run directories (src/runs: the one reader/writer of the layout) ----
+export type {
+  EvaluationRecord,
+  FileAccess,
+  LockRecord,
+  RunConfig,
+  RunEvent,
+  RunNormalize,
+  RunRecipe,
+} from './runs/types.js';
+export {
+  CHECKPOINTS_DIR,
+  CONFIG_FILE,
+  EVALUATION_FILE,
+  LATEST_FILE,
+  LOCK_FILE,
+  METRICS_FILE,
+  MODEL_FILE,
+  REPORT_FILE,
+  REPORT_PNG_DIR,
+  SERVE_LOG_FILE,
+  runDirName,
+} from './runs/layout.js';
+export { RunDirectory, readCheckpoint, readModelSource, runConfigFor } from './runs/node/directory.js';
+export type { ModelFiles } from './runs/node/directory.js';
+export { RunFileError, nodeFiles, setWriteFaultHook, writeFileAtomic } from './runs/node/files.js';
+export type { WriteStage } from './runs/node/files.js';
+export { RunFolderError, claimFolder, inspectFolder } from './runs/node/folder.js';
+export type { ClaimOptions, Claimed, FolderState } from './runs/node/folder.js';
+export { RunLockedError, acquireRunLock, readRunLock, releaseHeldLocksSync } from './runs/node/lock.js';
+export type { LockOptions, RunLock } from './runs/node/lock.js';
+export { RunWriter, openRun } from './runs/node/writer.js';
+export type { OpenRunOptions } from './runs/node/writer.js';
+
 // ---- formats ----
-export { SafetensorsError, decodeSafetensors, encodeSafetensors, tensorValues } from './io/safetensors.js';
-export type { SafetensorsDType, SafetensorsFile, SafetensorsTensor } from './io/safetensors.js';
+export {
+  SafetensorsError,
+  decodeSafetensors,
+  encodeSafetensors,
+  tensorValues,
+} from './formats/safetensors.js';
+export type { SafetensorsDType, SafetensorsFile, SafetensorsTensor } from './formats/safetensors.js';
 
 // ---- evaluation and prediction ----
 export {
@@ -411,13 +445,7 @@ export type {
 export type { CurvePoint } from './eval/charts.js';
 export { renderReportCharts, renderReportHtml } from './eval/report.js';
 export type { GalleryItem, ReportCharts, ReportData, TrainingCurves } from './eval/report.js';
-export {
-  REPORT_FILE,
-  REPORT_PNG_DIR,
-  readRunEvents,
-  trainingCurves,
-  writeRunReport,
-} from './eval/node/run-report.js';
+export { evaluationRecord, readRunEvents, trainingCurves, writeRunReport } from './eval/node/run-report.js';
 export type { RunReport, RunReportOptions } from './eval/node/run-report.js';
 
 // ---- interop ----
@@ -443,4 +471,3 @@ export { predictDigits, toProbabilities } from './predict/predict.js';
 export type { ClassProbability, PredictDigitsOptions, Prediction } from './predict/predict.js';
 export { decodeImage } from './predict/node/decode.js';
 export { readRunRecipe, recipeClassNames } from './predict/node/run-recipe.js';
-export type { RunRecipe } from './predict/node/run-recipe.js';

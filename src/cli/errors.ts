@@ -1,7 +1,7 @@
 // How the CLI reports failures: one line on stderr (a stack trace only with --debug) and an exit
 // code that tells a script what happened. The codes are listed in `mnist-lab --help`.
 import { CommanderError, type Command } from 'commander';
-import { TrainingDivergedError } from '../index.js';
+import { RunFolderError, TrainingDivergedError } from '../index.js';
 
 /** Exit codes of every command. */
 export const EXIT_CODES = {
@@ -9,7 +9,10 @@ export const EXIT_CODES = {
   ok: 0,
   /** A runtime failure: missing file, corrupt data, failed write (disk full), ... */
   error: 1,
-  /** Invalid arguments: a bad flag value, an unknown flag or command, incompatible flags. */
+  /**
+   * Invalid arguments: a bad flag value, an unknown flag or command, incompatible flags, an output
+   * folder that holds a run or other files.
+   */
   usage: 2,
   /** Training diverged: a NaN or infinite loss or gradient; the last good checkpoint is kept. */
   diverged: 3,
@@ -31,7 +34,7 @@ export function reportError(error: unknown, debug: boolean): number {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`mnist-lab: ${oneLine(message)}\n`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  if (error instanceof UsageError) return EXIT_CODES.usage;
+  if (error instanceof UsageError || error instanceof RunFolderError) return EXIT_CODES.usage;
   if (error instanceof TrainingDivergedError) return EXIT_CODES.diverged;
   return EXIT_CODES.error;
 }

@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, tensorValues } from '../io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, tensorValues } from '../formats/safetensors.js';
 import type { Model } from '../train/model.js';
-import { writeFileAtomic } from '../train/run.js';
+import { writeFileAtomic } from '../runs/node/files.js';
 import { loadBase } from './base.js';
 import { classifierIndex, replaceHead } from './head.js';
 import { applyLora, loraLayers } from './lora.js';

@@ -10,6 +10,7 @@ import { adam } from '../optim/index.js';
 import { layerFromConfig } from '../nn/layer.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import { Model } from '../train/model.js';
+import { openRun } from '../runs/node/writer.js';
 import { Random } from '../util/random.js';
 import { loadBase } from './base.js';
 import { replaceHead } from './head.js';
@@ -159,7 +160,7 @@ async function fromScratch(
     batchSize: o.batchSize,
     seed: o.seed,
     verbose: 0,
-    runDir: o.runDir,
+    run: await openRun(o.runDir, { command: 'mnist-lab finetune compare' }),
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
   });
   const seconds = (performance.now() - started) / 1000;

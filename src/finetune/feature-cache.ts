@@ -15,7 +15,6 @@ import type { Layer } from '../nn/layer.js';
 import { fromStorage } from '../tensor/ops/creation.js';
 import { Tensor, dispose, noGrad, tidy } from '../tensor/tensor.js';
 import { foldedNormalization, imageBatch, toExamples } from '../train/batches.js';
-import { openRunStore } from '../train/callbacks/storage.js';
 import { TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import { DEFAULT_INPUT_SHAPE, encodeModel } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
@@ -64,11 +63,10 @@ export function cacheablePrefix(model: Model): number {
 /** Why fit() must see the whole model (options the cached head cannot honour), or undefined. */
 function uncacheableBecause(options: FitOptions): string | undefined {
   if (options.augment) return 'augmentation changes the inputs every epoch';
-  if (options.resumeFrom !== undefined) return 'a resumed run restores the whole model';
+  if (options.resume) return 'a resumed run restores the whole model';
   // TerminateOnNaN reads only batch events, which the cached head's fit sends as the model's would.
   if (options.callbacks?.some((callback) => !(callback instanceof TerminateOnNaN)))
     return 'callbacks see the model';
-  if (options.run) return 'a custom run store';
   return undefined;
 }
 
@@ -218,16 +216,16 @@ export async function fitWithFeatureCache(
     }
     validationData = [validationFeatures, vy];
   }
-  const { runDir, validationData: _v, ...rest } = options;
+  const { run, validationData: _v, ...rest } = options;
   const labels =
     needed !== undefined ? firstLabels(y as Exclude<LabelInput, Tensor>, features.shape[0] ?? 0) : y;
   try {
     return await head.fit(features, labels, {
       ...rest,
       ...(validationData ? { validationData } : {}),
-      ...(runDir !== undefined
+      ...(run !== undefined
         ? {
-            run: fullModelStore(openRunStore(runDir), model, {
+            run: fullModelStore(run, model, {
               featureCache: { layers: count, featureShape },
             }),
           }

@@ -8,12 +8,14 @@ import type { ImageSet } from '../data/dataset.js';
 import { sparseCategoricalCrossentropy } from '../losses/index.js';
 import { terminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import type { Model } from '../train/model.js';
+import { openRun, type RunWriter } from '../runs/node/writer.js';
+import type { RunRecipe } from '../runs/types.js';
 import { throwIfDiverged } from '../train/run.js';
 import type { TrainEvent } from '../train/types.js';
 import { saveAdapter } from './adapter.js';
 import { TRANSFER_CNN, architecture } from './architectures.js';
 import { loadBase } from './base.js';
-import type { BaseRecipe, PretrainedBase } from './base.js';
+import type { PretrainedBase } from './base.js';
 import { fineTune } from './recipe.js';
 import type { FineTuneMethod, FineTuneOptions } from './recipe.js';
 import { trainableReport } from './report.js';
@@ -56,6 +58,9 @@ export interface FineTuneRunOptions extends Omit<FineTuneOptions, 'fit' | 'class
 export function defaultPretrainModel(task: TaskData): string {
   return task.name === 'digits-transfer' ? TRANSFER_CNN : 'cnn';
 }
+
+/** What holds a fine-tuning run's lock, as a second process is told. */
+const RUN_COMMAND = 'mnist-lab finetune';
 
 export const FINE_TUNE_RUN_DEFAULTS = {
   pretrainEpochs: 1,
@@ -112,7 +117,7 @@ export async function pretrainBase(
     loss: sparseCategoricalCrossentropy({ fromLogits: true }),
     metrics: ['accuracy'],
   });
-  const baseRecipe: BaseRecipe = {
+  const baseRecipe: RunRecipe = {
     model: recipe.name,
     dataset: data.dataset,
     ...(data.classes ? { classes: data.classes } : {}),
@@ -124,7 +129,7 @@ export async function pretrainBase(
     // One checkpoint, the base: a per-epoch one (weights, Adam slots, fsync) is not worth its time.
     checkpointEvery: 'end',
     verbose: o.verbose,
-    runDir,
+    run: await openRun(runDir, { command: RUN_COMMAND }),
     runConfig: { recipe: baseRecipe },
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
@@ -140,6 +145,16 @@ function evaluationOf(set: ImageSet): boolean {
 
 /** Pretrain (if needed), fine-tune, evaluate, save. */
 export async function runFineTune(options: FineTuneRunOptions): Promise<FineTuneRunResult> {
+  // The run is claimed (checked and locked) before anything is written into it, the base included.
+  const run = await openRun(options.runDir, { command: RUN_COMMAND });
+  try {
+    return await fineTuneInto(run, options);
+  } finally {
+    await run.close(); // a no-op after fit closed it; releases the lock when it did not get that far
+  }
+}
+
+async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promise<FineTuneRunResult> {
   // Options given win over the task's own defaults (digits-transfer's recipe), which win over ours.
   const o = { ...FINE_TUNE_RUN_DEFAULTS, ...options.task.defaults, ...options };
   const log = options.log ?? (() => undefined);
@@ -192,7 +207,7 @@ export async function runFineTune(options: FineTuneRunOptions): Promise<FineTune
       batchSize: o.batchSize,
       seed: o.seed,
       verbose: o.verbose,
-      runDir: o.runDir,
+      run,
       checkpointEvery: 'end',
       runConfig: {
         // What 'mnist-lab evaluate RUN' reads to rebuild the test data: the target's dataset and classes.

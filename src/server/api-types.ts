@@ -3,7 +3,15 @@
 // the web bundle takes nothing from the server's Node code.
 import type { InputNormalization } from '../data/normalize.js';
 
-export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed';
+/**
+ * 'running': training; 'evaluating': training ended, its process evaluates the test set and writes
+ * the report; 'finished' / 'stopped' (interrupted, resumable); 'failed': ended without a trainEnd or
+ * unreadable files.
+ */
+export type RunStatus = 'running' | 'evaluating' | 'finished' | 'stopped' | 'failed';
+
+/** Which accuracy RunSummary.bestAccuracy is: validation (runs that validate) or test (the evaluation). */
+export type AccuracyKind = 'validation' | 'test';
 
 export interface RunSummary {
   /** The directory name under the runs directory. */
@@ -16,8 +24,12 @@ export interface RunSummary {
   status: RunStatus;
   /** Epochs completed. */
   epochs: number;
-  /** Best validation accuracy, else the report's test accuracy, else the best training accuracy; 0..1. */
+  /**
+   * 0..1: the best validation accuracy for a run that validates, else the test accuracy of its
+   * evaluation (evaluation.json); null until there is one. Never a training accuracy.
+   */
   bestAccuracy: number | null;
+  accuracyKind: AccuracyKind;
   hasModel: boolean;
   hasReport: boolean;
 }

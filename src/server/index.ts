@@ -13,18 +13,10 @@
 //   POST /api/predict?run=<id>        a PNG/JPEG body or {pixels: number[784]} -> class probabilities
 //   GET  /*                           the built web app (dist/web)
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import {
-  REPORT_FILE,
-  REPORT_PNG_DIR,
-  VERSION,
-  getBackend,
-  latestCheckpointDir,
-  selectBackend,
-} from '../index.js';
+import { METRICS_FILE, REPORT_FILE, REPORT_PNG_DIR, VERSION, getBackend, selectBackend } from '../index.js';
 import {
   accessGuard,
   isLoopbackHost,
@@ -45,7 +37,13 @@ import {
   sendJson,
 } from './http.js';
 import { DEFAULT_WEB_ROOT } from './paths.js';
-import { ModelCache, PREDICT_BODY_LIMIT, pixelsFromJson, predictImage } from './predict.js';
+import {
+  ModelCache,
+  PREDICT_BODY_LIMIT,
+  modelForPrediction,
+  pixelsFromJson,
+  predictImage,
+} from './predict.js';
 import { Router, type Guard } from './router.js';
 import { RunCatalog } from './runs.js';
 import { resolveInside, sendFile, serveStatic } from './static.js';
@@ -174,18 +172,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     )
     .add('GET', '/api/runs/:id/model', async ({ request, response, params }) => {
       const id = params['id'] as string;
-      const checkpoint = await latestCheckpointDir(catalog.runDir(id)).catch(() => null);
-      const file = checkpoint ? join(checkpoint, 'model.safetensors') : undefined;
-      if (!file || !(await stat(file).catch(() => undefined))) {
-        throw new HttpError(404, `run '${id}' has no checkpoint yet (no model.safetensors)`);
-      }
+      const file = await catalog.modelPath(id);
       response.setHeader('content-disposition', `attachment; filename="${id}.safetensors"`);
       // The ETag changes with the checkpoint: the page asks again with If-None-Match (a 304 when unchanged).
       await sendFile(response, file, fileRequest(request));
     })
     .add('GET', '/api/runs/:id/report', async ({ request, response, params }) => {
       const id = params['id'] as string;
-      const file = await resolveInside(catalog.runDir(id), REPORT_FILE);
+      const file = await resolveInside(await catalog.runDir(id), REPORT_FILE);
       if (!file)
         throw new HttpError(404, `run '${id}' has no ${REPORT_FILE} yet (it is written when training ends)`);
       await sendFile(response, file, fileRequest(request));
@@ -193,13 +187,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     .add('GET', '/api/runs/:id/report/:file', async ({ request, response, params }) => {
       const id = params['id'] as string;
       const name = params['file'] as string;
-      const file = await resolveInside(join(catalog.runDir(id), REPORT_PNG_DIR), name);
+      const file = await resolveInside(join(await catalog.runDir(id), REPORT_PNG_DIR), name);
       if (!file) throw new HttpError(404, `run '${id}' has no report file '${name.slice(0, 100)}'`);
       await sendFile(response, file, fileRequest(request));
     })
     .add('GET', '/api/runs/:id/events', async ({ request, response, params }) => {
       const id = params['id'] as string;
-      const runDir = catalog.runDir(id);
+      const runDir = await catalog.runDir(id);
+      await catalog.checkServable(id, METRICS_FILE);
       const release = streams.acquire(request.socket.remoteAddress ?? 'unknown');
       try {
         await streamRunEvents(runDir, request, response, { isLive: () => catalog.isLive(id) });
@@ -227,10 +222,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         );
       }
       // The run and its model first: a request for a run that is not there costs no decoding.
-      const requested = url.searchParams.get('run');
-      const id = requested ?? (await catalog.newestWithModel());
-      if (id === undefined) throw new HttpError(404, 'no run with a model yet: train one (mnist-lab train)');
-      const run = await models.get(catalog.runDir(id), id);
+      const { id, run } = await modelForPrediction(catalog, models, url.searchParams.get('run'), log);
       let image: Uint8Array;
       if (isImage) {
         const fix = 'scale the picture down (a digit needs 28x28 pixels) or send it as JPEG';

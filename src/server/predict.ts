@@ -1,19 +1,20 @@
 // POST /api/predict: a digit picture (PNG or JPEG bytes, preprocessed exactly as `mnist-lab
-// predict` does) or 784 pixels already in MNIST form, classified by a run's latest checkpoint.
-// Models are loaded once per run and reloaded when the run's `latest` pointer moves.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// predict` does) or 784 pixels already in MNIST form, classified by a run's model (the runs layer's
+// one definition: the latest checkpoint's, else an imported run's own model.safetensors). Models are
+// loaded once per run and reloaded when that model changes. Without ?run=, the newest run whose model
+// loads answers: a broken newer run is skipped (and named in the server's log), never a 500.
 import {
   decodeImage,
-  loadModel,
+  modelFromFiles,
   predictDigits,
   preprocessRgba,
-  readRunRecipe,
   recipeClassNames,
   type Model,
   type ClassProbability,
+  type RunDirectory,
 } from '../index.js';
 import { HttpError, parseJsonBody } from './http.js';
+import type { RunCatalog } from './runs.js';
 
 export const PREDICT_BODY_LIMIT = 1 << 20; // 1 MiB
 const PIXELS = 784; // (28, 28)
@@ -28,54 +29,105 @@ export interface PredictResult {
   image: number[];
 }
 
-interface LoadedRun {
-  latest: string;
+export interface LoadedRun {
+  /** RunDirectory.modelKey() of the model loaded. */
+  key: string;
   model: Model;
   classNames: string[] | undefined;
 }
 
-/** How long a loaded model is used before its run's `latest` pointer is read again. */
+/** How long a loaded model is used before its run's model is looked at again. */
 const RECHECK_MS = 1000;
 
-/** Loaded models by run directory, each keyed by the `latest` pointer it was loaded from. */
-export class ModelCache {
-  private readonly loaded = new Map<string, { run: Promise<LoadedRun>; checkedAt: number }>();
+type Loading = { key: string; run: Promise<LoadedRun>; checkedAt: number };
 
-  async get(runDir: string, id: string): Promise<LoadedRun> {
-    const cached = this.loaded.get(runDir);
+/** Loaded models by run directory, each with the model key it was loaded from. */
+export class ModelCache {
+  private readonly loaded = new Map<string, Loading>();
+  /** Runs whose model did not load, by model key: not tried again until the model changes. */
+  private readonly failed = new Map<string, { key: string; error: HttpError }>();
+
+  /**
+   * Run `id`'s model. 404 when the run has none; 500 naming the run (no server paths) when its files
+   * do not load.
+   */
+  async get(run: RunDirectory, id: string, catalog?: Pick<RunCatalog, 'withoutPaths'>): Promise<LoadedRun> {
+    const cached = this.loaded.get(run.path);
     if (cached && performance.now() - cached.checkedAt < RECHECK_MS) {
-      const run = await cached.run.catch(() => undefined);
-      if (run) return run;
+      const loaded = await cached.run.catch(() => undefined);
+      if (loaded) return loaded;
     }
-    let latest: string;
+    const clean = (message: string) => catalog?.withoutPaths(message) ?? message;
+    let key: string;
     try {
-      latest = (await readFile(join(runDir, 'latest'), 'utf8')).trim();
-    } catch {
-      throw new HttpError(404, `run '${id}' has no checkpoint yet (no model to predict with)`);
+      key = await run.modelKey();
+    } catch (error) {
+      throw new HttpError(500, `run '${id}': ${clean((error as Error).message)}`);
     }
-    if (cached) {
-      const run = await cached.run.catch(() => undefined);
-      if (run && run.latest === latest) {
+    if (key === '') throw new HttpError(404, `run '${id}' has no model yet (no checkpoint)`);
+    const failure = this.failed.get(run.path);
+    if (failure?.key === key) throw failure.error;
+    if (cached?.key === key) {
+      const loaded = await cached.run.catch(() => undefined);
+      if (loaded) {
         cached.checkedAt = performance.now();
-        return run;
+        return loaded;
       }
     }
     const loading = (async (): Promise<LoadedRun> => {
-      const recipe = await readRunRecipe(runDir);
+      const files = await run.readModel();
+      const recipe = files.config?.runConfig?.recipe;
       return {
-        latest,
-        model: await loadModel(runDir),
+        key,
+        model: modelFromFiles(files),
         classNames: recipeClassNames(recipe),
       };
     })();
-    this.loaded.set(runDir, { run: loading, checkedAt: performance.now() });
+    this.loaded.set(run.path, { key, run: loading, checkedAt: performance.now() });
     try {
-      return await loading;
+      const loaded = await loading;
+      this.failed.delete(run.path);
+      return loaded;
     } catch (error) {
-      this.loaded.delete(runDir);
-      throw new Error(`run '${id}': the model did not load (${(error as Error).message})`);
+      this.loaded.delete(run.path);
+      const failed = new HttpError(
+        500,
+        `run '${id}': its model did not load (${clean((error as Error).message)})`,
+      );
+      this.failed.set(run.path, { key, error: failed });
+      throw failed;
     }
   }
+}
+
+/**
+ * The model a prediction uses: run `requested`'s, or without one the newest run whose model loads
+ * (broken runs are skipped and told to `log`). 404 when no run has a model.
+ */
+export async function modelForPrediction(
+  catalog: RunCatalog,
+  models: ModelCache,
+  requested: string | null,
+  log: (line: string) => void = () => undefined,
+): Promise<{ id: string; run: LoadedRun }> {
+  if (requested !== null)
+    return { id: requested, run: await models.get(await catalog.run(requested), requested, catalog) };
+  const skipped: string[] = [];
+  for (const id of await catalog.runsWithModel()) {
+    try {
+      return { id, run: await models.get(await catalog.run(id), id, catalog) };
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      if (!skipped.includes(id)) log(`predict: skipping run '${id}': ${error.message}`);
+      skipped.push(id);
+    }
+  }
+  throw new HttpError(
+    skipped.length > 0 ? 500 : 404,
+    skipped.length > 0
+      ? `no run's model loads (tried ${skipped.map((id) => `'${id}'`).join(', ')}); see GET /api/runs`
+      : 'no run with a model yet: train one (mnist-lab train)',
+  );
 }
 
 /** 784 pixels from a JSON body {pixels: number[784]}, each 0..255. */

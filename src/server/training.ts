@@ -4,12 +4,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ZOO_MODEL_NAMES, runDirName } from '../index.js';
+import { SERVE_LOG_FILE, ZOO_MODEL_NAMES, runDirName } from '../index.js';
 import { HttpError } from './http.js';
 import { CLI_ENTRY } from './paths.js';
 import type { SupervisedRun } from './runs.js';
 
-export const TRAIN_LOG_FILE = 'serve-train.log';
+/** The child's output, in the run directory (the runs layout counts it as part of a new run). */
+export const TRAIN_LOG_FILE = SERVE_LOG_FILE;
 export const TRAIN_DATASETS = ['mnist', 'fashion-mnist'] as const;
 
 export interface TrainRequest {

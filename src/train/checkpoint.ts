@@ -7,8 +7,8 @@
 //   metadata {format, class_name, config, iterations, params (JSON list, update order), learning_rate}.
 import type { Shape } from '../backend/kernels.js';
 import { getBackend } from '../backend/registry.js';
-import type { SafetensorsFile, SafetensorsTensor } from '../io/safetensors.js';
-import { decodeSafetensors, encodeSafetensors, tensorValues } from '../io/safetensors.js';
+import type { SafetensorsFile, SafetensorsTensor } from '../formats/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, tensorValues } from '../formats/safetensors.js';
 import '../nn/index.js'; // registers every built-in layer class for layerFromConfig
 import type { Layer, LayerConfig } from '../nn/layer.js';
 import { layerFromConfig } from '../nn/layer.js';

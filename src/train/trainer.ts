@@ -1,6 +1,7 @@
 // The training loop: fit / evaluate / predict and the one step function. Browser-safe: files are
-// reached only through a RunStore (fit({run}), or fit({runDir}) with Node's opener registered by
-// run.ts). Everything optional (progress, early stopping, logs) is a callback.
+// reached only through the RunStore its caller gives (fit({run}): on Node a locked run directory
+// from openRun(), src/runs/node/writer.ts). Everything optional (progress, early stopping, logs) is
+// a callback.
 //
 // Letters: N examples, B batch, F features per example (prod(inputShape)), K model outputs.
 //
@@ -24,7 +25,6 @@ import { VERSION } from '../version.js';
 import { CallbackList, TrainingContext } from './callbacks/callback.js';
 import type { Callback, EventSink } from './callbacks/callback.js';
 import { defaultOutput, formatEvaluationLine, ProgressBar } from './callbacks/progress-bar.js';
-import { openRunStore } from './callbacks/storage.js';
 import type { Augmentation } from '../data/batch.js';
 import type { Normalization } from '../nn/layers/normalization.js';
 import {
@@ -57,6 +57,7 @@ import type {
   RunStore,
   TrainState,
 } from './types.js';
+import type { RunConfig } from '../runs/types.js';
 
 const FIT_DEFAULTS = {
   epochs: 1,
@@ -278,17 +279,18 @@ function emptyHistory(withValidation: boolean): History {
   return history;
 }
 
-function runConfig(model: Model, compiled: Compiled, options: Plain<FitOptions>): Record<string, unknown> {
+function runConfig(model: Model, compiled: Compiled, options: Plain<FitOptions>): RunConfig {
   const backend = getBackend();
-  const training: Record<string, unknown> = {
+  const training = {
     optimizer: serializeOptimizer(compiled.optimizer),
     loss: { name: compiled.loss.name, config: compiled.loss.getConfig() },
-    metrics: model.compiled?.metrics ?? [],
+    metrics: [...(model.compiled?.metrics ?? [])],
   };
   const {
     callbacks: _c,
     onEvent: _e,
     run: _r,
+    resume: _resume,
     signal: _s,
     output: _o,
     validationData: _v,
@@ -314,23 +316,27 @@ function runConfig(model: Model, compiled: Compiled, options: Plain<FitOptions>)
   };
 }
 
-/** Stores for writing and for resuming. */
+/** Stores for writing and for resuming: the caller's `run` (see FitOptions.run and resume). */
 function runStores(options: Plain<FitOptions>): {
   write: RunStore | undefined;
   resume: RunStore | undefined;
 } {
-  if (options.run)
-    return { write: options.run, resume: options.resumeFrom !== undefined ? options.run : undefined };
-  const resume = options.resumeFrom !== undefined ? openRunStore(options.resumeFrom) : undefined;
-  const target = options.runDir ?? options.resumeFrom;
-  const write =
-    target === undefined ? undefined : target === options.resumeFrom ? resume : openRunStore(target);
-  return { write, resume };
+  const legacy = options as { runDir?: unknown; resumeFrom?: unknown };
+  if (legacy.runDir !== undefined || legacy.resumeFrom !== undefined) {
+    throw new Error(
+      'fit(): runDir and resumeFrom were replaced by run: pass run: await openRun(dir) ' +
+        '(or openRun(dir, {resume: true}) with resume: true) on Node, or any RunStore',
+    );
+  }
+  if (options.resume && !options.run)
+    throw new Error('fit(): resume needs the run to continue: pass run too');
+  return { write: options.run, resume: options.resume ? options.run : undefined };
 }
 
 /**
  * Trains `model` on (x, y); see FitOptions. Returns the history of every epoch run so far in this
- * run (a resumed run's history includes the epochs before the interruption).
+ * run (a resumed run's history includes the epochs before the interruption). The run store given is
+ * closed when fit ends, whatever the outcome (a run directory's lock is released).
  */
 export async function fitModel(
   model: Model,
@@ -338,6 +344,15 @@ export async function fitModel(
   y: LabelInput,
   options: Plain<FitOptions> = {},
 ): Promise<History> {
+  try {
+    return await fitInto(model, x, y, options);
+  } finally {
+    // Also when fit fails before training starts (bad data, nothing to resume). Closing twice is a no-op.
+    await options.run?.close();
+  }
+}
+
+async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitOptions): Promise<History> {
   const o = { ...FIT_DEFAULTS, ...options };
   const compiled = compiledOf(model, 'fit');
   const { optimizer, loss } = compiled;
@@ -576,7 +591,6 @@ export async function fitModel(
   } finally {
     // Logs are closed even when a write or a callback fails.
     await store?.close();
-    if (stores.resume && stores.resume !== store) await stores.resume.close();
   }
   return history;
 }

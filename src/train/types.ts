@@ -1,14 +1,17 @@
-// Types of the training API: compile/fit/evaluate/predict options, the History, the typed event
-// stream, and the storage seam through which runs and checkpoints are written. Browser-safe.
+// Types of the training API: compile/fit/evaluate/predict options, the typed event stream, and
+// (from src/runs/types.ts, where the run directory's contents are defined) the History, the training
+// state and the RunStore through which runs and checkpoints are written. Browser-safe.
 //
 // Letters: N examples, B batch, K classes (model outputs).
 import type { AugmentOptions } from '../data/augment.js';
 import type { InputNormalization } from '../data/normalize.js';
 import type { Loss } from '../losses/loss.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import type { RunConfig, RunStore } from '../runs/types.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { RandomState } from '../util/random.js';
 import type { Callback } from './callbacks/callback.js';
+
+export type { CheckpointData, History, HistoryValues, RunStore, TrainState } from '../runs/types.js';
 
 /**
  * Images, N examples of the model's input shape (default [28, 28, 1]):
@@ -69,17 +72,19 @@ export interface FitOptions {
   /** Random shift/rotation/scale of each training image (u8 28x28 input), seeded and checkpointed. */
   augment?: boolean | AugmentOptions;
   /** Caller information stored in config.json under `runConfig` (e.g. the CLI's recipe). */
-  runConfig?: Record<string, unknown>;
+  runConfig?: NonNullable<RunConfig['runConfig']>;
   /** Batches per epoch (fewer than the data holds: quick runs). */
   stepsPerEpoch?: number;
   /** Use only the first `limit` training examples (after the validation split). */
   limit?: number;
-  /** Write a run directory (config.json, metrics.jsonl, a checkpoint per epoch). Node: see run.ts. */
-  runDir?: string;
-  /** Continue the run in this directory from its latest checkpoint (and keep writing to it). */
-  resumeFrom?: string;
-  /** A run store to write to instead of a directory (browser storage, tests). */
+  /**
+   * Where the run is written (config.json, metrics.jsonl, a checkpoint per epoch): on Node
+   * `await openRun(dir)` (a locked run directory), in a browser any RunStore. fit() closes it when
+   * it ends (the same store may be given to a later fit()).
+   */
   run?: RunStore;
+  /** Continue `run` from its latest checkpoint (on Node: `openRun(dir, {resume: true})`). */
+  resume?: boolean;
   /** Checkpoints kept in the run directory (oldest removed first). Default 3. */
   keepCheckpoints?: number;
   /**
@@ -92,21 +97,6 @@ export interface FitOptions {
   onEvent?: (event: TrainEvent) => void;
   /** Stops training at the next batch boundary, writing a checkpoint when a run is written. */
   signal?: AbortSignal;
-}
-
-/** Per-epoch values, Keras names. */
-export interface HistoryValues {
-  loss: number[];
-  accuracy: number[];
-  val_loss?: number[];
-  val_accuracy?: number[];
-  lr: number[];
-}
-
-export interface History {
-  /** Epoch indices (0-based) in the order they ran. */
-  epoch: number[];
-  history: HistoryValues;
 }
 
 export interface EvaluateOptions {
@@ -228,47 +218,3 @@ export type TrainEvent =
   | EpochEndEvent
   | TrainEndEvent
   | CheckpointEvent;
-
-// ---- training state and persistence ----
-
-/** Everything besides weights and optimizer slots needed to continue a run exactly (state.json). */
-export interface TrainState {
-  format: 'mnist-lab/train-state@1';
-  /** The epoch to run next, and how many of its batches already ran. */
-  epoch: number;
-  batchInEpoch: number;
-  /** Optimizer steps taken. */
-  step: number;
-  /** The shuffle generator as it was at the start of `epoch` (it regenerates that epoch's order). */
-  shuffleRandom: RandomState;
-  /** The dropout generator now. */
-  dropoutRandom: RandomState;
-  /** The augmentation generator now (runs with augment). */
-  augmentRandom?: RandomState;
-  /** Partial sums of the current epoch (non-zero for a checkpoint taken mid-epoch). */
-  epochProgress: { lossSum: number; correct: number; seen: number; seconds: number };
-  history: History;
-}
-
-/** A checkpoint's three files, in memory. */
-export interface CheckpointData {
-  model: Uint8Array;
-  optimizer: Uint8Array;
-  state: TrainState;
-}
-
-/** Where a run is written: a directory on Node (run.ts), anything else elsewhere. */
-export interface RunStore {
-  /** Human-readable location, printed in messages ("resume with --resume <location>"). */
-  readonly location: string;
-  writeConfig(config: Record<string, unknown>): Promise<void>;
-  appendEvent(event: TrainEvent): Promise<void>;
-  /** Writes a checkpoint and moves the `latest` pointer to it; returns its location. */
-  saveCheckpoint(checkpoint: CheckpointData, keep: number): Promise<string>;
-  /** The checkpoint the `latest` pointer names, or null for a fresh run. */
-  loadLatestCheckpoint(): Promise<CheckpointData | null>;
-  close(): Promise<void>;
-}
-
-/** Opens run stores by path; registered by the Node entry (run.ts), absent in a browser. */
-export type RunStoreOpener = (path: string) => RunStore;

@@ -9,6 +9,7 @@ import { cacheablePrefix, fitWithFeatureCache } from '../../src/finetune/feature
 import { freeze } from '../../src/finetune/select.js';
 import { conv2d, dense, dropout, flatten, normalization } from '../../src/nn/index.js';
 import { resetLayerNames } from '../../src/nn/layer.js';
+import { openRun } from '../../src/runs/node/writer.js';
 import { loadModel } from '../../src/train/run.js';
 import { sequential } from '../../src/train/model.js';
 import type { Sequential } from '../../src/train/model.js';
@@ -124,7 +125,12 @@ describe('frozen-feature cache', () => {
     const dir = scratchDir('cache-run');
     const { images, labels } = syntheticData(48);
     const model = cnnWithDropout();
-    await fitWithFeatureCache(model, images, labels, { epochs: 1, batchSize: 16, verbose: 0, runDir: dir });
+    await fitWithFeatureCache(model, images, labels, {
+      epochs: 1,
+      batchSize: 16,
+      verbose: 0,
+      run: await openRun(dir),
+    });
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as {
       inputShape: number[];
       training: { fit: { featureCache?: { layers: number } } };

@@ -12,7 +12,6 @@ import { resetLayerNames } from '../../src/nn/layer.js';
 import { adam } from '../../src/optim/index.js';
 import { sequential } from '../../src/train/model.js';
 import type { Sequential } from '../../src/train/model.js';
-import '../../src/train/run.js'; // Node file access for run directories
 import { Random } from '../../src/util/random.js';
 
 registerBackend('js', createJsBackend);

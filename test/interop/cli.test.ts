@@ -10,8 +10,9 @@ import * as ort from 'onnxruntime-web';
 // ONNX Runtime's WebAssembly build: it runs in Node and installs without downloading anything.
 ort.env.wasm.numThreads = 1;
 import { encodeModel } from '../../src/train/checkpoint.js';
+import { writeFileAtomic } from '../../src/runs/node/files.js';
 import { sequential } from '../../src/train/model.js';
-import { loadModel, writeFileAtomic } from '../../src/train/run.js';
+import { loadModel } from '../../src/train/run.js';
 import { COUNT, assertClose, ourOutputs, testImages, zooModel } from './helpers.js';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');

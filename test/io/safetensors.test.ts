@@ -6,7 +6,7 @@ import {
   decodeSafetensors,
   encodeSafetensors,
   tensorValues,
-} from '../../src/io/safetensors.js';
+} from '../../src/formats/safetensors.js';
 import { fuzzRuns } from '../reliability/fuzz-runs.js';
 
 /** A file from a header object (or raw header text) and data bytes, as the spec lays it out. */

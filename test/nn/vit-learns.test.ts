@@ -10,7 +10,7 @@ import { setBackendInstance } from '../../src/backend/registry.js';
 import { loadMnist } from '../../src/data/node/load.js';
 import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
 import { adamW, cosineDecay } from '../../src/optim/index.js';
-import { MNIST_MEAN_STD } from '../../src/zoo/recipes.js';
+import { standardize } from '../../src/data/normalize.js';
 import { VisionTransformer } from '../../src/zoo/vit.js';
 
 const TRAIN = 512;
@@ -22,7 +22,14 @@ async function learn(backend: Backend): Promise<{ losses: number[]; accuracy: nu
   setBackendInstance(backend);
   const { train, test } = await loadMnist({ offline: true });
   // Patches of 7 (16 tokens + class token), width 32, 2 blocks of 4 heads: ~3 MFLOP per image.
-  const model = new VisionTransformer({ patchSize: 7, embedDim: 32, depth: 2, numHeads: 4, mlpDim: 64 });
+  const model = new VisionTransformer({
+    patchSize: 7,
+    embedDim: 32,
+    depth: 2,
+    numHeads: 4,
+    mlpDim: 64,
+    normalization: standardize(),
+  });
   const steps = EPOCHS * Math.ceil(TRAIN / BATCH);
   model.compile({
     optimizer: adamW({
@@ -42,11 +49,8 @@ async function learn(backend: Backend): Promise<{ losses: number[]; accuracy: nu
     batchSize: BATCH,
     seed: 0,
     verbose: 0,
-    normalize: MNIST_MEAN_STD,
   });
-  const result = await model.evaluate(test.images.subarray(0, TEST * 784), test.labels.subarray(0, TEST), {
-    normalize: MNIST_MEAN_STD,
-  });
+  const result = await model.evaluate(test.images.subarray(0, TEST * 784), test.labels.subarray(0, TEST));
   return { losses: history.history.loss, accuracy: result.accuracy };
 }
 

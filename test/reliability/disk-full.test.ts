@@ -8,8 +8,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadModel, readCheckpoint, setWriteFaultHook } from '../../src/train/run.js';
-import type { WriteStage } from '../../src/train/run.js';
+import { readCheckpoint } from '../../src/runs/node/directory.js';
+import { setWriteFaultHook, type WriteStage } from '../../src/runs/node/files.js';
+import { openRun } from '../../src/runs/node/writer.js';
+import { loadModel } from '../../src/train/run.js';
 import { listFiles, smallModel, syntheticData, weightBytes } from '../train/setup.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mnist-lab-disk-full-'));
@@ -48,7 +50,7 @@ describe('disk full while checkpointing (fit)', () => {
             batchSize: 16,
             seed: 5,
             verbose: 0,
-            runDir,
+            run: await openRun(runDir),
             callbacks: [],
             onEvent: (event) => {
               if (event.type === 'checkpoint' && event.step === 4) firstCheckpoint = weightBytes(model);

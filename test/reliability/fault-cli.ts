@@ -4,7 +4,7 @@
 //
 // Usage: node --import tsx test/reliability/fault-cli.ts <opened|written|synced> <mnist-lab args...>
 import { main } from '../../src/cli/main.js';
-import { setWriteFaultHook, type WriteStage } from '../../src/train/run.js';
+import { setWriteFaultHook, type WriteStage } from '../../src/runs/node/files.js';
 
 const [failStage, ...args] = process.argv.slice(2);
 const checkpointSteps = new Set<string>();

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeSafetensors } from '../../src/io/safetensors.js';
+import { decodeSafetensors } from '../../src/formats/safetensors.js';
 import { loadModel } from '../../src/index.js'; // registers the js backend
 import { Random } from '../../src/util/random.js';
 
@@ -123,7 +123,11 @@ describe('mnist-lab train survives kills', () => {
       assert.equal(killed.signal, 'SIGKILL', 'the trainer was still running when killed');
       const resumedFrom = readFileSync(join(runDir, 'latest'), 'utf8').trim();
       assert.ok(resumedFrom !== `checkpoints/${TOTAL_STEPS}`, `killed after the run finished`);
-      await train(['--resume', runDir]);
+      // The killed process left its lock: the resume takes it over, saying so in one line.
+      assert.ok(existsSync(join(runDir, 'run.lock')), 'a SIGKILL leaves the lock behind');
+      const resumed = await train(['--resume', runDir]);
+      assert.match(resumed.stderr, /took over the lock of pid \d+ on .* which is no longer running\n/);
+      assert.equal(existsSync(join(runDir, 'run.lock')), false, 'released at exit');
       assert.deepEqual(finalWeights(runDir), expected, `resumed from ${resumedFrom}`);
     });
   }
@@ -140,6 +144,7 @@ describe('mnist-lab train survives kills', () => {
       stopped.stderr,
       new RegExp(`resume with: mnist-lab train --resume ${runDir.replace(/\W/g, '\\$&')}\\n`),
     );
+    assert.equal(existsSync(join(runDir, 'run.lock')), false, 'the lock is released on SIGINT');
     const latest = readFileSync(join(runDir, 'latest'), 'utf8').trim();
     const step = Number(latest.replace('checkpoints/', ''));
     assert.ok(step > STEPS_PER_EPOCH && step < TOTAL_STEPS, `mid-run checkpoint, found ${latest}`);

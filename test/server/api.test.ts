@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { modelFromBytes } from '../../src/index.js';
+import { RunDirectory, modelFromBytes } from '../../src/index.js';
 import { startServer, type RunDetail, type RunSummary, type RunningServer } from '../../src/server/index.js';
 import { ModelCache } from '../../src/server/predict.js';
 import {
@@ -223,15 +223,16 @@ describe('serve: predict', () => {
     const runDir = join(fixture.runsDir, fixture.runId);
     const latest = readFileSync(join(runDir, 'latest'), 'utf8').trim();
     const models = new ModelCache();
-    const first = await models.get(runDir, fixture.runId);
-    assert.equal(await models.get(runDir, fixture.runId), first, 'cached');
+    const run = RunDirectory.at(runDir);
+    const first = await models.get(run, fixture.runId);
+    assert.equal(await models.get(run, fixture.runId), first, 'cached');
     cpSync(join(runDir, latest), join(runDir, 'checkpoints', '999999'), { recursive: true });
     writeFileSync(join(runDir, 'latest'), 'checkpoints/999999\n');
     try {
       await new Promise((resolve) => setTimeout(resolve, 1100)); // the pointer is rechecked each second
-      const second = await models.get(runDir, fixture.runId);
+      const second = await models.get(run, fixture.runId);
       assert.notEqual(second.model, first.model);
-      assert.equal(second.latest, 'checkpoints/999999');
+      assert.match(second.key, /^checkpoints\/999999\/model\.safetensors\|/);
     } finally {
       writeFileSync(join(runDir, 'latest'), `${latest}\n`);
       rmSync(join(runDir, 'checkpoints', '999999'), { recursive: true });

@@ -5,7 +5,15 @@
 // Streams are capped per server (503) and per client address (429), and an open stream holds no
 // large buffer (40 streams: a few hundred KiB, not 40 MiB).
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,19 +130,32 @@ describe('serve: training and its event stream', () => {
       [last - 1, last, 'end'],
     );
 
+    // Training has ended: never 'running' again, and never a training accuracy as the best one
+    // (the child evaluates the test set and writes its report meanwhile: 'evaluating').
+    const summary = async () =>
+      ((await call(server.url, '/api/runs')).json() as { runs: RunSummary[] }).runs.find((r) => r.id === id);
+    const ended = await summary();
+    assert.ok(ended?.status === 'evaluating' || ended?.status === 'finished', ended?.status);
+    assert.equal(ended?.accuracyKind, 'test');
+    if (ended?.status === 'evaluating') assert.equal(ended.bestAccuracy, null);
     // The child writes its report and exits: the run becomes 'finished' and a new start is allowed.
     const deadline = Date.now() + 60_000;
     let run: RunSummary | undefined;
     while (Date.now() < deadline) {
-      run = ((await call(server.url, '/api/runs')).json() as { runs: RunSummary[] }).runs.find(
-        (r) => r.id === id,
-      );
-      if (run?.status !== 'running') break;
+      run = await summary();
+      if (run?.status !== 'evaluating') break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     assert.equal(run?.status, 'finished');
     assert.equal(run?.epochs, 2);
     assert.equal(run?.hasModel, true);
+    // The best accuracy is the test accuracy the report's evaluation saved as data.
+    const evaluation = JSON.parse(readFileSync(join(root, 'runs', id, 'evaluation.json'), 'utf8')) as {
+      accuracy: number;
+      split: string;
+    };
+    assert.equal(evaluation.split, 'test');
+    assert.equal(run?.bestAccuracy, evaluation.accuracy);
   });
 
   it('holds a torn last line back until its newline, follows the growing file and ends at trainEnd', async () => {

@@ -11,6 +11,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import autocannon from 'autocannon';
 import fc from 'fast-check';
+import { RunDirectory } from '../../src/index.js';
 import { startServer, type RunningServer } from '../../src/server/index.js';
 import { ModelCache, pixelsFromJson, pixelsFromPicture, predictImage } from '../../src/server/predict.js';
 import { call, rawCall, sendable, testDigits, trainedRuns, type Digit, type RunsFixture } from './helpers.js';
@@ -189,7 +190,7 @@ describe('serve: memory', () => {
     // The handler's own steps, without HTTP (the load test above covers the transport): body
     // parsing or PNG decoding and preprocessing, the cached model, the prediction, the reply JSON.
     const models = new ModelCache();
-    const runDir = join(fixture.runsDir, fixture.runId);
+    const runDir = RunDirectory.at(join(fixture.runsDir, fixture.runId));
     const jsonBodies = digits.map((d) => Buffer.from(JSON.stringify({ pixels: Array.from(d.pixels) })));
     const pngBodies = digits.map((d) => Buffer.from(d.png));
     const predictions = async (count: number, offset: number) => {

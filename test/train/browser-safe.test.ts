@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import type { RunConfig } from '../../src/runs/types.js';
 import type { CheckpointData, RunStore, TrainEvent } from '../../src/train/types.js';
 import { smallModel, syntheticData, weightBytes } from './setup.js';
 
@@ -26,10 +27,10 @@ function reachable(entry: string): Map<string, string[]> {
 /** A RunStore in memory: what a browser would back with IndexedDB. */
 class MemoryRun implements RunStore {
   readonly location = 'memory';
-  config: Record<string, unknown> | undefined;
+  config: RunConfig | undefined;
   readonly events: TrainEvent[] = [];
   readonly checkpoints: CheckpointData[] = [];
-  async writeConfig(config: Record<string, unknown>): Promise<void> {
+  async writeConfig(config: RunConfig): Promise<void> {
     this.config = config;
   }
   async appendEvent(event: TrainEvent): Promise<void> {
@@ -47,14 +48,21 @@ class MemoryRun implements RunStore {
 
 describe('browser safety', () => {
   it('the trainer, its callbacks and checkpoint code import no Node-only module', () => {
-    const entries = ['src/train/trainer.ts', 'src/train/callbacks/index.ts', 'src/io/safetensors.ts'];
+    const entries = [
+      'src/train/trainer.ts',
+      'src/train/callbacks/index.ts',
+      'src/formats/safetensors.ts',
+      'src/runs/types.ts',
+      'src/runs/layout.ts',
+    ];
     for (const entry of entries) {
       for (const [file, specifiers] of reachable(join(process.cwd(), entry))) {
         const nodeOnly = specifiers.filter(
           (s) => s.startsWith('node:') || ['fs', 'path', 'os', 'crypto'].includes(s),
         );
         assert.deepEqual(nodeOnly, [], `${file} imports ${nodeOnly.join(', ')}`);
-        assert.ok(!file.endsWith('/run.ts'), `${entry} reaches run.ts`);
+        assert.ok(!file.endsWith('/train/run.ts'), `${entry} reaches train/run.ts`);
+        assert.ok(!file.includes('/runs/node/'), `${entry} reaches ${file}`);
       }
     }
   });
@@ -66,13 +74,13 @@ describe('browser safety', () => {
     await straight.fit(data.images, data.labels, { ...options, epochs: 2 });
     const run = new MemoryRun();
     await smallModel().fit(data.images, data.labels, { ...options, epochs: 1, run });
-    assert.equal((run.config?.['model'] as { className: string }).className, 'Sequential');
+    assert.equal(run.config?.model?.className, 'Sequential');
     assert.deepEqual(
       run.checkpoints.map((c) => c.state.step),
       [3],
     );
     const resumed = smallModel();
-    await resumed.fit(data.images, data.labels, { ...options, epochs: 2, run, resumeFrom: 'memory' });
+    await resumed.fit(data.images, data.labels, { ...options, epochs: 2, run, resume: true });
     assert.deepEqual(weightBytes(resumed), weightBytes(straight));
     assert.ok(run.events.some((e) => e.type === 'checkpoint'));
   });

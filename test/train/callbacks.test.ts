@@ -9,9 +9,18 @@ import { LearningRateScheduler } from '../../src/train/callbacks/learning-rate-s
 import { CsvLogger, JsonlLogger } from '../../src/train/callbacks/loggers.js';
 import { ModelCheckpoint } from '../../src/train/callbacks/model-checkpoint.js';
 import { TerminateOnNaN } from '../../src/train/callbacks/terminate-on-nan.js';
-import { loadModel } from '../../src/train/run.js';
+import { jsonlLogger, loadModel, modelCheckpoint } from '../../src/train/run.js';
 import type { EpochEndEvent, TrainEvent } from '../../src/train/types.js';
-import { PIXELS, listFiles, smallModel, syntheticData, tempDir, weightBytes } from './setup.js';
+import {
+  PIXELS,
+  listFiles,
+  newRun,
+  resumeRun,
+  smallModel,
+  syntheticData,
+  tempDir,
+  weightBytes,
+} from './setup.js';
 
 const data = syntheticData(48);
 const validation = syntheticData(12, 5);
@@ -92,7 +101,7 @@ describe('TerminateOnNaN', () => {
         batchSize: 16,
         verbose: 0,
         seed: 1,
-        runDir: dir.path,
+        ...(await newRun(dir.path)),
       });
       const before = weightBytes(model);
       const poisoned = Float32Array.from(data.images, (p) => p / 255);
@@ -105,7 +114,7 @@ describe('TerminateOnNaN', () => {
         shuffle: false,
         verbose: 0,
         callbacks: [terminate],
-        resumeFrom: dir.path,
+        ...(await resumeRun(dir.path)),
         onEvent: (e) => events.push(e),
       });
       // relu may mask the NaN in the forward pass; the first kernel's gradient still carries it.
@@ -161,7 +170,7 @@ describe('loggers', () => {
         epochs: 2,
         batchSize: 24,
         verbose: 0,
-        callbacks: [new JsonlLogger({ sink: (t) => void (text += t) }), new JsonlLogger({ path })],
+        callbacks: [new JsonlLogger({ sink: (t) => void (text += t) }), jsonlLogger({ path })],
       });
       const types = text
         .trim()
@@ -186,11 +195,32 @@ describe('loggers', () => {
   });
 });
 
+describe('file access is explicit (nothing registers it on import)', () => {
+  it('a logger or ModelCheckpoint given a path but no file access refuses with the way to give it', () => {
+    assert.throws(() => new CsvLogger({ path: 'x.csv' }), /CsvLogger: writing to 'x\.csv' needs file access/);
+    assert.throws(
+      () => new JsonlLogger({ path: 'x.jsonl' }),
+      /JsonlLogger: writing to 'x\.jsonl' needs file access/,
+    );
+    assert.throws(
+      () => new ModelCheckpoint({ directory: 'ckpt' }),
+      /ModelCheckpoint: writing to 'ckpt' needs file access/,
+    );
+  });
+
+  it('fit() refuses the removed runDir/resumeFrom options instead of ignoring them', async () => {
+    await assert.rejects(
+      smallModel().fit(data.images, data.labels, { verbose: 0, ...({ runDir: 'x' } as object) }),
+      /runDir and resumeFrom were replaced by run: pass run: await openRun\(dir\)/,
+    );
+  });
+});
+
 describe('ModelCheckpoint', () => {
   it('writes best/ and last/ model files that loadModel() reads back', async () => {
     const dir = tempDir();
     try {
-      const checkpoint = new ModelCheckpoint({ directory: dir.path, monitor: 'val_accuracy' });
+      const checkpoint = modelCheckpoint({ directory: dir.path, monitor: 'val_accuracy' });
       const model = smallModel();
       await model.fit(data.images, data.labels, {
         epochs: 3,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { smallModel, syntheticData, tempDir, weightBytes } from './setup.js';
+import { newRun, smallModel, syntheticData, tempDir, weightBytes } from './setup.js';
 import { loadModel } from '../../src/train/run.js';
 
 const data = syntheticData(48);
@@ -16,7 +16,7 @@ async function checkpointsOf(every: 'epoch' | 'end' | undefined): Promise<string
       epochs: 3,
       batchSize: 16,
       verbose: 0,
-      runDir: dir.path,
+      ...(await newRun(dir.path)),
       ...(every ? { checkpointEvery: every } : {}),
     });
     assert.equal(readFileSync(join(dir.path, 'latest'), 'utf8').trim(), 'checkpoints/9');

@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeSafetensors } from '../../src/io/safetensors.js';
+import { decodeSafetensors } from '../../src/formats/safetensors.js';
 import { encodeModel, modelFromBytes } from '../../src/train/checkpoint.js';
-import { loadModel, readCheckpoint, setWriteFaultHook } from '../../src/train/run.js';
+import { readCheckpoint } from '../../src/runs/node/directory.js';
+import { openRun } from '../../src/runs/node/writer.js';
+import { setWriteFaultHook } from '../../src/runs/node/files.js';
+import { loadModel } from '../../src/train/run.js';
 import type { FitOptions, TrainEvent } from '../../src/train/types.js';
-import { listFiles, smallModel, syntheticData, tempDir, weightBytes } from './setup.js';
+import { listFiles, newRun, resumeRun, smallModel, syntheticData, tempDir, weightBytes } from './setup.js';
 
 const data = syntheticData(60);
 const validation = syntheticData(12, 3);
@@ -31,7 +34,12 @@ describe('run directories and checkpoints', () => {
   it('writes config.json, metrics.jsonl, checkpoints/<step>/ and latest, leaving no temp files', () =>
     withDir(async (runDir) => {
       const model = smallModel();
-      await model.fit(data.images, data.labels, { ...BASE, epochs: 2, runDir, keepCheckpoints: 5 });
+      await model.fit(data.images, data.labels, {
+        ...BASE,
+        epochs: 2,
+        ...(await newRun(runDir)),
+        keepCheckpoints: 5,
+      });
       assert.deepEqual(listFiles(runDir), [
         'checkpoints/4/model.safetensors',
         'checkpoints/4/optimizer.safetensors',
@@ -83,7 +91,12 @@ describe('run directories and checkpoints', () => {
 
   it('keeps only the newest keepCheckpoints checkpoints', () =>
     withDir(async (runDir) => {
-      await smallModel().fit(data.images, data.labels, { ...BASE, epochs: 4, runDir, keepCheckpoints: 2 });
+      await smallModel().fit(data.images, data.labels, {
+        ...BASE,
+        epochs: 4,
+        ...(await newRun(runDir)),
+        keepCheckpoints: 2,
+      });
       assert.deepEqual(
         listFiles(runDir).filter((f) => f.endsWith('state.json')),
         ['checkpoints/12/state.json', 'checkpoints/16/state.json'],
@@ -94,10 +107,14 @@ describe('run directories and checkpoints', () => {
     withDir(async (runDir) => {
       const straight = smallModel();
       const expected = await straight.fit(data.images, data.labels, { ...BASE, epochs: 3 });
-      await smallModel().fit(data.images, data.labels, { ...BASE, epochs: 1, runDir });
+      await smallModel().fit(data.images, data.labels, { ...BASE, epochs: 1, ...(await newRun(runDir)) });
       // A fresh process would build the model anew: new layer names, new initial weights.
       const resumed = smallModel();
-      const history = await resumed.fit(data.images, data.labels, { ...BASE, epochs: 3, resumeFrom: runDir });
+      const history = await resumed.fit(data.images, data.labels, {
+        ...BASE,
+        epochs: 3,
+        ...(await resumeRun(runDir)),
+      });
       assert.deepEqual(weightBytes(resumed), weightBytes(straight));
       assert.deepEqual(history, expected);
     }));
@@ -111,7 +128,7 @@ describe('run directories and checkpoints', () => {
       await smallModel().fit(data.images, data.labels, {
         ...BASE,
         epochs: 2,
-        runDir,
+        ...(await newRun(runDir)),
         signal: controller.signal,
         onEvent: (e) => {
           events.push(e);
@@ -122,14 +139,14 @@ describe('run directories and checkpoints', () => {
       assert.ok(end?.type === 'trainEnd' && end.stopped && end.stopReason === 'interrupted');
       assert.equal(readFileSync(join(runDir, 'latest'), 'utf8').trim(), 'checkpoints/6');
       const resumed = smallModel();
-      await resumed.fit(data.images, data.labels, { ...BASE, epochs: 2, resumeFrom: runDir });
+      await resumed.fit(data.images, data.labels, { ...BASE, epochs: 2, ...(await resumeRun(runDir)) });
       assert.deepEqual(weightBytes(resumed), weightBytes(straight));
     }));
 
   it('loadModel restores architecture and weights: identical predictions, compiled with the run loss', () =>
     withDir(async (runDir) => {
       const model = smallModel();
-      await model.fit(data.images, data.labels, { ...BASE, epochs: 1, runDir });
+      await model.fit(data.images, data.labels, { ...BASE, epochs: 1, ...(await newRun(runDir)) });
       const fromRun = await loadModel(runDir);
       const fromCheckpoint = await loadModel(join(runDir, 'checkpoints', '4'));
       const expected = Array.from(model.predict(validation.images).data);
@@ -150,7 +167,7 @@ describe('run directories and checkpoints', () => {
     it(`a crash while writing a checkpoint (${stage}) leaves the previous one loadable`, () =>
       withDir(async (runDir) => {
         const model = smallModel();
-        await model.fit(data.images, data.labels, { ...BASE, epochs: 1, runDir });
+        await model.fit(data.images, data.labels, { ...BASE, epochs: 1, ...(await newRun(runDir)) });
         const saved = weightBytes(model);
         // Every atomic write from here on belongs to the second checkpoint (step 8): crash in
         // its state.json, or (renamed) right after its latest pointer moved.
@@ -163,7 +180,7 @@ describe('run directories and checkpoints', () => {
           }
         });
         await assert.rejects(
-          model.fit(data.images, data.labels, { ...BASE, epochs: 2, resumeFrom: runDir }),
+          model.fit(data.images, data.labels, { ...BASE, epochs: 2, ...(await resumeRun(runDir)) }),
           /injected fault/,
         );
         setWriteFaultHook(undefined);
@@ -181,22 +198,26 @@ describe('run directories and checkpoints', () => {
 
   it('a corrupted checkpoint file is refused by its checksum, naming the file', () =>
     withDir(async (runDir) => {
-      await smallModel().fit(data.images, data.labels, { ...BASE, epochs: 1, runDir });
+      await smallModel().fit(data.images, data.labels, { ...BASE, epochs: 1, ...(await newRun(runDir)) });
       const path = join(runDir, 'checkpoints', '4', 'model.safetensors');
       const bytes = readFileSync(path);
       bytes[bytes.length - 1] ^= 0xff;
       writeFileSync(path, bytes);
       await assert.rejects(loadModel(runDir), /model\.safetensors: content does not match the checksum/);
       await assert.rejects(
-        smallModel().fit(data.images, data.labels, { ...BASE, epochs: 2, resumeFrom: runDir }),
+        smallModel().fit(data.images, data.labels, { ...BASE, epochs: 2, ...(await resumeRun(runDir)) }),
         /checksum/,
       );
     }));
 
-  it('resumeFrom a directory without a checkpoint fails clearly', () =>
+  it('resuming a folder that holds no run, or a run without a checkpoint, fails clearly', () =>
     withDir(async (runDir) => {
+      await assert.rejects(resumeRun(runDir), /is not an mnist-lab run \(no readable config\.json there\)/);
+      const run = await openRun(runDir);
+      await run.writeConfig({ format: 'mnist-lab/run@1' });
+      await run.close();
       await assert.rejects(
-        smallModel().fit(data.images, data.labels, { ...BASE, resumeFrom: runDir }),
+        smallModel().fit(data.images, data.labels, { ...BASE, ...(await resumeRun(runDir)) }),
         /nothing to resume in .* \(no checkpoint yet\)/,
       );
     }));

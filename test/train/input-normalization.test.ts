@@ -12,6 +12,7 @@ import { adam } from '../../src/optim/index.js';
 import { tidy } from '../../src/tensor/tensor.js';
 import { restoreInputNormalization } from '../../src/train/legacy-normalization.js';
 import { sequential, withInputNormalization, type Model } from '../../src/train/model.js';
+import { openRun } from '../../src/runs/node/writer.js';
 import { loadModel } from '../../src/train/run.js';
 import type { FitOptions } from '../../src/train/types.js';
 import { INPUT_SHAPE, smallModel, syntheticData, tempDir, weightBytes } from './setup.js';
@@ -56,7 +57,12 @@ describe('input normalisation carried by the model', () => {
   it('a run trained with fit({normalize}) loads as a model that standardises its own inputs', () =>
     withDir(async (runDir) => {
       const model = smallModel();
-      await model.fit(data.images, data.labels, { ...BASE, epochs: 1, runDir, normalize: STATS });
+      await model.fit(data.images, data.labels, {
+        ...BASE,
+        epochs: 1,
+        run: await openRun(runDir),
+        normalize: STATS,
+      });
       const loaded = await loadModel(runDir);
       assert.equal(loaded.inputNormalization?.mean, STATS.mean);
       // loadModel(run).predict(pixels) is what the in-memory model predicts with the option.
@@ -100,7 +106,7 @@ describe('input normalisation carried by the model', () => {
   it('an old run (normalisation in config.json, not in the model) loads restored, and only once', () =>
     withDir(async (runDir) => {
       const model = smallModel();
-      await model.fit(data.images, data.labels, { ...BASE, epochs: 1, runDir });
+      await model.fit(data.images, data.labels, { ...BASE, epochs: 1, run: await openRun(runDir) });
       const configPath = join(runDir, 'config.json');
       const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
       // What `train` wrote before models carried it: runConfig.recipe.normalize.
@@ -116,7 +122,12 @@ describe('input normalisation carried by the model', () => {
       assert.equal(restoreInputNormalization(loaded, STATS), loaded, 'a model that carries it is kept');
       // Resumed by today's code, the run's newer checkpoints carry the layer: not added twice.
       const resumed = withInputNormalization(smallModel(), STATS);
-      await resumed.fit(data.images, data.labels, { ...BASE, epochs: 2, resumeFrom: runDir });
+      await resumed.fit(data.images, data.labels, {
+        ...BASE,
+        epochs: 2,
+        run: await openRun(runDir, { resume: true }),
+        resume: true,
+      });
       const reloaded = await loadModel(runDir);
       assert.equal(reloaded.layers.filter((l) => l.className === 'Normalization').length, 1);
     }));
@@ -125,9 +136,18 @@ describe('input normalisation carried by the model', () => {
     withDir(async (runDir) => {
       const straight = standardisedModel();
       await straight.fit(data.images, data.labels, { ...BASE, epochs: 3 });
-      await standardisedModel().fit(data.images, data.labels, { ...BASE, epochs: 1, runDir });
+      await standardisedModel().fit(data.images, data.labels, {
+        ...BASE,
+        epochs: 1,
+        run: await openRun(runDir),
+      });
       const resumed = standardisedModel();
-      await resumed.fit(data.images, data.labels, { ...BASE, epochs: 3, resumeFrom: runDir });
+      await resumed.fit(data.images, data.labels, {
+        ...BASE,
+        epochs: 3,
+        run: await openRun(runDir, { resume: true }),
+        resume: true,
+      });
       assert.deepEqual(weightBytes(resumed), weightBytes(straight));
     }));
 });

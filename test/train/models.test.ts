@@ -10,7 +10,7 @@ import { adam } from '../../src/optim/index.js';
 import { modelFromBytes, encodeModel } from '../../src/train/checkpoint.js';
 import { sequential } from '../../src/train/model.js';
 import { loadModel } from '../../src/train/run.js';
-import { INPUT_SHAPE, syntheticData, tempDir, weightBytes } from './setup.js';
+import { INPUT_SHAPE, newRun, resumeRun, syntheticData, tempDir, weightBytes } from './setup.js';
 
 const data = syntheticData(48);
 
@@ -32,7 +32,7 @@ describe('other models and losses', () => {
         batchSize: 16,
         seed: 1,
         verbose: 0,
-        runDir: dir.path,
+        ...(await newRun(dir.path)),
       });
       const loaded = await loadModel(dir.path);
       assert.deepEqual(weightBytes(loaded), weightBytes(model));
@@ -105,14 +105,14 @@ describe('augmentation', () => {
       await mlp().fit(images, labels, {
         ...options,
         epochs: 1,
-        runDir: dir.path,
-        runConfig: { recipe: 'test' },
+        ...(await newRun(dir.path)),
+        runConfig: { note: 'test' },
       });
       const resumed = mlp();
-      await resumed.fit(images, labels, { ...options, epochs: 2, resumeFrom: dir.path });
+      await resumed.fit(images, labels, { ...options, epochs: 2, ...(await resumeRun(dir.path)) });
       assert.deepEqual(weightBytes(resumed), weightBytes(a));
       const config = JSON.parse(readFileSync(join(dir.path, 'config.json'), 'utf8'));
-      assert.deepEqual(config.runConfig, { recipe: 'test' });
+      assert.deepEqual(config.runConfig, { note: 'test' });
     } finally {
       dir.remove();
     }

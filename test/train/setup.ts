@@ -10,11 +10,22 @@ import { dense, dropout, flatten } from '../../src/nn/index.js';
 import { adam } from '../../src/optim/index.js';
 import { sequential } from '../../src/train/model.js';
 import type { Model } from '../../src/train/model.js';
-import '../../src/train/run.js'; // Node file access for runs and file callbacks
+import { openRun } from '../../src/runs/node/writer.js';
+import type { RunStore } from '../../src/runs/types.js';
 import { Random } from '../../src/util/random.js';
 
 registerBackend('js', createJsBackend);
 setBackend('js');
+
+/** fit() options writing a new run into `dir` (a locked run directory). */
+export async function newRun(dir: string): Promise<{ run: RunStore }> {
+  return { run: await openRun(dir) };
+}
+
+/** fit() options continuing the run in `dir` from its latest checkpoint. */
+export async function resumeRun(dir: string): Promise<{ run: RunStore; resume: true }> {
+  return { run: await openRun(dir, { resume: true }), resume: true };
+}
 
 /** Images of 6x6 pixels. */
 export const INPUT_SHAPE = [6, 6, 1] as const;

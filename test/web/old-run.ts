@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, tensorValues } from '../../src/io/safetensors.js';
-import type { SafetensorsInput } from '../../src/io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, tensorValues } from '../../src/formats/safetensors.js';
+import type { SafetensorsInput } from '../../src/formats/safetensors.js';
 
 interface LayerEntry {
   className: string;

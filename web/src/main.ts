@@ -144,7 +144,7 @@ async function refreshRuns(): Promise<void> {
     const runs = await api.runs();
     runsView.render(runs);
     fillRunSelect(runs);
-    if (runs.some((run) => run.status === 'running'))
+    if (runs.some((run) => run.status === 'running' || run.status === 'evaluating'))
       refreshTimer = setTimeout(() => void refreshRuns(), RUNNING_REFRESH_MS);
   } catch (error) {
     runsView.showError(messageOf(error));

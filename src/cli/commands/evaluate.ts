@@ -3,10 +3,13 @@
 // <runDir>/report.html (with --png, the charts as PNG too). A thin client of the public API.
 import { Command, Option } from 'commander';
 import {
+  RunLockedError,
+  acquireRunLock,
   evaluateClassifier,
   formatClassificationReport,
   formatConfusionMatrix,
   formatMostConfused,
+  inspectFolder,
   loadDataset,
   loadModel,
   readRunRecipe,
@@ -14,6 +17,7 @@ import {
   selectBackend,
   writeRunReport,
   type Model,
+  type RunLock,
 } from '../../index.js';
 import { datasetName, existingPath } from '../flags.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
@@ -34,6 +38,21 @@ interface EvaluateFlags {
 }
 
 const round = (value: number, digits = 6): number => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/**
+ * The lock of run directory `path` for writing its report, or null when another process writes the
+ * run (a training: its own report would replace ours); undefined when `path` is not a run directory.
+ */
+async function reportLock(path: string, log: (line: string) => void): Promise<RunLock | null | undefined> {
+  if ((await inspectFolder(path)).kind !== 'run') return undefined;
+  try {
+    return await acquireRunLock(path, { command: 'mnist-lab evaluate' });
+  } catch (error) {
+    if (!(error instanceof RunLockedError)) throw error;
+    log(`report not written: ${error.message}; evaluate again when it is done (or pass --no-report)`);
+    return null;
+  }
+}
 
 async function evaluate(runDir: string, flags: EvaluateFlags): Promise<void> {
   const backend = selectBackend({
@@ -59,17 +78,19 @@ async function evaluate(runDir: string, flags: EvaluateFlags): Promise<void> {
   const classNames = subsetClassNames(dataset.classes, recipe?.classes);
   // loadModel gives a model that standardises its own inputs (an old run's normalisation restored).
   const result = evaluateClassifier(model, set, { classNames, batchSize: 1000 });
-  const report = flags.report
-    ? await writeRunReport(runDir, {
-        model,
-        set,
-        evaluation: result,
-        classNames,
-        dataset: dataset.name,
-        split: flags.split,
-        ...(flags.png ? { png: true } : {}),
-      })
-    : undefined;
+  const lock = flags.report ? await reportLock(runDir, printInfo) : null;
+  const report =
+    flags.report && lock !== null
+      ? await writeRunReport(runDir, {
+          model,
+          set,
+          evaluation: result,
+          classNames,
+          dataset: dataset.name,
+          split: flags.split,
+          ...(flags.png ? { png: true } : {}),
+        }).finally(() => lock?.release())
+      : undefined;
   const perClass = result.perClass.map((c) => ({
     label: c.label,
     name: c.name,

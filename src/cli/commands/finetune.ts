@@ -1,10 +1,10 @@
 // `mnist-lab finetune`, `finetune compare` and `finetune layers`: thin clients of the public
 // fine-tuning API. Flags are validated here with one-line errors; src/finetune does the work.
-import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   BUILT_IN_TASKS,
+  claimFolder,
   DIGITS_TRANSFER_DEFAULTS as DT,
   FEW_SHOT_SWEEP,
   FINE_TUNE_DEFAULTS,
@@ -35,6 +35,7 @@ import {
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { datasetName, existingPath, integerIn, numberIn } from '../flags.js';
+import { handleInterrupts } from '../interrupts.js';
 import { backendOptions } from './train.js';
 
 function fraction(flag: string) {
@@ -90,6 +91,8 @@ interface CommonFlags {
   seed: number;
   limit?: number;
   out?: string;
+  /** Move an earlier run (compare: an earlier comparison) in --out aside to <out>.old-<time>. */
+  overwrite?: boolean;
   dataDir?: string;
   offline?: boolean;
   /** The program's --debug: also print the sources that were absent. */
@@ -125,6 +128,36 @@ interface CompareFlags extends CommonFlags {
 
 function defaultRunDir(kind: string, task: string): string {
   return join('runs', runDirName(kind, task));
+}
+
+/**
+ * Claims the output folder and locks it for the command (released when `work` ends, on errors and on
+ * SIGINT/SIGTERM): it must be new or empty; an earlier run (or `replaceable` output) needs --overwrite.
+ */
+async function inClaimedFolder<T>(
+  directory: string,
+  flags: CommonFlags,
+  options: { command: string; replaceable?: { what: string; test: (entries: readonly string[]) => boolean } },
+  work: (log: (line: string) => void) => Promise<T>,
+): Promise<T> {
+  const interrupts = handleInterrupts();
+  try {
+    const claimed = await claimFolder(directory, {
+      mode: 'new',
+      label: flags.out !== undefined ? `--out ${directory}` : directory,
+      ...(flags.overwrite ? { overwrite: true } : {}),
+      ...(options.replaceable ? { replaceable: options.replaceable } : {}),
+      command: options.command,
+    });
+    try {
+      if (claimed.movedTo) printInfo(`--overwrite: moved what was in ${directory} to ${claimed.movedTo}`);
+      return await work(setUp(flags).log);
+    } finally {
+      await claimed.lock?.release();
+    }
+  } finally {
+    interrupts.remove();
+  }
 }
 
 function setUp(flags: CommonFlags): { log: (line: string) => void } {
@@ -175,36 +208,38 @@ async function finetune(flags: FinetuneFlags): Promise<void> {
       `--head-epochs (gradual unfreezing) needs --method full, found --method ${flags.method}`,
     );
   }
-  const { log } = setUp(flags);
-  const task = await taskOf(flags, log, true);
-  const runDir = flags.out ?? defaultRunDir('finetune', task.name);
-  const result = await runFineTune({
-    task,
-    runDir,
-    method: flags.method,
-    seed: flags.seed,
-    log,
-    verbose: flags.json ? 0 : 1,
-    stopOnNonFinite: flags.stopOnNan,
-    ...(flags.from ? { from: flags.from } : {}),
-    ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
-    ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
-    ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}),
-    ...(flags.schedule !== undefined ? { schedule: flags.schedule } : {}),
-    ...(flags.freeze !== undefined ? { freeze: flags.freeze } : {}),
-    ...(flags.freezeUntil !== undefined ? { freezeUntil: flags.freezeUntil } : {}),
-    ...(flags.lrMult ? { lrGroups: flags.lrMult } : {}),
-    ...(flags.headEpochs !== undefined ? { headEpochs: flags.headEpochs } : {}),
-    ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
-    ...(flags.pretrainEpochs !== undefined ? { pretrainEpochs: flags.pretrainEpochs } : {}),
-    ...(flags.pretrainBatchSize !== undefined ? { pretrainBatchSize: flags.pretrainBatchSize } : {}),
-    lora: {
-      ...(flags.rank !== undefined ? { rank: flags.rank } : {}),
-      ...(flags.alpha !== undefined ? { alpha: flags.alpha } : {}),
-      ...(flags.loraDropout !== undefined ? { dropout: flags.loraDropout } : {}),
-      ...(flags.target !== undefined ? { target: flags.target } : {}),
-    },
-  });
+  const runDir = flags.out ?? defaultRunDir('finetune', flags.task);
+  const command = { command: 'mnist-lab finetune' };
+  // The folder is claimed (and locked) before the data loads: a refused one costs nothing.
+  const result = await inClaimedFolder(runDir, flags, command, async (log) =>
+    runFineTune({
+      task: await taskOf(flags, log, true),
+      runDir,
+      method: flags.method,
+      seed: flags.seed,
+      log,
+      verbose: flags.json ? 0 : 1,
+      stopOnNonFinite: flags.stopOnNan,
+      ...(flags.from ? { from: flags.from } : {}),
+      ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
+      ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+      ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}),
+      ...(flags.schedule !== undefined ? { schedule: flags.schedule } : {}),
+      ...(flags.freeze !== undefined ? { freeze: flags.freeze } : {}),
+      ...(flags.freezeUntil !== undefined ? { freezeUntil: flags.freezeUntil } : {}),
+      ...(flags.lrMult ? { lrGroups: flags.lrMult } : {}),
+      ...(flags.headEpochs !== undefined ? { headEpochs: flags.headEpochs } : {}),
+      ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+      ...(flags.pretrainEpochs !== undefined ? { pretrainEpochs: flags.pretrainEpochs } : {}),
+      ...(flags.pretrainBatchSize !== undefined ? { pretrainBatchSize: flags.pretrainBatchSize } : {}),
+      lora: {
+        ...(flags.rank !== undefined ? { rank: flags.rank } : {}),
+        ...(flags.alpha !== undefined ? { alpha: flags.alpha } : {}),
+        ...(flags.loraDropout !== undefined ? { dropout: flags.loraDropout } : {}),
+        ...(flags.target !== undefined ? { target: flags.target } : {}),
+      },
+    }),
+  );
   const summary = {
     runDir: result.runDir,
     base: result.base,
@@ -234,6 +269,12 @@ async function finetune(flags: FinetuneFlags): Promise<void> {
 
 const COMPARE_METHODS = ['head', 'full', 'lora', 'scratch'] as const;
 
+/** An earlier `finetune compare` output: its table beside the method runs; --overwrite may move it aside. */
+const COMPARE_OUTPUT = {
+  what: 'an earlier comparison',
+  test: (entries: readonly string[]) => entries.includes('compare.csv') || entries.includes('few-shot.csv'),
+};
+
 async function compare(flags: CompareFlags): Promise<void> {
   if (!flags.from) {
     throw new UsageError(
@@ -253,16 +294,12 @@ async function compare(flags: CompareFlags): Promise<void> {
       `--shots ${flags.shots} fixes K, while --few-shot/--sweep vary it; drop --shots or use --sweep ${flags.shots}`,
     );
   }
-  const { log } = setUp(flags);
-  const task = await taskOf(flags, log, !fewShot);
-  const runDir = flags.out ?? defaultRunDir('compare', task.name);
-  const options = {
-    task,
+  const runDir = flags.out ?? defaultRunDir('compare', flags.task);
+  const common = {
     from: flags.from,
     runDir,
     methods,
     seed: flags.seed,
-    log,
     ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
     ...(flags.ranks ? { loraRanks: flags.ranks } : {}),
     ...(flags.alpha !== undefined ? { alpha: flags.alpha } : {}),
@@ -271,18 +308,28 @@ async function compare(flags: CompareFlags): Promise<void> {
     ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
     ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
   };
-  const rows = fewShot
-    ? await compareShots({ ...options, shots: flags.sweep ?? FEW_SHOT_SWEEP })
-    : await compareMethods(options);
-  await mkdir(runDir, { recursive: true });
   const csvPath = join(runDir, fewShot ? 'few-shot.csv' : 'compare.csv');
-  await writeFile(csvPath, compareCsv(rows));
   const chartPath = fewShot ? join(runDir, 'few-shot.svg') : undefined;
-  if (chartPath) await writeFile(chartPath, learningCurveSvg(rows, `few-shot: ${task.name}`));
+  // The folder is claimed (and locked) before the data loads: a refused one costs nothing.
+  const { rows, taskName } = await inClaimedFolder(
+    runDir,
+    flags,
+    { command: 'mnist-lab finetune compare', replaceable: COMPARE_OUTPUT },
+    async (log) => {
+      const task = await taskOf(flags, log, !fewShot);
+      const options = { ...common, task, log };
+      const rows = fewShot
+        ? await compareShots({ ...options, shots: flags.sweep ?? FEW_SHOT_SWEEP })
+        : await compareMethods(options);
+      await writeFileAtomic(csvPath, compareCsv(rows));
+      if (chartPath) await writeFileAtomic(chartPath, learningCurveSvg(rows, `few-shot: ${task.name}`));
+      return { rows, taskName: task.name };
+    },
+  );
   if (flags.json) {
     printJson({
       runDir,
-      task: task.name,
+      task: taskName,
       base: flags.from,
       csv: csvPath,
       ...(chartPath ? { chart: chartPath } : {}),
@@ -355,7 +402,8 @@ function commonOptions(command: Command): Command {
       .option('--freeze <pattern>', "layers kept frozen: names, globs or index ranges ('conv*', '0-3')")
       .option('--seed <n>', 'seed for heads, adapters, shots and shuffling', integerIn('--seed', 0), 0)
       .option('--limit <n>', 'train on the first N examples only', integerIn('--limit', 1))
-      .option('--out <dir>', 'run directory (default runs/<kind>-<task>-<time>)')
+      .option('--out <dir>', 'run directory, new or empty (default runs/<kind>-<task>-<time>)')
+      .option('--overwrite', 'if --out holds an earlier run, move it aside to <out>.old-<time>')
       .option(
         '--data-dir <dir>',
         'look for the dataset files in this directory first',

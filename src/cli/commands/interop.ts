@@ -5,30 +5,70 @@ import { Command, Option } from 'commander';
 import {
   ONNX_INPUT_NAME,
   ONNX_OPSET,
+  RunFolderError,
+  TFJS_WEIGHTS_FILE,
+  claimFolder,
   exportOnnx,
   importTfjsRun,
+  inspectFolder,
   loadModel,
   saveTfjsModel,
   selectBackend,
   writeFileAtomic,
 } from '../../index.js';
 import { existingPath } from '../flags.js';
+import { handleInterrupts } from '../interrupts.js';
 import { printInfo, printJson, printResult } from '../output.js';
 
 interface ExportFlags {
   model: string;
   format: 'tfjs' | 'onnx';
   out: string;
+  overwrite?: boolean;
   json?: boolean;
 }
 
 interface ImportFlags {
   from: string;
   out: string;
+  overwrite?: boolean;
   json?: boolean;
 }
 
+/** The files an export writes, per format. */
+const EXPORT_FILES = { tfjs: ['model.json', TFJS_WEIGHTS_FILE], onnx: ['model.onnx'] } as const;
+const ALL_EXPORT_FILES: readonly string[] = [...EXPORT_FILES.tfjs, ...EXPORT_FILES.onnx];
+
+/**
+ * export --out: a new or empty folder, or one holding only earlier exports (the other format's files
+ * are kept beside; this format's are replaced only with --overwrite). Anything else is refused.
+ */
+async function checkExportFolder(flags: ExportFlags): Promise<void> {
+  const state = await inspectFolder(flags.out);
+  const label = `--out ${flags.out}`;
+  if (state.kind === 'missing' || state.kind === 'empty') return;
+  if (state.kind === 'not-a-folder') {
+    throw new RunFolderError(flags.out, `${label} is a file, expected a folder; choose a folder path`);
+  }
+  if (state.kind === 'other' && state.entries.every((name) => ALL_EXPORT_FILES.includes(name))) {
+    const clash = EXPORT_FILES[flags.format].filter((name) => state.entries.includes(name));
+    if (clash.length > 0 && !flags.overwrite) {
+      throw new RunFolderError(
+        flags.out,
+        `${label} already holds ${clash.join(' and ')} from an earlier export: replace them with --overwrite, or choose another folder`,
+      );
+    }
+    return;
+  }
+  const found = state.kind === 'other' ? state.entries.slice(0, 5).join(', ') : 'an mnist-lab run';
+  throw new RunFolderError(
+    flags.out,
+    `${label} holds other files than an export (found ${found}): choose a new or empty folder`,
+  );
+}
+
 async function exportCommand(flags: ExportFlags): Promise<void> {
+  await checkExportFolder(flags);
   selectBackend();
   // The model carries its input standardisation (an old run's is restored by loadModel), and the
   // exporters write its Normalization layer into the exported graph.
@@ -38,7 +78,7 @@ async function exportCommand(flags: ExportFlags): Promise<void> {
   let files: string[];
   if (flags.format === 'tfjs') {
     const modelJson = await saveTfjsModel(model, flags.out);
-    files = [modelJson, join(flags.out, 'group1-shard1of1.bin')];
+    files = [modelJson, join(flags.out, TFJS_WEIGHTS_FILE)];
   } else {
     const path = join(flags.out, 'model.onnx');
     await writeFileAtomic(path, exportOnnx(model));
@@ -61,6 +101,28 @@ async function exportCommand(flags: ExportFlags): Promise<void> {
 }
 
 async function importCommand(flags: ImportFlags): Promise<void> {
+  const interrupts = handleInterrupts();
+  try {
+    // The new run's folder: new or empty, an earlier run only with --overwrite (moved aside); locked.
+    const claimed = await claimFolder(flags.out, {
+      mode: 'new',
+      label: `--out ${flags.out}`,
+      ...(flags.overwrite ? { overwrite: true } : {}),
+      command: 'mnist-lab import',
+    });
+    try {
+      if (claimed.movedTo)
+        printInfo(`--overwrite: moved the run that was in ${flags.out} to ${claimed.movedTo}`);
+      await importInto(flags);
+    } finally {
+      await claimed.lock?.release();
+    }
+  } finally {
+    interrupts.remove();
+  }
+}
+
+async function importInto(flags: ImportFlags): Promise<void> {
   selectBackend();
   const { model, modelFile } = await importTfjsRun(flags.from, flags.out);
   if (flags.json) {
@@ -85,7 +147,11 @@ export function registerInteropCommands(program: Command): void {
     .addOption(
       new Option('--format <format>', 'output format').choices(['tfjs', 'onnx']).makeOptionMandatory(),
     )
-    .requiredOption('--out <dir>', 'directory to write model.json + group1-shard1of1.bin, or model.onnx')
+    .requiredOption(
+      '--out <dir>',
+      'folder to write model.json + group1-shard1of1.bin, or model.onnx (new, empty or of earlier exports)',
+    )
+    .option('--overwrite', 'replace the files of an earlier export of this format in --out')
     .option('--json', 'print one JSON object on stdout and nothing else')
     .action((flags: ExportFlags) => exportCommand(flags));
   program
@@ -96,7 +162,8 @@ export function registerInteropCommands(program: Command): void {
       'the model.json (its weight shards next to it)',
       existingPath('--from', 'a TF.js model.json'),
     )
-    .requiredOption('--out <dir>', 'the run directory to create')
+    .requiredOption('--out <dir>', 'the run directory to create (new or empty)')
+    .option('--overwrite', 'if --out holds a run, move it aside to <out>.old-<time>')
     .option('--json', 'print one JSON object on stdout and nothing else')
     .action((flags: ImportFlags) => importCommand(flags));
 }

@@ -1,7 +1,6 @@
 // `mnist-lab train` and `mnist-lab evaluate`: a thin client of the public API. The CLI parses and
 // validates flags, prints the typed training events, and prints one JSON object with --json;
 // the training loop, the zoo and the data layer do the work.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -11,8 +10,10 @@ import {
   exponentialDecay,
   getOptimizer,
   getRecipe,
-  latestCheckpointDir,
+  claimFolder,
   loadDataset,
+  openRun,
+  RunDirectory,
   oneCycle,
   runDirName,
   selectBackend,
@@ -26,11 +27,13 @@ import {
   type ImageSet,
   type LearningRateSchedule,
   type Optimizer,
+  type Claimed,
   type RunRecipe,
   type TrainEvent,
   writeRunReport,
 } from '../../index.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
+import { handleInterrupts, type Interrupts } from '../interrupts.js';
 import { builtInClassCount, datasetName, existingPath, integerIn, numberIn } from '../flags.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 
@@ -68,6 +71,8 @@ export interface TrainFlags {
   threads?: number;
   out?: string;
   resume?: string;
+  /** Move an existing run in --out aside (<out>.old-<time>) and start a new one there. */
+  overwrite?: boolean;
   limit?: number;
   classes?: number[];
   /** False with --no-stop-on-nan: non-finite steps are skipped and training goes on. */
@@ -178,17 +183,16 @@ async function withResumedFlags(flags: TrainFlags, command: Command): Promise<Tr
       '--resume continues the run in its own directory; drop --out or make it the same directory',
     );
   }
-  let saved: RunShapingFlags | undefined;
-  try {
-    const config = JSON.parse(await readFile(join(flags.resume, 'config.json'), 'utf8')) as {
-      runConfig?: { flags?: RunShapingFlags };
-    };
-    saved = config.runConfig?.flags;
-  } catch {
+  if (flags.overwrite) {
+    throw new UsageError('--overwrite starts a new run and --resume continues one: give one of them');
+  }
+  const config = await RunDirectory.at(flags.resume).config();
+  if (!config) {
     throw new UsageError(
-      `--resume ${flags.resume}: no readable config.json there (is it a run directory written by train?)`,
+      `--resume ${flags.resume}: no readable config.json there; give a run directory written by 'mnist-lab train'`,
     );
   }
+  const saved = config.runConfig?.flags as RunShapingFlags | undefined;
   const merged: Record<string, unknown> = { ...flags };
   for (const key of RUN_SHAPING_FLAGS) {
     if (saved?.[key] !== undefined && command.getOptionValueSource(key) !== 'cli') merged[key] = saved[key];
@@ -196,15 +200,56 @@ async function withResumedFlags(flags: TrainFlags, command: Command): Promise<Tr
   return merged as unknown as TrainFlags;
 }
 
+/**
+ * Claims the run directory before anything is written: --out must be new or empty (an existing run
+ * needs --resume or --overwrite, a folder of other files is refused), and the run is locked.
+ */
+async function claimRunDir(runDir: string, flags: TrainFlags): Promise<Claimed> {
+  const claimed = await claimFolder(runDir, {
+    mode: flags.resume ? 'resume' : 'new',
+    label: flags.resume ? `--resume ${runDir}` : flags.out ? `--out ${runDir}` : runDir,
+    ...(flags.overwrite ? { overwrite: true } : {}),
+    runChoices: [`continue it with 'mnist-lab train --resume ${runDir}'`],
+    command: 'mnist-lab train',
+  });
+  // Said even with --json (on stderr): where the old run went.
+  if (claimed.movedTo) printInfo(`--overwrite: moved the run that was in ${runDir} to ${claimed.movedTo}`);
+  return claimed;
+}
+
 /** Trains as the flags say; `header: false` when the caller already said what runs (start.ts). */
 export async function train(flags: TrainFlags, options: { header?: boolean } = {}): Promise<void> {
+  const log = flags.json ? () => undefined : printInfo;
+  const runDir = flags.resume ?? flags.out ?? defaultRunDir(getRecipe(flags.model).name, flags.dataset);
+  // SIGINT/SIGTERM: fit stops at the next batch (trainIn sets that up); otherwise, or at a second
+  // signal, the run's lock is released and the process ends.
+  const interrupts = handleInterrupts();
+  try {
+    // Claimed before the data loads: a refused folder costs nothing, and the run is locked throughout.
+    const claimed = await claimRunDir(runDir, flags);
+    try {
+      await trainIn(runDir, flags, log, interrupts, options);
+    } finally {
+      await claimed.lock?.release();
+    }
+  } finally {
+    interrupts.remove();
+  }
+}
+
+async function trainIn(
+  runDir: string,
+  flags: TrainFlags,
+  log: (line: string) => void,
+  interrupts: Interrupts,
+  options: { header?: boolean },
+): Promise<void> {
   const recipe = getRecipe(flags.model);
   checkClasses(flags.classes, builtInClassCount(flags.dataset), flags.dataset);
   const backend = selectBackend({
     ...(flags.backend ? { backend: flags.backend } : {}),
     ...(flags.threads ? { threads: flags.threads } : {}),
   });
-  const log = flags.json ? () => undefined : printInfo;
   if (options.header !== false)
     log(
       `mnist-lab train: model ${recipe.name}, dataset ${flags.dataset}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})`,
@@ -244,7 +289,6 @@ export async function train(flags: TrainFlags, options: { header?: boolean } = {
     loss: sparseCategoricalCrossentropy({ fromLogits: true, labelSmoothing: recipe.labelSmoothing ?? 0 }),
     metrics: ['accuracy'],
   });
-  const runDir = flags.resume ?? flags.out ?? defaultRunDir(recipe.name, dataset.name);
   const runRecipe: RunRecipe = {
     model: recipe.name,
     dataset: dataset.name,
@@ -255,11 +299,9 @@ export async function train(flags: TrainFlags, options: { header?: boolean } = {
   let interrupted = false;
   const started = performance.now();
   // SIGINT/SIGTERM stop training at the next batch; fit writes a mid-epoch checkpoint and returns.
-  // `once`: a second Ctrl-C falls back to the default and ends the process at once.
+  // A second one ends the process at once (its lock released).
   const interrupt = new AbortController();
-  const abort = () => interrupt.abort();
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
+  interrupts.graceful = () => interrupt.abort();
   // Divergence: the first NaN/Inf loss or gradient stops the run (its update is not applied, and no
   // checkpoint is written after it, so `latest` keeps naming the last good one).
   const nanGuard = flags.stopOnNan ? terminateOnNaN() : undefined;
@@ -276,7 +318,8 @@ export async function train(flags: TrainFlags, options: { header?: boolean } = {
         backend: backend.name,
         threads: backend.threads,
       },
-      ...(flags.resume ? { resumeFrom: flags.resume } : { runDir }),
+      run: await openRun(runDir, { resume: flags.resume !== undefined, command: 'mnist-lab train' }),
+      ...(flags.resume ? { resume: true } : {}),
       ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
       ...(flags.limit ? { limit: flags.limit } : {}),
       ...(flags.augment ? { augment: true } : {}),
@@ -293,8 +336,7 @@ export async function train(flags: TrainFlags, options: { header?: boolean } = {
       throw await writeFailure(error, runDir);
     })
     .finally(() => {
-      process.off('SIGINT', abort);
-      process.off('SIGTERM', abort);
+      interrupts.graceful = undefined;
     });
   await throwIfDiverged(nanGuard, runDir);
   if (interrupted) {
@@ -362,7 +404,11 @@ const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 async function writeFailure(error: unknown, runDir: string): Promise<unknown> {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (!code || !DISK_FULL.has(code)) return error;
-  const latest = await latestCheckpointDir(runDir).catch(() => null);
+  const run = RunDirectory.at(runDir);
+  const latest = await run
+    .latestCheckpoint()
+    .then((relative) => relative && run.file(relative))
+    .catch(() => null);
   return new Error(
     `no space left on the disk of ${runDir} (${code}) while writing the run; ` +
       (latest
@@ -444,7 +490,8 @@ export function registerTrainCommands(program: Command): void {
       numberIn('--validation-split', 0, 0.9),
     )
     .option('--seed <n>', 'seed for initialisation, splits, shuffling and dropout', integerIn('--seed', 0), 0)
-    .option('--out <dir>', 'run directory (default runs/<model>-<dataset>-<time>)')
+    .option('--out <dir>', 'run directory, new or empty (default runs/<model>-<dataset>-<time>)')
+    .option('--overwrite', 'if --out holds a run, move it aside to <out>.old-<time> and start a new one')
     .option(
       '--resume <dir>',
       'continue the run in this directory from its latest checkpoint',

@@ -1,17 +1,22 @@
-// writeRunReport(): reads a run directory (config.json, metrics.jsonl), optionally evaluates the model
-// on a labelled set, and writes <run>/report.html atomically; with `png`, also the charts and the
-// mistakes gallery as <run>/report/*.png. Node-only (files, pngjs, resvg).
+// writeRunReport(): reads a run directory (config.json, metrics.jsonl) through the runs layer,
+// optionally evaluates the model on a labelled set, and writes <run>/report.html and the
+// evaluation's numbers as data, <run>/evaluation.json (readers never parse the HTML), atomically;
+// with `png`, also the charts and the mistakes gallery as <run>/report/*.png. Node-only (files,
+// pngjs, resvg). The caller holds the run's lock when another process might write the run.
 //
 // Letters: N examples, K classes, S optimizer steps.
-import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { renderGrid } from '../../data/grid.js';
 import { encodePng } from '../../data/node/png.js';
 import { scheduleFromConfig } from '../../optim/schedules.js';
 import type { ScheduleConfig } from '../../optim/schedules.js';
+import { EVALUATION_FILE, EVALUATION_FORMAT, REPORT_FILE, REPORT_PNG_DIR } from '../../runs/layout.js';
+import { RunDirectory } from '../../runs/node/directory.js';
+import { writeFileAtomic } from '../../runs/node/files.js';
+import type { EvaluationRecord, RunConfig } from '../../runs/types.js';
 import type { Model } from '../../train/model.js';
-import { loadModel, writeFileAtomic } from '../../train/run.js';
+import { loadModel } from '../../train/run.js';
 import type { InputNormalization } from '../../data/normalize.js';
 import type { TrainEvent } from '../../train/types.js';
 import { VERSION } from '../../version.js';
@@ -24,9 +29,6 @@ import {
   type ReportData,
   type TrainingCurves,
 } from '../report.js';
-
-export const REPORT_FILE = 'report.html';
-export const REPORT_PNG_DIR = 'report';
 
 export interface RunReportOptions {
   /** The trained model; default loadModel(runDir). */
@@ -51,49 +53,45 @@ export interface RunReportOptions {
 export interface RunReport {
   /** The report.html written. */
   path: string;
+  /** The evaluation.json written (with an evaluation). */
+  evaluationPath?: string;
   evaluation?: ClassifierEvaluation;
   /** PNG files written with `png`. */
   pngFiles: string[];
 }
 
-interface RunConfig {
-  createdAt?: string;
-  model?: { className?: string; config?: { name?: string } };
-  training?: {
-    optimizer?: { className?: string; config?: { learningRate?: number | ScheduleConfig } };
-    loss?: { name?: string };
-    fit?: Record<string, unknown>;
+/** The run's events (metrics.jsonl), one per line; a torn last line (a crash mid-append) is skipped. */
+export function readRunEvents(runDir: string): Promise<TrainEvent[]> {
+  return RunDirectory.at(runDir).events<TrainEvent>();
+}
+
+/** The optimizer's learning rate in config.json: a number or a saved schedule. */
+function learningRateOf(config: Partial<RunConfig>): number | ScheduleConfig | undefined {
+  const value = config.training?.optimizer?.config?.['learningRate'];
+  if (typeof value === 'number') return value;
+  return typeof value === 'object' && value !== null ? (value as ScheduleConfig) : undefined;
+}
+
+/** What evaluation.json holds for an evaluation of `dataset`'s `split`. */
+export function evaluationRecord(
+  evaluation: ClassifierEvaluation,
+  where: { dataset: string; split: string },
+): EvaluationRecord {
+  return {
+    format: EVALUATION_FORMAT,
+    evaluatedAt: new Date().toISOString(),
+    dataset: where.dataset,
+    split: where.split,
+    count: evaluation.count,
+    loss: evaluation.loss,
+    accuracy: evaluation.accuracy,
+    top2Accuracy: evaluation.top2Accuracy,
+    macro: { ...evaluation.macro },
+    weighted: { ...evaluation.weighted },
+    perClass: evaluation.perClass.map((c) => ({ ...c })),
+    confusionMatrix: evaluation.confusionMatrix.map((row) => [...row]),
+    ece: evaluation.ece,
   };
-  runConfig?: { recipe?: { model?: string; dataset?: string; classes?: number[] } };
-  versions?: Record<string, unknown>;
-}
-
-async function readJson(path: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The run's events, one per line; a torn last line (a crash mid-append) is skipped. */
-export async function readRunEvents(runDir: string): Promise<TrainEvent[]> {
-  let text: string;
-  try {
-    text = await readFile(join(runDir, 'metrics.jsonl'), 'utf8');
-  } catch {
-    return [];
-  }
-  const events: TrainEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      events.push(JSON.parse(line) as TrainEvent);
-    } catch {
-      // partial line
-    }
-  }
-  return events;
 }
 
 const MAX_CURVE_POINTS = 400;
@@ -115,7 +113,7 @@ function downsample(points: CurvePoint[]): CurvePoint[] {
 }
 
 /** Loss, accuracy and learning-rate curves; a resumed run's repeated steps keep their last value. */
-export function trainingCurves(events: readonly TrainEvent[], config: RunConfig): TrainingCurves {
+export function trainingCurves(events: readonly TrainEvent[], config: Partial<RunConfig>): TrainingCurves {
   const batches = new Map<number, { loss: number; accuracy: number; step: number }>();
   const epochs = new Map<
     number,
@@ -159,7 +157,7 @@ export function trainingCurves(events: readonly TrainEvent[], config: RunConfig)
       accuracy.push({ step: e.step, value: e.valAccuracy, series: 'validation' });
   }
   const learningRate: CurvePoint[] = [];
-  const configured = config.training?.optimizer?.config?.learningRate;
+  const configured = learningRateOf(config);
   const stride = Math.max(1, Math.ceil(lastStep / MAX_CURVE_POINTS));
   if (typeof configured === 'object' && lastStep > 0) {
     const schedule = scheduleFromConfig(configured);
@@ -177,7 +175,7 @@ export function trainingCurves(events: readonly TrainEvent[], config: RunConfig)
   return { loss, accuracy, learningRate };
 }
 
-function configRows(config: RunConfig, runDir: string): [string, string][] {
+function configRows(config: Partial<RunConfig>, runDir: string): [string, string][] {
   const rows: [string, string][] = [['run directory', resolve(runDir)]];
   const fit = config.training?.fit ?? {};
   const recipe = config.runConfig?.recipe;
@@ -190,7 +188,7 @@ function configRows(config: RunConfig, runDir: string): [string, string][] {
   add('dataset', recipe?.dataset);
   add('classes', recipe?.classes);
   const optimizer = config.training?.optimizer;
-  const lr = optimizer?.config?.learningRate;
+  const lr = learningRateOf(config);
   add('optimizer', optimizer?.className);
   add('learning rate', typeof lr === 'object' ? `${lr.className} ${JSON.stringify(lr.config)}` : lr);
   add('loss', config.training?.loss?.name);
@@ -209,7 +207,7 @@ function configRows(config: RunConfig, runDir: string): [string, string][] {
   return rows;
 }
 
-function environmentRows(config: RunConfig): [string, string][] {
+function environmentRows(config: Partial<RunConfig>): [string, string][] {
   const v = config.versions ?? {};
   const rows: [string, string][] = [];
   rows.push(['backend (training)', String(v['backend'] ?? 'unknown')]);
@@ -317,8 +315,9 @@ async function writePngs(
 
 /** Writes <runDir>/report.html (and PNGs with `png`); evaluates `set` when given. */
 export async function writeRunReport(runDir: string, options: RunReportOptions = {}): Promise<RunReport> {
-  const config = ((await readJson(join(runDir, 'config.json'))) ?? {}) as RunConfig;
-  const events = await readRunEvents(runDir);
+  const run = RunDirectory.at(runDir);
+  const config: Partial<RunConfig> = (await run.config()) ?? {};
+  const events = await run.events<TrainEvent>();
   let model = options.model;
   if (!model) {
     try {
@@ -381,8 +380,19 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
     timing: timingRows(events, evaluation),
   };
   const charts = await renderReportCharts(data);
-  const path = join(runDir, REPORT_FILE);
+  const path = run.file(REPORT_FILE);
   await writeFileAtomic(path, await renderReportHtml(data, charts));
+  let evaluationPath: string | undefined;
+  if (evaluation && data.evaluation) {
+    evaluationPath = run.file(EVALUATION_FILE);
+    const record = evaluationRecord(evaluation, data.evaluation);
+    await writeFileAtomic(evaluationPath, JSON.stringify(record, null, 2) + '\n');
+  }
   const pngFiles = options.png ? await writePngs(runDir, charts, set, evaluation) : [];
-  return { path, ...(evaluation ? { evaluation } : {}), pngFiles };
+  return {
+    path,
+    ...(evaluationPath ? { evaluationPath } : {}),
+    ...(evaluation ? { evaluation } : {}),
+    pngFiles,
+  };
 }

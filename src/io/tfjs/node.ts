@@ -3,7 +3,8 @@ import { closeSync, existsSync, fstatSync, openSync, readSync, realpathSync, sta
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { encodeModel } from '../../train/checkpoint.js';
-import { CONFIG_FILE, LATEST_FILE, MODEL_FILE, writeFileAtomic } from '../../train/run.js';
+import { CONFIG_FILE, LATEST_FILE, MODEL_FILE } from '../../runs/layout.js';
+import { writeFileAtomic } from '../../runs/node/files.js';
 import type { Model } from '../../train/model.js';
 import { TFJS_WEIGHTS_FILE, exportTfjs, importTfjs } from '../tfjs.js';
 

@@ -1,30 +1,18 @@
-// What a run directory's config.json says about its labels and inputs: the recipe the CLI saved
-// (model, dataset, class subset, normalisation), the class names that follow from it. Shared by
-// `mnist-lab predict` and `mnist-lab serve`. Node-only (reads the file).
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// What a run's config.json says about its labels and inputs: the recipe the CLI saved (model,
+// dataset, class subset, normalisation), read through the runs layer, and the class names that
+// follow from it. Shared by `mnist-lab predict`, `evaluate` and `serve`. Node-only (reads the file).
 import { findDataset } from '../../data/registry.js';
 import { subsetClassNames } from '../../data/split.js';
-import type { Normalize } from '../../train/types.js';
+import { runConfigFor } from '../../runs/node/directory.js';
+import type { RunRecipe } from '../../runs/types.js';
 
-/** What a run directory's config.json says about how to rebuild the data side. */
-export interface RunRecipe {
-  model: string;
-  dataset: string;
-  classes?: number[];
-  normalize?: Normalize;
-}
-
-/** The recipe saved under runConfig.recipe, or undefined (a bare checkpoint, no or unreadable config.json). */
-export async function readRunRecipe(runDir: string): Promise<RunRecipe | undefined> {
-  try {
-    const config = JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')) as {
-      runConfig?: { recipe?: RunRecipe };
-    };
-    return config.runConfig?.recipe;
-  } catch {
-    return undefined; // a bare checkpoint or model file: class indices, no normalisation
-  }
+/**
+ * The recipe saved under runConfig.recipe of the run `path` belongs to (a run directory, a
+ * checkpoint directory or a model.safetensors in either), or undefined for a bare model or a run
+ * without one. A broken config.json throws, naming the file and the fix.
+ */
+export async function readRunRecipe(path: string): Promise<RunRecipe | undefined> {
+  return (await runConfigFor(path))?.runConfig?.recipe;
 }
 
 /** (K) class names of a recipe's dataset (its class subset, in order), or undefined when unknown. */

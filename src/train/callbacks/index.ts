@@ -12,5 +12,3 @@ export type { CheckpointKind, ModelCheckpointOptions } from './model-checkpoint.
 export { ProgressBar, formatEpochLine, progressBar } from './progress-bar.js';
 export type { ProgressBarOptions } from './progress-bar.js';
 export { TerminateOnNaN, TrainingDivergedError, terminateOnNaN } from './terminate-on-nan.js';
-export { setFileAccess } from './storage.js';
-export type { FileAccess } from './storage.js';

@@ -1,21 +1,30 @@
 // File loggers: CSVLogger (one row per epoch, Keras columns) and JSONLLogger (one event per line).
-// Each writes to a path (Node: through the registered FileAccess) or to an injected sink.
+// Each writes to a path through the FileAccess it is given (the Node entry's csvLogger/jsonlLogger
+// give Node's), or to an injected sink.
+import type { FileAccess } from '../../runs/types.js';
 import type { EpochEndEvent, TrainBeginEvent, TrainEndEvent, TrainEvent } from '../types.js';
 import { Callback, epochLogs } from './callback.js';
-import { fileAccess } from './storage.js';
 
 /** Receives text to append; return a promise to have fit() wait for it. */
 export type TextSink = (text: string) => void | Promise<void>;
 
-function sinkFor(target: { path?: string; sink?: TextSink }, who: string): TextSink {
+function sinkFor(target: { path?: string; sink?: TextSink; files?: FileAccess }, who: string): TextSink {
   if (target.sink) return target.sink;
-  const path = target.path;
+  const { path, files } = target;
   if (path === undefined) throw new Error(`${who}: give a path or a sink`);
-  return (text) => fileAccess().appendText(path, text);
+  if (!files) {
+    throw new Error(
+      `${who}: writing to '${path}' needs file access: on Node use the package entry's factory ` +
+        '(it passes files), or give files or a sink',
+    );
+  }
+  return (text) => files.appendText(path, text);
 }
 
 export interface CsvLoggerOptions {
   path?: string;
+  /** How `path` is written (Node: nodeFiles). */
+  files?: FileAccess;
   sink?: TextSink;
   separator?: string;
 }
@@ -56,6 +65,8 @@ export function csvLogger(options: CsvLoggerOptions): CsvLogger {
 
 export interface JsonlLoggerOptions {
   path?: string;
+  /** How `path` is written (Node: nodeFiles). */
+  files?: FileAccess;
   sink?: TextSink;
   /** Event types written; default every type but batchBegin. */
   types?: readonly TrainEvent['type'][];

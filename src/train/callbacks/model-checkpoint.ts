@@ -2,17 +2,21 @@
 // reads) after epochs: `last` after every epoch, `best` when the monitored quantity improves.
 //   <directory>/last/model.safetensors
 //   <directory>/best/model.safetensors
-// Node writes through the registered FileAccess (atomic); elsewhere inject `save`.
+// A directory is written through the FileAccess given (atomic; the Node entry's modelCheckpoint
+// gives Node's); elsewhere inject `save`.
+import { MODEL_FILE } from '../../runs/layout.js';
+import type { FileAccess } from '../../runs/types.js';
 import { encodeModel } from '../checkpoint.js';
 import type { EpochEndEvent, TrainBeginEvent } from '../types.js';
 import { Callback, monitoredValue, resolveMode } from './callback.js';
-import { fileAccess } from './storage.js';
 
 export type CheckpointKind = 'best' | 'last';
 
 export interface ModelCheckpointOptions {
-  /** Directory receiving best/ and last/ (needs file access: Node). */
+  /** Directory receiving best/ and last/ (written through `files`). */
   directory?: string;
+  /** How `directory` is written (Node: nodeFiles). */
+  files?: FileAccess;
   /** Receives each save instead of the directory. */
   save?: (kind: CheckpointKind, modelBytes: Uint8Array, event: EpochEndEvent) => void | Promise<void>;
   /** Quantity deciding `best`: 'val_loss' (default), 'val_accuracy', 'loss', 'accuracy'. */
@@ -41,11 +45,14 @@ export class ModelCheckpoint extends Callback {
     this.saveBestOnly = o.saveBestOnly;
     if (options.save) this.save = options.save;
     else if (options.directory !== undefined) {
-      const directory = options.directory;
-      this.save = (kind, bytes) => {
-        const files = fileAccess();
-        return files.writeFileAtomic(files.joinPath(directory, kind, 'model.safetensors'), bytes);
-      };
+      const { directory, files } = options;
+      if (!files) {
+        throw new Error(
+          `ModelCheckpoint: writing to '${directory}' needs file access: on Node use the package ` +
+            "entry's modelCheckpoint (it passes files), or give files or a save function",
+        );
+      }
+      this.save = (kind, bytes) => files.writeFileAtomic(files.joinPath(directory, kind, MODEL_FILE), bytes);
     } else throw new Error('ModelCheckpoint: give a directory or a save function');
   }
 

@@ -1,5 +1,6 @@
 // safetensors: the weight format of checkpoints (https://github.com/huggingface/safetensors).
-// Pure byte code, no Node imports (the browser reads and writes the same files).
+// Pure byte code, no Node imports (the browser reads and writes the same files). At the bottom of
+// the layers (DESIGN.md formats/): checkpoints (train/) and adapters read it without an upward import.
 //
 // Layout:
 //   [0, 8)        N, the header length: u64 little-endian

@@ -1,15 +1,25 @@
 // The backend is chosen on first use, as Keras does: a program that never names one gets native
-// when its addon loads, else js with one line on how to get native. Importing the package creates
+// when its addon loads, else wasm when its module is built, else js, with one line on how to get
+// the fastest one passed over. Importing the package creates
 // nothing and loads no addon. Each case runs in a fresh process (the choice is per process).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DEFAULT_BACKENDS as BROWSER_TABLE } from '../../src/backend/defaults/browser.js';
-import { DEFAULT_BACKENDS as NODE_TABLE, NATIVE_HINT } from '../../src/backend/defaults/node.js';
+import {
+  DEFAULT_BACKENDS as NODE_TABLE,
+  NATIVE_HINT,
+  WASM_FALLBACK_HINT,
+} from '../../src/backend/defaults/node.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const { MNIST_LAB_BACKEND: _forced, MNIST_LAB_NO_NATIVE: _hidden, ...inherited } = process.env;
+const {
+  MNIST_LAB_BACKEND: _forced,
+  MNIST_LAB_NO_NATIVE: _hidden,
+  MNIST_LAB_NO_WASM: _noWasm,
+  ...inherited
+} = process.env;
 
 /** Runs `program` (an ES module body importing the package as `lab`) and returns its output. */
 function run(program: string, env: Record<string, string> = {}) {
@@ -29,10 +39,10 @@ const addonLoaded = () => Object.keys(createRequire(import.meta.url).cache).some
 `;
 
 describe('the default backend', () => {
-  it('the tables list the fastest first: Node native then js, the browser js', () => {
+  it('the tables list the fastest first: Node native, wasm, js; the browser js', () => {
     assert.deepEqual(
       NODE_TABLE.map((row) => row.name),
-      ['native', 'js'],
+      ['native', 'wasm', 'js'],
     );
     assert.deepEqual(
       BROWSER_TABLE.map((row) => row.name),
@@ -50,10 +60,19 @@ console.log(JSON.stringify({ before, after: addonLoaded(), backend: lab.getBacke
     assert.equal(result.stderr, '');
   });
 
-  it('without the addon, first use picks js and prints the hint once', () => {
+  it('without the addon, first use picks wasm and prints the hint once', () => {
     const result = run(
       `lab.tensor([1]); lab.getBackend(); lab.tensor([2]); console.log(lab.getBackend().name);`,
       { MNIST_LAB_NO_NATIVE: '1' },
+    );
+    assert.equal(result.stdout, 'wasm\n');
+    assert.equal(result.stderr, `${WASM_FALLBACK_HINT}\n`);
+  });
+
+  it('without the addon and the wasm module, first use picks js and names native (the fastest) once', () => {
+    const result = run(
+      `lab.tensor([1]); lab.getBackend(); lab.tensor([2]); console.log(lab.getBackend().name);`,
+      { MNIST_LAB_NO_NATIVE: '1', MNIST_LAB_NO_WASM: '1' },
     );
     assert.equal(result.stdout, 'js\n');
     assert.equal(result.stderr, `${NATIVE_HINT}\n`);

@@ -68,6 +68,7 @@ describe('wasm backend in a browser page', { skip }, () => {
       platform: 'browser',
       target: 'es2022',
       logLevel: 'warning',
+      tsconfig: join(ROOT, 'tsconfig.web.json'), // the browser's default-backend table, as scripts/build-web.mjs
     });
     copyFileSync(wasmModuleUrls.shared, join(dir, 'kernels.shared.wasm'));
     copyFileSync(wasmModuleUrls.plain, join(dir, 'kernels.wasm'));

@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 
 import { loadMnist, tidy } from '../../src/index.js';
-import { emit, parseRecipe, secondsSince, selectBackend, setupRecipe } from './common.js';
+import { emit, parsePrecision, parseRecipe, secondsSince, selectBackend, setupRecipe } from './common.js';
 
 const PIXELS = 28 * 28;
 
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     calls: { type: 'string', default: '1000' },
     backend: { type: 'string' },
     threads: { type: 'string' },
+    precision: { type: 'string' },
   },
 });
 if (values.mode !== 'throughput' && values.mode !== 'latency') {
@@ -31,6 +32,7 @@ if (values.mode !== 'throughput' && values.mode !== 'latency') {
 }
 
 const recipe = parseRecipe(values.model);
+const precision = parsePrecision(values.precision);
 const { backend, threads } = selectBackend(
   values.backend,
   values.threads === undefined ? undefined : Number(values.threads),
@@ -42,7 +44,15 @@ const { model } = setupRecipe(recipe);
 function predictImages(first: number, count: number): void {
   tidy(() => {
     const images = test.images.subarray(first * PIXELS, (first + count) * PIXELS); // (count, 28, 28) u8
+<<<<<<< HEAD
     const logits = model.predict(images, { batchSize: count }); // (count, 10)
+=======
+    const logits = model.predict(images, {
+      batchSize: count,
+      precision,
+      ...(normalize ? { normalize } : {}),
+    }); // (count, 10)
+>>>>>>> compiled
     if (!Number.isFinite(logits.data[0])) throw new Error('predict returned a non-finite logit');
   });
 }

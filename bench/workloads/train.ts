@@ -9,12 +9,17 @@
 // over the 60,000 images instead (the peak-RSS workload), still capped at --seconds.
 //
 //   tsx bench/workloads/train.ts --model cnn [--batch 128] [--warmup 5] [--seconds 5] [--steps K]
+<<<<<<< HEAD
 //                                [--backend js|native|wasm] [--threads N] [--seed S] [--full-data]
+=======
+//                                [--backend js|native] [--threads N] [--seed S] [--full-data]
+//                                [--precision float32|bfloat16] [--no-compile]
+>>>>>>> compiled
 import { parseArgs } from 'node:util';
 
 import { loadMnist, sparseCategoricalCrossentropy } from '../../src/index.js';
 import type { TrainEvent } from '../../src/index.js';
-import { emit, parseRecipe, secondsSince, selectBackend, setupRecipe } from './common.js';
+import { emit, parsePrecision, parseRecipe, secondsSince, selectBackend, setupRecipe } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +32,8 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     seed: { type: 'string', default: '0' },
     'full-data': { type: 'boolean', default: false },
+    precision: { type: 'string' },
+    'no-compile': { type: 'boolean', default: false },
   },
 });
 
@@ -35,18 +42,23 @@ const warmupSteps = Number(values.warmup);
 const timeBudgetSeconds = Number(values.seconds);
 const maxTimedSteps = values.steps === undefined ? Infinity : Number(values.steps);
 const fullEpoch = values['full-data'];
+const precision = parsePrecision(values.precision);
 
 const { backend, threads } = selectBackend(
   values.backend,
   values.threads === undefined ? undefined : Number(values.threads),
 );
 // The backend first: weights live in its storage.
+<<<<<<< HEAD
 const { model, optimizer, batchSize: recipeBatchSize } = setupRecipe(recipe);
+=======
+const { model, optimizer, normalize, labelSmoothing, batchSize: recipeBatchSize } = setupRecipe(recipe);
+>>>>>>> compiled
 const batchSize = Number(values.batch ?? recipeBatchSize);
 const { train } = await loadMnist();
 model.compile({
   optimizer,
-  loss: sparseCategoricalCrossentropy({ fromLogits: true }),
+  loss: sparseCategoricalCrossentropy({ fromLogits: true, labelSmoothing: labelSmoothing ?? 0 }),
 });
 
 const controller = new AbortController();
@@ -82,6 +94,12 @@ await model.fit(train.images, train.labels, {
   verbose: 0,
   onEvent,
   signal: controller.signal,
+<<<<<<< HEAD
+=======
+  precision,
+  compile: !values['no-compile'],
+  ...(normalize ? { normalize } : {}),
+>>>>>>> compiled
 });
 
 if (timedStart === undefined || timedEnd === undefined || timedSteps === 0) {
@@ -90,6 +108,7 @@ if (timedStart === undefined || timedEnd === undefined || timedSteps === 0) {
 const seconds = Number(timedEnd - timedStart) / 1e9;
 emit({
   workload: recipe,
+  precision,
   backend,
   threads,
   batchSize,

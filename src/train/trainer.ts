@@ -17,13 +17,16 @@ import { getLoss } from '../losses/index.js';
 import type { Loss } from '../losses/loss.js';
 import { getOptimizer, serializeOptimizer } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { gradients } from '../tensor/autograd.js';
-import { fromStorage } from '../tensor/ops/creation.js';
-import { Tensor, noGrad, tidy } from '../tensor/tensor.js';
+import type { Precision } from '../backend/kernels.js';
+import type { CapturedStep } from '../tensor/capture.js';
+import { checkPrecision, withPrecision } from '../tensor/precision.js';
+import { fromStorage, zeros } from '../tensor/ops/creation.js';
+import { Tensor, tidy } from '../tensor/tensor.js';
 import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { CallbackList, TrainingContext } from './callbacks/callback.js';
 import type { Callback, EventSink } from './callbacks/callback.js';
+<<<<<<< HEAD
 import { defaultOutput, formatEvaluationLine, ProgressBar } from './callbacks/progress-bar.js';
 import type { Augmentation } from '../data/batch.js';
 import type { Normalization } from '../nn/layers/normalization.js';
@@ -37,6 +40,12 @@ import {
   toExamples,
 } from './batches.js';
 import type { Examples } from './batches.js';
+=======
+import { ProgressBar } from './callbacks/progress-bar.js';
+import { openRunStore } from './callbacks/storage.js';
+import { countCorrect, featureCount, imageBatch, labelBatch, toExamples } from './batches.js';
+import type { Augmentation, Examples } from './batches.js';
+>>>>>>> compiled
 import {
   DEFAULT_INPUT_SHAPE,
   encodeModel,
@@ -44,11 +53,21 @@ import {
   loadModelWeights,
   restoreOptimizer,
 } from './checkpoint.js';
+import {
+  capturedTrainStep,
+  evaluateBatch,
+  forwardOn,
+  inferBatch,
+  stepOn,
+  type StepParts,
+  type StepTensors,
+} from './compiled-steps.js';
 import type { Model } from './model.js';
 import type {
   CompileConfig,
   EvaluateOptions,
   EvaluateResult,
+  ExecutionOptions,
   FitOptions,
   History,
   ImageInput,
@@ -108,21 +127,26 @@ function compiledOf(model: Model, what: string): Compiled {
 
 // ---- the step ----
 
-export interface StepInput {
-  model: Model;
-  loss: Loss;
-  optimizer: Optimizer;
-  /** Trainable parameters, in the order the optimizer sees them. */
-  params: readonly Tensor[];
+export interface StepInput extends StepParts {
   examples: Examples;
   /** Example indices of this batch. */
   indices: ArrayLike<number>;
   inputShape: readonly number[];
+<<<<<<< HEAD
   /** The model's leading Normalization, folded into the batch (see foldedNormalization). */
   normalizedBy: Normalization | undefined;
   /** Dropout and other forward-pass randomness. */
   random: Random;
+=======
+  /** Model outputs per example (K): the width of dense targets. */
+  outputs: number;
+  normalize: Normalize | undefined;
+>>>>>>> compiled
   augment?: Augmentation | undefined;
+  /** The step's captured form (compiled-steps.ts); absent: every step runs eagerly. */
+  captured?: CapturedStep<StepTensors> | undefined;
+  /** Mixed precision of convolutions and products (ExecutionOptions.precision); default float32. */
+  precision?: Precision | undefined;
 }
 
 export interface StepResult {
@@ -135,12 +159,14 @@ export interface StepResult {
 }
 
 /**
- * One optimizer step. Everything made inside (batch, activations, gradients) is freed when it
- * returns, so memory stays flat however many steps run.
+ * One optimizer step (stepOn: forward, loss, gradients, the update unless something is not
+ * finite), replayed when it is captured. Everything made inside (batch, activations, gradients) is
+ * freed when it returns, so memory stays flat however many steps run.
  */
 export function trainStep(input: StepInput): StepResult {
-  const { model, loss, optimizer, params, examples, indices } = input;
+  const { loss, examples, indices } = input;
   return tidy(() => {
+<<<<<<< HEAD
     const { normalizedBy, augment } = input;
     const x = imageBatch(examples, indices, input.inputShape, {
       normalization: normalizedBy?.statistics,
@@ -155,6 +181,18 @@ export function trainStep(input: StepInput): StepResult {
     // NOTE: a non-finite step is not applied, so the weights stay the last good ones.
     if (finite) optimizer.applyGradients(params, grads);
     return { loss: lossValue, correct: countCorrect(output, examples, indices), finite };
+=======
+    const x = imageBatch(examples, indices, input.inputShape, input.normalize, input.augment); // (B, ...inputShape)
+    const y = labelBatch(examples, indices, isSparse(loss), input.outputs); // (B) or (B, K)
+    const step = withPrecision(input.precision ?? 'float32', () =>
+      input.captured ? input.captured.run([x, y]) : stepOn(x, y, input),
+    );
+    return {
+      loss: step.loss.item(),
+      correct: countCorrect(step.output, examples, indices),
+      finite: step.finite.item() === 1,
+    };
+>>>>>>> compiled
   });
 }
 
@@ -170,6 +208,7 @@ function evaluateExamples(
   indices: Int32Array,
   inputShape: readonly number[],
   batchSize: number,
+<<<<<<< HEAD
 ): { loss: number; accuracy: number } {
   let lossSum = 0;
   let correct = 0;
@@ -186,6 +225,25 @@ function evaluateExamples(
         correct += countCorrect(output, examples, batch);
       }),
     );
+=======
+  normalize: Normalize | undefined,
+  execution: ExecutionOptions,
+): { loss: number; accuracy: number } {
+  let lossSum = 0;
+  let correct = 0;
+  const outputs = outputsPerExample(model, inputShape);
+  for (let start = 0; start < indices.length; start += batchSize) {
+    const batch = indices.subarray(start, Math.min(start + batchSize, indices.length));
+    tidy(() => {
+      const x = imageBatch(examples, batch, inputShape, normalize);
+      const y = labelBatch(examples, batch, isSparse(loss), outputs);
+      const result = withPrecision(execution.precision ?? 'float32', () =>
+        evaluateBatch(model, loss, x, y, execution),
+      );
+      lossSum += result.loss.item() * batch.length;
+      correct += countCorrect(result.output, examples, batch);
+    });
+>>>>>>> compiled
   }
   const n = Math.max(indices.length, 1);
   return { loss: lossSum / n, accuracy: correct / n };
@@ -199,6 +257,21 @@ function range(n: number): Int32Array {
 
 function inputShapeOf(model: Model): readonly number[] {
   return model.inputShape ?? DEFAULT_INPUT_SHAPE;
+}
+
+/** K: the model's outputs per example, from one zero example (the width of dense targets). */
+function outputsPerExample(model: Model, inputShape: readonly number[]): number {
+  return tidy(() => forwardOn(model, zeros([1, ...inputShape])).size);
+}
+
+/** The execution options of fit/evaluate/predict options; a precision the backend lacks is refused here. */
+function executionOf(options: ExecutionOptions): ExecutionOptions {
+  if (options.precision !== undefined) checkPrecision(options.precision);
+  return {
+    ...(options.compile === undefined ? {} : { compile: options.compile }),
+    ...(options.debug ? { debug: options.debug } : {}),
+    ...(options.precision === undefined ? {} : { precision: options.precision }),
+  };
 }
 
 // ---- evaluate / predict ----
@@ -217,6 +290,7 @@ export async function evaluateModel(
   const examples = toExamples(x, y, inputShape, 'evaluate');
   if (!model.built) model.buildFor(inputShape);
   const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
+<<<<<<< HEAD
   const started = performance.now();
   const result = evaluateExamples(model, loss, examples, range(examples.count), inputShape, batchSize);
   if ((options.verbose ?? 0) > 0) {
@@ -225,6 +299,18 @@ export async function evaluateModel(
     (options.output ?? defaultOutput())?.write(`${formatEvaluationLine(result, { steps, seconds })}\n`);
   }
   return result;
+=======
+  return evaluateExamples(
+    model,
+    loss,
+    examples,
+    range(examples.count),
+    inputShape,
+    batchSize,
+    options.normalize,
+    executionOf(options),
+  );
+>>>>>>> compiled
 }
 
 /** Outputs (N, ...) for images, batched, inference mode. The result belongs to the caller's scope. */
@@ -234,6 +320,7 @@ export function predictModel(model: Model, x: ImageInput, options: Plain<Predict
   if (!model.built) model.buildFor(inputShape);
   const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
   const indices = range(examples.count);
+<<<<<<< HEAD
   const normalizedBy = foldedNormalization(model, examples);
   const gather = { normalization: normalizedBy?.statistics };
   const context = { training: false, random: new Random(0), normalizedBy };
@@ -252,6 +339,23 @@ export function predictModel(model: Model, x: ImageInput, options: Plain<Predict
         return { rowShape: output.shape.slice(1), rows: Float32Array.from(output.data) };
       }),
     );
+=======
+  const execution = executionOf(options);
+  let result: Tensor | undefined; // (N, ...outputShape) f32
+  for (let start = 0; start < examples.count; start += batchSize) {
+    const batch = indices.subarray(start, Math.min(start + batchSize, examples.count));
+    const first = tidy(() => {
+      const x = imageBatch(examples, batch, inputShape, options.normalize);
+      const output = withPrecision(execution.precision ?? 'float32', () => inferBatch(model, x, execution));
+      const rowSize = output.size / batch.length;
+      if (result) {
+        result.data.set(output.data, start * rowSize);
+        return undefined;
+      }
+      // First batch: the output shape is known only now; hand its rows out as plain values.
+      return { rowShape: output.shape.slice(1), rows: Float32Array.from(output.data) };
+    });
+>>>>>>> compiled
     if (first) {
       // Made outside the batch tidy, so it lives in the caller's scope (or until garbage collection).
       const size = examples.count * featureCount(first.rowShape);
@@ -354,6 +458,7 @@ export async function fitModel(
 
 async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitOptions): Promise<History> {
   const o = { ...FIT_DEFAULTS, ...options };
+  const execution = executionOf(o);
   const compiled = compiledOf(model, 'fit');
   const { optimizer, loss } = compiled;
   const inputShape = inputShapeOf(model);
@@ -387,6 +492,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
 
   if (!model.built) model.buildFor(inputShape, new Random(o.seed, STREAM.init));
   const params = model.trainableWeights.map((w) => w.value);
+  const outputs = outputsPerExample(model, inputShape);
   const streams: Streams = {
     shuffle: new Random(o.seed, STREAM.shuffle),
     dropout: new Random(o.seed, STREAM.dropout),
@@ -424,6 +530,8 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
     await stores.write.writeConfig(runConfig(model, compiled, options));
   }
 
+  // After a resume: the step binds the generator it draws dropout masks from.
+  const captured = capturedTrainStep({ model, loss, optimizer, params, random: streams.dropout }, execution);
   const context = new TrainingContext(model, optimizer);
   // User callbacks first, the progress bar last (Keras order): it prints what they changed.
   const callbacks: Callback[] = [...(o.callbacks ?? [])];
@@ -495,9 +603,16 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
           examples,
           indices,
           inputShape,
+<<<<<<< HEAD
           normalizedBy,
+=======
+          outputs,
+          normalize: o.normalize,
+>>>>>>> compiled
           random: streams.dropout,
           augment: augmentOptions && { random: streams.augment, options: augmentOptions },
+          captured,
+          precision: execution.precision,
         });
         progress.lossSum += result.loss * size;
         progress.correct += result.correct;
@@ -539,7 +654,20 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
         break;
       }
       const val = validation
+<<<<<<< HEAD
         ? evaluateExamples(model, loss, validation.examples, validation.indices, inputShape, o.batchSize)
+=======
+        ? evaluateExamples(
+            model,
+            loss,
+            validation.examples,
+            validation.indices,
+            inputShape,
+            o.batchSize,
+            o.normalize,
+            execution,
+          )
+>>>>>>> compiled
         : undefined;
       const trainLoss = progress.lossSum / Math.max(progress.seen, 1);
       const trainAccuracy = progress.correct / Math.max(progress.seen, 1);

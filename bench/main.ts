@@ -6,7 +6,7 @@
 // (native backend vs PyTorch, end-to-end fast recipe, peak RSS) and 19 (wasm backend >= 4x js). Raw records go to
 // bench/results/latest.json.
 //
-//   npm run bench -- [--workloads cnn,mlp,...] [--rounds 3] [--threads N] [--backend js|native]
+//   npm run bench -- [--workloads cnn,mlp,...] [--rounds 3] [--threads N] [--backend js|native|wasm]
 //                    [--seconds 5] [--quick] [--python /usr/bin/python3]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -178,12 +178,9 @@ async function main(): Promise<void> {
     `bench: ${names.join(', ')}; ${options.rounds} round(s), ${options.threads} thread(s), backend ` +
       `${environment.backend}, ${environment.cpu ?? 'unknown CPU'}, node ${process.version}`,
   );
-<<<<<<< HEAD
-  if (!options.torchAvailable && names.some((name) => !NO_TORCH_WORKLOADS.includes(name))) {
-=======
+  // torchAvailable is true only when a selected row has a PyTorch peer.
   if (options.torchAvailable) requireOpenBlas();
-  if (!options.torchAvailable && names.some((name) => name !== 'tfjs-cnn')) {
->>>>>>> compiled
+  if (!options.torchAvailable && names.some((name) => !NO_TORCH_WORKLOADS.includes(name))) {
     log(
       `bench: ${options.python} cannot import torch: PyTorch rows are skipped (Debian: apt install python3-torch)`,
     );

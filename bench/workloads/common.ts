@@ -27,13 +27,8 @@ export interface RecipeSetup {
   readonly model: Model;
   readonly optimizer: Optimizer;
   readonly batchSize: number;
-<<<<<<< HEAD
-=======
-  /** undefined: images are scaled to [0, 1] (fit's default). */
-  readonly normalize: Normalize | undefined;
   /** Label smoothing of the recipe's loss. */
   readonly labelSmoothing: number | undefined;
->>>>>>> compiled
 }
 
 /**
@@ -48,11 +43,7 @@ export function setupRecipe(name: RecipeName): RecipeSetup {
     model: recipe.model(),
     optimizer: recipe.optimizer(stepsPerEpoch),
     batchSize: recipe.batchSize,
-<<<<<<< HEAD
-=======
-    normalize: normalization === 'scale' ? undefined : { mean: normalization.mean, std: normalization.std },
     labelSmoothing: recipe.labelSmoothing,
->>>>>>> compiled
   };
 }
 

@@ -44,15 +44,7 @@ const { model } = setupRecipe(recipe);
 function predictImages(first: number, count: number): void {
   tidy(() => {
     const images = test.images.subarray(first * PIXELS, (first + count) * PIXELS); // (count, 28, 28) u8
-<<<<<<< HEAD
-    const logits = model.predict(images, { batchSize: count }); // (count, 10)
-=======
-    const logits = model.predict(images, {
-      batchSize: count,
-      precision,
-      ...(normalize ? { normalize } : {}),
-    }); // (count, 10)
->>>>>>> compiled
+    const logits = model.predict(images, { batchSize: count, precision }); // (count, 10)
     if (!Number.isFinite(logits.data[0])) throw new Error('predict returned a non-finite logit');
   });
 }

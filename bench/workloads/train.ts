@@ -9,12 +9,8 @@
 // over the 60,000 images instead (the peak-RSS workload), still capped at --seconds.
 //
 //   tsx bench/workloads/train.ts --model cnn [--batch 128] [--warmup 5] [--seconds 5] [--steps K]
-<<<<<<< HEAD
 //                                [--backend js|native|wasm] [--threads N] [--seed S] [--full-data]
-=======
-//                                [--backend js|native] [--threads N] [--seed S] [--full-data]
 //                                [--precision float32|bfloat16] [--no-compile]
->>>>>>> compiled
 import { parseArgs } from 'node:util';
 
 import { loadMnist, sparseCategoricalCrossentropy } from '../../src/index.js';
@@ -49,11 +45,7 @@ const { backend, threads } = selectBackend(
   values.threads === undefined ? undefined : Number(values.threads),
 );
 // The backend first: weights live in its storage.
-<<<<<<< HEAD
-const { model, optimizer, batchSize: recipeBatchSize } = setupRecipe(recipe);
-=======
-const { model, optimizer, normalize, labelSmoothing, batchSize: recipeBatchSize } = setupRecipe(recipe);
->>>>>>> compiled
+const { model, optimizer, labelSmoothing, batchSize: recipeBatchSize } = setupRecipe(recipe);
 const batchSize = Number(values.batch ?? recipeBatchSize);
 const { train } = await loadMnist();
 model.compile({
@@ -94,12 +86,8 @@ await model.fit(train.images, train.labels, {
   verbose: 0,
   onEvent,
   signal: controller.signal,
-<<<<<<< HEAD
-=======
   precision,
   compile: !values['no-compile'],
-  ...(normalize ? { normalize } : {}),
->>>>>>> compiled
 });
 
 if (timedStart === undefined || timedEnd === undefined || timedSteps === 0) {

@@ -110,8 +110,11 @@ export class Refusal {
 export class Recorder implements StepObserver {
   readonly kernels: Kernels;
   private readonly current = new Map<KernelBuffer, Value>();
-  /** ArrayBuffers of values made during the step: a view into one is not a fixed buffer. */
-  private readonly stepMemory = new Set<ArrayBufferLike>();
+  /**
+   * Byte ranges of values made during the step, per ArrayBuffer: a view into one is not a fixed
+   * buffer. Ranges, not whole ArrayBuffers: the wasm backend's storage is all one linear memory.
+   */
+  private readonly stepMemory = new Map<ArrayBufferLike, [begin: number, end: number][]>();
   private readonly values: Value[] = [];
   private readonly calls: Call[] = [];
   private readonly guards: Guard[] = [];
@@ -154,7 +157,7 @@ export class Recorder implements StepObserver {
   hostAllocated(storage: Storage): void {
     if (this.inCall) return;
     const value = this.newValue('host', storage);
-    this.stepMemory.add(storage.buffer);
+    this.addStepMemory(storage);
     value.lastCall = this.calls.length;
   }
 
@@ -242,7 +245,7 @@ export class Recorder implements StepObserver {
       if (argBuffers.has(buffer)) this.refuse(`${name} returned one of its inputs`, true);
       const value = this.newValue('temp', buffer);
       value.def = { call: index, position };
-      this.stepMemory.add(buffer.buffer);
+      this.addStepMemory(buffer);
       return value.id;
     });
     this.calls.push({ kernel: name, args: refs, outputs, loweredStart, loweredEnd });
@@ -291,7 +294,7 @@ export class Recorder implements StepObserver {
   private read(buffer: KernelBuffer, writes: boolean, call: number): Value {
     let value = this.current.get(buffer);
     if (!value) {
-      if (this.stepMemory.has(buffer.buffer)) {
+      if (this.inStepMemory(buffer)) {
         this.refuse(`a kernel reads a view into a buffer made during the step (call ${call})`, true);
       }
       value = this.newValue('fixed', buffer);
@@ -327,6 +330,19 @@ export class Recorder implements StepObserver {
         break;
     }
     return value;
+  }
+
+  private addStepMemory(buffer: KernelBuffer): void {
+    const ranges = this.stepMemory.get(buffer.buffer) ?? [];
+    ranges.push([buffer.byteOffset, buffer.byteOffset + buffer.byteLength]);
+    this.stepMemory.set(buffer.buffer, ranges);
+  }
+
+  /** Whether `buffer` overlaps memory of a value made during the step. */
+  private inStepMemory(buffer: KernelBuffer): boolean {
+    const begin = buffer.byteOffset;
+    const end = begin + buffer.byteLength;
+    return (this.stepMemory.get(buffer.buffer) ?? []).some(([b, e]) => begin < e && b < end);
   }
 
   private newValue(kind: ValueKind, buffer: KernelBuffer): Value {

@@ -313,10 +313,12 @@ function constantCopy(value: Value, backend: Backend): KernelBuffer {
   const snapshot = value.snapshot as Uint8Array;
   const type = dtypeOf(value.buffer);
   const length = value.buffer.length;
-  const storage =
-    type === 'uint32'
-      ? new Uint32Array(backend.alloc('int32', length).buffer, 0, length)
-      : backend.alloc(type, length);
+  let storage: KernelBuffer;
+  if (type === 'uint32') {
+    // Int32 storage seen as uint32 words, where the backend placed it (wasm: inside one memory).
+    const words = backend.alloc('int32', length);
+    storage = new Uint32Array(words.buffer, words.byteOffset, length);
+  } else storage = backend.alloc(type, length);
   new Uint8Array(storage.buffer, storage.byteOffset, storage.byteLength).set(snapshot);
   return storage;
 }

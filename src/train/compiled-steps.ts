@@ -5,6 +5,7 @@
 //
 // Letters: B batch, K model outputs.
 import type { Loss } from '../losses/loss.js';
+import type { Normalization } from '../nn/layers/normalization.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { gradients } from '../tensor/autograd.js';
 import { CapturedStep, runIf } from '../tensor/capture.js';
@@ -25,6 +26,8 @@ export interface StepParts {
   params: readonly Tensor[];
   /** Dropout and other forward-pass randomness. */
   random: Random;
+  /** The model's leading Normalization, folded into the batch (batches.ts foldedNormalization). */
+  normalizedBy?: Normalization | undefined;
 }
 
 /** A training step's results, as tensors. */
@@ -42,7 +45,8 @@ export interface StepTensors extends Record<string, Tensor> {
  * the loss or a gradient is not finite (the weights stay the last good ones).
  */
 export function stepOn(x: Tensor, y: Tensor, parts: StepParts): StepTensors {
-  const output = parts.model.apply(x, { training: true, random: parts.random }); // (B, K)
+  const context = { training: true, random: parts.random, normalizedBy: parts.normalizedBy };
+  const output = parts.model.apply(x, context); // (B, K)
   const loss = parts.loss.compute(y, output); // ()
   const grads = gradients(loss, parts.params);
   const finite = allFinite([loss, ...grads]);
@@ -68,11 +72,17 @@ export function capturedTrainStep(
   });
 }
 
-const inferenceContext = { training: false, random: new Random(0) };
+/** How inference runs: ExecutionOptions, and the Normalization the batches already applied. */
+export interface InferenceOptions extends ExecutionOptions {
+  /** The model's leading Normalization, folded into the batch (batches.ts foldedNormalization). */
+  normalizedBy?: Normalization | undefined;
+}
+
+const inferenceRandom = new Random(0);
 
 /** Inference on a batch (B, ...inputShape) -> (B, K), no gradients. */
-export function forwardOn(model: Model, x: Tensor): Tensor {
-  return noGrad(() => model.apply(x, inferenceContext));
+export function forwardOn(model: Model, x: Tensor, normalizedBy?: Normalization): Tensor {
+  return noGrad(() => model.apply(x, { training: false, random: inferenceRandom, normalizedBy }));
 }
 
 interface InferenceSteps {
@@ -80,20 +90,27 @@ interface InferenceSteps {
   withLoss: Map<Loss, CapturedStep<{ output: Tensor; loss: Tensor }>>;
 }
 
-const inferenceSteps = new WeakMap<Model, InferenceSteps>();
+/** Per model, per folded Normalization (none for float inputs): the two record different kernels. */
+const inferenceSteps = new WeakMap<Model, Map<Normalization | undefined, InferenceSteps>>();
 
-function stepsOf(model: Model, options: ExecutionOptions): InferenceSteps {
-  let steps = inferenceSteps.get(model);
+function stepsOf(model: Model, options: InferenceOptions): InferenceSteps {
+  const { normalizedBy } = options;
+  let byNormalization = inferenceSteps.get(model);
+  if (!byNormalization) {
+    byNormalization = new Map();
+    inferenceSteps.set(model, byNormalization);
+  }
+  let steps = byNormalization.get(normalizedBy);
   if (!steps) {
     steps = {
-      forward: new CapturedStep(([x]) => ({ output: forwardOn(model, x as Tensor) }), {
+      forward: new CapturedStep(([x]) => ({ output: forwardOn(model, x as Tensor, normalizedBy) }), {
         name: 'predict',
         debug: options.debug,
         dependencies: () => model.weights.map((w) => w.value.data),
       }),
       withLoss: new Map(),
     };
-    inferenceSteps.set(model, steps);
+    byNormalization.set(normalizedBy, steps);
   }
   return steps;
 }
@@ -109,9 +126,11 @@ export const INFERENCE_CHUNK = 128;
  * x (B, ...) -> (B, K), in chunks of INFERENCE_CHUNK; a short last chunk is run as the last full
  * chunk (its first rows are computed twice, to the same values), so every chunk has one shape.
  */
-export function inferBatch(model: Model, x: Tensor, options: ExecutionOptions = {}): Tensor {
+export function inferBatch(model: Model, x: Tensor, options: InferenceOptions = {}): Tensor {
   const forward = (batch: Tensor): Tensor =>
-    options.compile === false ? forwardOn(model, batch) : stepsOf(model, options).forward.run([batch]).output;
+    options.compile === false
+      ? forwardOn(model, batch, options.normalizedBy)
+      : stepsOf(model, options).forward.run([batch]).output;
   const count = x.shape[0] ?? 0;
   if (count <= INFERENCE_CHUNK) return forward(x);
   const rowSize = x.size / count;
@@ -139,10 +158,11 @@ export function evaluateBatch(
   loss: Loss,
   x: Tensor,
   y: Tensor,
-  options: ExecutionOptions = {},
+  options: InferenceOptions = {},
 ): { output: Tensor; loss: Tensor } {
+  const { normalizedBy } = options;
   if (options.compile === false) {
-    const output = forwardOn(model, x);
+    const output = forwardOn(model, x, normalizedBy);
     return { output, loss: noGrad(() => loss.compute(y, output)) };
   }
   const steps = stepsOf(model, options);
@@ -150,7 +170,7 @@ export function evaluateBatch(
   if (!step) {
     step = new CapturedStep(
       ([bx, by]) => {
-        const output = forwardOn(model, bx as Tensor);
+        const output = forwardOn(model, bx as Tensor, normalizedBy);
         return { output, loss: noGrad(() => loss.compute(by as Tensor, output)) };
       },
       {

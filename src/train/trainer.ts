@@ -26,12 +26,9 @@ import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { CallbackList, TrainingContext } from './callbacks/callback.js';
 import type { Callback, EventSink } from './callbacks/callback.js';
-<<<<<<< HEAD
 import { defaultOutput, formatEvaluationLine, ProgressBar } from './callbacks/progress-bar.js';
 import type { Augmentation } from '../data/batch.js';
-import type { Normalization } from '../nn/layers/normalization.js';
 import {
-  allFinite,
   countCorrect,
   featureCount,
   foldedNormalization,
@@ -40,12 +37,6 @@ import {
   toExamples,
 } from './batches.js';
 import type { Examples } from './batches.js';
-=======
-import { ProgressBar } from './callbacks/progress-bar.js';
-import { openRunStore } from './callbacks/storage.js';
-import { countCorrect, featureCount, imageBatch, labelBatch, toExamples } from './batches.js';
-import type { Augmentation, Examples } from './batches.js';
->>>>>>> compiled
 import {
   DEFAULT_INPUT_SHAPE,
   encodeModel,
@@ -132,16 +123,8 @@ export interface StepInput extends StepParts {
   /** Example indices of this batch. */
   indices: ArrayLike<number>;
   inputShape: readonly number[];
-<<<<<<< HEAD
-  /** The model's leading Normalization, folded into the batch (see foldedNormalization). */
-  normalizedBy: Normalization | undefined;
-  /** Dropout and other forward-pass randomness. */
-  random: Random;
-=======
   /** Model outputs per example (K): the width of dense targets. */
   outputs: number;
-  normalize: Normalize | undefined;
->>>>>>> compiled
   augment?: Augmentation | undefined;
   /** The step's captured form (compiled-steps.ts); absent: every step runs eagerly. */
   captured?: CapturedStep<StepTensors> | undefined;
@@ -166,23 +149,10 @@ export interface StepResult {
 export function trainStep(input: StepInput): StepResult {
   const { loss, examples, indices } = input;
   return tidy(() => {
-<<<<<<< HEAD
-    const { normalizedBy, augment } = input;
     const x = imageBatch(examples, indices, input.inputShape, {
-      normalization: normalizedBy?.statistics,
-      augment,
+      normalization: input.normalizedBy?.statistics,
+      augment: input.augment,
     }); // (B, ...inputShape)
-    const output = model.apply(x, { training: true, random: input.random, normalizedBy }); // (B, K)
-    const y = labelBatch(examples, indices, isSparse(loss), output.size / indices.length);
-    const lossTensor = loss.compute(y, output); // scalar
-    const grads = gradients(lossTensor, params);
-    const lossValue = lossTensor.item();
-    const finite = Number.isFinite(lossValue) && allFinite(grads);
-    // NOTE: a non-finite step is not applied, so the weights stay the last good ones.
-    if (finite) optimizer.applyGradients(params, grads);
-    return { loss: lossValue, correct: countCorrect(output, examples, indices), finite };
-=======
-    const x = imageBatch(examples, indices, input.inputShape, input.normalize, input.augment); // (B, ...inputShape)
     const y = labelBatch(examples, indices, isSparse(loss), input.outputs); // (B) or (B, K)
     const step = withPrecision(input.precision ?? 'float32', () =>
       input.captured ? input.captured.run([x, y]) : stepOn(x, y, input),
@@ -192,7 +162,6 @@ export function trainStep(input: StepInput): StepResult {
       correct: countCorrect(step.output, examples, indices),
       finite: step.finite.item() === 1,
     };
->>>>>>> compiled
   });
 }
 
@@ -208,42 +177,24 @@ function evaluateExamples(
   indices: Int32Array,
   inputShape: readonly number[],
   batchSize: number,
-<<<<<<< HEAD
+  execution: ExecutionOptions,
 ): { loss: number; accuracy: number } {
   let lossSum = 0;
   let correct = 0;
   const normalizedBy = foldedNormalization(model, examples);
   const gather = { normalization: normalizedBy?.statistics };
-  const context = { training: false, random: new Random(0), normalizedBy };
-  for (let start = 0; start < indices.length; start += batchSize) {
-    const batch = indices.subarray(start, Math.min(start + batchSize, indices.length));
-    tidy(() =>
-      noGrad(() => {
-        const output = model.apply(imageBatch(examples, batch, inputShape, gather), context);
-        const y = labelBatch(examples, batch, isSparse(loss), output.size / batch.length);
-        lossSum += loss.compute(y, output).item() * batch.length;
-        correct += countCorrect(output, examples, batch);
-      }),
-    );
-=======
-  normalize: Normalize | undefined,
-  execution: ExecutionOptions,
-): { loss: number; accuracy: number } {
-  let lossSum = 0;
-  let correct = 0;
   const outputs = outputsPerExample(model, inputShape);
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.subarray(start, Math.min(start + batchSize, indices.length));
     tidy(() => {
-      const x = imageBatch(examples, batch, inputShape, normalize);
+      const x = imageBatch(examples, batch, inputShape, gather);
       const y = labelBatch(examples, batch, isSparse(loss), outputs);
       const result = withPrecision(execution.precision ?? 'float32', () =>
-        evaluateBatch(model, loss, x, y, execution),
+        evaluateBatch(model, loss, x, y, { ...execution, normalizedBy }),
       );
       lossSum += result.loss.item() * batch.length;
       correct += countCorrect(result.output, examples, batch);
     });
->>>>>>> compiled
   }
   const n = Math.max(indices.length, 1);
   return { loss: lossSum / n, accuracy: correct / n };
@@ -290,27 +241,22 @@ export async function evaluateModel(
   const examples = toExamples(x, y, inputShape, 'evaluate');
   if (!model.built) model.buildFor(inputShape);
   const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
-<<<<<<< HEAD
   const started = performance.now();
-  const result = evaluateExamples(model, loss, examples, range(examples.count), inputShape, batchSize);
-  if ((options.verbose ?? 0) > 0) {
-    const steps = Math.ceil(examples.count / batchSize);
-    const seconds = (performance.now() - started) / 1000;
-    (options.output ?? defaultOutput())?.write(`${formatEvaluationLine(result, { steps, seconds })}\n`);
-  }
-  return result;
-=======
-  return evaluateExamples(
+  const result = evaluateExamples(
     model,
     loss,
     examples,
     range(examples.count),
     inputShape,
     batchSize,
-    options.normalize,
     executionOf(options),
   );
->>>>>>> compiled
+  if ((options.verbose ?? 0) > 0) {
+    const steps = Math.ceil(examples.count / batchSize);
+    const seconds = (performance.now() - started) / 1000;
+    (options.output ?? defaultOutput())?.write(`${formatEvaluationLine(result, { steps, seconds })}\n`);
+  }
+  return result;
 }
 
 /** Outputs (N, ...) for images, batched, inference mode. The result belongs to the caller's scope. */
@@ -320,33 +266,17 @@ export function predictModel(model: Model, x: ImageInput, options: Plain<Predict
   if (!model.built) model.buildFor(inputShape);
   const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
   const indices = range(examples.count);
-<<<<<<< HEAD
+  const execution = executionOf(options);
   const normalizedBy = foldedNormalization(model, examples);
   const gather = { normalization: normalizedBy?.statistics };
-  const context = { training: false, random: new Random(0), normalizedBy };
-  let result: Tensor | undefined; // (N, ...outputShape) f32
-  for (let start = 0; start < examples.count; start += batchSize) {
-    const batch = indices.subarray(start, Math.min(start + batchSize, examples.count));
-    const first = tidy(() =>
-      noGrad(() => {
-        const output = model.apply(imageBatch(examples, batch, inputShape, gather), context);
-        const rowSize = output.size / batch.length;
-        if (result) {
-          result.data.set(output.data, start * rowSize);
-          return undefined;
-        }
-        // First batch: the output shape is known only now; hand its rows out as plain values.
-        return { rowShape: output.shape.slice(1), rows: Float32Array.from(output.data) };
-      }),
-    );
-=======
-  const execution = executionOf(options);
   let result: Tensor | undefined; // (N, ...outputShape) f32
   for (let start = 0; start < examples.count; start += batchSize) {
     const batch = indices.subarray(start, Math.min(start + batchSize, examples.count));
     const first = tidy(() => {
-      const x = imageBatch(examples, batch, inputShape, options.normalize);
-      const output = withPrecision(execution.precision ?? 'float32', () => inferBatch(model, x, execution));
+      const x = imageBatch(examples, batch, inputShape, gather);
+      const output = withPrecision(execution.precision ?? 'float32', () =>
+        inferBatch(model, x, { ...execution, normalizedBy }),
+      );
       const rowSize = output.size / batch.length;
       if (result) {
         result.data.set(output.data, start * rowSize);
@@ -355,7 +285,6 @@ export function predictModel(model: Model, x: ImageInput, options: Plain<Predict
       // First batch: the output shape is known only now; hand its rows out as plain values.
       return { rowShape: output.shape.slice(1), rows: Float32Array.from(output.data) };
     });
->>>>>>> compiled
     if (first) {
       // Made outside the batch tidy, so it lives in the caller's scope (or until garbage collection).
       const size = examples.count * featureCount(first.rowShape);
@@ -397,6 +326,7 @@ function runConfig(model: Model, compiled: Compiled, options: Plain<FitOptions>)
     resume: _resume,
     signal: _s,
     output: _o,
+    debug: _d,
     validationData: _v,
     runConfig,
     ...plain
@@ -499,6 +429,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
     augment: new Random(o.seed, STREAM.augment),
   };
   const augmentOptions = o.augment === true ? {} : o.augment === false ? undefined : o.augment;
+  // The model's input Normalization, applied by the batch pipeline for u8 pixels.
   const normalizedBy = foldedNormalization(model, examples);
 
   // Resume: weights, optimizer, generators, position and history from the latest checkpoint.
@@ -531,7 +462,10 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
   }
 
   // After a resume: the step binds the generator it draws dropout masks from.
-  const captured = capturedTrainStep({ model, loss, optimizer, params, random: streams.dropout }, execution);
+  const captured = capturedTrainStep(
+    { model, loss, optimizer, params, random: streams.dropout, normalizedBy },
+    execution,
+  );
   const context = new TrainingContext(model, optimizer);
   // User callbacks first, the progress bar last (Keras order): it prints what they changed.
   const callbacks: Callback[] = [...(o.callbacks ?? [])];
@@ -603,12 +537,8 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
           examples,
           indices,
           inputShape,
-<<<<<<< HEAD
-          normalizedBy,
-=======
           outputs,
-          normalize: o.normalize,
->>>>>>> compiled
+          normalizedBy,
           random: streams.dropout,
           augment: augmentOptions && { random: streams.augment, options: augmentOptions },
           captured,
@@ -654,9 +584,6 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
         break;
       }
       const val = validation
-<<<<<<< HEAD
-        ? evaluateExamples(model, loss, validation.examples, validation.indices, inputShape, o.batchSize)
-=======
         ? evaluateExamples(
             model,
             loss,
@@ -664,10 +591,8 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
             validation.indices,
             inputShape,
             o.batchSize,
-            o.normalize,
             execution,
           )
->>>>>>> compiled
         : undefined;
       const trainLoss = progress.lossSum / Math.max(progress.seen, 1);
       const trainAccuracy = progress.correct / Math.max(progress.seen, 1);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { latestCheckpointDir } from '../../src/train/run.js';
+import { RunDirectory } from '../../src/runs/node/directory.js';
 import { runCli } from '../eval/helpers.js';
 import { tempDir } from './setup.js';
 
@@ -35,9 +35,10 @@ describe('train --debug / --no-compile', () => {
       assert.equal(eager.code, 0, eager.stderr);
       assert.doesNotMatch(eager.stderr, /debug: train step/);
       const latest = async (name: string): Promise<Buffer> => {
-        const checkpoint = await latestCheckpointDir(join(dir.path, name));
+        const run = RunDirectory.at(join(dir.path, name));
+        const checkpoint = await run.latestCheckpoint();
         assert.ok(checkpoint, `${name} wrote a checkpoint`);
-        return readFileSync(join(checkpoint, 'model.safetensors'));
+        return readFileSync(join(run.file(checkpoint), 'model.safetensors'));
       };
       assert.ok(
         (await latest('replayed')).equals(await latest('eager')),

@@ -1,11 +1,13 @@
 // Captured steps (src/tensor/capture.ts through fit/evaluate/predict): the replayed step is the
-// eager step, bit for bit, on every zoo model and both backends; the guard of a non-finite step
-// holds in replay; what cannot be replayed runs eagerly with its reason.
+// eager step, bit for bit, on every zoo model and every backend (js and wasm replay as a loop over
+// their kernels, native as one plan); the guard of a non-finite step holds in replay; what cannot
+// be replayed runs eagerly with its reason.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Backend } from '../../src/backend/kernels.js';
 import { createJsBackend } from '../../src/backend/js/index.js';
 import { createNativeBackend, nativeBackendAvailable } from '../../src/backend/native/index.js';
+import { createNodeWasmBackend, wasmBackendAvailable } from '../../src/backend/wasm/node.js';
 import { setBackendInstance } from '../../src/backend/registry.js';
 import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
 import { Layer } from '../../src/nn/layer.js';
@@ -23,12 +25,19 @@ import { ZOO_MODEL_NAMES, getRecipe } from '../../src/zoo/recipes.js';
 import { weightBytes } from './setup.js';
 
 const native = nativeBackendAvailable();
+const wasm = wasmBackendAvailable();
 const backends: [string, () => Backend, string | false][] = [
   ['js', () => createJsBackend(), false],
   [
     'native',
     () => createNativeBackend(),
     native.available ? false : `native addon unavailable: ${native.reason}`,
+  ],
+  // One thread: no workers to stop when the file ends.
+  [
+    'wasm',
+    () => createNodeWasmBackend({ threads: 1 }),
+    wasm.available ? false : `wasm module unavailable: ${wasm.reason}`,
   ],
 ];
 
@@ -94,10 +103,7 @@ for (const [name, make, skip] of backends) {
         const recipe = getRecipe(zooName);
         // Batches of 8: two recordings, three replays, then a batch of 5 (a new shape, recorded).
         const data = images(8 * 5 + 5, 11);
-        const options: FitOptions = {
-          batchSize: 8,
-          ...(recipe.normalization === 'scale' ? {} : { normalize: recipe.normalization }),
-        };
+        const options: FitOptions = { batchSize: 8 };
         const eager = await train(
           () => recipe.model(),
           () => recipe.optimizer(100),
@@ -244,6 +250,21 @@ for (const [name, make, skip] of backends) {
         debug.some((line) => replayLine.test(line)),
         debug.join(' | '),
       );
+      // A model with a Normalization layer: float inputs run it, u8 pixels have it folded into the
+      // batch (CallContext.normalizedBy). Each gets a plan of its own, equal to eager.
+      const standardised = getRecipe('fast').model();
+      standardised.buildFor([28, 28, 1], new Random(4));
+      const floats = Float32Array.from(data.x, (v) => v / 255);
+      for (let call = 0; call < 3; call++) {
+        for (const [what, x] of [
+          ['float', floats],
+          ['u8', data.x],
+        ] as const) {
+          const eager = standardised.predict(x, { batchSize: 16, compile: false });
+          const replayed = standardised.predict(x, { batchSize: 16 });
+          assert.deepEqual(Array.from(replayed.data), Array.from(eager.data), `${what} predict call ${call}`);
+        }
+      }
       // A large batch runs in chunks of 128 (the last one overlapping): the same rows as small batches.
       const large = images(300, 10).x;
       const chunked = model.predict(large, { batchSize: 300 });

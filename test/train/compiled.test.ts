@@ -22,7 +22,7 @@ import type { Model } from '../../src/train/model.js';
 import type { BatchEndEvent, FitOptions, TrainEvent } from '../../src/train/types.js';
 import { Random } from '../../src/util/random.js';
 import { ZOO_MODEL_NAMES, getRecipe } from '../../src/zoo/recipes.js';
-import { weightBytes } from './setup.js';
+import { newRun, resumeRun, tempDir, weightBytes } from './setup.js';
 
 const native = nativeBackendAvailable();
 const wasm = wasmBackendAvailable();
@@ -228,6 +228,54 @@ for (const [name, make, skip] of backends) {
       });
       const replayed = await train(model, () => adam(), data, { batchSize: 8, callbacks: [new FreezeAt4()] });
       assertSameRun(replayed, eager);
+    });
+
+    it('a run interrupted while its step replays resumes from its run directory bit-identically', async () => {
+      activate();
+      // fast: the model carries its Normalization (folded into the u8 batches); Adam, one-cycle.
+      const recipe = getRecipe('fast');
+      const make = (): Model => {
+        const model = recipe.model();
+        model.compile({
+          optimizer: recipe.optimizer(100),
+          loss: sparseCategoricalCrossentropy({
+            fromLogits: true,
+            labelSmoothing: recipe.labelSmoothing ?? 0,
+          }),
+        });
+        return model;
+      };
+      const data = images(8 * 6, 13);
+      const fit = (model: Model, options: FitOptions): Promise<unknown> =>
+        model.fit(data.x, data.y, { epochs: 2, batchSize: 8, seed: 5, verbose: 0, ...options });
+      const eager = make();
+      await fit(eager, { compile: false });
+      const dir = tempDir('mnist-lab-compiled-resume-');
+      try {
+        const controller = new AbortController();
+        const debug: string[] = [];
+        await fit(make(), {
+          ...(await newRun(dir.path)),
+          signal: controller.signal,
+          debug: (line) => debug.push(line),
+          // Epoch 2, batch 3: the plan was made in epoch 1.
+          onEvent: (event) => {
+            if (event.type === 'batchEnd' && event.step === 8) controller.abort();
+          },
+        });
+        assert.ok(
+          debug.some((line) => replayLine.test(line)),
+          debug.join(' | '),
+        );
+        const resumed = make();
+        await fit(resumed, await resumeRun(dir.path));
+        assert.ok(
+          Buffer.from(weightBytes(resumed)).equals(Buffer.from(weightBytes(eager))),
+          'resumed replayed weights equal the uninterrupted eager run',
+        );
+      } finally {
+        dir.remove();
+      }
     });
 
     it('predict and evaluate replay and equal eager', async () => {

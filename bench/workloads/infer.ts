@@ -7,6 +7,7 @@
 //
 //   tsx bench/workloads/infer.ts --mode throughput|latency [--model cnn] [--batch 1000]
 //                                [--seconds 5] [--calls 1000] [--backend js|native|wasm] [--threads N]
+//                                [--precision float32|bfloat16]
 import { parseArgs } from 'node:util';
 
 import { loadMnist, tidy } from '../../src/index.js';

@@ -19,6 +19,7 @@ import { getOptimizer, serializeOptimizer } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { gradients } from '../tensor/autograd.js';
 import { fromStorage } from '../tensor/ops/creation.js';
+import { add, mul } from '../tensor/ops/elementwise.js';
 import { Tensor, noGrad, tidy } from '../tensor/tensor.js';
 import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
@@ -66,6 +67,7 @@ const FIT_DEFAULTS = {
   initialEpoch: 0,
   seed: 0,
   verbose: 1,
+  accumulateSteps: 1,
   keepCheckpoints: 3,
   checkpointEvery: 'epoch',
 } as const;
@@ -123,6 +125,8 @@ export interface StepInput {
   /** Dropout and other forward-pass randomness. */
   random: Random;
   augment?: Augmentation | undefined;
+  /** Examples per forward/backward pass; fewer than the batch: gradients are accumulated. */
+  microBatchSize?: number;
 }
 
 export interface StepResult {
@@ -140,6 +144,8 @@ export interface StepResult {
  */
 export function trainStep(input: StepInput): StepResult {
   const { model, loss, optimizer, params, examples, indices } = input;
+  if (input.microBatchSize !== undefined && input.microBatchSize < indices.length)
+    return accumulatedStep(input, input.microBatchSize);
   return tidy(() => {
     const { normalizedBy, augment } = input;
     const x = imageBatch(examples, indices, input.inputShape, {
@@ -155,6 +161,44 @@ export function trainStep(input: StepInput): StepResult {
     // NOTE: a non-finite step is not applied, so the weights stay the last good ones.
     if (finite) optimizer.applyGradients(params, grads);
     return { loss: lossValue, correct: countCorrect(output, examples, indices), finite };
+  });
+}
+
+/**
+ * One optimizer step over the batch in micro-batches of `microBatchSize` examples: each pass's loss
+ * is weighted by its share of the batch, so the summed gradients are those of the batch's mean loss
+ * (one batch of N*B equals N micro-batches of B, up to float rounding, for models whose forward
+ * pass does not look across examples: no batch norm). Only one micro-batch's activations are alive.
+ */
+function accumulatedStep(input: StepInput, microBatchSize: number): StepResult {
+  const { model, loss, optimizer, params, examples, indices, normalizedBy, augment } = input;
+  return tidy(() => {
+    let sums: Tensor[] | undefined; // one per param, its shape; earlier sums are freed with this tidy
+    let lossValue = 0;
+    let correct = 0;
+    for (let start = 0; start < indices.length; start += microBatchSize) {
+      const end = Math.min(start + microBatchSize, indices.length);
+      const micro = Array.from({ length: end - start }, (_, i) => indices[start + i]!);
+      const share = micro.length / indices.length;
+      const previous = sums;
+      sums = tidy(() => {
+        const x = imageBatch(examples, micro, input.inputShape, {
+          normalization: normalizedBy?.statistics,
+          augment,
+        }); // (b, ...inputShape)
+        const output = model.apply(x, { training: true, random: input.random, normalizedBy }); // (b, K)
+        const y = labelBatch(examples, micro, isSparse(loss), output.size / micro.length);
+        const lossTensor = loss.compute(y, output); // scalar, mean over the micro-batch
+        lossValue += lossTensor.item() * share;
+        correct += countCorrect(output, examples, micro);
+        const grads = gradients(mul(lossTensor, share), params);
+        return previous ? noGrad(() => grads.map((g, i) => add(previous[i]!, g))) : grads;
+      });
+    }
+    const grads = sums ?? [];
+    const finite = Number.isFinite(lossValue) && allFinite(grads);
+    if (finite) optimizer.applyGradients(params, grads);
+    return { loss: lossValue, correct, finite };
   });
 }
 
@@ -361,6 +405,10 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
     throw new Error(`fit(): batchSize must be a positive integer, found ${o.batchSize}`);
   if (!Number.isInteger(o.epochs) || o.epochs < 0)
     throw new Error(`fit(): epochs must be a whole number, found ${o.epochs}`);
+  if (!Number.isInteger(o.accumulateSteps) || o.accumulateSteps < 1)
+    throw new Error(`fit(): accumulateSteps must be a positive integer, found ${o.accumulateSteps}`);
+  // Examples per optimizer step: accumulateSteps micro-batches of batchSize.
+  const stepExamples = o.batchSize * o.accumulateSteps;
 
   // Data: training indices, and validation (given, or a seeded stratified split of the training data).
   const examples = toExamples(x, y, inputShape, 'fit');
@@ -381,7 +429,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
     validation = { examples, indices: split.validationIndices };
   }
   if (o.limit !== undefined) trainIndices = trainIndices.subarray(0, Math.min(o.limit, trainIndices.length));
-  const batchesInData = Math.ceil(trainIndices.length / o.batchSize);
+  const batchesInData = Math.ceil(trainIndices.length / stepExamples);
   const stepsPerEpoch = Math.min(o.stepsPerEpoch ?? batchesInData, batchesInData);
   if (stepsPerEpoch < 1) throw new Error('fit(): no training examples');
 
@@ -463,7 +511,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
       epochs: o.epochs,
       initialEpoch: epoch,
       stepsPerEpoch,
-      batchSize: o.batchSize,
+      batchSize: stepExamples,
       samples: trainIndices.length,
       validationSamples: validation?.indices.length ?? 0,
       step,
@@ -482,8 +530,8 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
           break;
         }
         const indices = order.subarray(
-          batchInEpoch * o.batchSize,
-          Math.min((batchInEpoch + 1) * o.batchSize, order.length),
+          batchInEpoch * stepExamples,
+          Math.min((batchInEpoch + 1) * stepExamples, order.length),
         );
         const size = indices.length;
         await list.emit({ type: 'batchBegin', epoch, batch: batchInEpoch, step, size });
@@ -498,6 +546,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
           normalizedBy,
           random: streams.dropout,
           augment: augmentOptions && { random: streams.augment, options: augmentOptions },
+          microBatchSize: o.batchSize,
         });
         progress.lossSum += result.loss * size;
         progress.correct += result.correct;

@@ -61,6 +61,8 @@ export interface TrainFlags {
   offline?: boolean;
   epochs?: number;
   batchSize?: number;
+  /** Micro-batches of --batch-size per optimizer step (gradient accumulation). */
+  accumulate?: number;
   optimizer?: string;
   lr?: number;
   schedule?: 'constant' | 'step' | 'exponential' | 'cosine' | 'one-cycle';
@@ -154,6 +156,7 @@ const RUN_SHAPING_FLAGS = [
   'dataset',
   'epochs',
   'batchSize',
+  'accumulate',
   'optimizer',
   'lr',
   'schedule',
@@ -272,7 +275,8 @@ async function trainIn(
     flags.limit ?? Infinity,
     Math.round(trainSet.count * (1 - (flags.validationSplit ?? 0))),
   );
-  const totalSteps = Math.max(1, Math.ceil(trainCount / batchSize) * epochs);
+  const accumulateSteps = flags.accumulate ?? 1;
+  const totalSteps = Math.max(1, Math.ceil(trainCount / (batchSize * accumulateSteps)) * epochs);
   let optimizer: Optimizer;
   if (flags.optimizer) {
     const learningRate = scheduleFor(flags.schedule, flags.lr ?? 0.001, totalSteps);
@@ -309,6 +313,7 @@ async function trainIn(
     .fit(trainSet.images, trainSet.labels, {
       epochs,
       batchSize,
+      ...(accumulateSteps > 1 ? { accumulateSteps } : {}),
       seed: flags.seed,
       verbose: flags.json ? 0 : 1,
       output: process.stderr,
@@ -464,6 +469,11 @@ export function registerTrainCommands(program: Command): void {
       '--batch-size <n>',
       "examples per step (default: the recipe's)",
       integerIn('--batch-size', 1, 65536),
+    )
+    .option(
+      '--accumulate <n>',
+      'sum the gradients of N batches before each optimizer step (an effective batch of N x batch size)',
+      integerIn('--accumulate', 1, 4096),
     )
     .addOption(
       new Option('--optimizer <name>', "optimizer (default: the recipe's)").choices([

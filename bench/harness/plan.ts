@@ -22,6 +22,7 @@ export const WORKLOAD_NAMES = [
   'latency',
   'fast-e2e',
   'rss',
+  'rss-vit',
   'tfjs-cnn',
   'wasm',
 ] as const;
@@ -143,7 +144,7 @@ function threadEnv(options: BenchOptions): Record<string, string> {
 }
 
 /** Workloads whose peer is not PyTorch (they run without it). */
-export const NO_TORCH_WORKLOADS: readonly WorkloadName[] = ['tfjs-cnn', 'wasm'];
+export const NO_TORCH_WORKLOADS: readonly WorkloadName[] = ['tfjs-cnn', 'wasm', 'rss-vit'];
 
 function torchSide(options: BenchOptions, args: readonly string[], measure: Side['measure']): Side {
   return {
@@ -397,6 +398,38 @@ export function buildPlan(options: BenchOptions, names: readonly WorkloadName[])
         (result) => ({ value: number(result, 'peakRssMb') }),
       ),
       targets: [{ description: '<= 500 MB', backend: 'native', met: (f) => f.oursMedian <= 500 }],
+      timeoutSeconds: 900,
+    }),
+    'rss-vit': () => ({
+      // Issue 17: the vit's activations (attention scores [B, 4, 50, 50] per block, kept for the
+      // backward pass) are what grows; no peer row (the speed rows compare it with PyTorch).
+      name: 'rss-vit',
+      description: 'peak RSS, vit training on full MNIST, batch 128',
+      metric: 'MB',
+      higherIsBetter: false,
+      ours: {
+        framework: 'mnist-lab',
+        child: (round) =>
+          nodeTs(
+            `${WORKLOADS_DIR}/train.ts`,
+            [
+              '--model',
+              'vit',
+              '--batch',
+              '128',
+              '--full-data',
+              '--seconds',
+              String(Math.max(options.seconds, options.quick ? 5 : 20)),
+              '--seed',
+              String(round),
+              ...oursCommonArgs(options, options.backend),
+            ],
+            threadEnv(options),
+          ),
+        measure: (result) => withBackend({ value: number(result, 'peakRssMb') }, result),
+      },
+      peer: undefined,
+      targets: [{ description: '<= 600 MB', backend: 'native', met: (f) => f.oursMedian <= 600 }],
       timeoutSeconds: 900,
     }),
     wasm: () => {

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { getRecipe, selectBackend as selectMnistLabBackend } from '../../src/index.js';
 import type { Model, Optimizer } from '../../src/index.js';
 
-export type RecipeName = 'mlp' | 'cnn' | 'fast';
+export type RecipeName = 'mlp' | 'cnn' | 'fast' | 'vit';
 
-export const RECIPE_NAMES: readonly RecipeName[] = ['mlp', 'cnn', 'fast'];
+export const RECIPE_NAMES: readonly RecipeName[] = ['mlp', 'cnn', 'fast', 'vit'];
 
 /** Training images in MNIST (the `fast` one-cycle schedule spans one epoch of them). */
 const MNIST_TRAIN_COUNT = 60_000;

@@ -401,6 +401,7 @@ export {
   loraLayer,
   loraLayers,
   lrMultipliersFor,
+  mergeAdapters,
   mergeLora,
   parameterCounts,
   parseLrGroups,
@@ -415,6 +416,7 @@ export {
   transferCnn,
   trainableReport,
   unfreeze,
+  unmergeAdapters,
 } from './finetune/index.js';
 export type {
   AdapterConfig,

@@ -327,7 +327,8 @@ async function trainIn(
       ...(flags.resume ? { resume: true } : {}),
       ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
       ...(flags.limit ? { limit: flags.limit } : {}),
-      ...(flags.augment ? { augment: true } : {}),
+      // --augment, or the recipe's own warps (the vits').
+      ...(flags.augment ? { augment: true } : recipe.augment ? { augment: recipe.augment } : {}),
       onEvent: (event: TrainEvent) => {
         if (event.type === 'trainBegin')
           samplesPerEpoch = Math.min(event.samples, event.stepsPerEpoch * event.batchSize);
@@ -493,7 +494,7 @@ export function registerTrainCommands(program: Command): void {
         'one-cycle',
       ]),
     )
-    .option('--augment', 'random shift, rotation and scale of training images')
+    .option('--augment', 'random shift, rotation and scale of training images (the vit recipes always warp)')
     .option(
       '--validation-split <fraction>',
       'hold out this stratified fraction for validation',

@@ -403,6 +403,7 @@ export {
   loraLayer,
   loraLayers,
   lrMultipliersFor,
+  mergeAdapters,
   mergeLora,
   parameterCounts,
   parseLrGroups,
@@ -417,6 +418,7 @@ export {
   transferCnn,
   trainableReport,
   unfreeze,
+  unmergeAdapters,
 } from './finetune/index.js';
 export type {
   AdapterConfig,

@@ -12,7 +12,7 @@
 // Pure and browser-safe; the wrapper classes are registered so models holding them save and load.
 import type { Shape } from '../backend/kernels.js';
 import { getActivation } from '../nn/activations.js';
-import { Layer, layerFromConfig, registerLayer } from '../nn/layer.js';
+import { Layer, layerFromConfig, noteLayerChange, registerLayer } from '../nn/layer.js';
 import type { CallContext, LayerConfig } from '../nn/layer.js';
 import { Conv2D } from '../nn/layers/conv2d.js';
 import { Dense } from '../nn/layers/dense.js';
@@ -160,14 +160,20 @@ abstract class LoraLayer<Base extends Dense | Conv2D> extends Layer {
    * returns the base (A, B untouched). Merging a merged wrapper changes nothing.
    */
   merge(): Base {
-    if (!this.merged) this.addUpdate(1);
+    if (!this.merged) {
+      this.addUpdate(1);
+      noteLayerChange();
+    }
     this.merged = true;
     return this.base;
   }
 
   /** Takes (alpha / r) * A B back out of the base kernel: the adapter trains and computes again. */
   unmerge(): void {
-    if (this.merged) this.addUpdate(-1);
+    if (this.merged) {
+      this.addUpdate(-1);
+      noteLayerChange();
+    }
     this.merged = false;
   }
 

@@ -62,6 +62,22 @@ function snakeCase(className: string): string {
   return className.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
+let revision = 0;
+
+/**
+ * A number that changes whenever host code changes what a layer computes without touching a
+ * weight's storage (a sublayer swapped, a LoRA adapter merged or unmerged): captured steps
+ * (src/tensor/capture.ts) list it among their dependencies and record again after it changes.
+ */
+export function layerRevision(): number {
+  return revision;
+}
+
+/** Says that a layer now computes differently (see layerRevision). */
+export function noteLayerChange(): void {
+  revision++;
+}
+
 export abstract class Layer {
   /** The registered class name, as in Keras ('Dense', 'Conv2D'). */
   abstract readonly className: string;
@@ -123,6 +139,7 @@ export abstract class Layer {
       if (original !== old && this.standIns.get(original) !== old) continue;
       if (replacement === original) this.standIns.delete(original);
       else this.standIns.set(original, replacement);
+      noteLayerChange();
       return true;
     }
     return false;

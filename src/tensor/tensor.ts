@@ -136,24 +136,30 @@ export function tidy<T>(fn: () => T): T {
   }
   const survivors = new Set<Storage>();
   const parent = scopes[scopes.length - 1];
+  const moved = new Set<Tensor>();
   const keepTensor = (t: Tensor): void => {
     if (!t.disposed) survivors.add(t.data);
-    if (parent) parent.tensors.push(t);
+    if (parent && !moved.has(t)) {
+      moved.add(t);
+      parent.tensors.push(t);
+    }
   };
   collectTensors(result, keepTensor);
   for (const t of scope.tensors) {
-    if (kept.has(t) && !t.disposed) {
-      survivors.add(t.data);
-      if (parent) parent.tensors.push(t);
-    }
+    if (kept.has(t) && !t.disposed) keepTensor(t);
   }
   // Free what this scope allocated and nothing survivors use; then mark every tensor of the scope
-  // (views included) whose storage went back to the pool as freed.
+  // (views included) whose storage went back to the pool as freed. The owner of a storage a
+  // surviving view uses moves to the parent scope with it, so the parent frees it in its turn.
   const released = new Set<Storage>();
   for (const t of scope.tensors) {
     if (!t.ownsStorage || t.disposed) continue;
     const storage = t.data;
-    if (survivors.has(storage) || released.has(storage)) continue;
+    if (survivors.has(storage)) {
+      keepTensor(t);
+      continue;
+    }
+    if (released.has(storage)) continue;
     released.add(storage);
     release(storage);
   }

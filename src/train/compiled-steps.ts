@@ -5,6 +5,7 @@
 //
 // Letters: B batch, K model outputs.
 import type { Loss } from '../losses/loss.js';
+import { layerRevision } from '../nn/layer.js';
 import type { Normalization } from '../nn/layers/normalization.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { gradients } from '../tensor/autograd.js';
@@ -67,6 +68,7 @@ export function capturedTrainStep(
     // them train (a callback freezing a layer changes the gradients a step computes).
     dependencies: () => [
       parts.random,
+      layerRevision(),
       ...parts.model.weights.flatMap((w) => [w.value.data, w.value.requiresGrad]),
     ],
   });
@@ -106,7 +108,7 @@ function stepsOf(model: Model, options: InferenceOptions): InferenceSteps {
       forward: new CapturedStep(([x]) => ({ output: forwardOn(model, x as Tensor, normalizedBy) }), {
         name: 'predict',
         debug: options.debug,
-        dependencies: () => model.weights.map((w) => w.value.data),
+        dependencies: () => [layerRevision(), ...model.weights.map((w) => w.value.data)],
       }),
       withLoss: new Map(),
     };
@@ -176,7 +178,7 @@ export function evaluateBatch(
       {
         name: 'evaluate',
         debug: options.debug,
-        dependencies: () => model.weights.map((w) => w.value.data),
+        dependencies: () => [layerRevision(), ...model.weights.map((w) => w.value.data)],
       },
     );
     steps.withLoss.set(loss, step);

@@ -63,3 +63,18 @@ test('nested tidy: the inner result belongs to the outer scope', () => {
   });
   assert.equal(inner?.disposed, true);
 });
+
+test('a view returned from a nested tidy carries its owner out: the outer tidy frees both', () => {
+  let owner: Tensor | undefined;
+  let view: Tensor | undefined;
+  tidy(() => {
+    view = tidy(() => {
+      owner = add(ones([2, 3]), ones([2, 3]));
+      return reshape(owner, [6]); // a view of the owner's storage
+    });
+    assert.equal(owner?.disposed, false, 'the inner tidy keeps the storage its view uses');
+    assert.deepEqual(view.toArray(), [2, 2, 2, 2, 2, 2]);
+  });
+  assert.equal(owner?.disposed, true, 'the outer tidy frees the owner');
+  assert.equal(view?.disposed, true, 'and marks the view freed');
+});

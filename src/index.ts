@@ -163,14 +163,16 @@ export type {
 
 // ---- losses ----
 export {
+  CLASSIFIER_LOSS_NAMES,
   binaryCrossentropy,
   categoricalCrossentropy,
+  classifierLoss,
   getLoss,
   meanSquaredError,
   serializeLoss,
   sparseCategoricalCrossentropy,
 } from './losses/index.js';
-export type { Loss } from './losses/index.js';
+export type { ClassifierLossName, Loss } from './losses/index.js';
 
 // ---- optimizers and schedules ----
 export {
@@ -178,6 +180,7 @@ export {
   AdamW,
   Optimizer,
   RMSprop,
+  SCHEDULE_NAMES,
   SGD,
   adam,
   adamW,
@@ -189,6 +192,7 @@ export {
   oneCycle,
   piecewiseConstantDecay,
   rmsprop,
+  scheduleByName,
   scheduleFromConfig,
   serializeOptimizer,
   serializeSchedule,
@@ -204,6 +208,7 @@ export type {
   OptimizerState,
   RmspropOptions,
   ScheduleConfig,
+  ScheduleName,
   SgdOptions,
 } from './optim/index.js';
 
@@ -352,6 +357,18 @@ export type {
 export { EVALUATE_CLASSIFIER_DEFAULTS, evaluateClassifier } from './eval/evaluate.js';
 export type { ClassifierEvaluation, EvaluateClassifierOptions, LabelledImages } from './eval/evaluate.js';
 export { formatClassificationReport, formatConfusionMatrix, formatMostConfused } from './eval/format.js';
+export {
+  TRAINING_GRID_DEFAULTS,
+  trainingGrid,
+  trainingGridHtml,
+  trainingGridTable,
+} from './eval/training-grid.js';
+export type {
+  CurveSample,
+  TrainingGridOptions,
+  TrainingGridResult,
+  TrainingGridRun,
+} from './eval/training-grid.js';
 
 // ---- fine-tuning ----
 export {

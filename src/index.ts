@@ -76,7 +76,7 @@ export {
   registeredLayerClasses,
   resetLayerNames,
 } from './nn/index.js';
-export type { CallContext, Initializer, LayerArgs, LayerConfig, Weight } from './nn/index.js';
+export type { BuildShape, CallContext, Initializer, LayerArgs, LayerConfig, Weight } from './nn/index.js';
 export {
   Activation,
   Add,
@@ -215,7 +215,7 @@ export type {
 // ---- models and the zoo ----
 export { Model, Sequential, sequential, withInputNormalization } from './train/model.js';
 export { restoreInputNormalization, savedInputNormalization } from './train/legacy-normalization.js';
-export type { SequentialArgs } from './train/model.js';
+export type { ModelPredictOptions, SequentialArgs } from './train/model.js';
 export { RECIPES, ZOO_MODEL_NAMES, getRecipe } from './zoo/recipes.js';
 export type { Recipe, RecipeOptions, ZooModelName } from './zoo/recipes.js';
 export { ResNet, ResidualBlock } from './zoo/resnet.js';

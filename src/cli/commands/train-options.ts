@@ -46,7 +46,7 @@ export function addLossAndOptimizerOptions(command: Command): Command {
     .addOption(
       new Option(
         '--loss <name>',
-        'training loss on the logits: sparse-ce, ce (one-hot), mse (of the softmax), bce (per-class sigmoid) (default sparse-ce)',
+        'training loss on the logits (default sparse-ce; ce: on one-hot targets, mse: of the softmax, bce: per-class sigmoid)',
       ).choices(CLASSIFIER_LOSS_NAMES),
     )
     .option(

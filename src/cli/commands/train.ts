@@ -306,6 +306,8 @@ async function trainIn(
           samplesPerEpoch = Math.min(event.samples, event.stepsPerEpoch * event.batchSize);
         if (event.type === 'epochEnd') epochsRun++;
         if (event.type === 'trainEnd') interrupted = event.stopReason === 'interrupted';
+        if (event.type === 'trainEnd' && event.stopReason?.startsWith('early stopping'))
+          log(event.stopReason);
       },
       signal: interrupt.signal,
       ...(callbacks.length > 0 ? { callbacks } : {}),

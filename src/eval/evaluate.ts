@@ -2,11 +2,10 @@
 // folded into an EvaluationAccumulator and released. Browser-safe (no Node modules).
 //
 // Letters: N examples, B batch, K classes.
-import { toExamples } from '../train/batches.js';
-import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
-import { forEachOutputBatch } from '../train/inference.js';
-import { withInputNormalization, type Model } from '../train/model.js';
+import { tidy } from '../tensor/tensor.js';
+import type { Model } from '../train/model.js';
 import type { InputNormalization } from '../data/normalize.js';
+import type { ExecutionOptions } from '../train/types.js';
 import { EvaluationAccumulator, type EvaluationSummary, type OutputKind } from './accumulator.js';
 
 /** A labelled set: images (N, 28, 28) u8 (or any per-example size the model takes), labels (N). */
@@ -16,7 +15,7 @@ export interface LabelledImages {
   count: number;
 }
 
-export interface EvaluateClassifierOptions {
+export interface EvaluateClassifierOptions extends ExecutionOptions {
   /** (K) class names; default the indices. */
   classNames?: readonly string[];
   /** Examples per forward pass. Default 500. */
@@ -54,32 +53,43 @@ export function evaluateClassifier(
     );
   }
   const batchSize = options.batchSize ?? EVALUATE_CLASSIFIER_DEFAULTS.batchSize;
-  const net = options.normalize ? withInputNormalization(model, options.normalize) : model;
-  const inputShape = net.inputShape ?? DEFAULT_INPUT_SHAPE;
-  const examples = toExamples(set.images, undefined, inputShape, 'evaluateClassifier');
-  if (!net.built) net.buildFor(inputShape);
+  const pixels = set.images.length / set.count;
   const started = performance.now();
   let accumulator: EvaluationAccumulator | undefined;
-  forEachOutputBatch(net, examples, { batchSize, inputShape }, (outputs, start) => {
-    // outputs (B, K) f32
-    const rows = outputs.shape[0] ?? 0;
-    const classCount = outputs.shape[1] ?? 0;
-    accumulator ??= new EvaluationAccumulator({
-      classCount,
-      ...(options.classNames ? { classNames: options.classNames } : {}),
-      ...(options.outputs ? { outputs: options.outputs } : {}),
-      ...(options.calibrationBins ? { calibrationBins: options.calibrationBins } : {}),
-      ...(options.keepWorst !== undefined ? { keepWorst: options.keepWorst } : {}),
-      ...(options.mostConfusedCount !== undefined ? { mostConfusedCount: options.mostConfusedCount } : {}),
+  for (let start = 0; start < set.count; start += batchSize) {
+    const end = Math.min(start + batchSize, set.count);
+    // NOTE: a short last batch is run as the last `batchSize` examples (overlapping the previous
+    // batch) and only its new rows are counted: every forward pass has one shape, so a backend that
+    // builds kernels per shape (oneDNN primitives) builds none for the tail.
+    const first = end - start < batchSize ? Math.max(0, end - batchSize) : start;
+    const images = set.images.subarray(first * pixels, end * pixels); // (B, 28, 28)
+    const labels = set.labels.subarray(start, end); // (new rows)
+    tidy(() => {
+      const outputs = model.predict(images, {
+        batchSize,
+        ...(options.normalize ? { normalize: options.normalize } : {}),
+        ...(options.compile === undefined ? {} : { compile: options.compile }),
+        ...(options.debug ? { debug: options.debug } : {}),
+        ...(options.precision ? { precision: options.precision } : {}),
+      }); // (B, K) f32
+      const classCount = outputs.shape[1] ?? 0;
+      accumulator ??= new EvaluationAccumulator({
+        classCount,
+        ...(options.classNames ? { classNames: options.classNames } : {}),
+        ...(options.outputs ? { outputs: options.outputs } : {}),
+        ...(options.calibrationBins ? { calibrationBins: options.calibrationBins } : {}),
+        ...(options.keepWorst !== undefined ? { keepWorst: options.keepWorst } : {}),
+        ...(options.mostConfusedCount !== undefined ? { mostConfusedCount: options.mostConfusedCount } : {}),
+      });
+      if (outputs.shape.length !== 2 || classCount !== accumulator.classCount) {
+        throw new Error(
+          `evaluateClassifier: expected model outputs (B, ${accumulator.classCount}), found [${outputs.shape.join(', ')}]`,
+        );
+      }
+      accumulator.update(outputs.data.subarray((start - first) * classCount), labels);
     });
-    if (outputs.shape.length !== 2 || classCount !== accumulator.classCount) {
-      throw new Error(
-        `evaluateClassifier: expected model outputs (B, ${accumulator.classCount}), found [${outputs.shape.join(', ')}]`,
-      );
-    }
-    accumulator.update(outputs.data, set.labels.subarray(start, start + rows));
-    options.onProgress?.(start + rows, set.count);
-  });
+    options.onProgress?.(end, set.count);
+  }
   const seconds = (performance.now() - started) / 1000;
   const summary = (accumulator as EvaluationAccumulator).summary();
   return { ...summary, seconds, imagesPerSecond: seconds > 0 ? set.count / seconds : 0 };

@@ -77,7 +77,7 @@ export {
   registeredLayerClasses,
   resetLayerNames,
 } from './nn/index.js';
-export type { CallContext, Initializer, LayerArgs, LayerConfig, Weight } from './nn/index.js';
+export type { BuildShape, CallContext, Initializer, LayerArgs, LayerConfig, Weight } from './nn/index.js';
 export {
   Activation,
   Add,
@@ -164,14 +164,16 @@ export type {
 
 // ---- losses ----
 export {
+  CLASSIFIER_LOSS_NAMES,
   binaryCrossentropy,
   categoricalCrossentropy,
+  classifierLoss,
   getLoss,
   meanSquaredError,
   serializeLoss,
   sparseCategoricalCrossentropy,
 } from './losses/index.js';
-export type { Loss } from './losses/index.js';
+export type { ClassifierLossName, Loss } from './losses/index.js';
 
 // ---- optimizers and schedules ----
 export {
@@ -179,6 +181,7 @@ export {
   AdamW,
   Optimizer,
   RMSprop,
+  SCHEDULE_NAMES,
   SGD,
   adam,
   adamW,
@@ -190,6 +193,7 @@ export {
   oneCycle,
   piecewiseConstantDecay,
   rmsprop,
+  scheduleByName,
   scheduleFromConfig,
   serializeOptimizer,
   serializeSchedule,
@@ -205,13 +209,14 @@ export type {
   OptimizerState,
   RmspropOptions,
   ScheduleConfig,
+  ScheduleName,
   SgdOptions,
 } from './optim/index.js';
 
 // ---- models and the zoo ----
 export { Model, Sequential, sequential, withInputNormalization } from './train/model.js';
 export { restoreInputNormalization, savedInputNormalization } from './train/legacy-normalization.js';
-export type { SequentialArgs } from './train/model.js';
+export type { ModelPredictOptions, SequentialArgs } from './train/model.js';
 export { RECIPES, ZOO_MODEL_NAMES, getRecipe } from './zoo/recipes.js';
 export type { Recipe, RecipeOptions, ZooModelName } from './zoo/recipes.js';
 export { ResNet, ResidualBlock } from './zoo/resnet.js';
@@ -354,6 +359,18 @@ export type {
 export { EVALUATE_CLASSIFIER_DEFAULTS, evaluateClassifier } from './eval/evaluate.js';
 export type { ClassifierEvaluation, EvaluateClassifierOptions, LabelledImages } from './eval/evaluate.js';
 export { formatClassificationReport, formatConfusionMatrix, formatMostConfused } from './eval/format.js';
+export {
+  TRAINING_GRID_DEFAULTS,
+  trainingGrid,
+  trainingGridHtml,
+  trainingGridTable,
+} from './eval/training-grid.js';
+export type {
+  CurveSample,
+  TrainingGridOptions,
+  TrainingGridResult,
+  TrainingGridRun,
+} from './eval/training-grid.js';
 
 // ---- fine-tuning ----
 export {

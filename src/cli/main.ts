@@ -8,6 +8,8 @@ import { Command, CommanderError } from 'commander';
 import { registerDataCommands } from './commands/data.js';
 import { EXIT_CODES_HELP, reportCommanderError, reportError } from './errors.js';
 import { registerTrainCommands } from './commands/train.js';
+import { registerCompareCommand } from './commands/compare.js';
+import { registerSummaryCommand } from './commands/summary.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerInteropCommands } from './commands/interop.js';
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerStartCommand(program);
   registerDataCommands(program);
   registerTrainCommands(program);
+  registerCompareCommand(program);
+  registerSummaryCommand(program);
   registerEvaluateCommand(program);
   registerPredictCommand(program);
   registerInteropCommands(program);

@@ -66,7 +66,8 @@ export interface ReportData {
 /** The rendered charts (SVG strings), keyed by name: also what `--png` exports. */
 export type ReportCharts = Record<string, string>;
 
-const STYLE = `
+/** The report pages' stylesheet (the run report's, and the compare report's). */
+export const REPORT_STYLE = `
 :root { color-scheme: light; --ink: #1d2330; --muted: #5b6475; --rule: #e3e6ec; --accent: #1f77b4; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: var(--ink);
@@ -249,7 +250,7 @@ export async function renderReportHtml(data: ReportData, charts?: ReportCharts):
   return (
     `<!doctype html>\n<html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
-    `<title>${escapeXml(data.title)}</title><style>${STYLE}</style></head>` +
+    `<title>${escapeXml(data.title)}</title><style>${REPORT_STYLE}</style></head>` +
     `<body><main>${parts.join('\n')}</main></body></html>\n`
   );
 }

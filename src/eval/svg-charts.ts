@@ -12,7 +12,20 @@ import { normalizeConfusion } from './metrics.js';
 const FONT = 'system-ui, -apple-system, &quot;Segoe UI&quot;, &quot;DejaVu Sans&quot;, sans-serif';
 /** Faint series are light blue; the others take these in order. */
 const FAINT_COLOUR = '#9ecae1';
-const SERIES_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd'];
+const SERIES_COLOURS = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
+/** Height of one row of the legend. */
+const LEGEND_ROW = 16;
 /** Vega's 'blues' scheme, light to dark. */
 const BLUES = [
   '#f7fbff',
@@ -111,22 +124,40 @@ function axis(
   return `<g class="axis axis-${kind}">${parts.join('')}${label}</g>`;
 }
 
-function legend(entries: readonly { name: string; colour: string }[], x: number, y: number): string {
+/** Legend entries in rows of at most `width` pixels (an entry wider than that gets a row alone). */
+function legend(
+  entries: readonly { name: string; colour: string }[],
+  x: number,
+  y: number,
+  width: number,
+): { svg: string; rows: number } {
   let offset = 0;
+  let row = 0;
   const items = entries.map(({ name, colour }) => {
+    const itemWidth = 28 + name.length * 6.2;
+    if (offset > 0 && offset + itemWidth > width) {
+      offset = 0;
+      row++;
+    }
+    const top = y + row * LEGEND_ROW;
     const item =
-      `<line x1="${x + offset}" x2="${x + offset + 16}" y1="${y}" y2="${y}" stroke="${colour}" stroke-width="2"/>` +
-      `<text x="${x + offset + 20}" y="${y}" dy="0.32em">${escapeXml(name)}</text>`;
-    offset += 28 + name.length * 6.2;
+      `<line x1="${x + offset}" x2="${x + offset + 16}" y1="${top}" y2="${top}" stroke="${colour}" stroke-width="2"/>` +
+      `<text x="${x + offset + 20}" y="${top}" dy="0.32em">${escapeXml(name)}</text>`;
+    offset += itemWidth;
     return item;
   });
-  return `<g class="legend">${items.join('')}</g>`;
+  return { svg: `<g class="legend">${items.join('')}</g>`, rows: row + 1 };
 }
 
-/** Training curves over optimizer steps: one line per series; `faint` series drawn lighter behind. */
+/**
+ * Training curves over optimizer steps (or `xTitle`): one line per series; `faint` series drawn
+ * lighter behind.
+ */
 export function lineChartSvg(options: {
   title: string;
   yTitle: string;
+  /** Default 'optimizer step'. */
+  xTitle?: string;
   points: readonly CurvePoint[];
   logScale?: boolean;
   faint?: readonly string[];
@@ -170,17 +201,20 @@ export function lineChartSvg(options: {
     );
   });
   const frame = `<rect x="${box.left}" y="${box.top}" width="${box.width}" height="${box.height}" fill="none" stroke="#ddd"/>`;
+  const key = legend(
+    names.map((name) => ({ name, colour: colourOf(name) })),
+    box.left,
+    box.top + box.height + 48,
+    box.width,
+  );
   const body =
     axis('y', yTicks, y, box, options.yTitle) +
-    axis('x', linearTicks(0, xMax), x, box, 'optimizer step') +
+    axis('x', linearTicks(0, xMax), x, box, options.xTitle ?? 'optimizer step') +
     frame +
     lines.join('') +
-    legend(
-      names.map((name) => ({ name, colour: colourOf(name) })),
-      box.left,
-      box.top + box.height + 48,
-    );
-  return svgDocument(box.left + box.width + 20, box.top + box.height + 60, options.title, body);
+    key.svg;
+  const height = box.top + box.height + 60 + (key.rows - 1) * LEGEND_ROW;
+  return svgDocument(box.left + box.width + 20, height, options.title, body);
 }
 
 /** Colour of `fraction` in [0, 1] on the blues scheme (linear between its stops). */

@@ -13,14 +13,14 @@
 import { getBackend } from '../backend/registry.js';
 import type { Layer } from '../nn/layer.js';
 import { fromStorage } from '../tensor/ops/creation.js';
-import { Tensor, dispose, noGrad, tidy } from '../tensor/tensor.js';
-import { foldedNormalization, imageBatch, toExamples } from '../train/batches.js';
+import { Tensor, dispose } from '../tensor/tensor.js';
+import { toExamples } from '../train/batches.js';
+import { forEachOutputBatch } from '../train/inference.js';
 import { TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import { DEFAULT_INPUT_SHAPE, encodeModel } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
 import { sequential, withInputNormalization } from '../train/model.js';
 import type { FitOptions, History, ImageInput, LabelInput, RunStore } from '../train/types.js';
-import { Random } from '../util/random.js';
 
 /** Layers whose training-mode output equals their inference-mode output when they are frozen. */
 const DETERMINISTIC_WHEN_FROZEN = new Set([
@@ -81,9 +81,8 @@ function prefixModel(model: Model, count: number): Model {
 
 /**
  * The prefix's outputs (N, ...featureShape) f32 for every example, in inference mode, batched;
- * only their size when that is over `maxBytes`.
- * NOTE: a loop of its own rather than predict(): the output is allocated once its row shape is known
- * from one example, and no batch's rows are handed out of a tidy() as a plain array.
+ * only their size when that is over `maxBytes`. The row shape comes from one example first, so the
+ * output is allocated once, outside every batch's tidy().
  */
 function frozenFeatures(
   prefix: Model,
@@ -94,13 +93,10 @@ function frozenFeatures(
   const inputShape = prefix.inputShape ?? DEFAULT_INPUT_SHAPE;
   const examples = toExamples(x, undefined, inputShape, 'feature cache');
   if (examples.count === 0) return { bytes: 0 };
-  // The batches fit and predict make: a leading Normalization folded into u8 pixels.
-  const normalizedBy = foldedNormalization(prefix, examples);
-  const gather = { normalization: normalizedBy?.statistics };
-  const context = { training: false, random: new Random(0), normalizedBy };
-  const forward = (indices: ArrayLike<number>): Tensor =>
-    prefix.apply(imageBatch(examples, indices, inputShape, gather), context);
-  const rowShape = tidy(() => noGrad(() => forward([0]).shape.slice(1)));
+  let rowShape: number[] = [];
+  forEachOutputBatch(prefix, examples, { batchSize: 1, inputShape, to: 1 }, (output) => {
+    rowShape = output.shape.slice(1);
+  });
   const rowSize = rowShape.reduce((a, b) => a * b, 1);
   const bytes = examples.count * rowSize * 4;
   if (bytes > maxBytes) return { bytes };
@@ -108,20 +104,9 @@ function frozenFeatures(
     examples.count,
     ...rowShape,
   ]);
-  const indices = new Int32Array(batchSize);
-  for (let end = 0; end < examples.count;) {
-    // NOTE: the last batch is a full one ending at the last example (its first rows are computed
-    // twice, to the same values): a short batch would need buffers of new sizes, and touching fresh
-    // memory costs more than those rows.
-    end = Math.min(end + batchSize, examples.count);
-    const start = Math.max(0, end - batchSize);
-    for (let i = start; i < end; i++) indices[i - start] = i;
-    tidy(() =>
-      noGrad(() => {
-        features.data.set(forward(indices.subarray(0, end - start)).data, start * rowSize);
-      }),
-    );
-  }
+  forEachOutputBatch(prefix, examples, { batchSize, inputShape }, (output, start) => {
+    features.data.set(output.data, start * rowSize);
+  });
   return features;
 }
 

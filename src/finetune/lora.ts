@@ -112,12 +112,8 @@ abstract class LoraLayer<Base extends Dense | Conv2D> extends Layer {
     this.loraB = this.addWeight('lora_B', shapeB, (s) => zeros(s), random);
   }
 
-  override build(inputShape: Shape, random: RandomSource): void {
-    if (!this.base.built) {
-      this.base.inputShape ??= inputShape.slice(1);
-      this.base.build(inputShape, random);
-      this.base.built = true;
-    }
+  protected override createWeights(inputShape: Shape, random: RandomSource): void {
+    this.base.build(inputShape, random); // once: nothing happens when the base is built
     this.createAdapter(random);
   }
 

@@ -3,8 +3,8 @@
 // fine_tune: the head alone for `headEpochs`, then the unfrozen model at a lower rate).
 // Pure and browser-safe (a run directory needs Node's run.ts loaded, as for fit()).
 import { sparseCategoricalCrossentropy } from '../losses/index.js';
-import { adam, cosineDecay, oneCycle } from '../optim/index.js';
-import type { LearningRateSchedule, Optimizer } from '../optim/optimizer.js';
+import { adam, scheduleByName } from '../optim/index.js';
+import type { Optimizer } from '../optim/optimizer.js';
 import { TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
@@ -22,7 +22,7 @@ import { freeze, freezeAllBut, freezeUntil } from './select.js';
 export type FineTuneMethod = 'head' | 'full' | 'lora';
 export const FINE_TUNE_METHODS: readonly FineTuneMethod[] = ['head', 'full', 'lora'];
 
-/** How Adam's rate moves over the fine-tuning steps: fixed, half a cosine down to 0, or one-cycle. */
+/** How Adam's rate moves over the fine-tuning steps (optim's scheduleByName: cosine warms up first). */
 export type FineTuneSchedule = 'constant' | 'cosine' | 'one-cycle';
 export const FINE_TUNE_SCHEDULES: readonly FineTuneSchedule[] = ['constant', 'cosine', 'one-cycle'];
 
@@ -151,7 +151,10 @@ export async function fineTune(
   const optimizer =
     options.optimizer ??
     adam({
-      learningRate: learningRateOf(o.schedule, o.learningRate, totalSteps(model, x, fitOptions, o.epochs)),
+      learningRate: scheduleByName(o.schedule, {
+        learningRate: o.learningRate,
+        totalSteps: totalSteps(model, x, fitOptions, o.epochs),
+      }),
     });
   model.compile({
     optimizer,
@@ -199,17 +202,6 @@ export async function fineTune(
     trainSeconds: (performance.now() - started) / 1000,
     ...(headName ? { headName } : {}),
   };
-}
-
-/** Adam's learning rate: the number itself, or a schedule over `steps` peaking at it. */
-function learningRateOf(
-  schedule: FineTuneSchedule,
-  peak: number,
-  steps: number,
-): number | LearningRateSchedule {
-  if (schedule === 'cosine') return cosineDecay({ initialLearningRate: peak, decaySteps: steps });
-  if (schedule === 'one-cycle') return oneCycle({ maxLearningRate: peak, totalSteps: steps });
-  return peak;
 }
 
 /** Optimizer steps of `epochs` epochs over x as fit() will batch it (limit, validation split, steps per epoch). */

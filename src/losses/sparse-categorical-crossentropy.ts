@@ -1,6 +1,8 @@
 // Sparse categorical cross-entropy: yTrue class indices (N) or (N, 1), yPred (N, K) logits or
 // probabilities. loss = mean over N of -sum_k t[n,k] * log p[n,k], t the (smoothed) one-hot target.
-import { log, mul, neg } from '../tensor/ops/elementwise.js';
+// Probabilities are rescaled so each row sums to 1 first, as Keras 3 does (a row of 0.2s is a
+// uniform distribution, not five 20% guesses).
+import { div, log, mul, neg } from '../tensor/ops/elementwise.js';
 import { mean, sum } from '../tensor/ops/reduce.js';
 import { softmaxCrossEntropy } from '../tensor/ops/nn.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -40,7 +42,8 @@ export class SparseCategoricalCrossentropy implements Loss {
     if (this.fromLogits) return softmaxCrossEntropy(yPred, labels, this.labelSmoothing);
     const dtype = yPred.dtype === 'float64' ? 'float64' : 'float32';
     const targets = oneHot(labels, classes, this.labelSmoothing, dtype); // (N, K)
-    return mean(neg(sum(mul(targets, log(clipProbabilities(yPred))), 1)));
+    const probabilities = div(yPred, sum(yPred, 1, true)); // (N, K), rows summing to 1
+    return mean(neg(sum(mul(targets, log(clipProbabilities(probabilities))), 1)));
   }
 
   getConfig(): Record<string, unknown> {

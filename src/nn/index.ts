@@ -2,7 +2,7 @@
 // registers every built-in layer class for layerFromConfig().
 
 export { Layer, layerFromConfig, registerLayer, registeredLayerClasses, resetLayerNames } from './layer.js';
-export type { CallContext, Initializer, LayerArgs, LayerConfig, Weight } from './layer.js';
+export type { BuildShape, CallContext, Initializer, LayerArgs, LayerConfig, Weight } from './layer.js';
 
 export {
   computeFans,

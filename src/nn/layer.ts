@@ -2,8 +2,9 @@
 // it sees, and maps a tensor to a tensor in `call`. Layers know nothing of training loops
 // (src/train) or backends (src/backend); they only call tensor ops.
 import type { Shape } from '../backend/kernels.js';
-import type { RandomSource } from '../tensor/ops/creation.js';
+import { clone, type RandomSource } from '../tensor/ops/creation.js';
 import { Tensor, keep } from '../tensor/tensor.js';
+import { Random } from '../util/random.js';
 
 /** What a forward pass needs besides its input. */
 export interface CallContext {
@@ -27,6 +28,9 @@ export interface Weight {
   /** Trainable by the optimizer (also requires the layer to be trainable). */
   readonly trainable: boolean;
 }
+
+/** An input shape with its batch dimension first, which may be null (Keras: `(None, 784)`). */
+export type BuildShape = readonly (number | null)[];
 
 /** Makes a weight's initial values for a shape. */
 export type Initializer = (shape: Shape, random: RandomSource) => Tensor;
@@ -207,10 +211,71 @@ export abstract class Layer {
   }
 
   /**
-   * Creates weights for an input of `inputShape` (batch dimension first). Layers without weights
-   * keep this default.
+   * Keras layer.build(inputShape): creates the weights for inputs of `inputShape` (batch dimension
+   * first, null or any size: it is not used), initialised from `random` (default seed 0, so two
+   * layers built alike start alike; pass a Random to vary them), without a batch of data. Records the
+   * input shape and marks the layer built, so its first call builds nothing; runs once. A model
+   * builds every layer below it; layers made of other layers (attention, transformer blocks) create
+   * their sublayers here, and those build at the first call.
    */
-  build(_inputShape: Shape, _random: RandomSource): void {}
+  build(inputShape: BuildShape, random: RandomSource = new Random(0)): void {
+    if (this.built) return;
+    const shape = batchFirst(inputShape, this);
+    this.inputShape ??= shape.slice(1);
+    this.createWeights(shape, random);
+    this.built = true;
+  }
+
+  /**
+   * What build() does for this layer: create its weights (addWeight) for an input of `inputShape`
+   * (batch first). Layers with weights override this; layers without keep the default.
+   */
+  protected createWeights(_inputShape: Shape, _random: RandomSource): void {}
+
+  /**
+   * Copies of every weight (the order of `weights`: Keras get_weights()). Each is a tensor of its
+   * own, unaffected by later training.
+   */
+  getWeights(): Tensor[] {
+    return this.weights.map((w) => clone(w.value));
+  }
+
+  /**
+   * Writes `values` into the weights, in the order of `weights` (Keras set_weights): tensors of the
+   * same shapes, or flat arrays of the same sizes. Nothing is written when any of them does not fit.
+   */
+  setWeights(values: readonly (Tensor | ArrayLike<number>)[]): void {
+    const weights = this.weights;
+    if (weights.length === 0 && !this.built) {
+      throw new Error(
+        `setWeights(): layer '${this.name}' has no weights yet; build it first (layer.build([null, ...inputShape]))`,
+      );
+    }
+    if (values.length !== weights.length) {
+      const list = weights.map((w) => `${w.name} [${w.value.shape.join(', ')}]`).join(', ');
+      throw new Error(
+        `setWeights(): layer '${this.name}' has ${weights.length} weights (${list}), found ${values.length} arrays`,
+      );
+    }
+    weights.forEach((w, i) => {
+      const value = values[i] as Tensor | ArrayLike<number>;
+      const shape = value instanceof Tensor ? value.shape : [value.length];
+      const fits =
+        value instanceof Tensor
+          ? shape.length === w.value.rank && shape.every((d, k) => d === w.value.shape[k])
+          : value.length === w.value.size;
+      if (!fits) {
+        throw new Error(
+          `setWeights(): weight ${i} '${w.value.name ?? w.name}' is [${w.value.shape.join(', ')}] ` +
+            `(${w.value.size} values), found [${shape.join(', ')}]`,
+        );
+      }
+    });
+    weights.forEach((w, i) => {
+      const value = values[i] as Tensor | ArrayLike<number>;
+      w.value.data.set(value instanceof Tensor ? (value.data as ArrayLike<number>) : value);
+    });
+  }
 
   /** The forward computation. */
   abstract call(x: Tensor, context: CallContext): Tensor;
@@ -223,10 +288,7 @@ export abstract class Layer {
 
   /** Builds for `x` (batch first) unless built, recording its shape: what apply() does before call(). */
   protected buildOnce(x: Tensor, random: RandomSource): void {
-    if (this.built) return;
-    this.inputShape ??= x.shape.slice(1);
-    this.build(x.shape, random);
-    this.built = true;
+    if (!this.built) this.build(x.shape, random);
   }
 
   /** Keras-style configuration: the constructor arguments that rebuild this layer. */
@@ -239,6 +301,20 @@ export abstract class Layer {
   toConfig(): LayerConfig {
     return { className: this.className, config: this.getConfig() };
   }
+}
+
+/** `shape` with a null batch dimension made 1; any other null is refused naming the layer. */
+function batchFirst(shape: BuildShape, layer: Layer): Shape {
+  if (
+    shape.length === 0 ||
+    shape.slice(1).some((d) => d === null || !Number.isInteger(d) || (d as number) < 1)
+  ) {
+    throw new Error(
+      `build(): ${layer.className} '${layer.name}' expects an input shape with the batch dimension first, ` +
+        `e.g. [null, 28, 28, 1] (only the batch may be null), found [${shape.map(String).join(', ')}]`,
+    );
+  }
+  return shape.map((d) => d ?? 1);
 }
 
 // ---- registry: class name -> factory from config (loading models, importing formats) ----

@@ -26,13 +26,16 @@ export { clipByGlobalNorm, globalNorm } from './clip.js';
 export {
   CosineDecay,
   ExponentialDecay,
+  COSINE_WARMUP,
   OneCycle,
   PiecewiseConstantDecay,
+  SCHEDULE_NAMES,
   StepDecay,
   cosineDecay,
   exponentialDecay,
   oneCycle,
   piecewiseConstantDecay,
+  scheduleByName,
   scheduleFromConfig,
   serializeSchedule,
   stepDecay,
@@ -43,6 +46,7 @@ export type {
   OneCycleOptions,
   PiecewiseConstantDecayOptions,
   ScheduleConfig,
+  ScheduleName,
   StepDecayOptions,
 } from './schedules.js';
 

@@ -284,3 +284,57 @@ export function scheduleFromConfig(saved: ScheduleConfig): LearningRateSchedule 
   }
   return make(saved.config);
 }
+
+// ---- by name: what `train --schedule` and `finetune --schedule` mean ----
+
+/**
+ * Schedules by name, over a run of `totalSteps` optimizer steps peaking at `learningRate`:
+ *   constant     the rate itself
+ *   step         x0.1 after each third of the run
+ *   exponential  smoothly down to x0.1 at the end
+ *   cosine       linear warm-up from 0 over the first 5% of the steps (at most 500), then a
+ *                cosine to 0 at the end
+ *   one-cycle    PyTorch OneCycleLR with its defaults
+ */
+export const SCHEDULE_NAMES = ['constant', 'step', 'exponential', 'cosine', 'one-cycle'] as const;
+export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
+
+/** Fraction of a cosine schedule's steps spent warming up, and their cap. */
+export const COSINE_WARMUP = { fraction: 0.05, maxSteps: 500 } as const;
+
+export function scheduleByName(
+  name: ScheduleName,
+  options: { learningRate: number; totalSteps: number },
+): number | LearningRateSchedule {
+  const { learningRate } = options;
+  const totalSteps = Math.max(1, Math.round(options.totalSteps));
+  switch (name) {
+    case 'constant':
+      return learningRate;
+    case 'step':
+      return stepDecay({
+        initialLearningRate: learningRate,
+        stepSize: Math.max(1, Math.round(totalSteps / 3)),
+        decayRate: 0.1,
+      });
+    case 'exponential':
+      return exponentialDecay({ initialLearningRate: learningRate, decaySteps: totalSteps, decayRate: 0.1 });
+    case 'cosine': {
+      const warmupSteps = Math.min(Math.round(totalSteps * COSINE_WARMUP.fraction), COSINE_WARMUP.maxSteps);
+      return warmupSteps > 0
+        ? cosineDecay({
+            initialLearningRate: 0,
+            warmupTarget: learningRate,
+            warmupSteps,
+            decaySteps: Math.max(1, totalSteps - warmupSteps),
+          })
+        : cosineDecay({ initialLearningRate: learningRate, decaySteps: totalSteps });
+    }
+    case 'one-cycle':
+      return oneCycle({ maxLearningRate: learningRate, totalSteps });
+    default:
+      throw new Error(
+        `unknown learning-rate schedule '${String(name)}': expected one of ${SCHEDULE_NAMES.join(', ')}`,
+      );
+  }
+}

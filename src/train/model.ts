@@ -6,6 +6,9 @@
 import type { Shape } from '../backend/kernels.js';
 import { Layer, layerFromConfig, registerLayer } from '../nn/layer.js';
 import type { CallContext, LayerArgs, LayerConfig } from '../nn/layer.js';
+import type { RandomSource } from '../tensor/ops/creation.js';
+import { Activation } from '../nn/layers/activation.js';
+import { Dense } from '../nn/layers/dense.js';
 import { Normalization } from '../nn/layers/normalization.js';
 import type { InputNormalization } from '../data/normalize.js';
 import { zeros } from '../tensor/ops/creation.js';
@@ -22,6 +25,15 @@ import type {
   LabelInput,
   PredictOptions,
 } from './types.js';
+
+/** predict() options of a model: the trainer's, and `logits`. */
+export interface ModelPredictOptions extends PredictOptions {
+  /**
+   * The outputs before a final softmax (see logitsModel): what `fromLogits: true` losses take and
+   * what calibration methods rescale. Default false: the model's outputs as they are.
+   */
+  logits?: boolean;
+}
 
 /** Seeded-free source for building with zeros: shape tracing needs no randomness. */
 const zeroRandom = { nextFloat: () => 0.5 };
@@ -65,8 +77,16 @@ export abstract class Model extends Layer {
    * the default is seed 0, never a constant source, which would give degenerate symmetric weights).
    */
   buildFor(inputShape: readonly number[], random: { nextFloat(): number } = new Random(0)): void {
-    this.inputShape ??= [...inputShape];
-    tidy(() => noGrad(() => this.apply(zeros([1, ...inputShape]), { training: false, random })));
+    this.build([null, ...inputShape], random);
+  }
+
+  /**
+   * Keras model.build(inputShape), batch first (`[null, 28, 28, 1]`), builds every layer below: their
+   * shapes are found by tracing one zero example through call(), in inference mode.
+   */
+  protected override createWeights(inputShape: Shape, random: RandomSource): void {
+    const example = inputShape.slice(1) as number[];
+    tidy(() => noGrad(() => this.call(zeros([1, ...example]), { training: false, random })));
   }
 
   compile(config: CompileConfig): void {
@@ -88,10 +108,25 @@ export abstract class Model extends Layer {
     return evaluateModel(normalize ? withInputNormalization(this, normalize) : this, x, y, rest);
   }
 
-  /** Model outputs (N, K) for images; batched, inference mode. */
-  predict(x: ImageInput, options: PredictOptions = {}): Tensor {
-    const { normalize, ...rest } = options;
-    return predictModel(normalize ? withInputNormalization(this, normalize) : this, x, rest);
+  /** Model outputs (N, K) for images (with `logits: true`, before a final softmax); batched, inference mode. */
+  predict(x: ImageInput, options: ModelPredictOptions = {}): Tensor {
+    const { normalize, logits, ...rest } = options;
+    let model: Model = normalize ? withInputNormalization(this, normalize) : this;
+    if (logits) {
+      if (!model.built && model.inputShape) model.buildFor(model.inputShape);
+      model = model.logitsModel();
+    }
+    return predictModel(model, x, rest);
+  }
+
+  /**
+   * This model without its final softmax: the same layers (shared weights), ending in logits. A
+   * model that outputs logits already (every zoo model) is returned as it is. Sequential models drop
+   * a final softmax Activation and a final Dense's softmax; a subclassed model whose call() ends in
+   * a softmax overrides this.
+   */
+  logitsModel(): Model {
+    return this;
   }
 
   /** Layer table: names, classes, output shapes and parameter counts, Keras style. */
@@ -187,6 +222,24 @@ export class Sequential extends Model {
     return this.trackedLayers;
   }
 
+  override logitsModel(): Model {
+    const layers = this.sublayers;
+    const last = layers[layers.length - 1];
+    let tail: Layer[];
+    if (last instanceof Activation && last.activation === 'softmax') tail = [];
+    else if (last instanceof Dense && last.activation === 'softmax') tail = [linearView(last)];
+    else if (last instanceof Model && last.logitsModel() !== last) tail = [last.logitsModel()];
+    else return this;
+    const inputShape = this.inputShape ? { inputShape: [...this.inputShape] } : {};
+    const view = new Sequential({
+      name: this.name,
+      layers: [...layers.slice(0, -1), ...tail],
+      ...inputShape,
+    });
+    view.built = this.built;
+    return view;
+  }
+
   add(layer: Layer): void {
     if (this.sublayers.length === 0 && layer.inputShape && !this.inputShape)
       this.inputShape = [...layer.inputShape];
@@ -208,6 +261,21 @@ export class Sequential extends Model {
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), layers: this.sublayers.map((layer) => layer.toConfig()) };
   }
+}
+
+/** `layer` with a linear activation: a Dense sharing its kernel and bias (no weights of its own). */
+function linearView(layer: Dense): Dense {
+  if (!layer.built || !layer.kernel) {
+    throw new Error(
+      `predict({logits: true}): layer '${layer.name}' is not built yet; build the model first (model.build([null, ...inputShape]))`,
+    );
+  }
+  const view = new Dense({ name: layer.name, units: layer.units, useBias: layer.useBias });
+  view.kernel = layer.kernel;
+  view.bias = layer.bias;
+  view.inputShape = layer.inputShape ? [...layer.inputShape] : undefined;
+  view.built = true;
+  return view;
 }
 
 /** A shape error from inside a layer (a kernel's check) names the layer and its input shape. */

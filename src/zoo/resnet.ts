@@ -74,7 +74,7 @@ export class ResidualBlock extends Model {
   /** The shortcut needs a projection when the block changes shape; known only at first call. */
   private makeProjection: () => void;
 
-  override build(inputShape: readonly number[]): void {
+  protected override createWeights(inputShape: readonly number[]): void {
     if (this.strides !== 1 || inputShape[3] !== this.filters) this.makeProjection();
   }
 

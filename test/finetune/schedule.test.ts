@@ -57,9 +57,10 @@ describe('runFineTune task defaults', () => {
     const training = fitConfig(runDir);
     assert.equal(training.fit.epochs, 3);
     assert.equal(training.fit.batchSize, 8);
+    // optim's scheduleByName('cosine'), as train --schedule cosine: 15 steps, the first (5%) warming up.
     assert.deepEqual(training.optimizer.config.learningRate, {
       className: 'CosineDecay',
-      config: { initialLearningRate: 0.02, decaySteps: 15, alpha: 0, warmupSteps: 0 },
+      config: { initialLearningRate: 0, warmupTarget: 0.02, warmupSteps: 1, decaySteps: 14, alpha: 0 },
     });
     assert.deepEqual(readdirSync(join(runDir, 'checkpoints')), ['15']);
   });

@@ -3,8 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertClose } from '../nn/helpers.js';
 import {
+  BinaryCrossentropy,
+  CLASSIFIER_LOSS_NAMES,
+  CategoricalCrossentropy,
+  MeanSquaredError,
+  SparseCategoricalCrossentropy,
   binaryCrossentropy,
   categoricalCrossentropy,
+  classifierLoss,
   getLoss,
   meanSquaredError,
   serializeLoss,
@@ -55,6 +61,26 @@ test('sparse CE from probabilities: -log p[label], clipped to [1e-7, 1 - 1e-7]',
   const zero = loss.compute(tensor([2], [1], 'int32'), tensor([[0.5, 0.5, 0]])).item();
   assertClose([zero], [-Math.log(1e-7)], 1e-5);
   assert.ok(Number.isFinite(zero));
+});
+
+test('sparse CE from probabilities rescales each row to sum 1 first, as Keras 3 does', () => {
+  const loss = sparseCategoricalCrossentropy();
+  // Rows summing to 0.5 and 4: [0.35, 0.1, 0.05] is [0.7, 0.2, 0.1]; [1, 1, 2] is [0.25, 0.25, 0.5].
+  const predictions = tensor([
+    [0.35, 0.1, 0.05],
+    [1, 1, 2],
+  ]);
+  const value = loss.compute(tensor([0, 2], [2], 'int32'), predictions).item();
+  assertClose([value], [(-Math.log(0.7) - Math.log(0.5)) / 2], 1e-6);
+  // Its gradient is categorical CE's on the same rows (which rescales too): d/dp of -log(p_y / sum p).
+  const p = tensor([[0.35, 0.1, 0.05]]);
+  p.requiresGrad = true;
+  const [sparseGrad] = gradients(loss.compute(tensor([0], [1], 'int32'), p), [p]);
+  // -log(p0 / S): d/dp0 = -1/p0 + 1/S, d/dpk = 1/S with S = 0.5.
+  assertClose(Array.from(sparseGrad!.data), [-1 / 0.35 + 2, 2, 2], 1e-5);
+  const onehot = categoricalCrossentropy().compute(tensor([[1, 0, 0]]), p);
+  const [categoricalGrad] = gradients(onehot, [p]);
+  assertClose(Array.from(sparseGrad!.data), Array.from(categoricalGrad!.data), 1e-6);
 });
 
 test('sparse CE gradient from logits is (softmax - onehot) / N', () => {
@@ -176,6 +202,63 @@ test('mean squared error', () => {
   assert.throws(
     () => loss.compute(tensor([1, 2]), tensor([[1, 2]])),
     /targets \[2\] and predictions \[1, 2\] must have one shape/,
+  );
+});
+
+test('mean squared error from logits: softmax first, then the mean square against the targets', () => {
+  const logits = tensor([[2, 1, 0]]);
+  const e = [Math.exp(2), Math.exp(1), 1];
+  const total = e[0]! + e[1]! + e[2]!;
+  const [p0, p1, p2] = e.map((v) => v / total) as [number, number, number];
+  const expected = ((p0 - 1) ** 2 + p1 ** 2 + p2 ** 2) / 3;
+  const loss = meanSquaredError({ fromLogits: true });
+  assertClose([loss.compute(tensor([[1, 0, 0]]), logits).item()], [expected], 1e-6);
+  assert.deepEqual(getLoss(serializeLoss(loss)).getConfig(), { fromLogits: true });
+  assert.deepEqual(meanSquaredError().getConfig(), {});
+});
+
+test('classifierLoss: the short names train --loss takes, all on logits', () => {
+  assert.deepEqual([...CLASSIFIER_LOSS_NAMES], ['sparse-ce', 'ce', 'mse', 'bce']);
+  const sparse = classifierLoss('sparse-ce', { labelSmoothing: 0.1 });
+  assert.ok(sparse instanceof SparseCategoricalCrossentropy);
+  assert.deepEqual(sparse.getConfig(), { fromLogits: true, labelSmoothing: 0.1 });
+  const ce = classifierLoss('ce');
+  assert.ok(ce instanceof CategoricalCrossentropy);
+  assert.deepEqual(ce.getConfig(), { fromLogits: true, labelSmoothing: 0 });
+  const bce = classifierLoss('bce', { labelSmoothing: 0.2 });
+  assert.ok(bce instanceof BinaryCrossentropy);
+  assert.deepEqual(bce.getConfig(), { fromLogits: true, labelSmoothing: 0.2 });
+  const mse = classifierLoss('mse');
+  assert.ok(mse instanceof MeanSquaredError);
+  assert.deepEqual(mse.getConfig(), { fromLogits: true });
+  // ce on one-hot targets and sparse-ce on class indices are the same number.
+  const logits = tensor([
+    [2, 1, 0],
+    [0.5, -1, 3],
+  ]);
+  assertClose(
+    [
+      ce
+        .compute(
+          tensor([
+            [1, 0, 0],
+            [0, 0, 1],
+          ]),
+          logits,
+        )
+        .item(),
+    ],
+    [
+      classifierLoss('sparse-ce')
+        .compute(tensor([0, 2], [2], 'int32'), logits)
+        .item(),
+    ],
+    1e-6,
+  );
+  assert.throws(() => classifierLoss('mse', { labelSmoothing: 0.1 }), /loss 'mse' takes no label smoothing/);
+  assert.throws(
+    () => classifierLoss('hinge'),
+    /unknown loss 'hinge': expected one of sparse-ce, ce, mse, bce/,
   );
 });
 

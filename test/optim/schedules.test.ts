@@ -7,11 +7,13 @@ import {
   exponentialDecay,
   oneCycle,
   piecewiseConstantDecay,
+  SCHEDULE_NAMES,
+  scheduleByName,
   scheduleFromConfig,
   serializeSchedule,
   stepDecay,
 } from '../../src/optim/index.js';
-import type { LearningRateSchedule } from '../../src/optim/index.js';
+import type { LearningRateSchedule, ScheduleName } from '../../src/optim/index.js';
 
 const at = (s: LearningRateSchedule, steps: number[]): number[] => steps.map((step) => s.at(step));
 
@@ -96,4 +98,28 @@ test('schedules round-trip through their configs', () => {
     assert.equal(copy.className, s.className);
     assert.deepEqual(at(copy, [0, 3, 7, 40, 100]), at(s, [0, 3, 7, 40, 100]));
   }
+});
+
+test('schedules by name: one definition for train --schedule and fine-tuning', () => {
+  assert.deepEqual([...SCHEDULE_NAMES], ['constant', 'step', 'exponential', 'cosine', 'one-cycle']);
+  assert.equal(scheduleByName('constant', { learningRate: 0.01, totalSteps: 100 }), 0.01);
+  const named = (name: ScheduleName, totalSteps: number) => {
+    const schedule = scheduleByName(name, { learningRate: 0.1, totalSteps });
+    assert.notEqual(typeof schedule, 'number');
+    return schedule as LearningRateSchedule;
+  };
+  // step: x0.1 after each third; exponential: x0.1 at the end.
+  assertClose(at(named('step', 300), [0, 99, 100, 200]), [0.1, 0.1, 0.01, 0.001], 1e-12);
+  assertClose(at(named('exponential', 300), [0, 150, 300]), [0.1, 0.1 * Math.sqrt(0.1), 0.01], 1e-12);
+  // cosine: linear warm-up from 0 over 5% of the steps (here 50 of 1000), the peak, then 0 at the end.
+  const cosine = named('cosine', 1000);
+  assertClose(at(cosine, [0, 25, 50, 525, 1000]), [0, 0.05, 0.1, 0.05, 0], 1e-12);
+  // ...capped at 500 steps of warm-up; too few steps for one warm-up step means none.
+  assertClose(at(named('cosine', 20000), [250, 500]), [0.05, 0.1], 1e-12);
+  assertClose(at(named('cosine', 8), [0, 4, 8]), [0.1, 0.05, 0], 1e-12);
+  assert.equal(named('one-cycle', 100).className, 'OneCycle');
+  assert.throws(
+    () => scheduleByName('linear' as ScheduleName, { learningRate: 1, totalSteps: 1 }),
+    /unknown learning-rate schedule 'linear': expected one of constant, step, exponential, cosine, one-cycle/,
+  );
 });

@@ -66,6 +66,36 @@ const CASES: Case[] = [
   { args: ['train', '--backend', 'gpu'], says: /--backend expects one of js, native, wasm, found 'gpu'/ },
   { args: ['train', 'extra'], says: /too many arguments/ },
   { args: ['train', '--frobnicate'], says: /unknown option '--frobnicate'.*mnist-lab train --help/ },
+  // train: the seed tutorial's experiment flags
+  {
+    args: ['train', '--loss', 'hinge'],
+    says: /--loss expects one of sparse-ce, ce, mse, bce, found 'hinge'/,
+  },
+  { args: ['train', '--label-smoothing', '1.5'], says: /--label-smoothing expects a number in \[0, 1\]/ },
+  { args: ['train', '--weight-decay', '-1'], says: /--weight-decay expects a number in \[0, 1\]/ },
+  { args: ['train', '--clip-norm', '0'], says: /--clip-norm expects a number in \(0, 1000000\]/ },
+  { args: ['train', '--patience', '-2'], says: /--patience expects a whole number from 0/ },
+  { args: ['train', '--patience', '2'], says: /--patience applies with --early-stopping/ },
+  {
+    args: ['train', '--early-stopping'],
+    says: /--early-stopping watches the validation loss; add --validation-split/,
+  },
+  { args: ['train', '--save-best'], says: /--save-best keeps the epoch .*; add --validation-split/ },
+  {
+    args: ['train', '--loss', 'mse', '--label-smoothing', '0.1'],
+    says: /--label-smoothing 0.1: loss mse takes no label smoothing/,
+  },
+  // compare and summary
+  {
+    args: ['compare', '--losses', 'ce,hinge'],
+    says: /--losses expects a comma-separated list of sparse-ce, ce, mse, bce, found 'ce,hinge'/,
+  },
+  { args: ['compare', '--optimizers', ''], says: /--optimizers expects a comma-separated list of sgd, adam/ },
+  { args: ['compare', '--model', 'nope'], says: /--model expects one of mlp, cnn/ },
+  { args: ['compare', '--epochs', '0'], says: /--epochs expects a whole number from 1/ },
+  { args: ['compare', '--lr', '0'], says: /--lr expects a number in \(0/ },
+  { args: ['summary'], says: /missing required argument 'model'/ },
+  { args: ['summary', 'nope'], says: /expected a zoo model .*found 'nope'/ },
   // train: datasets and paths
   {
     args: ['train', '--dataset', 'cifar10'],

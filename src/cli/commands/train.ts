@@ -5,29 +5,26 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   ZOO_MODEL_NAMES,
+  SCHEDULE_NAMES,
   checkPrecision,
-  cosineDecay,
   evaluateClassifier,
-  exponentialDecay,
   getOptimizer,
   getRecipe,
   claimFolder,
   loadDataset,
   openRun,
   RunDirectory,
-  oneCycle,
   runDirName,
+  scheduleByName,
   selectBackend,
-  sparseCategoricalCrossentropy,
-  stepDecay,
   subsetByClasses,
   subsetClassNames,
   terminateOnNaN,
   throwIfDiverged,
   type Dataset,
   type ImageSet,
-  type LearningRateSchedule,
   type Optimizer,
+  type ScheduleName,
   type Claimed,
   type RunRecipe,
   type TrainEvent,
@@ -37,6 +34,16 @@ import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { handleInterrupts, type Interrupts } from '../interrupts.js';
 import { builtInClassCount, datasetName, existingPath, integerIn, numberIn } from '../flags.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
+import {
+  EXPERIMENT_FLAG_NAMES,
+  addEarlyStoppingOptions,
+  addLossAndOptimizerOptions,
+  checkExperimentFlags,
+  experimentCallbacks,
+  trainingLoss,
+  withOptimizerFlags,
+  type ExperimentFlags,
+} from './train-options.js';
 
 // ---- flag parsing: every value validated with a one-line error naming the flag ----
 
@@ -55,7 +62,7 @@ export function parseClassList(value: string): number[] {
   return classes;
 }
 
-export interface TrainFlags {
+export interface TrainFlags extends ExperimentFlags {
   model: string;
   dataset: string;
   dataDir?: string;
@@ -66,7 +73,7 @@ export interface TrainFlags {
   accumulate?: number;
   optimizer?: string;
   lr?: number;
-  schedule?: 'constant' | 'step' | 'exponential' | 'cosine' | 'one-cycle';
+  schedule?: ScheduleName;
   augment?: boolean;
   validationSplit?: number;
   seed: number;
@@ -87,44 +94,6 @@ export interface TrainFlags {
   precision?: 'f32' | 'bf16';
   /** The program's --debug: also print the data sources that were absent and why steps run eagerly. */
   debug?: boolean;
-}
-
-function scheduleFor(
-  name: TrainFlags['schedule'],
-  learningRate: number,
-  totalSteps: number,
-): number | LearningRateSchedule {
-  switch (name) {
-    case undefined:
-    case 'constant':
-      return learningRate;
-    case 'step':
-      return stepDecay({
-        initialLearningRate: learningRate,
-        stepSize: Math.max(1, Math.round(totalSteps / 3)),
-        decayRate: 0.1,
-      });
-    case 'exponential':
-      return exponentialDecay({
-        initialLearningRate: learningRate,
-        decaySteps: Math.max(1, totalSteps),
-        decayRate: 0.1,
-      });
-    case 'cosine': {
-      // Linear warmup over the first 5% of steps (at most 500), then cosine to zero.
-      const warmupSteps = Math.min(Math.round(totalSteps * 0.05), 500);
-      return warmupSteps > 0
-        ? cosineDecay({
-            initialLearningRate: 0,
-            warmupTarget: learningRate,
-            warmupSteps,
-            decaySteps: totalSteps - warmupSteps,
-          })
-        : cosineDecay({ initialLearningRate: learningRate, decaySteps: totalSteps });
-    }
-    case 'one-cycle':
-      return oneCycle({ maxLearningRate: learningRate, totalSteps });
-  }
 }
 
 function defaultRunDir(model: string, dataset: string): string {
@@ -171,6 +140,7 @@ const RUN_SHAPING_FLAGS = [
   'seed',
   'limit',
   'classes',
+  ...EXPERIMENT_FLAG_NAMES,
 ] as const;
 
 type RunShapingFlags = Partial<Pick<TrainFlags, (typeof RUN_SHAPING_FLAGS)[number]>>;
@@ -229,6 +199,7 @@ async function claimRunDir(runDir: string, flags: TrainFlags): Promise<Claimed> 
 /** Trains as the flags say; `header: false` when the caller already said what runs (start.ts). */
 export async function train(flags: TrainFlags, options: { header?: boolean } = {}): Promise<void> {
   const log = flags.json ? () => undefined : printInfo;
+  checkExperimentFlags(flags);
   const runDir = flags.resume ?? flags.out ?? defaultRunDir(getRecipe(flags.model).name, flags.dataset);
   // SIGINT/SIGTERM: fit stops at the next batch (trainIn sets that up); otherwise, or at a second
   // signal, the run's lock is released and the process ends.
@@ -287,18 +258,24 @@ async function trainIn(
   const totalSteps = Math.max(1, Math.ceil(trainCount / (batchSize * accumulateSteps)) * epochs);
   let optimizer: Optimizer;
   if (flags.optimizer) {
-    const learningRate = scheduleFor(flags.schedule, flags.lr ?? 0.001, totalSteps);
+    const learningRate = scheduleByName(flags.schedule ?? 'constant', {
+      learningRate: flags.lr ?? 0.001,
+      totalSteps,
+    });
     optimizer = getOptimizer({ className: flags.optimizer, config: { learningRate } });
   } else {
     optimizer = recipe.optimizer(totalSteps, flags.lr);
-    if (flags.schedule)
-      optimizer.learningRate = scheduleFor(flags.schedule, optimizer.currentLearningRate(), totalSteps);
+    if (flags.schedule) {
+      const learningRate = optimizer.currentLearningRate();
+      optimizer.learningRate = scheduleByName(flags.schedule, { learningRate, totalSteps });
+    }
   }
+  optimizer = withOptimizerFlags(optimizer, flags);
 
   const model = recipe.model({ classes });
   model.compile({
     optimizer,
-    loss: sparseCategoricalCrossentropy({ fromLogits: true, labelSmoothing: recipe.labelSmoothing ?? 0 }),
+    loss: trainingLoss(flags, recipe.labelSmoothing),
     metrics: ['accuracy'],
   });
   const runRecipe: RunRecipe = {
@@ -317,6 +294,7 @@ async function trainIn(
   // Divergence: the first NaN/Inf loss or gradient stops the run (its update is not applied, and no
   // checkpoint is written after it, so `latest` keeps naming the last good one).
   const nanGuard = flags.stopOnNan ? terminateOnNaN() : undefined;
+  const callbacks = [...experimentCallbacks(flags, runDir), ...(nanGuard ? [nanGuard] : [])];
   const history = await model
     .fit(trainSet.images, trainSet.labels, {
       epochs,
@@ -342,9 +320,11 @@ async function trainIn(
           samplesPerEpoch = Math.min(event.samples, event.stepsPerEpoch * event.batchSize);
         if (event.type === 'epochEnd') epochsRun++;
         if (event.type === 'trainEnd') interrupted = event.stopReason === 'interrupted';
+        if (event.type === 'trainEnd' && event.stopReason?.startsWith('early stopping'))
+          log(event.stopReason);
       },
       signal: interrupt.signal,
-      ...(nanGuard ? { callbacks: [nanGuard] } : {}),
+      ...(callbacks.length > 0 ? { callbacks } : {}),
       ...executionOf(flags),
     })
     .catch(async (error: unknown) => {
@@ -526,13 +506,10 @@ export function registerTrainCommands(program: Command): void {
     )
     .option('--lr <rate>', 'learning rate (peak rate for one-cycle)', numberIn('--lr', 0, 1e6, true))
     .addOption(
-      new Option('--schedule <name>', 'learning-rate schedule').choices([
-        'constant',
-        'step',
-        'exponential',
-        'cosine',
-        'one-cycle',
-      ]),
+      new Option(
+        '--schedule <name>',
+        'learning-rate schedule (cosine warms up over 5% of the steps)',
+      ).choices(SCHEDULE_NAMES),
     )
     .option('--augment', 'random shift, rotation and scale of training images (the vit recipes always warp)')
     .option(
@@ -556,6 +533,8 @@ export function registerTrainCommands(program: Command): void {
       'after',
       `\nA NaN or infinite loss or gradient stops the run with exit code 3, keeping the last good checkpoint.\n${EXIT_CODES_HELP}`,
     );
+  addLossAndOptimizerOptions(trainCommand);
+  addEarlyStoppingOptions(trainCommand);
   executionOptions(backendOptions(trainCommand)).action(async (_flags: TrainFlags, command: Command) =>
     train(await withResumedFlags(command.optsWithGlobals<TrainFlags>(), command)),
   );

@@ -94,7 +94,7 @@ export class BatchNormalization extends Layer {
     );
   }
 
-  override build(inputShape: Shape, random: RandomSource): void {
+  protected override createWeights(inputShape: Shape, random: RandomSource): void {
     if (inputShape.length < 2) throw shapeError(this, '[batch, ..., channels]', inputShape);
     const channels = [inputShape[inputShape.length - 1] as number];
     // Keep the constants too: build() may run inside a tidy().

@@ -75,7 +75,7 @@ export class Conv2D extends Layer {
     this.biasInitializer = getInitializer(args.biasInitializer ?? CONV2D_DEFAULTS.biasInitializer);
   }
 
-  override build(inputShape: Shape, random: RandomSource): void {
+  protected override createWeights(inputShape: Shape, random: RandomSource): void {
     if (inputShape.length !== 4) {
       throw shapeError(
         this,

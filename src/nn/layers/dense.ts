@@ -53,7 +53,7 @@ export class Dense extends Layer {
     this.biasInitializer = getInitializer(args.biasInitializer ?? DENSE_DEFAULTS.biasInitializer);
   }
 
-  override build(inputShape: Shape, random: RandomSource): void {
+  protected override createWeights(inputShape: Shape, random: RandomSource): void {
     // NOTE: Keras applies Dense to the last axis of any rank; here a rank-2 input is required so
     // that a forgotten flatten() fails loudly instead of silently producing (N, H, W, units).
     if (inputShape.length !== 2) {

@@ -42,7 +42,7 @@ export class Embedding extends Layer {
     this.embeddingsInitializer = getInitializer(args.embeddingsInitializer ?? 'random_uniform');
   }
 
-  override build(_inputShape: Shape, random: RandomSource): void {
+  protected override createWeights(_inputShape: Shape, random: RandomSource): void {
     this.embeddings = this.addWeight(
       'embeddings',
       [this.inputDim, this.outputDim],

@@ -22,7 +22,7 @@ export class GlobalAveragePooling2D extends Layer {
     this.keepDims = args.keepDims ?? false;
   }
 
-  override build(inputShape: Shape, _random: RandomSource): void {
+  protected override createWeights(inputShape: Shape, _random: RandomSource): void {
     if (inputShape.length !== 4)
       throw shapeError(this, '[batch, height, width, channels] (NHWC)', inputShape);
   }

@@ -68,7 +68,7 @@ export class LayerNormalization extends Layer {
     this.gammaInitializer = getInitializer(args.gammaInitializer ?? d.gammaInitializer);
   }
 
-  override build(inputShape: Shape, random: RandomSource): void {
+  protected override createWeights(inputShape: Shape, random: RandomSource): void {
     if (inputShape.length < 2) throw shapeError(this, '[batch, ..., features]', inputShape);
     if (this.axis !== -1 && this.axis !== inputShape.length - 1) {
       throw shapeError(

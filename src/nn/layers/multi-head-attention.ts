@@ -168,7 +168,7 @@ export class MultiHeadAttention extends Layer {
   }
 
   /** The output projection's default width is the query's feature count, known now. */
-  override build(queryShape: Shape): void {
+  protected override createWeights(queryShape: Shape): void {
     this.output ??= this.projection('output', queryShape[queryShape.length - 1] as number);
   }
 

@@ -120,7 +120,7 @@ export class PatchEmbedding extends Layer {
     if (problem) throw new Error(`PatchEmbedding '${this.name}': ${problem}`);
   }
 
-  override build(inputShape: Shape, random: RandomSource): void {
+  protected override createWeights(inputShape: Shape, random: RandomSource): void {
     this.checkImage(inputShape);
     const D = this.embedDim;
     if (this.classToken) {

@@ -38,7 +38,7 @@ export abstract class Pooling2D extends Layer {
 
   protected abstract pool(x: Tensor, options: Pool2DOptions): Tensor;
 
-  override build(inputShape: Shape, _random: RandomSource): void {
+  protected override createWeights(inputShape: Shape, _random: RandomSource): void {
     if (inputShape.length !== 4)
       throw shapeError(this, '[batch, height, width, channels] (NHWC)', inputShape);
   }

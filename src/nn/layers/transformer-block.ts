@@ -136,7 +136,7 @@ export class TransformerBlock extends Layer {
     if (problem) throw new Error(`TransformerBlock '${this.name}': ${problem}`);
   }
 
-  override build(inputShape: Shape): void {
+  protected override createWeights(inputShape: Shape): void {
     if (inputShape.length !== 3) {
       throw new Error(
         `TransformerBlock '${this.name}': expected tokens [batch, tokens, width], found ${formatShape(inputShape)}`,

@@ -24,6 +24,7 @@ import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { CallbackList, TrainingContext } from './callbacks/callback.js';
 import type { Callback, EventSink } from './callbacks/callback.js';
+import type { StepSynchronization } from './data-parallel.js';
 import { defaultOutput, formatEvaluationLine, ProgressBar } from './callbacks/progress-bar.js';
 import type { Augmentation } from '../data/batch.js';
 import type { Normalization } from '../nn/layers/normalization.js';
@@ -123,6 +124,8 @@ export interface StepInput {
   /** Dropout and other forward-pass randomness. */
   random: Random;
   augment?: Augmentation | undefined;
+  /** Data-parallel training: gradients averaged over processes before the update (data-parallel.ts). */
+  sync?: StepSynchronization | undefined;
 }
 
 export interface StepResult {
@@ -146,10 +149,17 @@ export function trainStep(input: StepInput): StepResult {
       normalization: normalizedBy?.statistics,
       augment,
     }); // (B, ...inputShape)
-    const output = model.apply(x, { training: true, random: input.random, normalizedBy }); // (B, K)
+    const context = {
+      training: true,
+      random: input.random,
+      normalizedBy,
+      crossReplica: input.sync?.crossReplica,
+    };
+    const output = model.apply(x, context); // (B, K)
     const y = labelBatch(examples, indices, isSparse(loss), output.size / indices.length);
     const lossTensor = loss.compute(y, output); // scalar
     const grads = gradients(lossTensor, params);
+    input.sync?.gradients(grads, lossTensor);
     const lossValue = lossTensor.item();
     const finite = Number.isFinite(lossValue) && allFinite(grads);
     // NOTE: a non-finite step is not applied, so the weights stay the last good ones.
@@ -295,6 +305,7 @@ function runConfig(model: Model, compiled: Compiled, options: Plain<FitOptions>)
     output: _o,
     validationData: _v,
     runConfig,
+    dataParallel,
     ...plain
   } = options;
   return {
@@ -312,6 +323,7 @@ function runConfig(model: Model, compiled: Compiled, options: Plain<FitOptions>)
       backend: backend.name,
       threads: backend.threads,
       runtime: (globalThis as { process?: { version?: string } }).process?.version ?? 'browser',
+      ...(dataParallel ? { processes: dataParallel.size } : {}),
     },
   };
 }
@@ -425,6 +437,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
   }
 
   const context = new TrainingContext(model, optimizer);
+  const signal = o.dataParallel ? o.dataParallel.agreedSignal(options.signal) : options.signal;
   // User callbacks first, the progress bar last (Keras order): it prints what they changed.
   const callbacks: Callback[] = [...(o.callbacks ?? [])];
   if (o.verbose > 0) {
@@ -476,7 +489,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
       let epochFinite = true;
       await list.emit({ type: 'epochBegin', epoch, lr: optimizer.currentLearningRate() });
       for (; batchInEpoch < stepsPerEpoch; batchInEpoch++) {
-        if (options.signal?.aborted) {
+        if (signal?.aborted) {
           context.stop('interrupted');
           interrupted = true;
           break;
@@ -487,7 +500,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
         );
         const size = indices.length;
         await list.emit({ type: 'batchBegin', epoch, batch: batchInEpoch, step, size });
-        const result = trainStep({
+        const stepInput: StepInput = {
           model,
           loss,
           optimizer,
@@ -498,7 +511,11 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
           normalizedBy,
           random: streams.dropout,
           augment: augmentOptions && { random: streams.augment, options: augmentOptions },
-        });
+        };
+        // Data-parallel: this process's share of the batch, gradients averaged over processes.
+        const result = o.dataParallel
+          ? o.dataParallel.step(stepInput, trainStep, step)
+          : trainStep(stepInput);
         progress.lossSum += result.loss * size;
         progress.correct += result.correct;
         progress.seen += size;

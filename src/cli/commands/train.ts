@@ -31,7 +31,14 @@ import {
   type RunRecipe,
   type TrainEvent,
   writeRunReport,
+  CollectiveDataParallel,
+  followerRunStore,
+  fromRankZero,
+  leaderRunStore,
+  TrainingDivergedError,
+  type ProcessGroup,
 } from '../../index.js';
+import { inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { handleInterrupts, type Interrupts } from '../interrupts.js';
 import { builtInClassCount, datasetName, existingPath, integerIn, numberIn } from '../flags.js';
@@ -80,6 +87,8 @@ export interface TrainFlags {
   json?: boolean;
   /** The program's --debug: also print the data sources that were absent. */
   debug?: boolean;
+  /** Under mpirun: batch norm over the global batch's statistics instead of each process's. */
+  syncBn?: boolean;
 }
 
 function scheduleFor(
@@ -162,6 +171,7 @@ const RUN_SHAPING_FLAGS = [
   'seed',
   'limit',
   'classes',
+  'syncBn',
 ] as const;
 
 type RunShapingFlags = Partial<Pick<TrainFlags, (typeof RUN_SHAPING_FLAGS)[number]>>;
@@ -217,16 +227,23 @@ async function claimRunDir(runDir: string, flags: TrainFlags): Promise<Claimed> 
   return claimed;
 }
 
-/** Trains as the flags say; `header: false` when the caller already said what runs (start.ts). */
-export async function train(flags: TrainFlags, options: { header?: boolean } = {}): Promise<void> {
-  const log = flags.json ? () => undefined : printInfo;
+/** How train runs: `header: false` when the caller already said what runs (start.ts); `group` under mpirun. */
+interface TrainOptions {
+  header?: boolean;
+  group?: ProcessGroup | undefined;
+}
+
+/** Trains as the flags say. Under mpirun every process trains; process 0 alone writes and prints. */
+export async function train(flags: TrainFlags, options: TrainOptions = {}): Promise<void> {
+  const leader = (options.group?.rank ?? 0) === 0;
+  const log = flags.json || !leader ? () => undefined : printInfo;
   const runDir = flags.resume ?? flags.out ?? defaultRunDir(getRecipe(flags.model).name, flags.dataset);
   // SIGINT/SIGTERM: fit stops at the next batch (trainIn sets that up); otherwise, or at a second
   // signal, the run's lock is released and the process ends.
   const interrupts = handleInterrupts();
   try {
     // Claimed before the data loads: a refused folder costs nothing, and the run is locked throughout.
-    const claimed = await claimRunDir(runDir, flags);
+    const claimed: Partial<Claimed> = leader ? await claimRunDir(runDir, flags) : {};
     try {
       await trainIn(runDir, flags, log, interrupts, options);
     } finally {
@@ -242,8 +259,10 @@ async function trainIn(
   flags: TrainFlags,
   log: (line: string) => void,
   interrupts: Interrupts,
-  options: { header?: boolean },
+  options: TrainOptions,
 ): Promise<void> {
+  const { group } = options;
+  const leader = (group?.rank ?? 0) === 0;
   const recipe = getRecipe(flags.model);
   checkClasses(flags.classes, builtInClassCount(flags.dataset), flags.dataset);
   const backend = selectBackend({
@@ -252,7 +271,8 @@ async function trainIn(
   });
   if (options.header !== false)
     log(
-      `mnist-lab train: model ${recipe.name}, dataset ${flags.dataset}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})`,
+      `mnist-lab train: model ${recipe.name}, dataset ${flags.dataset}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})` +
+        (group ? `, ${group.size} processes (${group.version})` : ''),
     );
 
   const dataset: Dataset = await loadDataset(flags.dataset, {
@@ -305,12 +325,21 @@ async function trainIn(
   // Divergence: the first NaN/Inf loss or gradient stops the run (its update is not applied, and no
   // checkpoint is written after it, so `latest` keeps naming the last good one).
   const nanGuard = flags.stopOnNan ? terminateOnNaN() : undefined;
+  // Under mpirun process 0 alone writes the run; the others get its checkpoint when resuming.
+  const opened = leader
+    ? await openRun(runDir, { resume: flags.resume !== undefined, command: 'mnist-lab train' })
+    : undefined;
+  const run = group
+    ? opened
+      ? leaderRunStore(opened, group)
+      : followerRunStore(runDir, group)
+    : (opened as NonNullable<typeof opened>);
   const history = await model
     .fit(trainSet.images, trainSet.labels, {
       epochs,
       batchSize,
       seed: flags.seed,
-      verbose: flags.json ? 0 : 1,
+      verbose: flags.json || !leader ? 0 : 1,
       output: process.stderr,
       runConfig: {
         recipe: runRecipe,
@@ -318,7 +347,10 @@ async function trainIn(
         backend: backend.name,
         threads: backend.threads,
       },
-      run: await openRun(runDir, { resume: flags.resume !== undefined, command: 'mnist-lab train' }),
+      run,
+      ...(group
+        ? { dataParallel: new CollectiveDataParallel(group, { syncBatchNorm: !!flags.syncBn }) }
+        : {}),
       ...(flags.resume ? { resume: true } : {}),
       ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
       ...(flags.limit ? { limit: flags.limit } : {}),
@@ -338,6 +370,11 @@ async function trainIn(
     .finally(() => {
       interrupts.graceful = undefined;
     });
+  if (!leader) {
+    // Every process saw the same steps: process 0 reports; the others stop here, as it does.
+    if (nanGuard?.message) throw new TrainingDivergedError(nanGuard.message);
+    return;
+  }
   await throwIfDiverged(nanGuard, runDir);
   if (interrupted) {
     process.stderr.write(
@@ -500,12 +537,21 @@ export function registerTrainCommands(program: Command): void {
     .option('--limit <n>', 'train on the first N examples only', integerIn('--limit', 1))
     .option('--classes <list>', 'train on these classes only, relabelled 0..k-1 (e.g. 0-4)', parseClassList)
     .option('--no-stop-on-nan', 'skip non-finite steps and go on instead of stopping the run')
+    .option('--sync-bn', 'under mpirun: batch norm uses the statistics of the global batch (all-reduced)')
     .option('--json', 'print one JSON object on stdout and nothing else')
     .addHelpText(
       'after',
-      `\nA NaN or infinite loss or gradient stops the run with exit code 3, keeping the last good checkpoint.\n${EXIT_CODES_HELP}`,
+      `\nA NaN or infinite loss or gradient stops the run with exit code 3, keeping the last good checkpoint.\n` +
+        'Data-parallel over several processes: mpirun -np N mnist-lab train ... (--batch-size stays the global batch).\n' +
+        EXIT_CODES_HELP,
     );
   backendOptions(trainCommand).action(async (_flags: TrainFlags, command: Command) =>
-    train(await withResumedFlags(command.optsWithGlobals<TrainFlags>(), command)),
+    inProcessGroup(async (group) => {
+      // Process 0 reads a resumed run's saved flags; every process trains with what it read.
+      const flags = await fromRankZero(group, () =>
+        withResumedFlags(command.optsWithGlobals<TrainFlags>(), command),
+      );
+      await train(flags, { group });
+    }),
   );
 }

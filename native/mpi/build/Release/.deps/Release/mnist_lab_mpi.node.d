@@ -1,0 +1,1 @@
+cmd_Release/mnist_lab_mpi.node := ln -f "Release/obj.target/mnist_lab_mpi.node" "Release/mnist_lab_mpi.node" 2>/dev/null || (rm -rf "Release/mnist_lab_mpi.node" && cp -af "Release/obj.target/mnist_lab_mpi.node" "Release/mnist_lab_mpi.node")

@@ -1,0 +1,1 @@
+cmd_Release/obj.target/mnist_lab_mpi.node := g++ -o Release/obj.target/mnist_lab_mpi.node -shared -pthread -rdynamic -m64  -Wl,-soname=mnist_lab_mpi.node -Wl,--start-group Release/obj.target/mnist_lab_mpi/../src/mpi.o -Wl,--end-group -L/usr/lib/x86_64-linux-gnu/openmpi/lib -lmpi

@@ -1,0 +1,31 @@
+// Commands that train under mpirun/srun (train, finetune): join the job, run the command on every
+// process, finalize MPI after a success. A failure on any process is one line naming the process;
+// it exits without MPI_Finalize, so the launcher stops the other processes within seconds.
+import { ProcessGroupError, joinProcessGroup, type ProcessGroup } from '../index.js';
+
+/**
+ * Runs `command` with this process's group (undefined when it runs alone). Without the MPI addon a
+ * launched job is refused: process 0 says how to install it, the others exit with code 1 quietly.
+ */
+export async function inProcessGroup(
+  command: (group: ProcessGroup | undefined) => Promise<void>,
+): Promise<void> {
+  let group: ProcessGroup | undefined;
+  try {
+    group = joinProcessGroup();
+  } catch (error) {
+    if (error instanceof ProcessGroupError && error.rank !== 0) {
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+  if (!group) return command(undefined);
+  try {
+    await command(group);
+  } catch (error) {
+    if (error instanceof Error) error.message = `process ${group.rank} of ${group.size}: ${error.message}`;
+    throw error;
+  }
+  group.finalize();
+}

@@ -7,6 +7,8 @@ import type { Collectives } from './data-parallel.js';
 export interface LaunchedAs {
   rank: number;
   size: number;
+  /** Processes of the job on this host (undefined when the launcher does not say). */
+  localSize: number | undefined;
   launcher: 'mpirun' | 'srun' | 'PMI';
 }
 
@@ -16,17 +18,19 @@ export interface LaunchedAs {
  * several processes.
  */
 export function launchedAs(env: NodeJS.ProcessEnv = process.env): LaunchedAs | undefined {
-  const candidates: [LaunchedAs['launcher'], string | undefined, string | undefined][] = [
-    ['mpirun', env['OMPI_COMM_WORLD_RANK'], env['OMPI_COMM_WORLD_SIZE']],
-    ['srun', env['SLURM_PROCID'], env['SLURM_STEP_NUM_TASKS']],
-    ['PMI', env['PMI_RANK'], env['PMI_SIZE']],
+  const candidates: [LaunchedAs['launcher'], string | undefined, string | undefined, string | undefined][] = [
+    ['mpirun', env['OMPI_COMM_WORLD_RANK'], env['OMPI_COMM_WORLD_SIZE'], env['OMPI_COMM_WORLD_LOCAL_SIZE']],
+    // SLURM_STEP_TASKS_PER_NODE reads "2" or "2(x3)": the first count is this host's on even layouts.
+    ['srun', env['SLURM_PROCID'], env['SLURM_STEP_NUM_TASKS'], env['SLURM_STEP_TASKS_PER_NODE']],
+    ['PMI', env['PMI_RANK'], env['PMI_SIZE'], undefined],
   ];
-  for (const [launcher, rank, size] of candidates) {
+  for (const [launcher, rank, size, local] of candidates) {
     if (rank === undefined || size === undefined) continue;
     const r = Number(rank);
     const n = Number(size);
+    const localSize = local === undefined ? undefined : Number.parseInt(local, 10);
     if (Number.isInteger(r) && Number.isInteger(n) && n > 1 && r >= 0 && r < n)
-      return { rank: r, size: n, launcher };
+      return { rank: r, size: n, launcher, localSize: localSize && localSize > 0 ? localSize : undefined };
   }
   return undefined;
 }
@@ -35,6 +39,8 @@ export function launchedAs(env: NodeJS.ProcessEnv = process.env): LaunchedAs | u
 export interface ProcessGroup extends Collectives {
   /** e.g. "Open MPI v4.1.4". */
   readonly version: string;
+  /** Processes of the job on this host, when the launcher says (threads are shared among them). */
+  readonly localSize: number | undefined;
   /** MPI_Finalize: call once this process's work is done (a process that fails exits without it). */
   finalize(): void;
 }
@@ -79,6 +85,7 @@ export function joinProcessGroup(env: NodeJS.ProcessEnv = process.env): ProcessG
     rank: joined.rank,
     size: joined.size,
     version: joined.version,
+    localSize: launched.localSize,
     allReduce: (values, average) => mpi.allReduce(values, average),
     broadcast: (bytes, root) => mpi.broadcast(bytes, root),
     gatherHashes: (values) => mpi.gatherHashes(values),

@@ -1,6 +1,7 @@
 // `mnist-lab train` and `mnist-lab evaluate`: a thin client of the public API. The CLI parses and
 // validates flags, prints the typed training events, and prints one JSON object with --json;
 // the training loop, the zoo and the data layer do the work.
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -265,9 +266,10 @@ async function trainIn(
   const leader = (group?.rank ?? 0) === 0;
   const recipe = getRecipe(flags.model);
   checkClasses(flags.classes, builtInClassCount(flags.dataset), flags.dataset);
+  const threads = flags.threads ?? threadsPerProcess(group);
   const backend = selectBackend({
     ...(flags.backend ? { backend: flags.backend } : {}),
-    ...(flags.threads ? { threads: flags.threads } : {}),
+    ...(threads ? { threads } : {}),
   });
   if (options.header !== false)
     log(
@@ -433,6 +435,12 @@ async function trainIn(
     printResult(`report: ${report.path}`);
     printResult(`run saved in ${runDir} (continue it with: mnist-lab train --resume ${runDir} --epochs N)`);
   }
+}
+
+/** Under mpirun without --threads: the host's cores shared among its processes (so 2 processes on 2 cores take 1 each). */
+export function threadsPerProcess(group: ProcessGroup | undefined): number | undefined {
+  if (!group?.localSize) return undefined;
+  return Math.max(1, Math.floor(availableParallelism() / group.localSize));
 }
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { decodeSafetensors } from '../../src/formats/safetensors.js';
 
 export const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
+/** tsx by absolute URL: a rank started in another working directory resolves it too. */
+const TSX = import.meta.resolve('tsx');
 
 /** Why the multi-process tests cannot run here, or undefined when they can. */
 export function mpirunMissing(): string | undefined {
@@ -34,13 +36,16 @@ export interface Launched {
   exited: Promise<Exit>;
 }
 
-/** `node --import tsx src/cli/main.ts <args>` as `processes` ranks of one job (1: no mpirun at all). */
+/**
+ * `node --import tsx src/cli/main.ts <args>` as `processes` ranks of one job (1: no mpirun at all);
+ * `script` runs another TypeScript file instead of the CLI.
+ */
 export function launch(
   processes: number,
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; perRankDirs?: readonly string[] } = {},
+  options: { env?: NodeJS.ProcessEnv; perRankDirs?: readonly string[]; script?: string } = {},
 ): Launched {
-  const command = [process.execPath, '--import', 'tsx', MAIN, ...args];
+  const command = [process.execPath, '--import', TSX, options.script ?? MAIN, ...args];
   let argv: string[];
   if (processes === 1) argv = command;
   else if (options.perRankDirs) {

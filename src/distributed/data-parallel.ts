@@ -70,7 +70,7 @@ export class CollectiveDataParallel implements DataParallel {
   readonly size: number;
   readonly timing: DataParallelTiming = { steps: 0, stepSeconds: 0, allReduceSeconds: 0, allReduceValues: 0 };
   private readonly checkEvery: number;
-  private readonly syncBatchNorm: boolean;
+  readonly syncBatchNorm: boolean;
   private flat: Float32Array | undefined; // (W + 1) gradients, then the loss
   private weightsSent = false;
   private localSignal: AbortSignal | undefined;

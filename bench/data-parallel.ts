@@ -2,6 +2,8 @@
 // 1 process x 2 threads against `mpirun -np 2` x 1 thread each, the same `mnist-lab train` (cnn,
 // native backend, global batch 128), each a fresh job. Prints each side's median images/s, the
 // median of the per-round ratios (target >= 0.85), and the all-reduce's share of process 0's step.
+// --bind-to none: on a machine others share, a rank pinned to a busy core stalls both (measured
+// ~690 against ~1,130 images/s).
 //
 //   npm run bench:mpi -- [--rounds 3] [--limit 12800] [--model cnn] [--backend native]
 import { spawnSync } from 'node:child_process';
@@ -41,6 +43,7 @@ function train(processes: 1 | 2, round: number): Result {
       : [
           'mpirun',
           ...(process.getuid?.() === 0 ? ['--allow-run-as-root'] : []),
+          ...['--bind-to', 'none'],
           '-np',
           '2',
           process.execPath,

@@ -6,6 +6,7 @@
 // - Every call is collective except rank()/size()/initialized(): all ranks call it, in the same
 //   order, with buffers of the same length (the data-parallel trainer guarantees both).
 // - Called from Node's main thread only (MPI_THREAD_FUNNELED is all this needs).
+// - Waiting ranks sleep between tests of a non-blocking all-reduce (see waitSleeping).
 // - Buffers are reduced in place: the caller's Float32Array/Float64Array memory is MPI's buffer,
 //   nothing is copied. Counts above INT_MAX elements are sent in chunks.
 // - A failed MPI call throws a JS Error naming the call; MPI's default handler would abort the job
@@ -18,6 +19,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,21 @@ void check(int code, const char* call, Napi::Env env) {
   int length = 0;
   MPI_Error_string(code, text, &length);
   throw Napi::Error::New(env, std::string(call) + " failed: " + std::string(text, length));
+}
+
+// NOTE: MPI_Wait spins while a peer is still computing, taking a core the peer (or another
+// program) may need: on a shared 2-core machine that stalled both processes. This waits by testing
+// with short sleeps instead (a few tens of microseconds more latency, the core given back).
+void waitSleeping(MPI_Request* request, Napi::Env env) {
+  int done = 0;
+  for (int spins = 0;; spins++) {
+    check(MPI_Test(request, &done, MPI_STATUS_IGNORE), "MPI_Test", env);
+    if (done) return;
+    if (spins >= 100) {
+      struct timespec pause = {0, 20000};  // 20 us
+      nanosleep(&pause, nullptr);
+    }
+  }
 }
 
 bool isInitialized() {
@@ -94,8 +111,10 @@ Napi::Value AllReduce(const Napi::CallbackInfo& info) {
   size_t count = array.ElementLength();
   for (size_t done = 0; done < count;) {
     int chunk = static_cast<int>(std::min<size_t>(count - done, INT_MAX));
-    check(MPI_Allreduce(MPI_IN_PLACE, base + done * elementBytes, chunk, type, MPI_SUM, MPI_COMM_WORLD),
-          "MPI_Allreduce", env);
+    MPI_Request request;
+    check(MPI_Iallreduce(MPI_IN_PLACE, base + done * elementBytes, chunk, type, MPI_SUM, MPI_COMM_WORLD, &request),
+          "MPI_Iallreduce", env);
+    waitSleeping(&request, env);
     done += chunk;
   }
   if (average) {

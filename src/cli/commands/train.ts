@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   ZOO_MODEL_NAMES,
+  checkPrecision,
   cosineDecay,
   evaluateClassifier,
   exponentialDecay,
@@ -69,6 +70,8 @@ export interface TrainFlags {
   offline?: boolean;
   epochs?: number;
   batchSize?: number;
+  /** Micro-batches of --batch-size per optimizer step (gradient accumulation). */
+  accumulate?: number;
   optimizer?: string;
   lr?: number;
   schedule?: 'constant' | 'step' | 'exponential' | 'cosine' | 'one-cycle';
@@ -86,7 +89,11 @@ export interface TrainFlags {
   /** False with --no-stop-on-nan: non-finite steps are skipped and training goes on. */
   stopOnNan: boolean;
   json?: boolean;
-  /** The program's --debug: also print the data sources that were absent. */
+  /** False with --no-compile: every step runs eagerly. */
+  compile: boolean;
+  /** --precision bf16: mixed precision (bfloat16 convolutions and products). */
+  precision?: 'f32' | 'bf16';
+  /** The program's --debug: also print the data sources that were absent and why steps run eagerly. */
   debug?: boolean;
   /** Under mpirun: batch norm over the global batch's statistics instead of each process's. */
   syncBn?: boolean;
@@ -160,10 +167,12 @@ export function selectClasses(set: ImageSet, classes: number[] | undefined): Ima
 
 /** The flags that shape a run; saved in config.json so --resume can restore them. */
 const RUN_SHAPING_FLAGS = [
+  'precision',
   'model',
   'dataset',
   'epochs',
   'batchSize',
+  'accumulate',
   'optimizer',
   'lr',
   'schedule',
@@ -271,6 +280,8 @@ async function trainIn(
     ...(flags.backend ? { backend: flags.backend } : {}),
     ...(threads ? { threads } : {}),
   });
+  // Refused before any work where this CPU or backend lacks it.
+  if (flags.precision === 'bf16') checkPrecision('bfloat16');
   if (options.header !== false)
     log(
       `mnist-lab train: model ${recipe.name}, dataset ${flags.dataset}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})` +
@@ -294,7 +305,8 @@ async function trainIn(
     flags.limit ?? Infinity,
     Math.round(trainSet.count * (1 - (flags.validationSplit ?? 0))),
   );
-  const totalSteps = Math.max(1, Math.ceil(trainCount / batchSize) * epochs);
+  const accumulateSteps = flags.accumulate ?? 1;
+  const totalSteps = Math.max(1, Math.ceil(trainCount / (batchSize * accumulateSteps)) * epochs);
   let optimizer: Optimizer;
   if (flags.optimizer) {
     const learningRate = scheduleFor(flags.schedule, flags.lr ?? 0.001, totalSteps);
@@ -341,6 +353,7 @@ async function trainIn(
     .fit(trainSet.images, trainSet.labels, {
       epochs,
       batchSize,
+      ...(accumulateSteps > 1 ? { accumulateSteps } : {}),
       seed: flags.seed,
       verbose: flags.json || !leader ? 0 : 1,
       output: process.stderr,
@@ -355,7 +368,8 @@ async function trainIn(
       ...(flags.resume ? { resume: true } : {}),
       ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
       ...(flags.limit ? { limit: flags.limit } : {}),
-      ...(flags.augment ? { augment: true } : {}),
+      // --augment, or the recipe's own warps (the vits').
+      ...(flags.augment ? { augment: true } : recipe.augment ? { augment: recipe.augment } : {}),
       onEvent: (event: TrainEvent) => {
         if (event.type === 'trainBegin')
           samplesPerEpoch = Math.min(event.samples, event.stepsPerEpoch * event.batchSize);
@@ -364,6 +378,7 @@ async function trainIn(
       },
       signal: interrupt.signal,
       ...(nanGuard ? { callbacks: [nanGuard] } : {}),
+      ...executionOf(flags),
     })
     .catch(async (error: unknown) => {
       throw await writeFailure(error, runDir);
@@ -397,6 +412,7 @@ async function trainIn(
           classNames,
           outputs: 'logits',
           keepWorst: 24,
+          ...executionOf(flags),
         })
       : undefined;
   // report.html in the run directory: curves, per-class table, confusion heatmap, mistakes (issue 6).
@@ -488,6 +504,36 @@ function round(value: number, digits: number): number {
   return Math.round(value * scale) / scale;
 }
 
+/** How steps execute (ExecutionOptions) from --no-compile, --precision and the global --debug. */
+export function executionOf(flags: { compile: boolean; debug?: boolean; precision?: 'f32' | 'bf16' }): {
+  compile: boolean;
+  debug?: (line: string) => void;
+  precision?: 'float32' | 'bfloat16';
+} {
+  return {
+    compile: flags.compile,
+    ...(flags.debug ? { debug: (line: string) => process.stderr.write(`debug: ${line}\n`) } : {}),
+    ...(flags.precision === 'bf16' ? { precision: 'bfloat16' as const } : {}),
+  };
+}
+
+/** --no-compile and --precision, for the commands that run many steps (train, evaluate). */
+export function executionOptions(command: Command): Command {
+  return command
+    .option(
+      '--no-compile',
+      'run every step eagerly instead of replaying the recorded kernels (results are the same)',
+    )
+    .addOption(
+      new Option(
+        '--precision <p>',
+        'bf16: mixed precision, bfloat16 convolutions and products with float32 accumulation (native backend, CPUs with AVX512_BF16 or AMX)',
+      )
+        .choices(['f32', 'bf16'])
+        .default('f32'),
+    );
+}
+
 export function backendOptions(command: Command): Command {
   return command
     .addOption(
@@ -530,6 +576,11 @@ export function registerTrainCommands(program: Command): void {
       "examples per step (default: the recipe's)",
       integerIn('--batch-size', 1, 65536),
     )
+    .option(
+      '--accumulate <n>',
+      'sum the gradients of N batches before each optimizer step (an effective batch of N x batch size)',
+      integerIn('--accumulate', 1, 4096),
+    )
     .addOption(
       new Option('--optimizer <name>', "optimizer (default: the recipe's)").choices([
         'adam',
@@ -548,7 +599,7 @@ export function registerTrainCommands(program: Command): void {
         'one-cycle',
       ]),
     )
-    .option('--augment', 'random shift, rotation and scale of training images')
+    .option('--augment', 'random shift, rotation and scale of training images (the vit recipes always warp)')
     .option(
       '--validation-split <fraction>',
       'hold out this stratified fraction for validation',
@@ -573,7 +624,7 @@ export function registerTrainCommands(program: Command): void {
         'Data-parallel over several processes: mpirun -np N mnist-lab train ... (--batch-size stays the global batch).\n' +
         EXIT_CODES_HELP,
     );
-  backendOptions(trainCommand).action(async (_flags: TrainFlags, command: Command) =>
+  executionOptions(backendOptions(trainCommand)).action(async (_flags: TrainFlags, command: Command) =>
     inProcessGroup(async (group) => {
       // Process 0 reads a resumed run's saved flags; every process trains with what it read.
       const flags = await fromRankZero(group, () =>

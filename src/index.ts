@@ -285,6 +285,14 @@ export {
   throwIfDiverged,
 } from './train/run.js';
 
+// ---- data-parallel training over MPI (src/distributed): mpirun -np N mnist-lab train ----
+export type { DataParallel, StepSynchronization } from './train/data-parallel.js';
+export { CollectiveDataParallel, WeightsDifferError, shareOf } from './distributed/data-parallel.js';
+export type { Collectives, DataParallelOptions, DataParallelTiming } from './distributed/data-parallel.js';
+export { ProcessGroupError, fromRankZero, joinProcessGroup, launchedAs } from './distributed/launch.js';
+export type { LaunchedAs, ProcessGroup } from './distributed/launch.js';
+export { followerRunStore, leaderRunStore } from './distributed/run-store.js';
+
 // ---- run directories (src/runs: the one reader/writer of the layout) ----
 export type {
   EvaluationRecord,

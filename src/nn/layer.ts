@@ -3,6 +3,7 @@
 // (src/train) or backends (src/backend); they only call tensor ops.
 import type { Shape } from '../backend/kernels.js';
 import { clone, type RandomSource } from '../tensor/ops/creation.js';
+import type { CrossReplica } from '../tensor/ops/cross-replica.js';
 import { Tensor, keep } from '../tensor/tensor.js';
 import { Random } from '../util/random.js';
 
@@ -18,6 +19,11 @@ export interface CallContext {
    * layer passes the input through.
    */
   normalizedBy?: Layer | undefined;
+  /**
+   * Data-parallel training with synchronised batch norm (--sync-bn): batch norm takes the global
+   * batch's statistics over every process. Absent: the statistics of this process's batch.
+   */
+  crossReplica?: CrossReplica | undefined;
 }
 
 /** A weight of a layer: a persistent tensor, trainable or state (batch-norm moving statistics). */

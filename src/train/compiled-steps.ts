@@ -15,6 +15,7 @@ import { fromStorage } from '../tensor/ops/creation.js';
 import { allFinite } from '../tensor/ops/reduce.js';
 import { Tensor, noGrad } from '../tensor/tensor.js';
 import { Random } from '../util/random.js';
+import type { StepSynchronization } from './data-parallel.js';
 import type { Model } from './model.js';
 import type { ExecutionOptions } from './types.js';
 
@@ -29,6 +30,8 @@ export interface StepParts {
   random: Random;
   /** The model's leading Normalization, folded into the batch (batches.ts foldedNormalization). */
   normalizedBy?: Normalization | undefined;
+  /** Data-parallel training: gradients averaged over processes before the update (data-parallel.ts). */
+  sync?: StepSynchronization | undefined;
 }
 
 /** A training step's results, as tensors. */
@@ -46,10 +49,16 @@ export interface StepTensors extends Record<string, Tensor> {
  * the loss or a gradient is not finite (the weights stay the last good ones).
  */
 export function stepOn(x: Tensor, y: Tensor, parts: StepParts): StepTensors {
-  const context = { training: true, random: parts.random, normalizedBy: parts.normalizedBy };
+  const context = {
+    training: true,
+    random: parts.random,
+    normalizedBy: parts.normalizedBy,
+    crossReplica: parts.sync?.crossReplica,
+  };
   const output = parts.model.apply(x, context); // (B, K)
   const loss = parts.loss.compute(y, output); // ()
   const grads = gradients(loss, parts.params);
+  parts.sync?.gradients(grads, loss);
   const finite = allFinite([loss, ...grads]);
   runIf(finite, () => parts.optimizer.applyGradients(parts.params, grads));
   return { loss, finite, output };

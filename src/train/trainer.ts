@@ -21,7 +21,7 @@ import type { Precision } from '../backend/kernels.js';
 import { gradients } from '../tensor/autograd.js';
 import type { CapturedStep } from '../tensor/capture.js';
 import { checkPrecision, withPrecision } from '../tensor/precision.js';
-import { fromStorage, zeros } from '../tensor/ops/creation.js';
+import { fromStorage, scalar, zeros } from '../tensor/ops/creation.js';
 import { add, mul } from '../tensor/ops/elementwise.js';
 import { allFinite } from '../tensor/ops/reduce.js';
 import { Tensor, noGrad, tidy } from '../tensor/tensor.js';
@@ -206,6 +206,11 @@ function accumulatedStep(input: StepInput, microBatchSize: number): StepResult {
       });
     }
     const grads = sums ?? [];
+    if (input.sync) {
+      const lossTensor = scalar(lossValue); // ()
+      input.sync.gradients(grads, lossTensor);
+      lossValue = lossTensor.item();
+    }
     const finite = Number.isFinite(lossValue) && allFinite(grads).item() === 1;
     if (finite) optimizer.applyGradients(params, grads);
     return { loss: lossValue, correct, finite };
@@ -376,6 +381,7 @@ function runConfig(model: Model, compiled: Compiled, options: Plain<FitOptions>)
     debug: _d,
     validationData: _v,
     runConfig,
+    dataParallel,
     ...plain
   } = options;
   return {
@@ -393,6 +399,7 @@ function runConfig(model: Model, compiled: Compiled, options: Plain<FitOptions>)
       backend: backend.name,
       threads: backend.threads,
       runtime: (globalThis as { process?: { version?: string } }).process?.version ?? 'browser',
+      ...(dataParallel ? { processes: dataParallel.size } : {}),
     },
   };
 }
@@ -514,14 +521,16 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
 
   // After a resume: the step binds the generator it draws dropout masks from.
   // Accumulating steps run eagerly (one capture per micro-batch loop is not planned yet).
+  // Data-parallel steps run eagerly too (the all-reduce between backward and update is not planned).
   const captured =
-    o.accumulateSteps > 1
+    o.accumulateSteps > 1 || o.dataParallel
       ? undefined
       : capturedTrainStep(
           { model, loss, optimizer, params, random: streams.dropout, normalizedBy },
           execution,
         );
   const context = new TrainingContext(model, optimizer);
+  const signal = o.dataParallel ? o.dataParallel.agreedSignal(options.signal) : options.signal;
   // User callbacks first, the progress bar last (Keras order): it prints what they changed.
   const callbacks: Callback[] = [...(o.callbacks ?? [])];
   if (o.verbose > 0) {
@@ -573,7 +582,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
       let epochFinite = true;
       await list.emit({ type: 'epochBegin', epoch, lr: optimizer.currentLearningRate() });
       for (; batchInEpoch < stepsPerEpoch; batchInEpoch++) {
-        if (options.signal?.aborted) {
+        if (signal?.aborted) {
           context.stop('interrupted');
           interrupted = true;
           break;
@@ -584,7 +593,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
         );
         const size = indices.length;
         await list.emit({ type: 'batchBegin', epoch, batch: batchInEpoch, step, size });
-        const result = trainStep({
+        const stepInput: StepInput = {
           model,
           loss,
           optimizer,
@@ -599,7 +608,11 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
           captured,
           precision: execution.precision,
           microBatchSize: o.batchSize,
-        });
+        };
+        // Data-parallel: this process's share of the batch, gradients averaged over processes.
+        const result = o.dataParallel
+          ? o.dataParallel.step(stepInput, trainStep, step)
+          : trainStep(stepInput);
         progress.lossSum += result.loss * size;
         progress.correct += result.correct;
         progress.seen += size;

@@ -11,6 +11,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import type { RunConfig, RunStore } from '../runs/types.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Callback } from './callbacks/callback.js';
+import type { DataParallel } from './data-parallel.js';
 
 export type { CheckpointData, History, HistoryValues, RunStore, TrainState } from '../runs/types.js';
 
@@ -125,6 +126,12 @@ export interface FitOptions extends ExecutionOptions {
   onEvent?: (event: TrainEvent) => void;
   /** Stops training at the next batch boundary, writing a checkpoint when a run is written. */
   signal?: AbortSignal;
+  /**
+   * Train as one of several processes (src/distributed: joinDataParallel() under mpirun): each
+   * takes its share of every batch (batchSize stays the global batch) and gradients are averaged
+   * before every update. Only rank 0 should be given a `run` that writes.
+   */
+  dataParallel?: DataParallel;
 }
 
 export interface EvaluateOptions extends ExecutionOptions {

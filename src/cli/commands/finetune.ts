@@ -33,6 +33,7 @@ import {
   type TaskData,
 } from '../../index.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
+import { oneProcessOnly } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { datasetName, existingPath, integerIn, numberIn } from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';
@@ -474,7 +475,7 @@ export function registerFinetuneCommands(program: Command): void {
       `\nA NaN or infinite loss or gradient stops the run with exit code 3, naming the step.\n${EXIT_CODES_HELP}`,
     );
   commonOptions(command).action((_flags: FinetuneFlags, sub: Command) =>
-    finetune(sub.optsWithGlobals<FinetuneFlags>()),
+    oneProcessOnly('mnist-lab finetune', () => finetune(sub.optsWithGlobals<FinetuneFlags>())),
   );
 
   // The subcommands share the finetune options (--from, --task, --epochs, ...): commander parses

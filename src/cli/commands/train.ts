@@ -1,6 +1,7 @@
 // `mnist-lab train` and `mnist-lab evaluate`: a thin client of the public API. The CLI parses and
 // validates flags, prints the typed training events, and prints one JSON object with --json;
 // the training loop, the zoo and the data layer do the work.
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -29,7 +30,14 @@ import {
   type RunRecipe,
   type TrainEvent,
   writeRunReport,
+  CollectiveDataParallel,
+  followerRunStore,
+  fromRankZero,
+  leaderRunStore,
+  TrainingDivergedError,
+  type ProcessGroup,
 } from '../../index.js';
+import { inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { handleInterrupts, type Interrupts } from '../interrupts.js';
 import { builtInClassCount, datasetName, existingPath, integerIn, numberIn } from '../flags.js';
@@ -94,6 +102,8 @@ export interface TrainFlags extends ExperimentFlags {
   precision?: 'f32' | 'bf16';
   /** The program's --debug: also print the data sources that were absent and why steps run eagerly. */
   debug?: boolean;
+  /** Under mpirun: batch norm over the global batch's statistics instead of each process's. */
+  syncBn?: boolean;
 }
 
 function defaultRunDir(model: string, dataset: string): string {
@@ -141,6 +151,7 @@ const RUN_SHAPING_FLAGS = [
   'limit',
   'classes',
   ...EXPERIMENT_FLAG_NAMES,
+  'syncBn',
 ] as const;
 
 type RunShapingFlags = Partial<Pick<TrainFlags, (typeof RUN_SHAPING_FLAGS)[number]>>;
@@ -196,9 +207,16 @@ async function claimRunDir(runDir: string, flags: TrainFlags): Promise<Claimed> 
   return claimed;
 }
 
-/** Trains as the flags say; `header: false` when the caller already said what runs (start.ts). */
-export async function train(flags: TrainFlags, options: { header?: boolean } = {}): Promise<void> {
-  const log = flags.json ? () => undefined : printInfo;
+/** How train runs: `header: false` when the caller already said what runs (start.ts); `group` under mpirun. */
+interface TrainOptions {
+  header?: boolean;
+  group?: ProcessGroup | undefined;
+}
+
+/** Trains as the flags say. Under mpirun every process trains; process 0 alone writes and prints. */
+export async function train(flags: TrainFlags, options: TrainOptions = {}): Promise<void> {
+  const leader = (options.group?.rank ?? 0) === 0;
+  const log = flags.json || !leader ? () => undefined : printInfo;
   checkExperimentFlags(flags);
   const runDir = flags.resume ?? flags.out ?? defaultRunDir(getRecipe(flags.model).name, flags.dataset);
   // SIGINT/SIGTERM: fit stops at the next batch (trainIn sets that up); otherwise, or at a second
@@ -206,7 +224,7 @@ export async function train(flags: TrainFlags, options: { header?: boolean } = {
   const interrupts = handleInterrupts();
   try {
     // Claimed before the data loads: a refused folder costs nothing, and the run is locked throughout.
-    const claimed = await claimRunDir(runDir, flags);
+    const claimed: Partial<Claimed> = leader ? await claimRunDir(runDir, flags) : {};
     try {
       await trainIn(runDir, flags, log, interrupts, options);
     } finally {
@@ -222,19 +240,23 @@ async function trainIn(
   flags: TrainFlags,
   log: (line: string) => void,
   interrupts: Interrupts,
-  options: { header?: boolean },
+  options: TrainOptions,
 ): Promise<void> {
+  const { group } = options;
+  const leader = (group?.rank ?? 0) === 0;
   const recipe = getRecipe(flags.model);
   checkClasses(flags.classes, builtInClassCount(flags.dataset), flags.dataset);
+  const threads = flags.threads ?? threadsPerProcess(group);
   const backend = selectBackend({
     ...(flags.backend ? { backend: flags.backend } : {}),
-    ...(flags.threads ? { threads: flags.threads } : {}),
+    ...(threads ? { threads } : {}),
   });
   // Refused before any work where this CPU or backend lacks it.
   if (flags.precision === 'bf16') checkPrecision('bfloat16');
   if (options.header !== false)
     log(
-      `mnist-lab train: model ${recipe.name}, dataset ${flags.dataset}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})`,
+      `mnist-lab train: model ${recipe.name}, dataset ${flags.dataset}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})` +
+        (group ? `, ${group.size} processes (${group.version})` : ''),
     );
 
   const dataset: Dataset = await loadDataset(flags.dataset, {
@@ -294,14 +316,27 @@ async function trainIn(
   // Divergence: the first NaN/Inf loss or gradient stops the run (its update is not applied, and no
   // checkpoint is written after it, so `latest` keeps naming the last good one).
   const nanGuard = flags.stopOnNan ? terminateOnNaN() : undefined;
-  const callbacks = [...experimentCallbacks(flags, runDir), ...(nanGuard ? [nanGuard] : [])];
+  // Every process stops early alike (the same weights see the same validation loss); only process 0
+  // writes the best model.
+  const experiments = experimentCallbacks(leader ? flags : { ...flags, saveBest: false }, runDir);
+  const callbacks = [...experiments, ...(nanGuard ? [nanGuard] : [])];
+  // Under mpirun process 0 alone writes the run; the others get its checkpoint when resuming.
+  const opened = leader
+    ? await openRun(runDir, { resume: flags.resume !== undefined, command: 'mnist-lab train' })
+    : undefined;
+  const run = group
+    ? opened
+      ? leaderRunStore(opened, group)
+      : followerRunStore(runDir, group)
+    : (opened as NonNullable<typeof opened>);
+  const dataParallel = group && new CollectiveDataParallel(group, { syncBatchNorm: !!flags.syncBn });
   const history = await model
     .fit(trainSet.images, trainSet.labels, {
       epochs,
       batchSize,
       ...(accumulateSteps > 1 ? { accumulateSteps } : {}),
       seed: flags.seed,
-      verbose: flags.json ? 0 : 1,
+      verbose: flags.json || !leader ? 0 : 1,
       output: process.stderr,
       runConfig: {
         recipe: runRecipe,
@@ -309,7 +344,8 @@ async function trainIn(
         backend: backend.name,
         threads: backend.threads,
       },
-      run: await openRun(runDir, { resume: flags.resume !== undefined, command: 'mnist-lab train' }),
+      run,
+      ...(dataParallel ? { dataParallel } : {}),
       ...(flags.resume ? { resume: true } : {}),
       ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
       ...(flags.limit ? { limit: flags.limit } : {}),
@@ -333,6 +369,11 @@ async function trainIn(
     .finally(() => {
       interrupts.graceful = undefined;
     });
+  if (!leader) {
+    // Every process saw the same steps: process 0 reports; the others stop here, as it does.
+    if (nanGuard?.message) throw new TrainingDivergedError(nanGuard.message);
+    return;
+  }
   await throwIfDiverged(nanGuard, runDir);
   if (interrupted) {
     process.stderr.write(
@@ -384,14 +425,41 @@ async function trainIn(
         : {}),
     })),
     ...(test ? { test: { loss: test.loss, accuracy: test.accuracy } } : {}),
+    ...(dataParallel && group ? { dataParallel: dataParallelSummary(dataParallel, group) } : {}),
   };
   if (flags.json) printJson(result);
   else {
+    if (result.dataParallel) {
+      const d = result.dataParallel;
+      printResult(
+        `${d.processes} processes: the all-reduce of ${d.allReduceValues} values took ${d.allReduceMsPerStep} ms of a ${d.stepMsPerStep} ms step (process 0)`,
+      );
+    }
     if (test)
       printResult(`test: loss ${test.loss.toFixed(4)}, accuracy ${(test.accuracy * 100).toFixed(2)}%`);
     printResult(`report: ${report.path}`);
     printResult(`run saved in ${runDir} (continue it with: mnist-lab train --resume ${runDir} --epochs N)`);
   }
+}
+
+/** The result's data-parallel part: process 0's time per step, and how much of it was the all-reduce. */
+function dataParallelSummary(dataParallel: CollectiveDataParallel, group: ProcessGroup) {
+  const { steps, stepSeconds, allReduceSeconds, allReduceValues } = dataParallel.timing;
+  const perStep = (seconds: number): number => round((seconds * 1000) / Math.max(steps, 1), 3);
+  return {
+    processes: group.size,
+    mpi: group.version,
+    syncBatchNorm: dataParallel.syncBatchNorm,
+    allReduceValues,
+    allReduceMsPerStep: perStep(allReduceSeconds),
+    stepMsPerStep: perStep(stepSeconds),
+  };
+}
+
+/** Under mpirun without --threads: the host's cores shared among its processes (so 2 processes on 2 cores take 1 each). */
+export function threadsPerProcess(group: ProcessGroup | undefined): number | undefined {
+  if (!group?.localSize) return undefined;
+  return Math.max(1, Math.floor(availableParallelism() / group.localSize));
 }
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
@@ -528,14 +596,23 @@ export function registerTrainCommands(program: Command): void {
     .option('--limit <n>', 'train on the first N examples only', integerIn('--limit', 1))
     .option('--classes <list>', 'train on these classes only, relabelled 0..k-1 (e.g. 0-4)', parseClassList)
     .option('--no-stop-on-nan', 'skip non-finite steps and go on instead of stopping the run')
+    .option('--sync-bn', 'under mpirun: batch norm uses the statistics of the global batch (all-reduced)')
     .option('--json', 'print one JSON object on stdout and nothing else')
     .addHelpText(
       'after',
-      `\nA NaN or infinite loss or gradient stops the run with exit code 3, keeping the last good checkpoint.\n${EXIT_CODES_HELP}`,
+      `\nA NaN or infinite loss or gradient stops the run with exit code 3, keeping the last good checkpoint.\n` +
+        'Data-parallel over several processes: mpirun -np N mnist-lab train ... (--batch-size stays the global batch).\n' +
+        EXIT_CODES_HELP,
     );
   addLossAndOptimizerOptions(trainCommand);
   addEarlyStoppingOptions(trainCommand);
   executionOptions(backendOptions(trainCommand)).action(async (_flags: TrainFlags, command: Command) =>
-    train(await withResumedFlags(command.optsWithGlobals<TrainFlags>(), command)),
+    inProcessGroup(async (group) => {
+      // Process 0 reads a resumed run's saved flags; every process trains with what it read.
+      const flags = await fromRankZero(group, () =>
+        withResumedFlags(command.optsWithGlobals<TrainFlags>(), command),
+      );
+      await train(flags, { group });
+    }),
   );
 }

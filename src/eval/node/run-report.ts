@@ -214,6 +214,8 @@ function environmentRows(config: Partial<RunConfig>): [string, string][] {
   const rows: [string, string][] = [];
   rows.push(['backend (training)', String(v['backend'] ?? 'unknown')]);
   rows.push(['threads (training)', String(v['threads'] ?? 'unknown')]);
+  // Data-parallel runs (mpirun -np N): the processes that trained it; one for every other run.
+  rows.push(['processes (training)', String(v['processes'] ?? 1)]);
   rows.push(['mnist-lab (training)', String(v['mnistLab'] ?? 'unknown')]);
   rows.push(['runtime (training)', String(v['runtime'] ?? 'unknown')]);
   rows.push(['mnist-lab (report)', VERSION]);

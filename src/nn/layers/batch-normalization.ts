@@ -9,6 +9,7 @@ import type { Shape } from '../../backend/kernels.js';
 import type { RandomSource } from '../../tensor/ops/creation.js';
 import { fill } from '../../tensor/ops/creation.js';
 import { batchNorm } from '../../tensor/ops/nn.js';
+import { syncedBatchNorm } from '../../tensor/ops/cross-replica.js';
 import { Tensor, keep } from '../../tensor/tensor.js';
 import { getInitializer, serializeInitializer } from '../initializers.js';
 import type { InitializerIdentifier, SerializableInitializer } from '../initializers.js';
@@ -123,8 +124,17 @@ export class BatchNormalization extends Layer {
     if (x.shape[x.rank - 1] !== gamma.size) {
       throw shapeError(this, `[batch, ..., ${gamma.size}]`, x.shape);
     }
+    const training = context.training && this.trainable;
+    if (training && context.crossReplica) {
+      return syncedBatchNorm(x, gamma, this.beta as Tensor, context.crossReplica, {
+        movingMean: this.movingMean as Tensor,
+        movingVariance: this.movingVariance as Tensor,
+        momentum: this.momentum,
+        epsilon: this.epsilon,
+      });
+    }
     return batchNorm(x, gamma, this.beta as Tensor, {
-      training: context.training && this.trainable,
+      training,
       movingMean: this.movingMean as Tensor,
       movingVariance: this.movingVariance as Tensor,
       momentum: this.momentum,

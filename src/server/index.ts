@@ -9,9 +9,10 @@
 //   GET  /api/runs/:id/model          the latest checkpoint's model.safetensors (ETag per checkpoint)
 //   GET  /api/runs/:id/report         report.html (and /report/<file> beside it)
 //   GET  /api/runs/:id/events         Server-Sent Events: metrics.jsonl, replayed then followed
+//   POST /api/runs                    201 {id, run}: a model taught in the page saved as a run (saved-runs.ts)
 //   POST /api/train                   202 {id}: one child `mnist-lab train` at a time
 //   POST /api/predict?run=<id>        a PNG/JPEG body or {pixels: number[784]} -> class probabilities
-//   GET  /*                           the built web app (dist/web)
+//   GET  /*                           the built web app (dist/web), cross-origin isolated (static.ts)
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,6 +47,7 @@ import {
 } from './predict.js';
 import { Router, type Guard } from './router.js';
 import { RunCatalog } from './runs.js';
+import { parseSaveRunRequest, saveRun } from './saved-runs.js';
 import { resolveInside, sendFile, serveStatic } from './static.js';
 import { TrainingSupervisor, parseTrainRequest } from './training.js';
 
@@ -82,6 +84,8 @@ export interface ServeOptions {
 export interface ServeLimits {
   /** The largest picture body /api/predict reads (a phone photo is 2-6 MB). */
   imageBodyBytes: number;
+  /** The largest body POST /api/runs reads (a model in base64: the `fast` recipe's is ~1.1 MB). */
+  saveBodyBytes: number;
   /** Threads decoding pictures at once. */
   decodeWorkers: number;
   /** Pictures waiting for a decoder thread; past that, 503 + Retry-After. */
@@ -98,6 +102,7 @@ export interface ServeLimits {
 
 export const SERVE_LIMITS: Readonly<ServeLimits> = {
   imageBodyBytes: 16 << 20,
+  saveBodyBytes: 16 << 20,
   // NOTE: one thread per core but one, at least one and at most two: decoding a photo takes a
   // core for seconds, and the event loop needs a core of its own to stay quick.
   decodeWorkers: Math.max(1, Math.min(2, availableParallelism() - 1)),
@@ -201,6 +206,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       } finally {
         release();
       }
+    })
+    .add('POST', '/api/runs', async ({ request, response }) => {
+      if (contentType(request) !== 'application/json') {
+        throw new HttpError(
+          415,
+          `POST /api/runs expects application/json, found '${contentType(request) || 'none'}'`,
+        );
+      }
+      const fix = 'the model is too large to save from the page; save it with the CLI instead';
+      const body = parseSaveRunRequest(
+        parseJsonBody(await readBody(request, limits.saveBodyBytes, fix), 'save run'),
+      );
+      const id = await saveRun(runsDir, body);
+      log(`saved run ${id} (taught in the page: ${body.classNames.length} classes, ${body.method})`);
+      sendJson(response, 201, { id, run: await catalog.summary(id) });
     })
     .add('POST', '/api/train', async ({ request, response }) => {
       if (contentType(request) !== 'application/json') {

@@ -7,6 +7,7 @@
 //   GET  /api/runs                    {runs: RunSummary[]} newest first
 //   GET  /api/runs/:id                {run, config, history, classNames, normalize}
 //   GET  /api/runs/:id/model          the latest checkpoint's model.safetensors (ETag per checkpoint)
+//   GET  /api/runs/:id/onnx           the latest model exported to ONNX (the page's exporter needs Node)
 //   GET  /api/runs/:id/report         report.html (and /report/<file> beside it)
 //   GET  /api/runs/:id/events         Server-Sent Events: metrics.jsonl, replayed then followed
 //   POST /api/runs                    201 {id, run}: a model taught in the page saved as a run (saved-runs.ts)
@@ -17,7 +18,15 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { METRICS_FILE, REPORT_FILE, REPORT_PNG_DIR, VERSION, getBackend, selectBackend } from '../index.js';
+import {
+  METRICS_FILE,
+  REPORT_FILE,
+  REPORT_PNG_DIR,
+  VERSION,
+  exportOnnx,
+  getBackend,
+  selectBackend,
+} from '../index.js';
 import {
   accessGuard,
   isLoopbackHost,
@@ -181,6 +190,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       response.setHeader('content-disposition', `attachment; filename="${id}.safetensors"`);
       // The ETag changes with the checkpoint: the page asks again with If-None-Match (a 304 when unchanged).
       await sendFile(response, file, fileRequest(request));
+    })
+    .add('GET', '/api/runs/:id/onnx', async ({ response, params }) => {
+      const id = params['id'] as string;
+      const { run } = await modelForPrediction(catalog, models, id, log);
+      let bytes: Uint8Array;
+      try {
+        bytes = exportOnnx(run.model);
+      } catch (error) {
+        throw new HttpError(
+          422,
+          `run '${id}': its model cannot be exported to ONNX (${(error as Error).message})`,
+        );
+      }
+      response.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': bytes.length,
+        'content-disposition': `attachment; filename="${id}.onnx"`,
+        'cache-control': 'no-store',
+      });
+      response.end(bytes);
     })
     .add('GET', '/api/runs/:id/report', async ({ request, response, params }) => {
       const id = params['id'] as string;

@@ -15,10 +15,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import * as ort from 'onnxruntime-web';
 import { dense, encodeModel, flatten, modelFromBytes, sequential, type Model } from '../../src/index.js';
 import { startServer, type RunDetail, type RunSummary, type RunningServer } from '../../src/server/index.js';
 import { saveRun, parseSaveRunRequest } from '../../src/server/saved-runs.js';
 import { call, errorOf, rawCall } from './helpers.js';
+
+// ONNX Runtime's WebAssembly build: it runs in Node and installs without downloading anything.
+ort.env.wasm.numThreads = 1;
 
 let root = '';
 let runsDir = '';
@@ -104,6 +108,18 @@ describe('serve: POST /api/runs', () => {
     const answer = predict.json() as { name: string; top: { name: string }[] };
     assert.ok(CLASS_NAMES.includes(answer.name), `answered '${answer.name}'`);
     assert.deepEqual(answer.top.map((p) => p.name).sort(), [...CLASS_NAMES].sort());
+
+    // ONNX, exported by the server (the exporter needs Node): ONNX Runtime runs it with 3 outputs.
+    const onnx = await call(server.url, `/api/runs/${id}/onnx`);
+    assert.equal(onnx.status, 200);
+    assert.match(onnx.header('content-disposition') ?? '', new RegExp(`filename="${id}.onnx"`));
+    const session = await ort.InferenceSession.create(new Uint8Array(onnx.body), { intraOpNumThreads: 1 });
+    const output = await session.run({
+      input: new ort.Tensor('float32', new Float32Array(784), [1, 28, 28, 1]),
+    });
+    assert.deepEqual((output['output'] as ort.Tensor).dims, [1, 3]);
+    await session.release();
+    assert.equal((await call(server.url, '/api/runs/nope/onnx')).status, 404);
 
     // The run's folder holds the two files, whole; no lock or temp file is left behind.
     assert.deepEqual(readdirSync(join(runsDir, id)).sort(), ['config.json', 'model.safetensors']);

@@ -125,7 +125,7 @@ describe('Teach page in Chromium', { skip: SKIP_REASON, timeout: 300_000 }, () =
       for (let i = 0; i < TEST_PER_SYMBOL; i++) await addDrawing(page, symbol, 100 + i, true);
     }
     await page.click('#clear-pad');
-    await screenshot(page, 'teach-drawings.png', 'teach-drawings.png');
+    await screenshot(page, 'teach-drawings.png');
 
     await recordFrames(page);
     await page.click('#teach-start');
@@ -164,7 +164,7 @@ describe('Teach page in Chromium', { skip: SKIP_REASON, timeout: 300_000 }, () =
     const total = SYMBOL_NAMES.length * NEW_PER_SYMBOL;
     console.log(`teach: new strokes ${right}/${total} right${wrong.length ? ` (${wrong.join(', ')})` : ''}`);
     assert.ok(right >= 0.9 * total, `${right}/${total} new strokes right: ${wrong.join(', ')}`);
-    await screenshot(page, 'teach-taught.png', 'teach-taught.png');
+    await screenshot(page, 'teach-taught.png');
 
     // Saved as a run on the server: listed with the symbols as its class names.
     await page.click('#save-run');
@@ -182,9 +182,23 @@ describe('Teach page in Chromium', { skip: SKIP_REASON, timeout: 300_000 }, () =
       ['head', 'fast-base', SYMBOL_NAMES.length * TRAIN_PER_SYMBOL],
     );
 
+    const onnx = await fetch(
+      server.url + ((await page.locator('#download-onnx').getAttribute('href')) ?? ''),
+    );
+    assert.equal(onnx.status, 200, 'the saved run downloads as ONNX');
+    assert.ok((await onnx.arrayBuffer()).byteLength > 1000);
+
     // Nothing wider than the phone's screen.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone's screen`);
+    await screenshot(page, 'teach-phone.png', 'teach-phone.png');
+
+    // The same page on a desktop screen, reading a new '+' (the README's picture).
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await draw(page, strokesOf('+', 2000, 3));
+    await page.waitForFunction(() => document.getElementById('teach-answer')?.dataset['label'] === '+');
+    await screenshot(page, 'teach-desktop.png', 'teach-desktop.png');
+    await page.setViewportSize(PHONE);
     assert.deepEqual(problems, []);
   });
 

@@ -462,7 +462,13 @@ saveButton.addEventListener('click', () => {
           : {}),
       });
       keepStatus.dataset['run'] = saved.id;
-      say(keepStatus, `saved as run ${saved.id}: it is in the runs list, and the main page's model choice`);
+      say(keepStatus, `saved as run ${saved.id}: it is in the runs list and the main page's model choice · `);
+      const onnx = document.createElement('a');
+      onnx.id = 'download-onnx';
+      onnx.href = `/api/runs/${encodeURIComponent(saved.id)}/onnx`;
+      onnx.download = `${saved.id}.onnx`;
+      onnx.textContent = 'download it as ONNX';
+      keepStatus.append(onnx, ' (exported by the server: the exporter needs Node)');
       await fillBaseSelect();
     } catch (error) {
       say(keepStatus, `could not save: ${messageOf(error)}`, true);

@@ -188,6 +188,24 @@ describe('Teach page in Chromium', { skip: SKIP_REASON, timeout: 300_000 }, () =
     assert.equal(onnx.status, 200, 'the saved run downloads as ONNX');
     assert.ok((await onnx.arrayBuffer()).byteLength > 1000);
 
+    // LoRA adapters on the frozen layers (+ a new head): a longer training, the page as responsive.
+    await page.selectOption('#teach-method', 'lora');
+    await recordFrames(page);
+    await page.click('#teach-start');
+    await page.waitForSelector('#teach-result[data-state="training"]');
+    await page.waitForSelector('#teach-result[data-state="done"]', { timeout: 180_000 });
+    const loraFrames = await stopFrames(page);
+    const loraP95 = percentile(loraFrames, 95);
+    const loraSeconds = Number(await page.locator('#teach-result').getAttribute('data-seconds'));
+    const loraAfter = Number(await page.locator('#teach-result').getAttribute('data-after'));
+    console.log(
+      `teach: LoRA in ${loraSeconds.toFixed(2)} s; held-out accuracy ${loraAfter}; ` +
+        `frame time p95 ${loraP95.toFixed(1)} ms over ${loraFrames.length} frames`,
+    );
+    assert.ok(loraP95 < 50, `main-thread frame time p95 ${loraP95.toFixed(1)} ms during LoRA training`);
+    assert.ok(loraAfter >= 0.5, `held-out accuracy after LoRA: ${loraAfter}`);
+    await page.selectOption('#teach-method', 'head');
+
     // Nothing wider than the phone's screen.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone's screen`);

@@ -80,6 +80,8 @@ export async function sendFile(
     etag,
     'cache-control': options.cache ?? 'no-cache',
     'x-content-type-options': 'nosniff',
+    // A run's report is shown in an iframe of the (isolated) page: it must be isolated too.
+    ...ISOLATION_HEADERS,
   };
   if (options.ifNoneMatch?.split(',').some((tag) => tag.trim() === etag)) {
     response.writeHead(304, headers);

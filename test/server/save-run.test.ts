@@ -238,4 +238,15 @@ describe('serve: cross-origin isolation', () => {
     }
     assert.equal((await call(server.url, '/kernels.wasm')).type, 'application/wasm');
   });
+
+  it("sends them with a run's report too: the isolated page shows it in an iframe", async () => {
+    const run = join(runsDir, 'with-report');
+    mkdirSync(run, { recursive: true });
+    writeFileSync(join(run, 'config.json'), JSON.stringify({ format: 'mnist-lab/run@1' }));
+    writeFileSync(join(run, 'report.html'), '<!doctype html><title>report</title>');
+    const reply = await call(server.url, '/api/runs/with-report/report');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.header('cross-origin-embedder-policy'), 'require-corp');
+    assert.equal(reply.header('cross-origin-resource-policy'), 'same-origin');
+  });
 });

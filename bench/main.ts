@@ -3,8 +3,9 @@
 // For each workload, each round runs the mnist-lab child and then the peer child (A B A B ...),
 // every measurement in a fresh process. The table shows each side's median and the median of the
 // per-round ratios, with the targets of issues 3 (js backend >= 100x tfjs-cpu on cnn), 4
-// (native backend vs PyTorch, end-to-end fast recipe, peak RSS) and 19 (wasm backend >= 4x js). Raw records go to
-// bench/results/latest.json.
+// (native backend vs PyTorch, end-to-end fast recipe, peak RSS) and 19 (wasm backend >= 4x js in
+// Node and >= 50x TF.js's CPU backend in Chromium; the Teach page's fine-tuning under 2 s). Raw
+// records go to bench/results/latest.json.
 //
 //   npm run bench -- [--workloads cnn,mlp,...] [--rounds 3] [--threads N] [--backend js|native|wasm]
 //                    [--seconds 5] [--quick] [--python /usr/bin/python3]

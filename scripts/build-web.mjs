@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// Builds the web app that `mnist-lab serve` serves: esbuild bundles web/src/main.ts (the page, the
-// engine's browser entry and the chart.js pieces it registers) into one minified ES2022 module, and
-// copies index.html, style.css and favicon.ico next to it (the icon also keeps browsers' automatic
-// /favicon.ico request, e.g. from a run's report page, from failing).
-//   node scripts/build-web.mjs                 -> dist/web/{index.html, style.css, favicon.ico, app.js(.map)}
+// Builds the web app that `mnist-lab serve` serves: esbuild bundles each entry into one minified
+// ES2022 module: web/src/main.ts (the main page, the engine's browser entry and the chart.js pieces
+// it registers) as app.js, the Teach page (web/src/teach/main.ts) as teach.js, its training worker
+// as teach-worker.js and the wasm backend's thread worker as wasm-worker.js. It copies the pages,
+// style.css and favicon.ico next to them (the icon also keeps browsers' automatic /favicon.ico
+// request, e.g. from a run's report page, from failing) and the wasm kernels (wasm/build/*.wasm)
+// when they are built; without them the Teach page trains on the js backend and says so.
+//   node scripts/build-web.mjs                 -> dist/web/{index.html, teach.html, style.css, favicon.ico,
+//                                                 app.js, teach.js, teach-worker.js, wasm-worker.js (+ .map),
+//                                                 kernels.wasm, kernels.shared.wasm}
 //   node scripts/build-web.mjs --out DIR       -> the same files in DIR (tests build into a temp dir)
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -27,8 +32,13 @@ const outDir = outDirFromArgs(process.argv.slice(2));
 mkdirSync(outDir, { recursive: true });
 const started = Date.now();
 const result = await build({
-  entryPoints: [join(root, 'web', 'src', 'main.ts')],
-  outfile: join(outDir, 'app.js'),
+  entryPoints: {
+    app: join(root, 'web', 'src', 'main.ts'),
+    teach: join(root, 'web', 'src', 'teach', 'main.ts'),
+    'teach-worker': join(root, 'web', 'src', 'teach', 'worker.ts'),
+    'wasm-worker': join(root, 'web', 'src', 'wasm-worker.ts'),
+  },
+  outdir: outDir,
   bundle: true,
   format: 'esm',
   platform: 'browser',
@@ -40,10 +50,13 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 }).catch(() => process.exit(1)); // esbuild has printed the errors
-for (const name of ['index.html', 'style.css', 'favicon.ico'])
+for (const name of ['index.html', 'teach.html', 'style.css', 'favicon.ico'])
   copyFileSync(join(root, 'web', name), join(outDir, name));
-const bytes =
-  result.metafile.outputs[Object.keys(result.metafile.outputs).find((f) => f.endsWith('app.js'))].bytes;
-console.log(
-  `build-web: ${outDir} (app.js ${(bytes / 1024).toFixed(0)} KiB, ${Math.round(Date.now() - started)} ms)`,
-);
+for (const name of ['kernels.wasm', 'kernels.shared.wasm']) {
+  const built = join(root, 'wasm', 'build', name);
+  if (existsSync(built)) copyFileSync(built, join(outDir, name));
+}
+const sizes = Object.entries(result.metafile.outputs)
+  .filter(([file]) => file.endsWith('.js'))
+  .map(([file, output]) => `${file.split('/').pop()} ${(output.bytes / 1024).toFixed(0)} KiB`);
+console.log(`build-web: ${outDir} (${sizes.join(', ')}, ${Math.round(Date.now() - started)} ms)`);

@@ -1,4 +1,4 @@
-// The browser entry of mnist-lab: what the draw-a-digit page needs from the engine, and nothing that
+// The browser entry of mnist-lab: what the draw-a-digit and teach pages need from the engine, and nothing that
 // imports a Node-only module (src/index.ts is the Node entry: it loads files, PNGs and the native
 // addon). The backend is chosen on first use from the browser's table (src/backend/defaults/
 // browser.ts); importing this module registers nothing. A test bundles this file for the browser and
@@ -36,6 +36,13 @@ export {
   toGrayscale,
 } from './predict/preprocess.js';
 export type { PreprocessOptions, PreprocessResult } from './predict/preprocess.js';
+
+// ---- teaching in the page: fine-tuning (in a Web Worker) and the weights out ----
+export { encodeModel } from './train/checkpoint.js';
+export { FINE_TUNE_DEFAULTS, fineTune } from './finetune/recipe.js';
+export type { FineTuneMethod, FineTuneOptions, FineTuneResult } from './finetune/recipe.js';
+export { mergeLora } from './finetune/lora.js';
+export { headClasses } from './finetune/head.js';
 
 // ---- recipes the server can train (names only: training runs on the server) ----
 export { ZOO_MODEL_NAMES } from './zoo/recipes.js';

@@ -1,5 +1,5 @@
 // The benchmark plan: which child processes measure each workload on each side, how a record
-// becomes one number, and which targets (issues 3 and 4) apply.
+// becomes one number, and which targets (issues 3, 4 and 19) apply.
 //
 // Sides: "ours" is mnist-lab (bench/workloads/*.ts through the public API, or the CLI for the
 // end-to-end run); "peer" is PyTorch (bench/peer/torch_bench.py, same model, batch size,
@@ -29,6 +29,8 @@ export const WORKLOAD_NAMES = [
   'rss-vit',
   'tfjs-cnn',
   'wasm',
+  'wasm-browser',
+  'teach',
 ] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
@@ -156,7 +158,13 @@ function threadEnv(options: BenchOptions): Record<string, string> {
 }
 
 /** Workloads whose peer is not PyTorch (they run without it). */
-export const NO_TORCH_WORKLOADS: readonly WorkloadName[] = ['tfjs-cnn', 'wasm', 'rss-vit'];
+export const NO_TORCH_WORKLOADS: readonly WorkloadName[] = [
+  'tfjs-cnn',
+  'wasm',
+  'rss-vit',
+  'wasm-browser',
+  'teach',
+];
 
 /** threadEnv for the mnist-lab side, with its spin (spinEnv). */
 function oursEnv(options: BenchOptions): Record<string, string> {
@@ -585,6 +593,55 @@ export function buildPlan(options: BenchOptions, names: readonly WorkloadName[])
         timeoutSeconds: 900,
       };
     },
+    'wasm-browser': () => {
+      // Issue 19: cnn training in headless Chromium, the wasm backend (cross-origin isolated page:
+      // shared memory, --threads threads) against TF.js's CPU backend, from the same page bundle
+      // (bench/browser/page.ts), one side per page load. TF.js trains ~1-2 images/s there, so it
+      // runs one timed batch of 128 after an untimed batch of 16.
+      const browserChild = (side: 'wasm' | 'tfjs'): ChildCommand =>
+        nodeTs(`${WORKLOADS_DIR}/browser.ts`, [
+          '--mode',
+          'train',
+          '--side',
+          side,
+          '--threads',
+          String(options.threads),
+          ...(side === 'wasm' ? ['--warmup', '3', '--seconds', seconds] : ['--warmup', '1', '--steps', '1']),
+        ]);
+      const imagesPerSecond = (result: ChildResult): Measurement =>
+        withBackend({ value: number(result, 'imagesPerSecond') }, result);
+      return {
+        name: 'wasm-browser',
+        description: 'train cnn, batch 128, in Chromium, wasm vs tfjs-cpu',
+        metric: 'images/s',
+        higherIsBetter: true,
+        ours: { framework: 'mnist-lab', child: () => browserChild('wasm'), measure: imagesPerSecond },
+        peer: {
+          framework: 'tfjs',
+          child: () => browserChild('tfjs'),
+          measure: (result) => ({ value: number(result, 'imagesPerSecond') }),
+        },
+        targets: [{ ...ratioAtLeast(50, 'tfjs-cpu in the page'), backend: 'wasm' }],
+        timeoutSeconds: 1800,
+      };
+    },
+    teach: () => ({
+      // Issue 19: the Teach page end to end in Chromium (a real server, drawings made with the
+      // pointer): a new head on 3 new symbols x 8 drawings, fine-tuned in the page's worker.
+      name: 'teach',
+      description: 'Teach page: new head, 3 classes x 8 drawings',
+      metric: 's',
+      higherIsBetter: false,
+      ours: {
+        framework: 'mnist-lab',
+        child: () => nodeTs(`${WORKLOADS_DIR}/browser.ts`, ['--mode', 'teach']),
+        measure: (result) => withBackend({ value: number(result, 'seconds') }, result),
+      },
+      peer: undefined,
+      skipReason: 'no peer: no other JavaScript library fine-tunes a convnet in a page worker',
+      targets: [{ description: '< 2 s in the page', backend: 'wasm', met: (f) => f.oursMedian < 2 }],
+      timeoutSeconds: 900,
+    }),
     'tfjs-cnn': () => {
       // Issue 3: the js backend against tfjs's pure-JS CPU backend (~2 images/s), so tfjs runs a
       // fixed few batches of 128 per round, after a small untimed warm-up batch (JIT).

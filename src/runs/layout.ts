@@ -77,12 +77,16 @@ function normalizeOf(value: unknown): RunNormalize | undefined {
 function recipeOf(value: unknown): RunRecipe | undefined {
   if (!isRecord(value) || typeof value['dataset'] !== 'string') return undefined;
   const classes = value['classes'];
+  const names = value['classNames'];
   const normalize = normalizeOf(value['normalize']);
   return {
     ...(typeof value['model'] === 'string' ? { model: value['model'] } : {}),
     dataset: value['dataset'],
     ...(Array.isArray(classes) && classes.length > 0 && classes.every((k) => Number.isInteger(k) && k >= 0)
       ? { classes: classes as number[] }
+      : {}),
+    ...(Array.isArray(names) && names.length > 0 && names.every((name) => typeof name === 'string')
+      ? { classNames: names as string[] }
       : {}),
     ...(normalize ? { normalize } : {}),
   };

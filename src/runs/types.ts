@@ -93,6 +93,11 @@ export interface RunRecipe {
   dataset: string;
   /** The class subset a run trained on (relabelled 0..k-1), in order. */
   classes?: number[];
+  /**
+   * The names of the model's outputs, in order, for classes no dataset names (a model taught in the
+   * web page: '+', '-', a user's letters). Wins over the dataset's names.
+   */
+  classNames?: string[];
   normalize?: RunNormalize;
 }
 

@@ -7,16 +7,26 @@
 //   GET  /api/runs                    {runs: RunSummary[]} newest first
 //   GET  /api/runs/:id                {run, config, history, classNames, normalize}
 //   GET  /api/runs/:id/model          the latest checkpoint's model.safetensors (ETag per checkpoint)
+//   GET  /api/runs/:id/onnx           the latest model exported to ONNX (the page's exporter needs Node)
 //   GET  /api/runs/:id/report         report.html (and /report/<file> beside it)
 //   GET  /api/runs/:id/events         Server-Sent Events: metrics.jsonl, replayed then followed
+//   POST /api/runs                    201 {id, run}: a model taught in the page saved as a run (saved-runs.ts)
 //   POST /api/train                   202 {id}: one child `mnist-lab train` at a time
 //   POST /api/predict?run=<id>        a PNG/JPEG body or {pixels: number[784]} -> class probabilities
-//   GET  /*                           the built web app (dist/web)
+//   GET  /*                           the built web app (dist/web), cross-origin isolated (static.ts)
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { METRICS_FILE, REPORT_FILE, REPORT_PNG_DIR, VERSION, getBackend, selectBackend } from '../index.js';
+import {
+  METRICS_FILE,
+  REPORT_FILE,
+  REPORT_PNG_DIR,
+  VERSION,
+  exportOnnx,
+  getBackend,
+  selectBackend,
+} from '../index.js';
 import {
   accessGuard,
   isLoopbackHost,
@@ -46,6 +56,7 @@ import {
 } from './predict.js';
 import { Router, type Guard } from './router.js';
 import { RunCatalog } from './runs.js';
+import { parseSaveRunRequest, saveRun } from './saved-runs.js';
 import { resolveInside, sendFile, serveStatic } from './static.js';
 import { TrainingSupervisor, parseTrainRequest } from './training.js';
 
@@ -82,6 +93,8 @@ export interface ServeOptions {
 export interface ServeLimits {
   /** The largest picture body /api/predict reads (a phone photo is 2-6 MB). */
   imageBodyBytes: number;
+  /** The largest body POST /api/runs reads (a model in base64: the `fast` recipe's is ~1.1 MB). */
+  saveBodyBytes: number;
   /** Threads decoding pictures at once. */
   decodeWorkers: number;
   /** Pictures waiting for a decoder thread; past that, 503 + Retry-After. */
@@ -98,6 +111,7 @@ export interface ServeLimits {
 
 export const SERVE_LIMITS: Readonly<ServeLimits> = {
   imageBodyBytes: 16 << 20,
+  saveBodyBytes: 16 << 20,
   // NOTE: one thread per core but one, at least one and at most two: decoding a photo takes a
   // core for seconds, and the event loop needs a core of its own to stay quick.
   decodeWorkers: Math.max(1, Math.min(2, availableParallelism() - 1)),
@@ -177,6 +191,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       // The ETag changes with the checkpoint: the page asks again with If-None-Match (a 304 when unchanged).
       await sendFile(response, file, fileRequest(request));
     })
+    .add('GET', '/api/runs/:id/onnx', async ({ response, params }) => {
+      const id = params['id'] as string;
+      const { run } = await modelForPrediction(catalog, models, id, log);
+      let bytes: Uint8Array;
+      try {
+        bytes = exportOnnx(run.model);
+      } catch (error) {
+        throw new HttpError(
+          422,
+          `run '${id}': its model cannot be exported to ONNX (${(error as Error).message})`,
+        );
+      }
+      response.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': bytes.length,
+        'content-disposition': `attachment; filename="${id}.onnx"`,
+        'cache-control': 'no-store',
+      });
+      response.end(bytes);
+    })
     .add('GET', '/api/runs/:id/report', async ({ request, response, params }) => {
       const id = params['id'] as string;
       const file = await resolveInside(await catalog.runDir(id), REPORT_FILE);
@@ -201,6 +235,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       } finally {
         release();
       }
+    })
+    .add('POST', '/api/runs', async ({ request, response }) => {
+      if (contentType(request) !== 'application/json') {
+        throw new HttpError(
+          415,
+          `POST /api/runs expects application/json, found '${contentType(request) || 'none'}'`,
+        );
+      }
+      const fix = 'the model is too large to save from the page; save it with the CLI instead';
+      const body = parseSaveRunRequest(
+        parseJsonBody(await readBody(request, limits.saveBodyBytes, fix), 'save run'),
+      );
+      const id = await saveRun(runsDir, body);
+      log(`saved run ${id} (taught in the page: ${body.classNames.length} classes, ${body.method})`);
+      sendJson(response, 201, { id, run: await catalog.summary(id) });
     })
     .add('POST', '/api/train', async ({ request, response }) => {
       if (contentType(request) !== 'application/json') {

@@ -1,6 +1,11 @@
 // Static files of the built web app: index.html for `/`, assets by name, with content types.
 // Only files inside the web root are served (no `..`, no symlinks out, no dotfiles); anything
 // else is a 404. Without a built app, `/` answers 503 saying how to build it.
+//
+// Every file of the app is sent with the headers that make its pages cross-origin isolated
+// (ISOLATION_HEADERS): the page may then use SharedArrayBuffer, so the wasm backend trains in a Web
+// Worker on shared memory with threads (wasm/README.md). Nothing the app loads comes from another
+// origin, so require-corp costs it nothing.
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
@@ -18,6 +23,14 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.svg': 'image/svg+xml',
   '.ico': 'image/x-icon',
   '.txt': 'text/plain; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+/** COOP + COEP make a page cross-origin isolated; CORP lets an isolated page (and its workers) load the file. */
+export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
 };
 
 const NOT_BUILT = 'web app not built: run npm run build';
@@ -67,6 +80,8 @@ export async function sendFile(
     etag,
     'cache-control': options.cache ?? 'no-cache',
     'x-content-type-options': 'nosniff',
+    // A run's report is shown in an iframe of the (isolated) page: it must be isolated too.
+    ...ISOLATION_HEADERS,
   };
   if (options.ifNoneMatch?.split(',').some((tag) => tag.trim() === etag)) {
     response.writeHead(304, headers);
@@ -104,6 +119,7 @@ export async function serveStatic(
   options: { head: boolean; ifNoneMatch?: string | undefined },
 ): Promise<void> {
   const { head } = options;
+  for (const [name, value] of Object.entries(ISOLATION_HEADERS)) response.setHeader(name, value);
   let decoded: string;
   try {
     decoded = decodeURIComponent(pathname);

@@ -52,6 +52,11 @@ describe('browser bundle', () => {
     assert.deepEqual(await nodeImports('web/src/main.ts'), []);
   });
 
+  it('the Teach page, its training worker and the wasm thread worker pull in no Node-only module', async () => {
+    for (const entry of ['web/src/teach/main.ts', 'web/src/teach/worker.ts', 'web/src/wasm-worker.ts'])
+      assert.deepEqual(await nodeImports(entry), [], entry);
+  });
+
   it('the check finds the Node-only modules of src/index.ts (control)', async () => {
     const found = await nodeImports('src/index.ts');
     assert.ok(

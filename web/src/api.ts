@@ -1,6 +1,6 @@
 // Calls to the `mnist-lab serve` JSON API. Every failure becomes an ApiError whose message names the
 // request and what the server said, so the page can show it instead of throwing.
-import type { Health, RunDetail, RunSummary, TrainRequest } from './types.js';
+import type { Health, RunDetail, RunSummary, SaveRunBody, TrainRequest } from './types.js';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -67,6 +67,9 @@ export const api = {
   eventsUrl: (id: string): string => `/api/runs/${encodeURIComponent(id)}/events`,
   train: async (options: TrainRequest): Promise<{ id: string }> =>
     (await (await request('POST', '/api/train', options)).json()) as { id: string },
+  /** A model taught in the page, saved by the server as a new run. */
+  saveRun: async (body: SaveRunBody): Promise<{ id: string; run: RunSummary }> =>
+    (await (await request('POST', '/api/runs', body)).json()) as { id: string; run: RunSummary },
 };
 
 function modelPath(id: string): string {

@@ -14,3 +14,15 @@ export interface TrainRequest {
   limit?: number;
   seed?: number;
 }
+
+/** POST /api/runs: a model taught in the page (src/server/saved-runs.ts checks it). */
+export interface SaveRunBody {
+  /** model.safetensors in base64. */
+  model: string;
+  classNames: string[];
+  method: 'head' | 'lora';
+  base?: string;
+  name?: string;
+  training?: { epochs: number; seconds: number; examples: number };
+  heldOut?: { count: number; accuracyBefore: number; accuracyAfter: number };
+}

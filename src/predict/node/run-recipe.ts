@@ -15,8 +15,12 @@ export async function readRunRecipe(path: string): Promise<RunRecipe | undefined
   return (await runConfigFor(path))?.runConfig?.recipe;
 }
 
-/** (K) class names of a recipe's dataset (its class subset, in order), or undefined when unknown. */
+/**
+ * (K) class names of a run: the names it recorded itself (a model taught in the web page), else its
+ * dataset's (its class subset, in order); undefined when unknown.
+ */
 export function recipeClassNames(recipe: RunRecipe | undefined): string[] | undefined {
+  if (recipe?.classNames) return [...recipe.classNames];
   const dataset = recipe?.dataset ? findDataset(recipe.dataset) : undefined;
   if (!dataset) return undefined;
   return subsetClassNames(dataset.classes, recipe?.classes);

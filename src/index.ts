@@ -167,6 +167,7 @@ export {
   categoricalCrossentropy,
   getLoss,
   meanSquaredError,
+  outputMean,
   serializeLoss,
   sparseCategoricalCrossentropy,
 } from './losses/index.js';
@@ -353,6 +354,22 @@ export { EVALUATE_CLASSIFIER_DEFAULTS, evaluateClassifier } from './eval/evaluat
 export type { ClassifierEvaluation, EvaluateClassifierOptions, LabelledImages } from './eval/evaluate.js';
 export { formatClassificationReport, formatConfusionMatrix, formatMostConfused } from './eval/format.js';
 
+// ---- self-supervised pretraining ----
+export {
+  MAE_DEFAULTS,
+  MaskedAutoencoder,
+  PRETRAIN_DEFAULTS,
+  classifierFromEncoder,
+  isPretrainingModel,
+  maskedAutoencoder,
+  maskedCount,
+  pretrain,
+  pretrainOptimizer,
+  pretrainedEncoder,
+  randomPatchMask,
+} from './pretrain/index.js';
+export type { MaskedAutoencoderArgs, MaskedForward, PatchMask, PretrainOptions } from './pretrain/index.js';
+
 // ---- fine-tuning ----
 export {
   ADAPTER_CONFIG_FILE,
@@ -360,6 +377,8 @@ export {
   ADAPTER_WEIGHTS_FILE,
   BUILT_IN_TASKS,
   COMPARE_DEFAULTS,
+  COMPARE_METHODS,
+  PRETRAINED_COMPARE_METHODS,
   DIGITS_SOURCE_CLASSES,
   DIGITS_TARGET_CLASSES,
   DIGITS_TRANSFER_DEFAULTS,
@@ -422,6 +441,7 @@ export type {
   Architecture as FineTuneArchitecture,
   BaseRecipe,
   BuiltInTask,
+  CompareMethod,
   CompareOptions,
   CompareRow,
   FineTuneMethod,

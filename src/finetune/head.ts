@@ -6,6 +6,8 @@ import { Sequential } from '../train/model.js';
 import type { Model } from '../train/model.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import { Random } from '../util/random.js';
+import { VisionTransformer } from '../zoo/vit.js';
+import { classifierFromEncoder } from '../pretrain/transfer.js';
 
 export interface NewHeadOptions {
   /** Seeds the new head's initial weights. Default 0. */
@@ -35,10 +37,17 @@ export function classifierIndex(model: Model): number {
 }
 
 /**
- * A Sequential model equal to `model` except that its classifier (last Dense) has `classes` outputs
- * and fresh weights. The model is built; compile it before fitting.
+ * A model equal to `model` except that its classifier (last Dense) has `classes` outputs and fresh
+ * weights: a Sequential for a Sequential, a VisionTransformer (its other weights copied) for a
+ * VisionTransformer. The model is built; compile it before fitting.
  */
-export function replaceHead(model: Model, classes: number, options: NewHeadOptions = {}): Sequential {
+export function replaceHead(model: Model, classes: number, options: NewHeadOptions = {}): Model {
+  if (model instanceof VisionTransformer) {
+    if (!Number.isInteger(classes) || classes < 1) {
+      throw new Error(`replaceHead: classes must be a positive whole number, found ${classes}`);
+    }
+    return classifierFromEncoder(model, classes, options.seed ?? NEW_HEAD_DEFAULTS.seed);
+  }
   if (!(model instanceof Sequential)) {
     throw new Error(
       `replaceHead: model '${model.name}' is a ${model.className}; only Sequential models can take a new ` +

@@ -11,8 +11,10 @@ import {
   FINE_TUNE_RUN_DEFAULTS,
   FINE_TUNE_SCHEDULES,
   compareCsv,
+  COMPARE_METHODS,
   compareMethods,
   compareShots,
+  type CompareMethod,
   compareTable,
   layerRows,
   learningCurveSvg,
@@ -267,7 +269,6 @@ async function finetune(flags: FinetuneFlags): Promise<void> {
   }
 }
 
-const COMPARE_METHODS = ['head', 'full', 'lora', 'scratch'] as const;
 
 /** An earlier `finetune compare` output: its table beside the method runs; --overwrite may move it aside. */
 const COMPARE_OUTPUT = {
@@ -281,8 +282,8 @@ async function compare(flags: CompareFlags): Promise<void> {
       "finetune compare needs --from RUN_DIR (train a base first: 'mnist-lab train --out DIR')",
     );
   }
-  const methods = (flags.methods ?? [...COMPARE_METHODS]) as (typeof COMPARE_METHODS)[number][];
-  const unknown = methods.filter((m) => !(COMPARE_METHODS as readonly string[]).includes(m));
+  const methods = flags.methods as CompareMethod[] | undefined;
+  const unknown = (methods ?? []).filter((m) => !(COMPARE_METHODS as readonly string[]).includes(m));
   if (unknown.length > 0) {
     throw new UsageError(
       `--methods: unknown '${unknown.join(', ')}'; choose from ${COMPARE_METHODS.join(', ')}`,
@@ -298,7 +299,7 @@ async function compare(flags: CompareFlags): Promise<void> {
   const common = {
     from: flags.from,
     runDir,
-    methods,
+    ...(methods ? { methods } : {}),
     seed: flags.seed,
     ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
     ...(flags.ranks ? { loraRanks: flags.ranks } : {}),
@@ -430,10 +431,17 @@ export function registerFinetuneCommands(program: Command): void {
     .description('adapt a pretrained run to a new task: new head, frozen layers, LoRA adapters')
     .option(
       '--from <dir>',
-      'the base: a run directory, checkpoint directory or model.safetensors',
+      'the base: a run directory (of train, or of pretrain: its encoder), checkpoint directory or model.safetensors',
       existingPath('--from', 'a run directory, checkpoint directory or model.safetensors'),
     )
-    .addOption(new Option('--method <name>', 'what trains').choices(['head', 'full', 'lora']).default('head'))
+    .addOption(
+      new Option(
+        '--method <name>',
+        'what trains: linear-probe (the new classifier only), head (it and a norm right before it), full, lora',
+      )
+        .choices(['linear-probe', 'head', 'full', 'lora'])
+        .default('head'),
+    )
     .option('--rank <r>', 'LoRA rank (default 4)', integerIn('--rank', 1, 4096))
     .option(
       '--alpha <a>',
@@ -483,7 +491,7 @@ export function registerFinetuneCommands(program: Command): void {
     .command('compare')
     .description('head-only, full, LoRA ranks and from-scratch on one task at equal epochs: a table')
     .option('--ranks <list>', 'LoRA ranks to compare (default 2,8)', numberList('--ranks'))
-    .option('--methods <list>', 'subset of head,full,lora,scratch', (v: string) =>
+    .option('--methods <list>', `subset of ${COMPARE_METHODS.join(',')} (default: head,full,lora,scratch; from a pretraining run scratch,linear-probe,lora,full,cnn)`, (v: string) =>
       v.split(',').map((s) => s.trim()),
     )
     .option(

@@ -369,6 +369,8 @@ export {
   randomPatchMask,
 } from './pretrain/index.js';
 export type { MaskedAutoencoderArgs, MaskedForward, PatchMask, PretrainOptions } from './pretrain/index.js';
+export { reconstructionGrid, reconstructionSection } from './pretrain/node/report.js';
+export type { ReconstructionOptions } from './pretrain/node/report.js';
 
 // ---- fine-tuning ----
 export {
@@ -464,7 +466,7 @@ export type {
 } from './finetune/index.js';
 export type { CurvePoint } from './eval/charts.js';
 export { renderReportCharts, renderReportHtml } from './eval/report.js';
-export type { GalleryItem, ReportCharts, ReportData, TrainingCurves } from './eval/report.js';
+export type { GalleryItem, ReportCharts, ReportData, ReportSection, TrainingCurves } from './eval/report.js';
 export { evaluationRecord, readRunEvents, trainingCurves, writeRunReport } from './eval/node/run-report.js';
 export type { RunReport, RunReportOptions } from './eval/node/run-report.js';
 

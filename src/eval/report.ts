@@ -26,6 +26,13 @@ export interface GalleryItem {
   trueProbability: number;
 }
 
+/** A section a caller adds to the page: its heading and body (HTML the caller built and escaped). */
+export interface ReportSection {
+  id: string;
+  title: string;
+  html: string;
+}
+
 export interface ReportData {
   title: string;
   /** ISO time the report was written. */
@@ -44,6 +51,8 @@ export interface ReportData {
     result: ClassifierEvaluation;
   };
   gallery?: readonly GalleryItem[];
+  /** Further sections after the training curves (a pretraining run's reconstructions): trusted HTML. */
+  sections?: readonly ReportSection[];
   /** Label/value rows: training time, images per second, evaluation time. */
   timing: readonly (readonly [string, string])[];
 }
@@ -193,6 +202,9 @@ export async function renderReportHtml(data: ReportData, charts?: ReportCharts):
     parts.push(
       `<h2>Training curves</h2><div class="grid charts">${figure('loss', svg['loss'])}${figure('accuracy', svg['accuracy'])}${figure('learning-rate', svg['learning-rate'])}</div>`,
     );
+  }
+  for (const section of data.sections ?? []) {
+    parts.push(`<h2 id="${escapeXml(section.id)}">${escapeXml(section.title)}</h2>${section.html}`);
   }
   if (evaluation) {
     const r = evaluation.result;

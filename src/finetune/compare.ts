@@ -50,9 +50,22 @@ export interface CompareOptions {
 }
 
 export type CompareMethod = 'linear-probe' | 'head' | 'full' | 'lora' | 'scratch' | 'cnn';
-export const COMPARE_METHODS: readonly CompareMethod[] = ['linear-probe', 'head', 'full', 'lora', 'scratch', 'cnn'];
+export const COMPARE_METHODS: readonly CompareMethod[] = [
+  'linear-probe',
+  'head',
+  'full',
+  'lora',
+  'scratch',
+  'cnn',
+];
 /** What `finetune compare --from PRETRAIN_RUN` runs by default. */
-export const PRETRAINED_COMPARE_METHODS: readonly CompareMethod[] = ['scratch', 'linear-probe', 'lora', 'full', 'cnn'];
+export const PRETRAINED_COMPARE_METHODS: readonly CompareMethod[] = [
+  'scratch',
+  'linear-probe',
+  'lora',
+  'full',
+  'cnn',
+];
 
 export const COMPARE_DEFAULTS = {
   epochs: 2,
@@ -78,7 +91,8 @@ export interface CompareRow {
 
 /** Runs each method on `options.task` (its training set as given). */
 export async function compareMethods(options: CompareOptions): Promise<CompareRow[]> {
-  const pretrained = options.methods === undefined && isPretrainingModel((await loadBase(options.from)).model);
+  const pretrained =
+    options.methods === undefined && isPretrainingModel((await loadBase(options.from)).model);
   const o = {
     ...COMPARE_DEFAULTS,
     ...options,
@@ -193,7 +207,13 @@ async function fromScratch(
   const seconds = (performance.now() - started) / 1000;
   const test = await model.evaluate(task.test.images, task.test.labels, { batchSize: 1000 });
   const total = model.countParams();
-  return { method: from === 'cnn' ? 'cnn' : 'scratch', trainableParams: total, totalParams: total, accuracy: test.accuracy, seconds };
+  return {
+    method: from === 'cnn' ? 'cnn' : 'scratch',
+    trainableParams: total,
+    totalParams: total,
+    accuracy: test.accuracy,
+    seconds,
+  };
 }
 
 /** The few-shot learning curve: compareMethods() at each K of `shots` (examples per class). */

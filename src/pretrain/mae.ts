@@ -87,7 +87,12 @@ export function maskedCount(patches: number, ratio: number): number {
  * A random mask per image: for each, M = maskedCount(N, ratio) patches chosen uniformly without
  * replacement (a shuffle drawn from `random`), the rest kept. Seeded sources give the same masks.
  */
-export function randomPatchMask(batch: number, patches: number, ratio: number, random: RandomSource): PatchMask {
+export function randomPatchMask(
+  batch: number,
+  patches: number,
+  ratio: number,
+  random: RandomSource,
+): PatchMask {
   const M = maskedCount(patches, ratio);
   const K = patches - M;
   const kept = new Int32Array(batch * K);
@@ -223,10 +228,7 @@ export class MaskedAutoencoder extends Model {
     const M = mask.masked.length / B;
     const z = this.encoder.inputNormalization?.apply(x, context) ?? x; // (B, H, W, C) standardised
     // Targets: (B, H/P, P, W/P, P, C) -> (B, H/P, W/P, P, P, C) -> (B, N, Q), as the projection reads them.
-    const target = reshape(
-      transpose(reshape(z, [B, H / P, P, W / P, P, C]), [0, 1, 3, 2, 4, 5]),
-      [B, N, Q],
-    );
+    const target = reshape(transpose(reshape(z, [B, H / P, P, W / P, P, C]), [0, 1, 3, 2, 4, 5]), [B, N, Q]);
 
     // Encoder on the visible patches: projection, positions, then keep K of N rows per image.
     const patchLayer = this.encoder.patches;
@@ -234,10 +236,7 @@ export class MaskedAutoencoder extends Model {
     const projected = reshape(patchLayer.projection.apply(z, context), [B, N, D]);
     const tokens = add(projected, slice(positions, [0, 1, 0], [1, N, D])); // (B, N, D)
     const visible = gather(reshape(tokens, [B * N, D]), rowsOf(mask.kept, B, K, N)); // (B, K, D)
-    const classToken = add(
-      patchLayer.classTokenWeight as Tensor,
-      slice(positions, [0, 0, 0], [1, 1, D]),
-    ); // (1, 1, D)
+    const classToken = add(patchLayer.classTokenWeight as Tensor, slice(positions, [0, 0, 0], [1, 1, D])); // (1, 1, D)
     let encoded = concat([broadcastTo(classToken, [B, 1, D]), visible], 1); // (B, 1+K, D)
     for (const block of this.encoder.blocks) encoded = block.apply(encoded, context);
     encoded = this.encoder.norm.apply(encoded, context);
@@ -356,7 +355,8 @@ export class MaskedAutoencoder extends Model {
 /** (B, count) int32 rows of a (B*N, width) table: image b's index i is row b*N + i. */
 function rowsOf(indices: Int32Array, B: number, count: number, N: number): Tensor {
   const rows = new Int32Array(B * count);
-  for (let b = 0; b < B; b++) for (let i = 0; i < count; i++) rows[b * count + i] = b * N + (indices[b * count + i] as number);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < count; i++) rows[b * count + i] = b * N + (indices[b * count + i] as number);
   return tensor(rows, [B, count], 'int32');
 }
 
@@ -388,9 +388,13 @@ export function maskedAutoencoder(args: MaskedAutoencoderArgs): MaskedAutoencode
 }
 
 registerLayer('MaskedAutoencoder', (config) => {
-  const encoder = layerFromConfig(config['encoder'] as { className: string; config: Record<string, unknown> });
+  const encoder = layerFromConfig(
+    config['encoder'] as { className: string; config: Record<string, unknown> },
+  );
   if (!(encoder instanceof VisionTransformer)) {
-    throw new Error(`MaskedAutoencoder: its saved encoder is a ${encoder.className}, expected a VisionTransformer`);
+    throw new Error(
+      `MaskedAutoencoder: its saved encoder is a ${encoder.className}, expected a VisionTransformer`,
+    );
   }
   return new MaskedAutoencoder({
     ...baseArgs(config),

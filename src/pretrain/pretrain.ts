@@ -15,8 +15,10 @@ import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import type { FitOptions, History, ImageInput, TrainEvent } from '../train/types.js';
 import type { MaskedAutoencoder } from './mae.js';
 
-export interface PretrainOptions
-  extends Omit<FitOptions, 'validationData' | 'validationSplit' | 'augment' | 'normalize'> {
+export interface PretrainOptions extends Omit<
+  FitOptions,
+  'validationData' | 'validationSplit' | 'augment' | 'normalize'
+> {
   /** Unlabelled held-out images: their reconstruction loss (fixed masks) is the run's val_loss. */
   validationData?: ImageInput;
   /** Peak learning rate of the default optimizer (AdamW, warm-up then cosine). Default 0.001. */
@@ -31,7 +33,10 @@ export const PRETRAIN_DEFAULTS = { learningRate: 0.001, batchSize: 128, weightDe
  * The default pretraining optimizer: AdamW (decay 0.05, betas 0.9 / 0.95, as the MAE paper), a
  * linear warm-up over the first 5% of the steps (at most 500), then a cosine down to 0.
  */
-export function pretrainOptimizer(totalSteps: number, learningRate: number = PRETRAIN_DEFAULTS.learningRate): Optimizer {
+export function pretrainOptimizer(
+  totalSteps: number,
+  learningRate: number = PRETRAIN_DEFAULTS.learningRate,
+): Optimizer {
   const warmupSteps = Math.min(Math.round(totalSteps * 0.05), 500);
   const schedule =
     warmupSteps > 0

@@ -35,7 +35,7 @@ export function pretrainedEncoder(
   if (taskInputShape && shape.join('x') !== taskInputShape.join('x')) {
     throw new Error(
       `${source}: its encoder takes ${shape.join('x')} images, the task has ${taskInputShape.join('x')}; ` +
-        'pretrain on images of the task\'s shape',
+        "pretrain on images of the task's shape",
     );
   }
   return encoder;
@@ -59,7 +59,9 @@ export function classifierFromEncoder(
     if (name.startsWith(headPrefix)) continue;
     const from = source.get(name);
     if (!from || from.size !== value.size) {
-      throw new Error(`classifierFromEncoder: the encoder has no weight '${name}' of shape [${value.shape.join(', ')}]`);
+      throw new Error(
+        `classifierFromEncoder: the encoder has no weight '${name}' of shape [${value.shape.join(', ')}]`,
+      );
     }
     value.data.set(from.data);
   }

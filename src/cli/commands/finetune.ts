@@ -269,7 +269,6 @@ async function finetune(flags: FinetuneFlags): Promise<void> {
   }
 }
 
-
 /** An earlier `finetune compare` output: its table beside the method runs; --overwrite may move it aside. */
 const COMPARE_OUTPUT = {
   what: 'an earlier comparison',
@@ -491,8 +490,10 @@ export function registerFinetuneCommands(program: Command): void {
     .command('compare')
     .description('head-only, full, LoRA ranks and from-scratch on one task at equal epochs: a table')
     .option('--ranks <list>', 'LoRA ranks to compare (default 2,8)', numberList('--ranks'))
-    .option('--methods <list>', `subset of ${COMPARE_METHODS.join(',')} (default: head,full,lora,scratch; from a pretraining run scratch,linear-probe,lora,full,cnn)`, (v: string) =>
-      v.split(',').map((s) => s.trim()),
+    .option(
+      '--methods <list>',
+      `subset of ${COMPARE_METHODS.join(',')} (default: head,full,lora,scratch; from a pretraining run scratch,linear-probe,lora,full,cnn)`,
+      (v: string) => v.split(',').map((s) => s.trim()),
     )
     .option(
       '--few-shot',

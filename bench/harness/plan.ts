@@ -12,7 +12,7 @@ import { nodeTs } from './child.js';
 import type { ChildCommand, ChildResult } from './child.js';
 
 export type BackendName = 'js' | 'native' | 'wasm';
-export type Framework = 'mnist-lab' | 'mnist-lab js' | 'pytorch' | 'tfjs';
+export type Framework = 'mnist-lab' | 'mnist-lab js' | 'mnist-lab supervised' | 'pytorch' | 'tfjs';
 
 export const WORKLOAD_NAMES = [
   'cnn',
@@ -24,6 +24,7 @@ export const WORKLOAD_NAMES = [
   'rss',
   'tfjs-cnn',
   'wasm',
+  'pretrain',
 ] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
@@ -143,7 +144,7 @@ function threadEnv(options: BenchOptions): Record<string, string> {
 }
 
 /** Workloads whose peer is not PyTorch (they run without it). */
-export const NO_TORCH_WORKLOADS: readonly WorkloadName[] = ['tfjs-cnn', 'wasm'];
+export const NO_TORCH_WORKLOADS: readonly WorkloadName[] = ['tfjs-cnn', 'wasm', 'pretrain'];
 
 function torchSide(options: BenchOptions, args: readonly string[], measure: Side['measure']): Side {
   return {
@@ -438,6 +439,44 @@ export function buildPlan(options: BenchOptions, names: readonly WorkloadName[])
           measure: imagesPerSecond,
         },
         targets: [{ description: '>= 4x the js backend', backend: 'wasm', met: ratioAtLeast(4) }],
+        timeoutSeconds: 900,
+      };
+    },
+    pretrain: () => {
+      // Issue 18: pretrain() (MAE around the vit, mask ratio 0.75) against fit() training the same
+      // vit as a classifier, same backend and batch, interleaved round by round.
+      const child = (objective: 'mae' | 'supervised', round: number): ChildCommand =>
+        nodeTs(
+          `${WORKLOADS_DIR}/pretrain.ts`,
+          [
+            '--objective',
+            objective,
+            '--batch',
+            '128',
+            '--warmup',
+            '5',
+            '--seconds',
+            seconds,
+            '--seed',
+            String(round),
+            ...oursCommonArgs(options, options.backend),
+          ],
+          threadEnv(options),
+        );
+      const imagesPerSecond = (result: ChildResult): Measurement =>
+        withBackend({ value: number(result, 'imagesPerSecond') }, result);
+      return {
+        name: 'pretrain',
+        description: 'pretrain vit as MAE (mask 0.75), batch 128, vs supervised vit',
+        metric: 'images/s',
+        higherIsBetter: true,
+        ours: { framework: 'mnist-lab', child: (round) => child('mae', round), measure: imagesPerSecond },
+        peer: {
+          framework: 'mnist-lab supervised',
+          child: (round) => child('supervised', round),
+          measure: imagesPerSecond,
+        },
+        targets: [],
         timeoutSeconds: 900,
       };
     },

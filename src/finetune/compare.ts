@@ -131,8 +131,13 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRo
           runDir: join(o.runDir, `lora-r${rank}`),
           method,
           lora: { rank, alpha: o.alpha },
+        }).catch((error: unknown) => {
+          // A base LoRA cannot adapt (applyLora names why): the comparison goes on without this row.
+          if (!(pretrained && error instanceof Error && error.message.startsWith('applyLora:'))) throw error;
+          log(`lora r=${rank}: not run (${error.message})`);
+          return undefined;
         });
-        push(row(`lora r=${rank}`, result));
+        if (result) push(row(`lora r=${rank}`, result));
       }
     } else {
       const result = await runFineTune({

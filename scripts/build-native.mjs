@@ -55,13 +55,13 @@ function giveUp(reason, short, advice = installHint) {
     console.error(`build:native: ${reason}`);
     process.exit(1);
   }
-  console.log(`mnist-lab: ${short}, so the js backend will be used; ${advice}`);
+  console.log(`mnist-lab: ${short}, so a portable backend (wasm, else js) will be used; ${advice}`);
   process.exit(0);
 }
 
 if (process.env.MNIST_LAB_SKIP_NATIVE === '1' && !force) {
   console.log(
-    'mnist-lab: MNIST_LAB_SKIP_NATIVE=1, so the native addon was not built; the js backend will be used',
+    'mnist-lab: MNIST_LAB_SKIP_NATIVE=1, so the native addon was not built; a portable backend (wasm, else js) will be used',
   );
   process.exit(0);
 }

@@ -13,14 +13,14 @@ const cli = ['--import', 'tsx', 'src/cli/main.ts'];
 const { MNIST_LAB_BACKEND: _forced, ...inherited } = process.env;
 const hidden = { ...inherited, MNIST_LAB_NO_NATIVE: '1', MNIST_LAB_NO_WASM: '1' };
 
-test('the install step without a native build exits 0 with one line naming the js fallback', () => {
+test('the install step without a native build exits 0 with one line naming the portable fallback', () => {
   const run = spawnSync(process.execPath, ['scripts/build-native.mjs'], {
     env: { ...process.env, MNIST_LAB_SKIP_NATIVE: '1' },
     encoding: 'utf8',
   });
   assert.equal(run.status, 0);
   assert.equal(run.stdout.trim().split('\n').length, 1);
-  assert.match(run.stdout, /js backend will be used/);
+  assert.match(run.stdout, /a portable backend \(wasm, else js\) will be used/);
 });
 
 test('train without the addon (and without wasm) runs on js and prints the one-line hint', () => {

@@ -35,7 +35,7 @@ describe('the install script', () => {
     assert.equal(run.stderr, '');
     assert.equal(
       run.stdout,
-      'mnist-lab: oneDNN not found, so the js backend will be used; for the fast native backend: ' +
+      'mnist-lab: oneDNN not found, so a portable backend (wasm, else js) will be used; for the fast native backend: ' +
         'apt-get install libdnnl-dev (or brew install onednn), then npm run build:native\n',
     );
   });
@@ -76,8 +76,8 @@ describe('the install script', () => {
     assert.equal(run.stderr, '');
     assert.equal(
       run.stdout,
-      `mnist-lab: oneDNN found in ${prefix} but the native addon did not build, so the js backend ` +
-        "will be used; 'npm run build:native' shows the compiler's output\n",
+      `mnist-lab: oneDNN found in ${prefix} but the native addon did not build, so a portable backend ` +
+        "(wasm, else js) will be used; 'npm run build:native' shows the compiler's output\n",
     );
   });
 });

@@ -104,6 +104,21 @@ describe('serve: training and its event stream', () => {
     assert.match(errorOf(second), /already running/);
     const listed = (await call(server.url, '/api/runs')).json() as { runs: RunSummary[] };
     assert.equal(listed.runs.find((r) => r.id === id)?.status, 'running');
+    // The training child holds the run's lock (pid, host, start time), as `train` does.
+    const lockPath = join(root, 'runs', id, 'run.lock');
+    let lockText = '';
+    for (const until = Date.now() + 20_000; Date.now() < until && lockText === ''; ) {
+      try {
+        lockText = readFileSync(lockPath, 'utf8');
+      } catch {
+        // not taken yet
+      }
+      if (lockText === '') await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const lock = JSON.parse(lockText) as { pid: number; host: string; since: string; command: string };
+    assert.notEqual(lock.pid, process.pid, 'the child, not the server, holds the lock');
+    assert.match(lock.command, /train/);
+    assert.ok(lock.host.length > 0 && !Number.isNaN(Date.parse(lock.since)), lockText);
 
     const events = await readEvents(`${server.url}/api/runs/${id}/events`);
     const seen = types(events);

@@ -28,4 +28,16 @@ describe('the first run (npm start)', () => {
         'about 60 s; the native backend trains the full cnn recipe (3 epochs on all 60,000) in about 20 s.',
     );
   });
+
+  it('wasm (the fallback without oneDNN) trains the fast recipe for one epoch on all 60,000 images', () => {
+    const wasm = firstRunPlan({ name: 'wasm', threads: 2 });
+    assert.deepEqual([wasm.model, wasm.epochs, wasm.images], ['fast', 1, 60000]);
+    assert.ok(wasm.expectedSeconds >= 15 && wasm.expectedSeconds <= 90, `${wasm.expectedSeconds} s`);
+    assert.ok(firstRunPlan({ name: 'wasm', threads: 1 }).expectedSeconds > wasm.expectedSeconds);
+    assert.equal(
+      firstRunIntro({ name: 'wasm', threads: 2 }),
+      'mnist-lab start: wasm backend (2 threads): the full fast recipe, 1 epoch on all 60,000 training images, ' +
+        'about 30 s; the native backend trains the full cnn recipe (3 epochs on all 60,000) in about 20 s.',
+    );
+  });
 });

@@ -28,13 +28,14 @@ export function defaultOutput(): TextStream | undefined {
 
 /** 12.3s, 4m05s, 1h02m. */
 export function formatSeconds(seconds: number): string {
-  if (seconds < 60) return `${seconds.toFixed(1)}s`;
-  if (seconds < 3600) {
-    const minutes = Math.floor(seconds / 60);
-    return `${minutes}m${String(Math.round(seconds - minutes * 60)).padStart(2, '0')}s`;
+  // Round to the unit shown first, so 59.96 s reads "1m00s" and 179.6 s "3m00s" (never "2m60s").
+  if (seconds < 59.95) return `${seconds.toFixed(1)}s`;
+  const wholeSeconds = Math.round(seconds);
+  if (wholeSeconds < 3600) {
+    return `${Math.floor(wholeSeconds / 60)}m${String(wholeSeconds % 60).padStart(2, '0')}s`;
   }
-  const hours = Math.floor(seconds / 3600);
-  return `${hours}h${String(Math.round((seconds - hours * 3600) / 60)).padStart(2, '0')}m`;
+  const wholeMinutes = Math.round(seconds / 60);
+  return `${Math.floor(wholeMinutes / 60)}h${String(wholeMinutes % 60).padStart(2, '0')}m`;
 }
 
 /** One line per epoch, Keras style: "Epoch 1/5 - 12.3s - loss: 0.2512 - accuracy: 0.9281 - ...". */

@@ -194,7 +194,8 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
   basePath ??= base.modelFile;
   // A pretraining run (mnist-lab pretrain): its encoder, decoder dropped; the new head comes below.
   if (isPretrainingModel(base.model)) {
-    base = { ...base, model: pretrainedEncoder(base.model, basePath, imageShapeOf(o.task.train)) };
+    const encoder = pretrainedEncoder(base.model, basePath, imageShapeOf(o.task.train));
+    base = { ...base, model: encoder, recipe: { ...base.recipe, model: encoder.name } };
   }
   const method = o.method ?? 'head';
   const {

@@ -416,6 +416,7 @@ export {
   layerTable,
   layersUntil,
   learningCurveSvg,
+  fewShotReportHtml,
   loadAdapter,
   loadBase,
   loadTask,

@@ -67,7 +67,7 @@ export {
   compareTable,
 } from './compare.js';
 export type { CompareMethod, CompareOptions, CompareRow } from './compare.js';
-export { learningCurveSvg } from './chart.js';
+export { fewShotReportHtml, learningCurveSvg } from './chart.js';
 export { TRANSFER_CNN, architecture, transferCnn } from './architectures.js';
 export { FEATURE_CACHE_MAX_BYTES, cacheablePrefix, fitWithFeatureCache } from './feature-cache.js';
 export type { FeatureCacheOptions } from './feature-cache.js';

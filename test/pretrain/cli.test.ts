@@ -131,6 +131,10 @@ for (const backend of ['native', 'js']) {
       );
       assert.equal(compared.status, 0, compared.stderr);
       const rows = (JSON.parse(compared.stdout) as { rows: { method: string; shots: number }[] }).rows;
+      assert.match(
+        readFileSync(join(dir, `${backend}-cmp`, 'report.html'), 'utf8'),
+        /<th>K per class<\/th><th>scratch<\/th><th>linear-probe<\/th><th>full<\/th><th>cnn<\/th>/,
+      );
       assert.deepEqual(
         rows.map((r) => `${r.shots} ${r.method}`),
         ['1 scratch', '1 linear-probe', '1 full', '1 cnn'],

@@ -18,6 +18,7 @@ import {
   compareTable,
   layerRows,
   learningCurveSvg,
+  fewShotReportHtml,
   layerTable,
   loadAdapter,
   loadBase,
@@ -322,7 +323,12 @@ async function compare(flags: CompareFlags): Promise<void> {
         ? await compareShots({ ...options, shots: flags.sweep ?? FEW_SHOT_SWEEP })
         : await compareMethods(options);
       await writeFileAtomic(csvPath, compareCsv(rows));
-      if (chartPath) await writeFileAtomic(chartPath, learningCurveSvg(rows, `few-shot: ${task.name}`));
+      if (chartPath) {
+        const title = `few-shot: ${task.name}`;
+        await writeFileAtomic(chartPath, learningCurveSvg(rows, title));
+        const command = `mnist-lab ${process.argv.slice(2).join(' ')}`;
+        await writeFileAtomic(join(runDir, 'report.html'), fewShotReportHtml(rows, title, command));
+      }
       return { rows, taskName: task.name };
     },
   );
@@ -337,7 +343,7 @@ async function compare(flags: CompareFlags): Promise<void> {
     });
   } else {
     printResult(compareTable(rows));
-    printResult(`written: ${csvPath}${chartPath ? ` and ${chartPath}` : ''}`);
+    printResult(`written: ${csvPath}${chartPath ? `, ${chartPath} and ${join(runDir, 'report.html')}` : ''}`);
   }
 }
 

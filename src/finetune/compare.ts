@@ -91,8 +91,7 @@ export interface CompareRow {
 
 /** Runs each method on `options.task` (its training set as given). */
 export async function compareMethods(options: CompareOptions): Promise<CompareRow[]> {
-  const pretrained =
-    options.methods === undefined && isPretrainingModel((await loadBase(options.from)).model);
+  const pretrained = isPretrainingModel((await loadBase(options.from)).model);
   const o = {
     ...COMPARE_DEFAULTS,
     ...options,

@@ -51,6 +51,8 @@ export interface ReportData {
     result: ClassifierEvaluation;
   };
   gallery?: readonly GalleryItem[];
+  /** The loss curve's axis title. Default 'cross-entropy'. */
+  lossLabel?: string;
   /** Further sections after the training curves (a pretraining run's reconstructions): trusted HTML. */
   sections?: readonly ReportSection[];
   /** Label/value rows: training time, images per second, evaluation time. */
@@ -136,7 +138,7 @@ export async function renderReportCharts(data: ReportData): Promise<ReportCharts
   if (curves && curves.loss.length > 0) {
     charts['loss'] = lineChartSvg({
       title: 'Loss',
-      yTitle: 'cross-entropy',
+      yTitle: data.lossLabel ?? 'cross-entropy',
       points: curves.loss,
       faint: ['train (batch)'],
       logScale: true,

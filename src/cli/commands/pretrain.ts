@@ -172,6 +172,7 @@ async function pretrainCommand(flags: PretrainFlags): Promise<void> {
         model,
         dataset: dataset.name,
         sections: [reconstructions.section],
+        lossLabel: 'masked-patch MSE',
       });
       const result = {
         runDir,

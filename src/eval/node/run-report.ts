@@ -51,6 +51,8 @@ export interface RunReportOptions {
   galleryCount?: number;
   /** Further sections after the training curves (a pretraining run's reconstructions). */
   sections?: readonly ReportSection[];
+  /** The loss curve's axis title. Default 'cross-entropy'. */
+  lossLabel?: string;
 }
 
 export interface RunReport {
@@ -374,6 +376,7 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
     ...(modelSummary ? { modelSummary } : {}),
     curves: trainingCurves(events, config),
     ...(options.sections ? { sections: options.sections } : {}),
+    ...(options.lossLabel ? { lossLabel: options.lossLabel } : {}),
     ...(evaluation
       ? {
           evaluation: {

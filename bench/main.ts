@@ -6,7 +6,7 @@
 // (native backend vs PyTorch, end-to-end fast recipe, peak RSS) and 19 (wasm backend >= 4x js). Raw records go to
 // bench/results/latest.json.
 //
-//   npm run bench -- [--workloads cnn,mlp,...] [--rounds 3] [--threads N] [--backend js|native]
+//   npm run bench -- [--workloads cnn,mlp,...] [--rounds 3] [--threads N] [--backend js|native|wasm]
 //                    [--seconds 5] [--quick] [--python /usr/bin/python3]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { pythonHasTorch, runChild } from './harness/child.js';
 import { buildPlan, NO_TORCH_WORKLOADS, WORKLOAD_NAMES } from './harness/plan.js';
 import type { BackendName, BenchOptions, Side, Workload, WorkloadName } from './harness/plan.js';
-import { renderTable, summarise } from './harness/report.js';
+import { checkTargets, renderTable, summarise } from './harness/report.js';
 import type { Round, SideRound, WorkloadSummary } from './harness/report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -95,6 +95,24 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/**
+ * The PyTorch peer must run on OpenBLAS: Debian's PyTorch links libblas.so.3, the reference BLAS
+ * unless libopenblas0-pthread is installed (then update-alternatives points it at OpenBLAS), and on
+ * the reference BLAS it is several times slower (the seed mlp: ~7,500 against ~28,000 images/s).
+ * Each peer child also reports the BLAS it mapped, and ratios against the reference one are refused.
+ */
+function requireOpenBlas(): void {
+  const query = spawnSync('dpkg-query', ['-W', '-f=${Status}', 'libopenblas0-pthread'], { encoding: 'utf8' });
+  if (query.error) return; // not a Debian system: the per-child check still refuses the reference BLAS
+  if (!query.stdout.includes('install ok installed')) {
+    console.error(
+      "bench: the PyTorch peer needs libopenblas0-pthread (without it Debian's PyTorch runs on the " +
+        'reference BLAS); install it: apt-get install libopenblas0-pthread',
+    );
+    process.exit(2);
+  }
+}
+
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
@@ -111,9 +129,10 @@ async function measureSide(
     const result = await runChild(child, ROOT, workload.timeoutSeconds);
     const measurement = side.measure(result);
     const backend = measurement.backend ? ` (${measurement.backend})` : '';
+    const blas = measurement.blas ? ` (BLAS: ${measurement.blas})` : '';
     const accuracy =
       measurement.accuracy === undefined ? '' : `, accuracy ${(100 * measurement.accuracy).toFixed(2)}%`;
-    log(`${label}${backend}: ${measurement.value.toFixed(3)} ${workload.metric}${accuracy}`);
+    log(`${label}${backend}${blas}: ${measurement.value.toFixed(3)} ${workload.metric}${accuracy}`);
     return { measurement, wallSeconds: result.wallSeconds, record: result.record };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -159,20 +178,22 @@ async function main(): Promise<void> {
     `bench: ${names.join(', ')}; ${options.rounds} round(s), ${options.threads} thread(s), backend ` +
       `${environment.backend}, ${environment.cpu ?? 'unknown CPU'}, node ${process.version}`,
   );
+  // torchAvailable is true only when a selected row has a PyTorch peer.
+  if (options.torchAvailable) requireOpenBlas();
   if (!options.torchAvailable && names.some((name) => !NO_TORCH_WORKLOADS.includes(name))) {
     log(
       `bench: ${options.python} cannot import torch: PyTorch rows are skipped (Debian: apt install python3-torch)`,
     );
   }
 
-  const summaries: WorkloadSummary[] = [];
+  const measured: WorkloadSummary[] = [];
+  const workloads = buildPlan(options, names);
   try {
-    for (const workload of buildPlan(options, names)) {
-      summaries.push(await runWorkload(workload, options.rounds));
-    }
+    for (const workload of workloads) measured.push(await runWorkload(workload, options.rounds));
   } finally {
     rmSync(options.scratchDir, { recursive: true, force: true });
   }
+  const summaries = checkTargets(workloads, measured);
 
   const table = renderTable(summaries);
   console.log(`\n${table}`);

@@ -120,7 +120,9 @@ const labels = backend.alloc('int32', N);
 for (let i = 0; i < N; i++) labels[i] = i % 10;
 const logits = k.MatMul(p2.y, wd, { batch: 1, m: N, k: 1600, n: 10, transposeA: false, transposeB: false });
 const xent = k.SoftmaxCrossEntropy(logits, labels, { batch: N, classes: 10, labelSmoothing: 0 });
-const dlogits = k.SoftmaxCrossEntropyGrad(xent.probs, labels, 1, {
+const one = backend.alloc('float32', 1);
+one[0] = 1;
+const dlogits = k.SoftmaxCrossEntropyGrad(xent.probs, labels, one, {
   batch: N,
   classes: 10,
   labelSmoothing: 0,
@@ -163,7 +165,7 @@ const rows: [string, () => unknown][] = [
   ],
   [
     'softmax-xent grad',
-    () => k.SoftmaxCrossEntropyGrad(xent.probs, labels, 1, { batch: N, classes: 10, labelSmoothing: 0 }),
+    () => k.SoftmaxCrossEntropyGrad(xent.probs, labels, one, { batch: N, classes: 10, labelSmoothing: 0 }),
   ],
   [
     'dense bwd dW (1600,10)',
@@ -194,12 +196,10 @@ const rows: [string, () => unknown][] = [
   [
     'adam, 34,826 params in 6 tensors',
     () =>
-      k.AdamUpdate(params, grads, ms, vs, {
-        lr: 1e-3,
+      k.AdamUpdate(params, grads, ms, vs, Float64Array.of(1e-3, ++step), {
         beta1: 0.9,
         beta2: 0.999,
         epsilon: 1e-7,
-        step: ++step,
         weightDecay: 0,
         decoupledWeightDecay: false,
       }),
@@ -310,19 +310,17 @@ function mlpStep(): number {
   const z = k.MatMul(a, mW2, mm(B, 128, 10));
   const zb = k.Add(z, mB2, { aShape: [B, 10], bShape: [10], outShape: [B, 10] });
   const { loss, probs } = k.SoftmaxCrossEntropy(zb, mLabels, xentAttrs);
-  const dz = k.SoftmaxCrossEntropyGrad(probs, mLabels, 1, xentAttrs);
+  const dz = k.SoftmaxCrossEntropyGrad(probs, mLabels, one, xentAttrs);
   const dW2 = k.MatMul(a, dz, mm(128, B, 10, true));
   const dB2 = k.Sum(dz, { shape: [B, 10], axes: [0] });
   const da = k.MatMul(dz, mW2, mm(B, 10, 128, false, true));
   const dh = k.ReluGrad(da, hb);
   const dW1 = k.MatMul(mx, dh, mm(784, B, 128, true));
   const dB1 = k.Sum(dh, { shape: [B, 128], axes: [0] });
-  k.AdamUpdate(mParams, [dW1, dB1, dW2, dB2], mM, mV, {
-    lr: 1e-3,
+  k.AdamUpdate(mParams, [dW1, dB1, dW2, dB2], mM, mV, Float64Array.of(1e-3, ++mStep), {
     beta1: 0.9,
     beta2: 0.999,
     epsilon: 1e-7,
-    step: ++mStep,
     weightDecay: 0,
     decoupledWeightDecay: false,
   });

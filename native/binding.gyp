@@ -18,6 +18,7 @@
         "src/layout.cc",
         "src/matmul.cc",
         "src/norm.cc",
+        "src/plan.cc",
         "src/pool.cc"
       ],
       "include_dirs": [
@@ -26,8 +27,10 @@
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
+      # -fno-math-errno: sqrt without errno handling, so the optimizer loops vectorise (the results
+      # are the same IEEE-exact square roots).
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-ldnnl"],
       "conditions": [
         ["dnnl_lib!=''", {

@@ -4,7 +4,7 @@
 export { VERSION } from './version.js';
 
 // ---- backends ----
-export type { Backend, DType, Kernels, KernelName, Shape, Storage } from './backend/kernels.js';
+export type { Backend, DType, Kernels, KernelName, Precision, Shape, Storage } from './backend/kernels.js';
 export { getBackend, registerBackend, registeredBackends, setBackend } from './backend/registry.js';
 export { NATIVE_HINT, WASM_FALLBACK_HINT, selectBackend } from './backend/select.js';
 export type { BackendName, SelectBackendOptions } from './backend/select.js';
@@ -61,6 +61,7 @@ export type { RandomState } from './util/random.js';
 
 // ---- tensors and autograd (ops are one namespace: top-level names are the Keras layers) ----
 export { Tensor, dispose, isGradEnabled, keep, noGrad, tidy } from './tensor/tensor.js';
+export { checkPrecision, withPrecision } from './tensor/precision.js';
 export type { GradNode } from './tensor/tensor.js';
 export { gradients } from './tensor/autograd.js';
 export { ops } from './tensor/ops/index.js';
@@ -229,6 +230,7 @@ export type {
   EpochBeginEvent,
   EpochEndEvent,
   EvaluateOptions,
+  ExecutionOptions,
   EvaluateResult,
   FitOptions,
   History,

@@ -5,7 +5,7 @@
 // and its peer back to back (A B), and the ratio of each pair is taken before the median: a slow
 // minute slows both members of a pair, so the ratio is steadier than either median.
 import type { ChildRecord } from './child.js';
-import type { Figures, Framework, Measurement, Workload } from './plan.js';
+import { REFUSED_BLAS, type Figures, type Framework, type Measurement, type Workload } from './plan.js';
 
 export interface SideRound {
   readonly measurement: Measurement;
@@ -35,10 +35,50 @@ export interface WorkloadSummary extends Partial<Figures> {
   readonly peerSkipped: string | undefined;
   /** Per-round ratios, > 1 means mnist-lab is better. */
   readonly ratios: readonly number[];
+  /** The BLAS builds the PyTorch peer mapped over the rounds. */
+  readonly peerBlas: readonly string[];
+  /** Why no ratio is given (a peer on the reference BLAS), when none is. */
+  readonly ratioRefused?: string;
   readonly oursAccuracies: readonly number[];
   readonly peerAccuracies: readonly number[];
   readonly targets: readonly TargetStatus[];
   readonly rounds: readonly Round[];
+}
+
+/** The figures a target reads, from a workload's summary (undefined when ours never ran). */
+export function figuresOf(s: WorkloadSummary): Figures | undefined {
+  if (s.oursMedian === undefined) return undefined;
+  return {
+    oursMedian: s.oursMedian,
+    peerMedian: s.peerMedian,
+    ratioMedian: s.ratioMedian,
+    oursMinAccuracy: s.oursMinAccuracy,
+    oursAccuracies: s.oursAccuracies,
+  };
+}
+
+/**
+ * Checks every target once all workloads ran (a bf16 row reads its float32 row). null: not
+ * applicable to the backend that ran, or not judgeable (no measurement, the other row missing).
+ */
+export function checkTargets(
+  workloads: readonly Workload[],
+  summaries: readonly WorkloadSummary[],
+): WorkloadSummary[] {
+  const others = new Map<string, Figures>();
+  for (const s of summaries) {
+    const figures = figuresOf(s);
+    if (figures) others.set(s.workload, figures);
+  }
+  return summaries.map((s, i) => {
+    const figures = figuresOf(s);
+    const workload = workloads[i] as Workload;
+    const targets = workload.targets.map((target): TargetStatus => {
+      const met = figures && s.oursBackend === target.backend ? target.met(figures, others) : undefined;
+      return { description: `${target.description} (${target.backend})`, met: met ?? null };
+    });
+    return { ...s, targets };
+  });
 }
 
 export function median(values: readonly number[]): number | undefined {
@@ -60,16 +100,19 @@ export function summarise(workload: Workload, rounds: readonly Round[]): Workloa
   });
   const oursAccuracies = ours.flatMap((m) => (m.accuracy === undefined ? [] : [m.accuracy]));
   const peerAccuracies = peer.flatMap((m) => (m.accuracy === undefined ? [] : [m.accuracy]));
+  const peerBlas = [...new Set(peer.flatMap((m) => (m.blas === undefined ? [] : [m.blas])))];
+  const refusedBlas = peerBlas.filter((blas) => REFUSED_BLAS.has(blas));
+  const ratioRefused = refusedBlas.length
+    ? `the PyTorch peer ran on the ${refusedBlas.join('/')} BLAS; install libopenblas0-pthread`
+    : undefined;
   const oursMedian = median(ours.map((m) => m.value));
   const peerMedian = median(peer.map((m) => m.value));
-  const ratioMedian = median(ratios);
+  const ratioMedian = ratioRefused ? undefined : median(ratios);
   const oursMinAccuracy = oursAccuracies.length ? Math.min(...oursAccuracies) : undefined;
-  const figures: Figures | undefined =
-    oursMedian === undefined ? undefined : { oursMedian, peerMedian, ratioMedian, oursMinAccuracy };
   const oursBackend = ours.find((m) => m.backend !== undefined)?.backend;
   const targets = workload.targets.map((target): TargetStatus => ({
     description: `${target.description} (${target.backend})`,
-    met: figures && oursBackend === target.backend ? target.met(figures) : null,
+    met: null,
   }));
   return {
     workload: workload.name,
@@ -83,7 +126,9 @@ export function summarise(workload: Workload, rounds: readonly Round[]): Workloa
     oursBackend,
     peerFramework: workload.peer?.framework,
     peerSkipped: workload.skipReason,
-    ratios,
+    ratios: ratioRefused ? [] : ratios,
+    peerBlas,
+    ...(ratioRefused ? { ratioRefused } : {}),
     oursAccuracies,
     peerAccuracies,
     targets,
@@ -107,8 +152,14 @@ function formatAccuracy(accuracies: readonly number[]): string {
 export function renderTable(summaries: readonly WorkloadSummary[]): string {
   const header = ['workload', 'backend', 'mnist-lab', 'peer', 'peer value', 'ratio', 'target', 'status'];
   const rows = summaries.flatMap((s) => {
-    const peerName = s.peerFramework ?? (s.peerSkipped ? 'skipped' : '-');
-    const ratio = s.ratioMedian === undefined ? '-' : `${s.ratioMedian.toFixed(2)}x`;
+    const peerName =
+      (s.peerFramework ?? (s.peerSkipped ? 'skipped' : '-')) +
+      (s.peerBlas.length ? ` (${s.peerBlas.join('/')})` : '');
+    const ratio = s.ratioRefused
+      ? 'refused: reference BLAS'
+      : s.ratioMedian === undefined
+        ? '-'
+        : `${s.ratioMedian.toFixed(2)}x`;
     const base = [
       `${s.workload} (${s.description})`,
       s.oursBackend ?? '?',

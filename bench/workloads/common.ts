@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { getRecipe, selectBackend as selectMnistLabBackend } from '../../src/index.js';
 import type { Model, Optimizer } from '../../src/index.js';
 
-export type RecipeName = 'mlp' | 'cnn' | 'fast';
+export type RecipeName = 'mlp' | 'cnn' | 'fast' | 'vit';
 
-export const RECIPE_NAMES: readonly RecipeName[] = ['mlp', 'cnn', 'fast'];
+export const RECIPE_NAMES: readonly RecipeName[] = ['mlp', 'cnn', 'fast', 'vit'];
 
 /** Training images in MNIST (the `fast` one-cycle schedule spans one epoch of them). */
 const MNIST_TRAIN_COUNT = 60_000;
@@ -27,6 +27,8 @@ export interface RecipeSetup {
   readonly model: Model;
   readonly optimizer: Optimizer;
   readonly batchSize: number;
+  /** Label smoothing of the recipe's loss. */
+  readonly labelSmoothing: number | undefined;
 }
 
 /**
@@ -41,7 +43,15 @@ export function setupRecipe(name: RecipeName): RecipeSetup {
     model: recipe.model(),
     optimizer: recipe.optimizer(stepsPerEpoch),
     batchSize: recipe.batchSize,
+    labelSmoothing: recipe.labelSmoothing,
   };
+}
+
+/** --precision: float32 (default) or bfloat16 (also accepted as bf16). */
+export function parsePrecision(text: string | undefined): 'float32' | 'bfloat16' {
+  if (text === undefined || text === 'float32' || text === 'f32') return 'float32';
+  if (text === 'bfloat16' || text === 'bf16') return 'bfloat16';
+  throw new Error(`--precision: expected float32 or bfloat16, found '${text}'`);
 }
 
 /** Activates the requested backend (or mnist-lab's default choice) and returns its name and threads. */

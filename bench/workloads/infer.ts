@@ -7,10 +7,11 @@
 //
 //   tsx bench/workloads/infer.ts --mode throughput|latency [--model cnn] [--batch 1000]
 //                                [--seconds 5] [--calls 1000] [--backend js|native|wasm] [--threads N]
+//                                [--precision float32|bfloat16]
 import { parseArgs } from 'node:util';
 
 import { loadMnist, tidy } from '../../src/index.js';
-import { emit, parseRecipe, secondsSince, selectBackend, setupRecipe } from './common.js';
+import { emit, parsePrecision, parseRecipe, secondsSince, selectBackend, setupRecipe } from './common.js';
 
 const PIXELS = 28 * 28;
 
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     calls: { type: 'string', default: '1000' },
     backend: { type: 'string' },
     threads: { type: 'string' },
+    precision: { type: 'string' },
   },
 });
 if (values.mode !== 'throughput' && values.mode !== 'latency') {
@@ -31,6 +33,7 @@ if (values.mode !== 'throughput' && values.mode !== 'latency') {
 }
 
 const recipe = parseRecipe(values.model);
+const precision = parsePrecision(values.precision);
 const { backend, threads } = selectBackend(
   values.backend,
   values.threads === undefined ? undefined : Number(values.threads),
@@ -42,7 +45,7 @@ const { model } = setupRecipe(recipe);
 function predictImages(first: number, count: number): void {
   tidy(() => {
     const images = test.images.subarray(first * PIXELS, (first + count) * PIXELS); // (count, 28, 28) u8
-    const logits = model.predict(images, { batchSize: count }); // (count, 10)
+    const logits = model.predict(images, { batchSize: count, precision }); // (count, 10)
     if (!Number.isFinite(logits.data[0])) throw new Error('predict returned a non-finite logit');
   });
 }

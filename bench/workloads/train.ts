@@ -10,11 +10,12 @@
 //
 //   tsx bench/workloads/train.ts --model cnn [--batch 128] [--warmup 5] [--seconds 5] [--steps K]
 //                                [--backend js|native|wasm] [--threads N] [--seed S] [--full-data]
+//                                [--precision float32|bfloat16] [--no-compile]
 import { parseArgs } from 'node:util';
 
 import { loadMnist, sparseCategoricalCrossentropy } from '../../src/index.js';
 import type { TrainEvent } from '../../src/index.js';
-import { emit, parseRecipe, secondsSince, selectBackend, setupRecipe } from './common.js';
+import { emit, parsePrecision, parseRecipe, secondsSince, selectBackend, setupRecipe } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     seed: { type: 'string', default: '0' },
     'full-data': { type: 'boolean', default: false },
+    precision: { type: 'string' },
+    'no-compile': { type: 'boolean', default: false },
   },
 });
 
@@ -35,18 +38,19 @@ const warmupSteps = Number(values.warmup);
 const timeBudgetSeconds = Number(values.seconds);
 const maxTimedSteps = values.steps === undefined ? Infinity : Number(values.steps);
 const fullEpoch = values['full-data'];
+const precision = parsePrecision(values.precision);
 
 const { backend, threads } = selectBackend(
   values.backend,
   values.threads === undefined ? undefined : Number(values.threads),
 );
 // The backend first: weights live in its storage.
-const { model, optimizer, batchSize: recipeBatchSize } = setupRecipe(recipe);
+const { model, optimizer, labelSmoothing, batchSize: recipeBatchSize } = setupRecipe(recipe);
 const batchSize = Number(values.batch ?? recipeBatchSize);
 const { train } = await loadMnist();
 model.compile({
   optimizer,
-  loss: sparseCategoricalCrossentropy({ fromLogits: true }),
+  loss: sparseCategoricalCrossentropy({ fromLogits: true, labelSmoothing: labelSmoothing ?? 0 }),
 });
 
 const controller = new AbortController();
@@ -82,6 +86,8 @@ await model.fit(train.images, train.labels, {
   verbose: 0,
   onEvent,
   signal: controller.signal,
+  precision,
+  compile: !values['no-compile'],
 });
 
 if (timedStart === undefined || timedEnd === undefined || timedSteps === 0) {
@@ -90,6 +96,7 @@ if (timedStart === undefined || timedEnd === undefined || timedSteps === 0) {
 const seconds = Number(timedEnd - timedStart) / 1e9;
 emit({
   workload: recipe,
+  precision,
   backend,
   threads,
   batchSize,

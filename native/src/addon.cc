@@ -37,6 +37,27 @@ Cache &PrimitiveCache() {
   return cache;
 }
 
+namespace {
+uint64_t cacheGeneration = 1;
+OpFn opTable[kOpCount] = {};
+}  // namespace
+
+uint64_t CacheGeneration() { return cacheGeneration; }
+
+/** Clears the primitive cache; plans holding resolved entries see the new generation. */
+void ClearPrimitiveCache() {
+  PrimitiveCache().clear();
+  cacheGeneration++;
+}
+
+void RegisterOp(OpCode code, OpFn fn) { opTable[code] = fn; }
+
+void Execute(const Op &op) {
+  if (op.code <= 0 || op.code >= kOpCount || opTable[op.code] == nullptr)
+    throw std::runtime_error("unknown native op code " + std::to_string(op.code));
+  opTable[op.code](op);
+}
+
 Dims RowMajorStrides(const Dims &dims) {
   Dims strides(dims.size(), 1);
   for (int i = static_cast<int>(dims.size()) - 2; i >= 0; i--) strides[i] = strides[i + 1] * dims[i + 1];
@@ -154,7 +175,7 @@ void SetThreads(const Napi::CallbackInfo &info) {
 #if defined(_OPENMP)
   omp_set_num_threads(static_cast<int>(n));
 #endif
-  PrimitiveCache().clear();
+  ClearPrimitiveCache();
 }
 
 Napi::Value GetThreads(const Napi::CallbackInfo &info) {
@@ -172,7 +193,26 @@ Napi::Value Version(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), s);
 }
 
-void ClearCache(const Napi::CallbackInfo &) { PrimitiveCache().clear(); }
+void ClearCache(const Napi::CallbackInfo &) { ClearPrimitiveCache(); }
+
+/** cpuIsa(): the instruction set oneDNN dispatches to here, e.g. "avx512_core_bf16". */
+Napi::Value CpuIsa(const Napi::CallbackInfo &info) {
+  const char *name = "other";
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: name = "sse41"; break;
+    case dnnl::cpu_isa::avx: name = "avx"; break;
+    case dnnl::cpu_isa::avx2: name = "avx2"; break;
+    case dnnl::cpu_isa::avx512_mic: name = "avx512_mic"; break;
+    case dnnl::cpu_isa::avx512_mic_4ops: name = "avx512_mic_4ops"; break;
+    case dnnl::cpu_isa::avx512_core: name = "avx512_core"; break;
+    case dnnl::cpu_isa::avx512_core_vnni: name = "avx512_core_vnni"; break;
+    case dnnl::cpu_isa::avx512_core_bf16: name = "avx512_core_bf16"; break;
+    case dnnl::cpu_isa::avx512_core_amx: name = "avx512_core_amx"; break;
+    case dnnl::cpu_isa::avx2_vnni: name = "avx2_vnni"; break;
+    default: break;
+  }
+  return Napi::String::New(info.Env(), name);
+}
 
 Napi::Value CacheSize(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), static_cast<double>(PrimitiveCache().size()));
@@ -190,6 +230,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ExportValue(env, exports, "version", Version);
   Export(env, exports, "clearCache", ClearCache);
   ExportValue(env, exports, "cacheSize", CacheSize);
+  ExportValue(env, exports, "cpuIsa", CpuIsa);
   RegisterConv(env, exports);
   RegisterPool(env, exports);
   RegisterMatMul(env, exports);
@@ -198,6 +239,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterLayout(env, exports);
   RegisterNorm(env, exports);
   RegisterFused(env, exports);
+  RegisterPlan(env, exports);
   return exports;
 }
 

@@ -110,15 +110,15 @@ struct BinaryEntry : Entry {
   ArgMap args;
 };
 
-void Binary(const Napi::CallbackInfo &info) {
-  // binary(op, a, b, out, packedShapes)
-  const int64_t op = Int(info, 0);
-  const float *a = F32(info, 1, "binary a");
-  const float *b = F32(info, 2, "binary b");
-  float *out = F32(info, 3, "binary out");
-  Shapes s = ReadShapes(Ints(info, 4, "binary shapes"));
+void Binary(const Op &call) {
+  // buffers: a, b, out; ints: op, then the packed shapes
+  const int64_t op = call.Int(0);
+  const float *a = call.F(0);
+  const float *b = call.F(1);
+  float *out = call.F(2);
+  Shapes s = ReadShapes(call.ints + 1);
   if (Product(s.out) == 0) return;
-  SmallWork small(Product(s.out));
+  OneThreadIf serial(IsSmallWork(Product(s.out)));
   const bool aFull = s.a == s.out, bFull = s.b == s.out;
   algorithm alg;
   bool swap = false;
@@ -148,7 +148,7 @@ void Binary(const Napi::CallbackInfo &info) {
   }
   Key key;
   key.add(kBinary).add(static_cast<int64_t>(alg)).add(s.a).add(s.b);
-  auto &e = Cached<BinaryEntry>(key, [&] {
+  auto &e = Cached<BinaryEntry>(call, key, [&] {
     auto entry = std::make_unique<BinaryEntry>();
     const memory::desc d0 = PlainDesc(s.a), d1 = PlainDesc(s.b), dd = PlainDesc(s.out);
     entry->prim = binary(binary::primitive_desc(binary::desc(alg, d0, d1, dd), Engine()));
@@ -247,13 +247,12 @@ struct ReductionEntry : Entry {
   ArgMap args;
 };
 
-void Reduce(const Napi::CallbackInfo &info) {
-  // reduce(op 0 sum | 1 max, x, out, packed [rank, dims..., axisCount, axes...])
-  const int64_t op = Int(info, 0);
-  float *x = F32(info, 1, "reduce x");
-  View outView = ReadView(info.Env(), info[2], "reduce out");
-  float *out = static_cast<float *>(outView.data);
-  const int32_t *p = Ints(info, 3, "reduce shape");
+void Reduce(const Op &call) {
+  // buffers: x, out; ints: op (0 sum | 1 max), rank, dims..., axisCount, axes...
+  const int64_t op = call.Int(0);
+  float *x = call.F(0);
+  float *out = call.F(1);
+  const int32_t *p = call.ints + 1;
   const int64_t rank = *p++;
   Dims src(p, p + rank);
   p += rank;
@@ -265,7 +264,7 @@ void Reduce(const Napi::CallbackInfo &info) {
     std::fill(out, out + outCount, op == 0 ? 0.f : -std::numeric_limits<float>::infinity());
     return;
   }
-  SmallWork small(inCount);
+  OneThreadIf serial(IsSmallWork(inCount));
   if (inCount == outCount) {  // only size-1 axes reduced: a copy (oneDNN rejects src == dst shapes)
     std::memcpy(out, x, sizeof(float) * static_cast<size_t>(inCount));
     return;
@@ -278,7 +277,7 @@ void Reduce(const Napi::CallbackInfo &info) {
   }
   Key key;
   key.add(kReduction).add(op).add(src).add(dst);
-  auto &e = Cached<ReductionEntry>(key, [&] {
+  auto &e = Cached<ReductionEntry>(call, key, [&] {
     auto entry = std::make_unique<ReductionEntry>();
     const memory::desc sd = PlainDesc(src), dd = PlainDesc(dst);
     const algorithm alg = op == 0 ? algorithm::reduction_sum : algorithm::reduction_max;
@@ -295,9 +294,9 @@ void Reduce(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
-void RegisterBinary(Napi::Env env, Napi::Object exports) {
-  Export(env, exports, "binary", Binary);
-  Export(env, exports, "reduce", Reduce);
+void RegisterBinary(Napi::Env, Napi::Object) {
+  RegisterOp(kOpBinary, Binary);
+  RegisterOp(kOpReduce, Reduce);
 }
 
 }  // namespace mnl

@@ -1,26 +1,31 @@
 // Shared plumbing for the mnist-lab native backend: the oneDNN engine and stream, the primitive
-// cache, argument readers for N-API calls, and plain (row-major) memory descriptors.
+// cache, the op calling convention every kernel follows (eager calls and captured step plans), and
+// plain (row-major) memory descriptors.
 //
 // Constraints:
 // - Single-threaded callers: every entry point runs on Node's main thread, so the cache, the engine
 //   and the stream need no locks. Parallelism lives inside oneDNN (OpenMP) and in the OpenMP loops
 //   of the fused kernels.
-// - Storage is float32 or int32 only; float64 is rejected in the TypeScript layer before a call.
+// - Storage is float32 or int32 (float64 only for an optimizer's schedule); float64 tensors are
+//   rejected in the TypeScript layer before a call.
 // - Primitives are cached by a compact integer key (kernel id + shape + attributes). A cache entry
 //   also owns the dnnl::memory objects bound to the caller's buffers: a call only swaps their data
-//   handles (set_data_handle) and executes, so the steady state creates no oneDNN objects.
+//   handles (set_data_handle) and executes, so the steady state creates no oneDNN objects. A plan op
+//   keeps a pointer to its entry, so a replayed step does not even look the key up.
 #pragma once
 
 #include <napi.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -119,35 +124,220 @@ memory::desc PlainDesc(const Dims &dims, DT dt = DT::f32);
 inline memory Unbound(const memory::desc &md) { return memory(md, Engine(), DNNL_MEMORY_NONE); }
 int64_t Product(const Dims &dims);
 
-// ---- threading of small ops ----
+// ---- threading ----
 
 /**
- * Runs the enclosing scope on one thread when `elements` is small. Below ~16K elements an OpenMP
- * fork/join costs more than the work (and on a busy machine a barrier can wait a whole scheduler
- * slice). Only for primitives that size their parallelism at execution time (eltwise, binary,
- * softmax, reorder, the C++ loops); convolutions fix their thread split at creation.
+ * Runs the enclosing scope on one OpenMP thread when `serial` is true, and on the whole team
+ * otherwise. Used where a fork/join costs more than the work it splits (small elementwise ops) and
+ * where oneDNN fixes a kernel's thread split when the primitive is created (convolutions).
  */
-class SmallWork {
+class OneThreadIf {
  public:
-  static constexpr int64_t kThreshold = 1 << 14;
-  explicit SmallWork(int64_t elements, int64_t threshold = kThreshold) {
+  explicit OneThreadIf(bool serial) {
 #if defined(_OPENMP)
-    if (elements < threshold) {
+    if (serial) {
       saved_ = omp_get_max_threads();
       if (saved_ > 1) omp_set_num_threads(1);
     }
 #endif
   }
-  ~SmallWork() {
+  ~OneThreadIf() {
 #if defined(_OPENMP)
     if (saved_ > 1) omp_set_num_threads(saved_);
 #endif
   }
-  SmallWork(const SmallWork &) = delete;
-  SmallWork &operator=(const SmallWork &) = delete;
+  OneThreadIf(const OneThreadIf &) = delete;
+  OneThreadIf &operator=(const OneThreadIf &) = delete;
 
  private:
   int saved_ = 0;
+};
+
+/**
+ * Below ~16K elements an OpenMP fork/join costs more than the work (and on a busy machine a barrier
+ * can wait a whole scheduler slice): such ops run on one thread. Only for primitives that size
+ * their parallelism at execution time (eltwise, binary, softmax, reorder, the C++ loops).
+ */
+constexpr int64_t kSmallWork = 1 << 14;
+inline bool IsSmallWork(int64_t elements) { return elements < kSmallWork; }
+
+/**
+ * Below ~4M multiply-adds (a convolution or a product on one image, the seed mlp's layers) a
+ * primitive runs on one thread: on 2 cores the fork/join and the split cost more than they save
+ * (measured, the cnn recipe's single-image forward: 0.037 ms on one thread, 0.083 on two). oneDNN
+ * sizes a convolution's thread split when the primitive is created, so such primitives are created
+ * and executed inside OneThreadIf.
+ */
+constexpr int64_t kSmallCompute = int64_t{1} << 22;
+inline bool IsSmallCompute(int64_t multiplyAdds) { return multiplyAdds < kSmallCompute; }
+
+// ---- plain C++ loops ----
+
+/**
+ * The addon is built for the baseline x86-64 (SSE2) so it loads on any such CPU; the hot elementwise
+ * loops are compiled three times and the best one for the CPU is picked when the addon loads (the
+ * results are the same: each element's arithmetic is identical IEEE operations, without FMA
+ * contraction under -std=c++17).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MNL_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MNL_VECTOR_CLONES
+#endif
+
+/**
+ * Calls span(list, begin, end) for the element ranges of several buffers (lengths[list]), the
+ * elements split evenly across the OpenMP team when there are more than `parallelAbove` in all.
+ */
+template <typename Span>
+void ForEachRange(const std::vector<int64_t> &lengths, int64_t parallelAbove, Span &&span) {
+  int64_t total = 0;
+  for (int64_t n : lengths) total += n;
+#pragma omp parallel if (total > parallelAbove)
+  {
+#if defined(_OPENMP)
+    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+#else
+    const int64_t threads = 1, t = 0;
+#endif
+    const int64_t begin = total * t / threads, end = total * (t + 1) / threads;
+    int64_t offset = 0;
+    for (size_t k = 0; k < lengths.size() && offset < end; k++) {
+      const int64_t n = lengths[k];
+      const int64_t from = std::max(begin - offset, int64_t{0}), to = std::min(end - offset, n);
+      if (from < to) span(k, from, to);
+      offset += n;
+    }
+  }
+}
+
+// ---- ops: the one calling convention of every kernel ----
+//
+// A kernel call is an Op: an op code, buffer pointers, int and double attributes. An eager call from
+// TypeScript is a program of one op (Run); a captured training step is a plan of many (plan.cc).
+// Op codes and each op's operand layout are mirrored in src/backend/native/binding.ts.
+
+enum OpCode : int32_t {
+  kOpConv2D = 1,
+  kOpConv2DBackpropInput,
+  kOpConv2DBackpropFilter,
+  kOpMaxPool,
+  kOpMaxPoolGrad,
+  kOpAvgPool,
+  kOpAvgPoolGrad,
+  kOpMatMul,
+  kOpEltwise,
+  kOpEltwiseGrad,
+  kOpSoftmax,
+  kOpSoftmaxGrad,
+  kOpBinary,
+  kOpReduce,
+  kOpTranspose,
+  kOpConcat,
+  kOpSlice,
+  kOpPad,
+  kOpArgMax,
+  kOpBatchNorm,
+  kOpBatchNormGrad,
+  kOpBatchNormInference,
+  kOpLayerNorm,
+  kOpLayerNormGrad,
+  kOpSoftmaxCrossEntropy,
+  kOpSoftmaxCrossEntropyGrad,
+  kOpDropout,
+  kOpAdamUpdate,
+  kOpSgdUpdate,
+  kOpGather,
+  kOpGatherGrad,
+  kOpAllFinite,
+  kOpBatchNormMovingUpdate,
+  kOpSkipUnless,  // plans only: skips the next ints[0] ops unless the int32 flag buffer is non-zero
+  kOpCount
+};
+
+/** One kernel call: its buffers, attributes and (in a plan) the slot of its cached primitive. */
+struct Op {
+  int32_t code = 0;
+  int nBuffers = 0;
+  void *const *buffers = nullptr;
+  int nInts = 0;
+  const int32_t *ints = nullptr;
+  int nFloats = 0;
+  const double *floats = nullptr;
+  /** A plan's slot for this op's cache entry (resolved on first run); nullptr for eager calls. */
+  Entry **slot = nullptr;
+
+  float *F(int i) const { return static_cast<float *>(Buffer(i)); }
+  int32_t *I(int i) const { return static_cast<int32_t *>(Buffer(i)); }
+  void *Buffer(int i) const {
+    if (i >= nBuffers) throw std::runtime_error("internal: op " + std::to_string(code) + " reads buffer " + std::to_string(i));
+    return buffers[i];
+  }
+  int64_t Int(int i) const {
+    if (i >= nInts) throw std::runtime_error("internal: op " + std::to_string(code) + " reads int " + std::to_string(i));
+    return ints[i];
+  }
+  double Float(int i) const {
+    if (i >= nFloats) throw std::runtime_error("internal: op " + std::to_string(code) + " reads float " + std::to_string(i));
+    return floats[i];
+  }
+};
+
+using OpFn = void (*)(const Op &);
+/** Registers the executor of an op code (each family file registers its own). */
+void RegisterOp(OpCode code, OpFn fn);
+/** Runs one op through its registered executor. */
+void Execute(const Op &op);
+
+/** Incremented whenever the primitive cache is cleared: plans drop their resolved slots then. */
+uint64_t CacheGeneration();
+
+/** Cached() through a plan's slot: the key is looked up once per plan, then the slot answers. */
+template <typename T, typename Make>
+T &Cached(const Op &op, const Key &key, Make &&make) {
+  if (op.slot != nullptr && *op.slot != nullptr) return *static_cast<T *>(*op.slot);
+  T &entry = Cached<T>(key, std::forward<Make>(make));
+  if (op.slot != nullptr) *op.slot = &entry;
+  return entry;
+}
+
+/**
+ * A user buffer in its plain float32 layout and, when the primitive wants another layout or data
+ * type (blocked, bfloat16), a private copy plus the reorder between them: inputs are reordered in
+ * before the primitive runs (BindIn), outputs are reordered out after it (BindOut, then Flush).
+ */
+struct Staged {
+  // Kernels (18K floats for the cnn recipe's conv2, ~10 us) are reordered on one thread: one fork
+  // and barrier less per call, and a barrier is what stalls when another process has the core.
+  static constexpr int64_t kSerialReorder = 1 << 16;
+  memory user, internal;
+  dnnl::reorder prim;
+  bool needsReorder = false;
+  int64_t elements = 0;
+
+  void Init(const memory::desc &userDesc, const memory::desc &wanted, bool isInput) {
+    user = Unbound(userDesc);
+    elements = Product(userDesc.dims());
+    needsReorder = wanted != userDesc;
+    if (!needsReorder) {
+      internal = user;
+      return;
+    }
+    internal = memory(wanted, Engine());
+    prim = isInput ? dnnl::reorder(user, internal) : dnnl::reorder(internal, user);
+  }
+  void BindIn(void *data) {
+    user.set_data_handle(data);
+    if (!needsReorder) return;
+    OneThreadIf serial(elements < kSerialReorder);
+    prim.execute(Stream(), user, internal);
+  }
+  void BindOut(void *data) { user.set_data_handle(data); }
+  void Flush() {
+    if (!needsReorder) return;
+    OneThreadIf serial(elements < kSerialReorder);
+    prim.execute(Stream(), internal, user);
+  }
 };
 
 // ---- N-API argument readers ----
@@ -160,22 +350,8 @@ struct View {
 };
 
 View ReadView(const Napi::Env &env, const Napi::Value &value, const char *what);
-inline float *F32(const Napi::CallbackInfo &info, size_t i, const char *what) {
-  View v = ReadView(info.Env(), info[i], what);
-  if (v.type != napi_float32_array) throw std::runtime_error(std::string(what) + ": expected a Float32Array");
-  return static_cast<float *>(v.data);
-}
-inline int32_t *I32(const Napi::CallbackInfo &info, size_t i, const char *what) {
-  View v = ReadView(info.Env(), info[i], what);
-  if (v.type != napi_int32_array) throw std::runtime_error(std::string(what) + ": expected an Int32Array");
-  return static_cast<int32_t *>(v.data);
-}
 inline double Num(const Napi::CallbackInfo &info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
 inline int64_t Int(const Napi::CallbackInfo &info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
-inline bool Bool(const Napi::CallbackInfo &info, size_t i) { return info[i].As<Napi::Boolean>().Value(); }
-
-/** Reads a packed int32 attribute block (an Int32Array). */
-inline const int32_t *Ints(const Napi::CallbackInfo &info, size_t i, const char *what) { return I32(info, i, what); }
 
 // ---- registration: every entry point converts C++ exceptions into JS errors ----
 
@@ -184,7 +360,7 @@ using ValueHandler = Napi::Value (*)(const Napi::CallbackInfo &);
 void Export(Napi::Env env, Napi::Object exports, const char *name, Handler fn);
 void ExportValue(Napi::Env env, Napi::Object exports, const char *name, ValueHandler fn);
 
-// Families, one per source file.
+// Families, one per source file: each registers its ops (and any query functions it exports).
 void RegisterConv(Napi::Env env, Napi::Object exports);
 void RegisterPool(Napi::Env env, Napi::Object exports);
 void RegisterMatMul(Napi::Env env, Napi::Object exports);
@@ -193,11 +369,14 @@ void RegisterBinary(Napi::Env env, Napi::Object exports);
 void RegisterLayout(Napi::Env env, Napi::Object exports);
 void RegisterNorm(Napi::Env env, Napi::Object exports);
 void RegisterFused(Napi::Env env, Napi::Object exports);
+void RegisterPlan(Napi::Env env, Napi::Object exports);
 
 /** Geometry block shared by convolution and pooling, as packed by the TypeScript side. */
 struct Window {
   int64_t N, H, W, C, KH, KW, OH, OW, sH, sW, pT, pB, pL, pR, dH, dW, O;
-  static Window Read(const int32_t *g, bool hasO) {
+  /** Multiply-adds of a convolution over this window (one direction). */
+  int64_t MultiplyAdds() const { return N * OH * OW * O * KH * KW * C; }
+  static Window Read(const int32_t *g, bool hasO = true) {
     Window w{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15],
              hasO ? g[16] : 0};
     return w;

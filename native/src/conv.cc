@@ -32,18 +32,28 @@ namespace {
 
 using namespace dnnl;
 
+/**
+ * The descriptors of one geometry. src/dst/weightsUser: the caller's float32 buffers. srcOp,
+ * diffDstOp, weightsAny: what the primitives read, in the op's precision (bf16: bfloat16 operands;
+ * the float32 buffers are converted by the Staged reorders). diffWeightsAny: the float32 weight
+ * gradient (accumulated in float32 either way).
+ */
 struct ConvDescs {
-  memory::desc src, dst, srcAny, dstAny, weightsAny, weightsUser, bias;
+  memory::desc src, dst, srcAny, dstAny, srcOp, diffDstOp, weightsAny, diffWeightsAny, weightsUser, bias;
   Dims strides, dilates, padL, padR;
 };
 
-ConvDescs Describe(const Window &w) {
+ConvDescs Describe(const Window &w, bool bf16) {
+  const DT op = bf16 ? DT::bf16 : DT::f32;
   ConvDescs d;
   d.src = memory::desc({w.N, w.C, w.H, w.W}, DT::f32, Tag::nhwc);
   d.dst = memory::desc({w.N, w.O, w.OH, w.OW}, DT::f32, Tag::nhwc);
   d.srcAny = memory::desc({w.N, w.C, w.H, w.W}, DT::f32, Tag::any);
   d.dstAny = memory::desc({w.N, w.O, w.OH, w.OW}, DT::f32, Tag::any);
-  d.weightsAny = memory::desc({w.O, w.C, w.KH, w.KW}, DT::f32, Tag::any);
+  d.srcOp = memory::desc({w.N, w.C, w.H, w.W}, op, Tag::nhwc);
+  d.diffDstOp = memory::desc({w.N, w.O, w.OH, w.OW}, op, Tag::nhwc);
+  d.weightsAny = memory::desc({w.O, w.C, w.KH, w.KW}, op, Tag::any);
+  d.diffWeightsAny = memory::desc({w.O, w.C, w.KH, w.KW}, DT::f32, Tag::any);
   d.weightsUser = memory::desc({w.O, w.C, w.KH, w.KW}, DT::f32, Tag::hwio);
   d.bias = memory::desc({w.O}, DT::f32, Tag::a);
   d.strides = {w.sH, w.sW};
@@ -66,6 +76,21 @@ bool WinogradFits(const Window &w) {
          w.O % 16 == 0 && tiles >= 64;
 }
 
+/**
+ * Whether a convolution asked for bfloat16 computes in it. Where the bfloat16 kernels are slower on
+ * avx512_core_bf16 it stays float32 (the request is mixed precision, and float32 is the exact
+ * case of it). Measured (2 threads, batch 128/256, ms):
+ * - one input channel (the first layer on images: pairs of channels are what bf16 dot products
+ *   multiply, so C = 1 wastes half): cnn conv1 forward 0.80 -> 1.11, backward-weights 0.92 -> 1.08;
+ *   fast conv1 (5x5) forward 1.0 -> 1.4, backward-weights 1.6 -> 2.3. Below 16 channels: float32.
+ * - backward-weights where Winograd fits (cnn conv2): Winograd f32 1.24, bf16 direct 1.43: float32.
+ * - the rest gains: cnn conv2 forward 1.39 (Winograd) -> 0.97, backward-data 1.66 -> 0.97; fast
+ *   conv2 (C 24) forward 1.21 -> 0.89, backward-data 1.40 -> 0.79, backward-weights 1.47 -> 1.17.
+ */
+bool ComputesInBf16(const Window &g, bool requested, bool backwardWeights) {
+  return requested && g.C >= 16 && !(backwardWeights && WinogradFits(g));
+}
+
 /** True when oneDNN has no implementation for a descriptor (then the caller falls back). */
 bool Unimplemented(const dnnl::error &e) { return e.status == dnnl_unimplemented; }
 
@@ -85,7 +110,7 @@ PrimitiveDesc Prefer(PrimitiveDesc pd, const char *prefix) {
 
 convolution_forward::primitive_desc ForwardPd(const ConvDescs &d, bool withBias, bool relu, bool winograd) {
   const algorithm alg = winograd ? algorithm::convolution_winograd : algorithm::convolution_direct;
-  const memory::desc &src = winograd ? d.srcAny : d.src, &dst = winograd ? d.dstAny : d.dst;
+  const memory::desc &src = winograd ? d.srcAny : d.srcOp, &dst = winograd ? d.dstAny : d.dst;
   auto desc = withBias ? convolution_forward::desc(prop_kind::forward_training, alg, src, d.weightsAny, d.bias, dst,
                                                    d.strides, d.dilates, d.padL, d.padR)
                        : convolution_forward::desc(prop_kind::forward_training, alg, src, d.weightsAny, dst,
@@ -103,48 +128,11 @@ convolution_forward::primitive_desc ForwardPd(const ConvDescs &d, bool withBias,
   return pd;
 }
 
-/**
- * A user buffer in its plain layout and, when the primitive wants another layout, a private copy
- * plus the reorder between them: inputs are reordered in before the primitive runs (BindIn),
- * outputs are reordered out after it (BindOut, then Flush).
- */
-struct Staged {
-  // Kernels (18K floats for the cnn recipe's conv2, ~10 us) are reordered on one thread: one fork
-  // and barrier less per call, and a barrier is what stalls when another process has the core.
-  static constexpr int64_t kSerialReorder = 1 << 16;
-  memory user, internal;
-  reorder prim;
-  bool needsReorder = false;
-  int64_t elements = 0;
-
-  void Init(const memory::desc &userDesc, const memory::desc &wanted, bool isInput) {
-    user = Unbound(userDesc);
-    elements = Product(userDesc.dims());
-    needsReorder = wanted != userDesc;
-    if (!needsReorder) {
-      internal = user;
-      return;
-    }
-    internal = memory(wanted, Engine());
-    prim = isInput ? reorder(user, internal) : reorder(internal, user);
-  }
-  void BindIn(void *data) {
-    user.set_data_handle(data);
-    if (!needsReorder) return;
-    SmallWork small(elements, kSerialReorder);
-    prim.execute(Stream(), user, internal);
-  }
-  void BindOut(void *data) { user.set_data_handle(data); }
-  void Flush() {
-    if (!needsReorder) return;
-    SmallWork small(elements, kSerialReorder);
-    prim.execute(Stream(), internal, user);
-  }
-};
-
-/** Base of the cached convolutions: what ran, for convImplementations() (benchmarks, tests). */
+/** Base of the cached convolutions: what ran (convImplementations(): benchmarks, tests), and where. */
 struct ConvEntry : Entry {
   std::string description;
+  /** Created and executed on one thread (small work; see IsSmallCompute). */
+  bool oneThread = false;
 };
 
 /** "forward jit_wino_4x3:avx512_core N128 H13 W13 C32 -> O64 3x3 stride 1". */
@@ -161,12 +149,14 @@ struct ConvForward : ConvEntry {
   ArgMap args;
 };
 
-std::unique_ptr<ConvForward> MakeForward(const Window &g, bool withBias, bool relu, bool winograd) {
+std::unique_ptr<ConvForward> MakeForward(const Window &g, bool withBias, bool relu, bool winograd, bool bf16) {
   auto entry = std::make_unique<ConvForward>();
-  const ConvDescs d = Describe(g);
+  entry->oneThread = IsSmallCompute(g.MultiplyAdds());
+  OneThreadIf serial(entry->oneThread);
+  const ConvDescs d = Describe(g, bf16);
   auto pd = ForwardPd(d, withBias, relu, winograd);
   entry->conv = convolution_forward(pd);
-  entry->description = Summary("forward", pd.impl_info_str(), g);
+  entry->description = Summary(bf16 ? "forward bf16" : "forward", pd.impl_info_str(), g);
   entry->src.Init(d.src, pd.src_desc(), true);
   entry->weights.Init(d.weightsUser, pd.weights_desc(), true);
   entry->dst.Init(d.dst, pd.dst_desc(), false);
@@ -180,28 +170,26 @@ std::unique_ptr<ConvForward> MakeForward(const Window &g, bool withBias, bool re
   return entry;
 }
 
-void Conv2D(const Napi::CallbackInfo &info) {
-  // conv2d(x (N,H,W,C), w (KH,KW,C,O), bias (O) | null, y (N,OH,OW,O), geometry Int32Array[17], relu)
-  float *x = F32(info, 0, "Conv2D x");
-  float *w = F32(info, 1, "Conv2D w");
-  const bool withBias = !info[2].IsNull() && !info[2].IsUndefined();
-  float *bias = withBias ? F32(info, 2, "Conv2D bias") : nullptr;
-  float *y = F32(info, 3, "Conv2D y");
-  const Window g = Window::Read(Ints(info, 4, "Conv2D geometry"), true);
-  const bool relu = info.Length() > 5 && info[5].IsBoolean() && Bool(info, 5);
+void Conv2D(const Op &op) {
+  // buffers: x (N,H,W,C), w (KH,KW,C,O), bias (O) | null, y (N,OH,OW,O); ints: geometry[17], relu, bf16
+  float *x = op.F(0), *w = op.F(1), *bias = op.F(2), *y = op.F(3);
+  const Window g = Window::Read(op.ints);
+  const bool withBias = bias != nullptr, relu = op.Int(17) != 0;
+  const bool bf16 = ComputesInBf16(Window::Read(op.ints), op.Int(18) != 0, false);
   Key key;
-  key.add(kConvFwd).add(withBias ? 1 : 0).add(relu ? 1 : 0);
+  key.add(kConvFwd).add(withBias ? 1 : 0).add(relu ? 1 : 0).add(bf16 ? 1 : 0);
   g.AddTo(key);
-  auto &e = Cached<ConvForward>(key, [&] {
-    if (WinogradFits(g)) {
+  auto &e = Cached<ConvForward>(op, key, [&] {
+    if (!bf16 && WinogradFits(g)) {
       try {
-        return MakeForward(g, withBias, relu, true);
+        return MakeForward(g, withBias, relu, true, false);
       } catch (const dnnl::error &err) {
         if (!Unimplemented(err)) throw;
       }
     }
-    return MakeForward(g, withBias, relu, false);
+    return MakeForward(g, withBias, relu, false, bf16);
   });
+  OneThreadIf serial(e.oneThread);
   e.src.BindIn(x);
   e.weights.BindIn(w);
   e.dst.BindOut(y);
@@ -212,45 +200,47 @@ void Conv2D(const Napi::CallbackInfo &info) {
 
 struct ConvBackwardData : ConvEntry {
   convolution_backward_data conv;
-  Staged weights;
-  memory diffDst, diffSrc;
+  Staged weights, diffDst;
+  memory diffSrc;
   ArgMap args;
 };
 
-void Conv2DBackpropInput(const Napi::CallbackInfo &info) {
-  // conv2dBackpropInput(dy (N,OH,OW,O), w (KH,KW,C,O), dx (N,H,W,C), geometry)
-  float *dy = F32(info, 0, "Conv2DBackpropInput dy");
-  float *w = F32(info, 1, "Conv2DBackpropInput w");
-  float *dx = F32(info, 2, "Conv2DBackpropInput dx");
-  const Window g = Window::Read(Ints(info, 3, "Conv2DBackpropInput geometry"), true);
+void Conv2DBackpropInput(const Op &op) {
+  // buffers: dy (N,OH,OW,O), w (KH,KW,C,O), dx (N,H,W,C); ints: geometry[17], bf16
+  float *dy = op.F(0), *w = op.F(1), *dx = op.F(2);
+  const Window g = Window::Read(op.ints);
+  const bool bf16 = ComputesInBf16(g, op.Int(17) != 0, false);
   Key key;
-  key.add(kConvBwdData);
+  key.add(kConvBwdData).add(bf16 ? 1 : 0);
   g.AddTo(key);
-  auto &e = Cached<ConvBackwardData>(key, [&] {
+  auto &e = Cached<ConvBackwardData>(op, key, [&] {
     auto entry = std::make_unique<ConvBackwardData>();
-    const ConvDescs d = Describe(g);
+    entry->oneThread = IsSmallCompute(g.MultiplyAdds());
+    OneThreadIf serial(entry->oneThread);
+    const ConvDescs d = Describe(g, bf16);
     auto hint = ForwardPd(d, false, false, false);
-    convolution_backward_data::desc desc(algorithm::convolution_direct, d.src, d.weightsAny, d.dst, d.strides,
+    convolution_backward_data::desc desc(algorithm::convolution_direct, d.src, d.weightsAny, d.diffDstOp, d.strides,
                                          d.dilates, d.padL, d.padR);
     convolution_backward_data::primitive_desc pd(desc, Engine(), hint);
     entry->conv = convolution_backward_data(pd);
-    entry->description = Summary("backward-data", pd.impl_info_str(), g);
+    entry->description = Summary(bf16 ? "backward-data bf16" : "backward-data", pd.impl_info_str(), g);
     entry->weights.Init(d.weightsUser, pd.weights_desc(), true);
-    entry->diffDst = Unbound(pd.diff_dst_desc());
+    entry->diffDst.Init(d.dst, pd.diff_dst_desc(), true);
     entry->diffSrc = Unbound(pd.diff_src_desc());
-    entry->args = {{DNNL_ARG_DIFF_DST, entry->diffDst},
+    entry->args = {{DNNL_ARG_DIFF_DST, entry->diffDst.internal},
                    {DNNL_ARG_WEIGHTS, entry->weights.internal},
                    {DNNL_ARG_DIFF_SRC, entry->diffSrc}};
     return entry;
   });
+  OneThreadIf serial(e.oneThread);
   e.weights.BindIn(w);
-  e.diffDst.set_data_handle(dy);
+  e.diffDst.BindIn(dy);
   e.diffSrc.set_data_handle(dx);
   e.conv.execute(Stream(), e.args);
 }
 
 /** sum[o] = sum over `count` rows of rows[r * O + o]; restrict lets the compiler vectorise over o. */
-void SumRowBlock(const float *__restrict rows, int64_t count, int64_t O, float *__restrict sum) {
+MNL_VECTOR_CLONES void SumRowBlock(const float *__restrict rows, int64_t count, int64_t O, float *__restrict sum) {
   for (int64_t o = 0; o < O; o++) sum[o] = 0.f;
   for (int64_t r = 0; r < count; r++)
     for (int64_t o = 0; o < O; o++) sum[o] += rows[r * O + o];
@@ -295,7 +285,6 @@ struct ConvBackwardWeights : ConvEntry {
   Staged src, diffDst, diffWeights;
   memory diffBias;
   bool biasInPrimitive = false;
-  bool oneThread = false;
   ArgMap args;
 };
 
@@ -308,30 +297,29 @@ struct ConvBackwardWeights : ConvEntry {
  * the team: the fast recipe's conv1 (5x5, 24 filters, batch 256: 88M) takes 1.1 ms on 2 threads
  * against 3.0 on 1.
  */
-bool BackwardWeightsOnOneThread(const Window &g) {
-  const int64_t multiplyAdds = g.N * g.OH * g.OW * g.O * g.KH * g.KW * g.C;
-  return g.C == 1 && multiplyAdds < (int64_t{1} << 25);
-}
+bool BackwardWeightsOnOneThread(const Window &g) { return g.C == 1 && g.MultiplyAdds() < (int64_t{1} << 25); }
 
 /** Backward-weights; with `withBias` on Winograd the primitive also writes the bias gradient. */
-std::unique_ptr<ConvBackwardWeights> MakeBackwardWeights(const Window &g, bool withBias, bool winograd) {
+std::unique_ptr<ConvBackwardWeights> MakeBackwardWeights(const Window &g, bool withBias, bool winograd, bool bf16) {
   auto entry = std::make_unique<ConvBackwardWeights>();
-  const ConvDescs d = Describe(g);
+  const ConvDescs d = Describe(g, bf16);
   const algorithm alg = winograd ? algorithm::convolution_winograd : algorithm::convolution_direct;
-  const memory::desc &src = winograd ? d.srcAny : d.src, &dst = winograd ? d.dstAny : d.dst;
+  const memory::desc &src = winograd ? d.srcAny : d.srcOp, &dst = winograd ? d.dstAny : d.diffDstOp;
   auto hint = ForwardPd(d, false, false, winograd);
   entry->biasInPrimitive = winograd && withBias;
-  entry->oneThread = !winograd && BackwardWeightsOnOneThread(g);
+  entry->oneThread = IsSmallCompute(g.MultiplyAdds()) || (!winograd && BackwardWeightsOnOneThread(g));
   // oneDNN sizes the kernel's thread split when the primitive is created: create it on one thread.
-  SmallWork team(entry->oneThread ? 0 : SmallWork::kThreshold);
-  auto desc = entry->biasInPrimitive ? convolution_backward_weights::desc(alg, src, d.weightsAny, d.bias, dst,
+  OneThreadIf serial(entry->oneThread);
+  auto desc = entry->biasInPrimitive ? convolution_backward_weights::desc(alg, src, d.diffWeightsAny, d.bias, dst,
                                                                           d.strides, d.dilates, d.padL, d.padR)
-                                     : convolution_backward_weights::desc(alg, src, d.weightsAny, dst, d.strides,
+                                     : convolution_backward_weights::desc(alg, src, d.diffWeightsAny, dst, d.strides,
                                                                           d.dilates, d.padL, d.padR);
   convolution_backward_weights::primitive_desc pd(desc, Engine(), hint);
   entry->conv = convolution_backward_weights(pd);
-  entry->description =
-      Summary(winograd && withBias ? "backward-weights+bias" : "backward-weights", pd.impl_info_str(), g);
+  entry->description = Summary(winograd && withBias ? "backward-weights+bias"
+                               : bf16                ? "backward-weights bf16"
+                                                     : "backward-weights",
+                               pd.impl_info_str(), g);
   entry->src.Init(d.src, pd.src_desc(), true);
   entry->diffDst.Init(d.dst, pd.diff_dst_desc(), true);
   entry->diffWeights.Init(d.weightsUser, pd.diff_weights_desc(), false);
@@ -345,35 +333,33 @@ std::unique_ptr<ConvBackwardWeights> MakeBackwardWeights(const Window &g, bool w
   return entry;
 }
 
-void Conv2DBackpropFilter(const Napi::CallbackInfo &info) {
-  // conv2dBackpropFilter(x (N,H,W,C), dy (N,OH,OW,O), dw (KH,KW,C,O), geometry, dbias (O) | null)
-  float *x = F32(info, 0, "Conv2DBackpropFilter x");
-  float *dy = F32(info, 1, "Conv2DBackpropFilter dy");
-  float *dw = F32(info, 2, "Conv2DBackpropFilter dw");
-  const Window g = Window::Read(Ints(info, 3, "Conv2DBackpropFilter geometry"), true);
-  const bool withBias = info.Length() > 4 && !info[4].IsNull() && !info[4].IsUndefined();
-  float *dbias = withBias ? F32(info, 4, "Conv2DBackpropFilterBias dbias") : nullptr;
+void Conv2DBackpropFilter(const Op &op) {
+  // buffers: x (N,H,W,C), dy (N,OH,OW,O), dw (KH,KW,C,O), dbias (O) | null; ints: geometry[17], bf16
+  float *x = op.F(0), *dy = op.F(1), *dw = op.F(2), *dbias = op.F(3);
+  const Window g = Window::Read(op.ints);
+  const bool withBias = dbias != nullptr, bf16 = ComputesInBf16(g, op.Int(17) != 0, true);
+  const bool winograd = !bf16 && WinogradFits(g);
   Key key;
   // Only a Winograd primitive computes the bias gradient itself; a direct one is the same with or
   // without bias (BiasGradient runs beside it), so both share one cache entry and scratchpad.
-  key.add(kConvBwdWeights).add(withBias && WinogradFits(g) ? 1 : 0);
+  key.add(kConvBwdWeights).add(withBias && winograd ? 1 : 0).add(bf16 ? 1 : 0);
   g.AddTo(key);
-  auto &e = Cached<ConvBackwardWeights>(key, [&] {
-    if (WinogradFits(g)) {
+  auto &e = Cached<ConvBackwardWeights>(op, key, [&] {
+    if (winograd) {
       try {
-        return MakeBackwardWeights(g, withBias, true);
+        return MakeBackwardWeights(g, withBias, true, false);
       } catch (const dnnl::error &err) {
         if (!Unimplemented(err)) throw;
       }
     }
-    return MakeBackwardWeights(g, withBias, false);
+    return MakeBackwardWeights(g, withBias, false, bf16);
   });
   e.src.BindIn(x);
   e.diffDst.BindIn(dy);
   e.diffWeights.BindOut(dw);
   if (e.biasInPrimitive) e.diffBias.set_data_handle(dbias);
   {
-    SmallWork team(e.oneThread ? 0 : SmallWork::kThreshold);
+    OneThreadIf serial(e.oneThread);
     e.conv.execute(Stream(), e.args);
   }
   e.diffWeights.Flush();
@@ -395,9 +381,9 @@ Napi::Value ConvImplementations(const Napi::CallbackInfo &info) {
 
 void RegisterConv(Napi::Env env, Napi::Object exports) {
   ExportValue(env, exports, "convImplementations", ConvImplementations);
-  Export(env, exports, "conv2d", Conv2D);
-  Export(env, exports, "conv2dBackpropInput", Conv2DBackpropInput);
-  Export(env, exports, "conv2dBackpropFilter", Conv2DBackpropFilter);
+  RegisterOp(kOpConv2D, Conv2D);
+  RegisterOp(kOpConv2DBackpropInput, Conv2DBackpropInput);
+  RegisterOp(kOpConv2DBackpropFilter, Conv2DBackpropFilter);
 }
 
 }  // namespace mnl

@@ -63,19 +63,16 @@ struct EltwiseFwdEntry : Entry {
   ArgMap args;
 };
 
-void Eltwise(const Napi::CallbackInfo &info) {
-  // eltwise(op, x, y, alpha): y[i] = f(x[i])
-  const int64_t op = Int(info, 0);
-  View x = ReadView(info.Env(), info[1], "eltwise x");
-  float *y = F32(info, 2, "eltwise y");
-  const float alpha = static_cast<float>(Num(info, 3));
-  const int64_t n = static_cast<int64_t>(x.length);
+void Eltwise(const Op &op) {
+  // buffers: x (n), y (n); ints: op, n; floats: alpha. y[i] = f(x[i])
+  const int64_t code = op.Int(0), n = op.Int(1);
+  const float alpha = static_cast<float>(op.Float(0));
   if (n == 0) return;
   Key key;
-  key.add(kEltwiseFwd).add(op).add(n).add(AlphaBits(alpha));
-  auto &e = Cached<EltwiseFwdEntry>(key, [&] {
+  key.add(kEltwiseFwd).add(code).add(n).add(AlphaBits(alpha));
+  auto &e = Cached<EltwiseFwdEntry>(op, key, [&] {
     auto entry = std::make_unique<EltwiseFwdEntry>();
-    const Algo a = ForwardAlgo(op, alpha);
+    const Algo a = ForwardAlgo(code, alpha);
     const memory::desc md({n}, DT::f32, Tag::a);
     entry->prim = eltwise_forward(
         eltwise_forward::primitive_desc(eltwise_forward::desc(prop_kind::forward_training, a.alg, md, a.alpha, a.beta),
@@ -85,9 +82,9 @@ void Eltwise(const Napi::CallbackInfo &info) {
     entry->args = {{DNNL_ARG_SRC, entry->src}, {DNNL_ARG_DST, entry->dst}};
     return entry;
   });
-  e.src.set_data_handle(x.data);
-  e.dst.set_data_handle(y);
-  SmallWork small(n);
+  e.src.set_data_handle(op.F(0));
+  e.dst.set_data_handle(op.F(1));
+  OneThreadIf serial(IsSmallWork(n));
   e.prim.execute(Stream(), e.args);
 }
 
@@ -97,21 +94,17 @@ struct EltwiseBwdEntry : Entry {
   ArgMap args;
 };
 
-void EltwiseGrad(const Napi::CallbackInfo &info) {
-  // eltwiseGrad(op, dy, xOrY, dx, alpha): dx[i] = dy[i] * f'(.)
-  const int64_t op = Int(info, 0);
-  View dy = ReadView(info.Env(), info[1], "eltwise grad dy");
-  float *data = F32(info, 2, "eltwise grad x/y");
-  float *dx = F32(info, 3, "eltwise grad dx");
-  const float alpha = static_cast<float>(Num(info, 4));
-  const int64_t n = static_cast<int64_t>(dy.length);
+void EltwiseGrad(const Op &op) {
+  // buffers: dy (n), x or y (n), dx (n); ints: op, n; floats: alpha. dx[i] = dy[i] * f'(.)
+  const int64_t code = op.Int(0), n = op.Int(1);
+  const float alpha = static_cast<float>(op.Float(0));
   if (n == 0) return;
   Key key;
-  key.add(kEltwiseBwd).add(op).add(n).add(AlphaBits(alpha));
-  auto &e = Cached<EltwiseBwdEntry>(key, [&] {
+  key.add(kEltwiseBwd).add(code).add(n).add(AlphaBits(alpha));
+  auto &e = Cached<EltwiseBwdEntry>(op, key, [&] {
     auto entry = std::make_unique<EltwiseBwdEntry>();
     bool usesDst = false;
-    const Algo a = BackwardAlgo(op, alpha, usesDst);
+    const Algo a = BackwardAlgo(code, alpha, usesDst);
     const memory::desc md({n}, DT::f32, Tag::a);
     eltwise_forward::primitive_desc hint(
         eltwise_forward::desc(prop_kind::forward_training, a.alg, md, a.alpha, a.beta), Engine());
@@ -125,10 +118,10 @@ void EltwiseGrad(const Napi::CallbackInfo &info) {
                    {DNNL_ARG_DIFF_SRC, entry->diffSrc}};
     return entry;
   });
-  e.diffDst.set_data_handle(dy.data);
-  e.data.set_data_handle(data);
-  e.diffSrc.set_data_handle(dx);
-  SmallWork small(n);
+  e.diffDst.set_data_handle(op.F(0));
+  e.data.set_data_handle(op.F(1));
+  e.diffSrc.set_data_handle(op.F(2));
+  OneThreadIf serial(IsSmallWork(n));
   e.prim.execute(Stream(), e.args);
 }
 
@@ -138,16 +131,14 @@ struct SoftmaxEntry : Entry {
   ArgMap args;
 };
 
-void Softmax(const Napi::CallbackInfo &info) {
-  // softmax(x, y, outer, size, log): along the last axis of (outer, size)
-  float *x = F32(info, 0, "Softmax x");
-  float *y = F32(info, 1, "Softmax y");
-  const int64_t outer = Int(info, 2), size = Int(info, 3);
-  const bool log = Bool(info, 4);
+void Softmax(const Op &op) {
+  // buffers: x, y; ints: outer, size, log. Along the last axis of (outer, size).
+  const int64_t outer = op.Int(0), size = op.Int(1);
+  const bool log = op.Int(2) != 0;
   if (outer * size == 0) return;
   Key key;
   key.add(kSoftmaxFwd).add(outer).add(size).add(log);
-  auto &e = Cached<SoftmaxEntry>(key, [&] {
+  auto &e = Cached<SoftmaxEntry>(op, key, [&] {
     auto entry = std::make_unique<SoftmaxEntry>();
     const memory::desc md({outer, size}, DT::f32, Tag::ab);
     if (log) {
@@ -162,23 +153,20 @@ void Softmax(const Napi::CallbackInfo &info) {
     entry->args = {{DNNL_ARG_SRC, entry->a}, {DNNL_ARG_DST, entry->b}};
     return entry;
   });
-  e.a.set_data_handle(x);
-  e.b.set_data_handle(y);
-  SmallWork small(outer * size);
+  e.a.set_data_handle(op.F(0));
+  e.b.set_data_handle(op.F(1));
+  OneThreadIf serial(IsSmallWork(outer * size));
   e.prim.execute(Stream(), e.args);
 }
 
-void SoftmaxGrad(const Napi::CallbackInfo &info) {
-  // softmaxGrad(dy, y, dx, outer, size, log): y is the forward output
-  float *dy = F32(info, 0, "SoftmaxGrad dy");
-  float *y = F32(info, 1, "SoftmaxGrad y");
-  float *dx = F32(info, 2, "SoftmaxGrad dx");
-  const int64_t outer = Int(info, 3), size = Int(info, 4);
-  const bool log = Bool(info, 5);
+void SoftmaxGrad(const Op &op) {
+  // buffers: dy, y (the forward output), dx; ints: outer, size, log
+  const int64_t outer = op.Int(0), size = op.Int(1);
+  const bool log = op.Int(2) != 0;
   if (outer * size == 0) return;
   Key key;
   key.add(kSoftmaxBwd).add(outer).add(size).add(log);
-  auto &e = Cached<SoftmaxEntry>(key, [&] {
+  auto &e = Cached<SoftmaxEntry>(op, key, [&] {
     auto entry = std::make_unique<SoftmaxEntry>();
     const memory::desc md({outer, size}, DT::f32, Tag::ab);
     if (log) {
@@ -196,20 +184,20 @@ void SoftmaxGrad(const Napi::CallbackInfo &info) {
     entry->args = {{DNNL_ARG_DST, entry->a}, {DNNL_ARG_DIFF_DST, entry->b}, {DNNL_ARG_DIFF_SRC, entry->c}};
     return entry;
   });
-  e.a.set_data_handle(y);
-  e.b.set_data_handle(dy);
-  e.c.set_data_handle(dx);
-  SmallWork small(outer * size);
+  e.a.set_data_handle(op.F(1));
+  e.b.set_data_handle(op.F(0));
+  e.c.set_data_handle(op.F(2));
+  OneThreadIf serial(IsSmallWork(outer * size));
   e.prim.execute(Stream(), e.args);
 }
 
 }  // namespace
 
-void RegisterEltwise(Napi::Env env, Napi::Object exports) {
-  Export(env, exports, "eltwise", Eltwise);
-  Export(env, exports, "eltwiseGrad", EltwiseGrad);
-  Export(env, exports, "softmax", Softmax);
-  Export(env, exports, "softmaxGrad", SoftmaxGrad);
+void RegisterEltwise(Napi::Env, Napi::Object) {
+  RegisterOp(kOpEltwise, Eltwise);
+  RegisterOp(kOpEltwiseGrad, EltwiseGrad);
+  RegisterOp(kOpSoftmax, Softmax);
+  RegisterOp(kOpSoftmaxGrad, SoftmaxGrad);
 }
 
 }  // namespace mnl

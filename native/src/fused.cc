@@ -1,12 +1,14 @@
-// Fused kernels written as plain C++ loops (oneDNN has no primitive for them): softmax + sparse
+// Kernels written as plain C++ loops (oneDNN has no primitive for them): softmax + sparse
 // cross-entropy forward and gradient, the Adam/AdamW and SGD updates over every parameter in
-// one call, and dropout with its mask drawn from an xoshiro128** stream.
+// one call, dropout with its mask drawn from an xoshiro128** stream, gather (embedding rows) and
+// its gradient, and the finite check that guards a step's update.
 //
 // Constraints:
 // - logits/probs (N,K) float32 row-major, labels (N) int32 in [0, K); loss is 1 float32.
 //   Targets are smoothed: t = (1 - s) * onehot + s / K. Row sums accumulate in double.
-// - Optimizer updates work in place on arrays of Float32Arrays (parameter i with gradient i and
-//   its slots i, all the same length). Large tensors are split across OpenMP threads.
+// - Optimizer updates work in place on lists of buffers (parameter i with gradient i and its slots
+//   i, all the same length). Large tensors are split across OpenMP threads. The learning rate and
+//   the step count are read from a float64 schedule buffer (so a replayed step reads this step's).
 // - Dropout draws exactly src/util/random.ts's xoshiro128** outputs, in element order, from the
 //   4-word state it is given and writes the advanced state back: the mask is bit-identical to the
 //   js backend's and the JS generator resumes where the kernel stopped. Sequential by nature
@@ -16,6 +18,7 @@
 //          weight decay: AdamW p -= lr*wd*p before the step; otherwise L2, g += wd*p.
 //   SGD:   g += wd*p; velocity = momentum*velocity - lr*g;
 //          p += velocity (or, Nesterov, p += momentum*velocity - lr*g); momentum 0: p -= lr*g.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -50,14 +53,13 @@ void CheckLabel(int32_t label, int64_t K, int64_t row) {
                              " is outside [0, " + std::to_string(K) + ")");
 }
 
-void SoftmaxCrossEntropy(const Napi::CallbackInfo &info) {
-  // softmaxCrossEntropy(logits (N,K), labels (N), loss (1), probs (N,K), N, K, smoothing)
-  const float *logits = F32(info, 0, "SoftmaxCrossEntropy logits");
-  const int32_t *labels = I32(info, 1, "SoftmaxCrossEntropy labels");
-  float *loss = F32(info, 2, "SoftmaxCrossEntropy loss");
-  float *probs = F32(info, 3, "SoftmaxCrossEntropy probs");
-  const int64_t N = Int(info, 4), K = Int(info, 5);
-  const double smoothing = Num(info, 6);
+void SoftmaxCrossEntropy(const Op &op) {
+  // buffers: logits (N,K), labels (N) int32, loss (1), probs (N,K); ints: N, K; floats: smoothing
+  const float *logits = op.F(0);
+  const int32_t *labels = op.I(1);
+  float *loss = op.F(2), *probs = op.F(3);
+  const int64_t N = op.Int(0), K = op.Int(1);
+  const double smoothing = op.Float(0);
   double total = 0;
   for (int64_t r = 0; r < N; r++) {
     CheckLabel(labels[r], K, r);
@@ -66,14 +68,14 @@ void SoftmaxCrossEntropy(const Napi::CallbackInfo &info) {
   loss[0] = static_cast<float>(N > 0 ? total / N : 0);
 }
 
-void SoftmaxCrossEntropyGrad(const Napi::CallbackInfo &info) {
-  // softmaxCrossEntropyGrad(probs (N,K), labels (N), dlogits (N,K), dloss, N, K, smoothing)
-  const float *probs = F32(info, 0, "SoftmaxCrossEntropyGrad probs");
-  const int32_t *labels = I32(info, 1, "SoftmaxCrossEntropyGrad labels");
-  float *dlogits = F32(info, 2, "SoftmaxCrossEntropyGrad dlogits");
-  const double dloss = Num(info, 3);
-  const int64_t N = Int(info, 4), K = Int(info, 5);
-  const double smoothing = Num(info, 6);
+void SoftmaxCrossEntropyGrad(const Op &op) {
+  // buffers: probs (N,K), labels (N) int32, dloss (1), dlogits (N,K); ints: N, K; floats: smoothing
+  const float *probs = op.F(0);
+  const int32_t *labels = op.I(1);
+  const double dloss = op.F(2)[0];
+  float *dlogits = op.F(3);
+  const int64_t N = op.Int(0), K = op.Int(1);
+  const double smoothing = op.Float(0);
   const float scale = static_cast<float>(dloss / static_cast<double>(N));
   const float off = static_cast<float>(smoothing / K), on = static_cast<float>(1 - smoothing + smoothing / K);
   for (int64_t r = 0; r < N; r++) {
@@ -85,105 +87,95 @@ void SoftmaxCrossEntropyGrad(const Napi::CallbackInfo &info) {
   }
 }
 
-/** Float32Array data pointers of a JS array of typed arrays, with their lengths. */
-std::vector<View> Views(const Napi::CallbackInfo &info, size_t i, const char *what) {
-  Napi::Array list = info[i].As<Napi::Array>();
-  std::vector<View> views(list.Length());
-  for (uint32_t k = 0; k < list.Length(); k++) {
-    views[k] = ReadView(info.Env(), list.Get(k), what);
-    if (views[k].type != napi_float32_array) throw std::runtime_error(std::string(what) + ": expected Float32Arrays");
-  }
-  return views;
-}
-
-void CheckSameLengths(const std::vector<View> &params, std::initializer_list<const std::vector<View> *> others,
-                      const char *kernel) {
-  for (const auto *other : others) {
-    if (other->size() != params.size())
-      throw std::runtime_error(std::string(kernel) + ": parameter and state lists differ in length");
-    for (size_t k = 0; k < params.size(); k++)
-      if ((*other)[k].length != params[k].length)
-        throw std::runtime_error(std::string(kernel) + ": parameter " + std::to_string(k) +
-                                 " and its gradient/state differ in length");
-  }
-}
-
 constexpr int64_t kParallelThreshold = 1 << 15;
 
-void AdamUpdate(const Napi::CallbackInfo &info) {
-  // adamUpdate(params[], grads[], m[], v[], lr, beta1, beta2, epsilon, step, weightDecay, decoupled)
-  auto params = Views(info, 0, "AdamUpdate params"), grads = Views(info, 1, "AdamUpdate grads");
-  auto ms = Views(info, 2, "AdamUpdate m"), vs = Views(info, 3, "AdamUpdate v");
-  CheckSameLengths(params, {&grads, &ms, &vs}, "AdamUpdate");
-  const double lr = Num(info, 4), beta1 = Num(info, 5), beta2 = Num(info, 6), eps = Num(info, 7);
-  const double step = Num(info, 8), weightDecay = Num(info, 9);
-  const bool decoupled = Bool(info, 10);
-  const float alpha = static_cast<float>(lr * std::sqrt(1 - std::pow(beta2, step)) / (1 - std::pow(beta1, step)));
-  const float b1 = static_cast<float>(1 - beta1), b2 = static_cast<float>(1 - beta2), epsilon = static_cast<float>(eps);
-  const float l2 = decoupled ? 0.f : static_cast<float>(weightDecay);
-  const float shrink = decoupled ? static_cast<float>(1 - lr * weightDecay) : 1.f;
-  for (size_t k = 0; k < params.size(); k++) {
-    float *p = static_cast<float *>(params[k].data);
-    const float *g = static_cast<const float *>(grads[k].data);
-    float *m = static_cast<float *>(ms[k].data), *v = static_cast<float *>(vs[k].data);
-    const int64_t n = static_cast<int64_t>(params[k].length);
-#pragma omp parallel for if (n > kParallelThreshold) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-      const float gi = g[i] + l2 * p[i];
-      const float pi = p[i] * shrink;
-      const float mi = m[i] + (gi - m[i]) * b1;
-      const float vi = v[i] + (gi * gi - v[i]) * b2;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = pi - alpha * mi / (std::sqrt(vi) + epsilon);
-    }
+struct AdamConstants {
+  float l2, shrink, b1, b2, alpha, epsilon;
+};
+
+/** Adam on n elements of one parameter (m, v its moments). */
+MNL_VECTOR_CLONES void AdamSpan(float *__restrict p, const float *__restrict g, float *__restrict m,
+                                float *__restrict v, int64_t n, const AdamConstants c) {
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i] + c.l2 * p[i];
+    const float pi = p[i] * c.shrink;
+    const float mi = m[i] + (gi - m[i]) * c.b1;
+    const float vi = v[i] + (gi * gi - v[i]) * c.b2;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi - c.alpha * mi / (std::sqrt(vi) + c.epsilon);
   }
 }
 
-void SgdUpdate(const Napi::CallbackInfo &info) {
-  // sgdUpdate(params[], grads[], velocity[], lr, momentum, nesterov, weightDecay)
-  auto params = Views(info, 0, "SgdUpdate params"), grads = Views(info, 1, "SgdUpdate grads");
-  auto velocity = Views(info, 2, "SgdUpdate velocity");
-  const float lr = static_cast<float>(Num(info, 3)), momentum = static_cast<float>(Num(info, 4));
-  const bool nesterov = Bool(info, 5);
-  const float weightDecay = static_cast<float>(Num(info, 6));
-  if (momentum != 0) CheckSameLengths(params, {&grads, &velocity}, "SgdUpdate");
-  else CheckSameLengths(params, {&grads}, "SgdUpdate");
-  for (size_t k = 0; k < params.size(); k++) {
-    float *p = static_cast<float *>(params[k].data);
-    const float *g = static_cast<const float *>(grads[k].data);
-    float *vel = momentum != 0 ? static_cast<float *>(velocity[k].data) : nullptr;
-    const int64_t n = static_cast<int64_t>(params[k].length);
-#pragma omp parallel for if (n > kParallelThreshold) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-      const float gi = g[i] + weightDecay * p[i];
-      if (vel == nullptr) {
-        p[i] -= lr * gi;
-        continue;
-      }
-      const float vi = momentum * vel[i] - lr * gi;
-      vel[i] = vi;
-      p[i] += nesterov ? momentum * vi - lr * gi : vi;
-    }
+/** The lengths of an update op's parameters (ints 1..count). */
+std::vector<int64_t> Lengths(const Op &op, int count) {
+  std::vector<int64_t> lengths(static_cast<size_t>(count));
+  for (int k = 0; k < count; k++) lengths[static_cast<size_t>(k)] = op.Int(1 + k);
+  return lengths;
+}
+
+void AdamUpdate(const Op &op) {
+  // buffers: schedule f64 [lr, step], then count params, count grads, count m, count v;
+  // ints: count, length x count, decoupled; floats: beta1, beta2, epsilon, weightDecay
+  const double *schedule = static_cast<const double *>(op.Buffer(0));
+  const int count = static_cast<int>(op.Int(0));
+  const double lr = schedule[0], step = schedule[1];
+  const double beta1 = op.Float(0), beta2 = op.Float(1), eps = op.Float(2), weightDecay = op.Float(3);
+  const bool decoupled = op.Int(1 + count) != 0;
+  const AdamConstants c{
+      decoupled ? 0.f : static_cast<float>(weightDecay),
+      decoupled ? static_cast<float>(1 - lr * weightDecay) : 1.f,
+      static_cast<float>(1 - beta1),
+      static_cast<float>(1 - beta2),
+      static_cast<float>(lr * std::sqrt(1 - std::pow(beta2, step)) / (1 - std::pow(beta1, step))),
+      static_cast<float>(eps),
+  };
+  ForEachRange(Lengths(op, count), kParallelThreshold, [&](size_t k, int64_t from, int64_t to) {
+    const int j = static_cast<int>(k);
+    AdamSpan(op.F(1 + j) + from, op.F(1 + count + j) + from, op.F(1 + 2 * count + j) + from,
+             op.F(1 + 3 * count + j) + from, to - from, c);
+  });
+}
+
+/** SGD on n elements of one parameter; vel null without momentum. */
+MNL_VECTOR_CLONES void SgdSpan(float *__restrict p, const float *__restrict g, float *__restrict vel, int64_t n,
+                               float lr, float momentum, float weightDecay, bool nesterov) {
+  if (vel == nullptr) {
+    for (int64_t i = 0; i < n; i++) p[i] -= lr * (g[i] + weightDecay * p[i]);
+    return;
   }
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i] + weightDecay * p[i];
+    const float vi = momentum * vel[i] - lr * gi;
+    vel[i] = vi;
+    p[i] += nesterov ? momentum * vi - lr * gi : vi;
+  }
+}
+
+void SgdUpdate(const Op &op) {
+  // buffers: schedule f64 [lr], count params, count grads, then count velocities when momentum != 0;
+  // ints: count, length x count, nesterov; floats: momentum, weightDecay
+  const double *schedule = static_cast<const double *>(op.Buffer(0));
+  const int count = static_cast<int>(op.Int(0));
+  const float lr = static_cast<float>(schedule[0]), momentum = static_cast<float>(op.Float(0));
+  const bool nesterov = op.Int(1 + count) != 0;
+  const float weightDecay = static_cast<float>(op.Float(1));
+  ForEachRange(Lengths(op, count), kParallelThreshold, [&](size_t k, int64_t from, int64_t to) {
+    const int j = static_cast<int>(k);
+    float *vel = momentum != 0 ? op.F(1 + 2 * count + j) + from : nullptr;
+    SgdSpan(op.F(1 + j) + from, op.F(1 + count + j) + from, vel, to - from, lr, momentum, weightDecay, nesterov);
+  });
 }
 
 inline uint32_t Rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
 
-void Dropout(const Napi::CallbackInfo &info) {
-  // dropout(x (n), y (n), mask (n), state Uint32Array(4), keep)
-  View xv = ReadView(info.Env(), info[0], "Dropout x");
-  const float *x = F32(info, 0, "Dropout x");
-  float *y = F32(info, 1, "Dropout y");
-  float *mask = F32(info, 2, "Dropout mask");
-  if (ReadView(info.Env(), info[1], "Dropout y").length < xv.length ||
-      ReadView(info.Env(), info[2], "Dropout mask").length < xv.length)
-    throw std::runtime_error("Dropout: y and mask must hold as many elements as x");
-  View sv = ReadView(info.Env(), info[3], "Dropout state");
-  if (sv.type != napi_uint32_array || sv.length != 4)
-    throw std::runtime_error("Dropout state: expected a Uint32Array of 4 words");
-  uint32_t *state = static_cast<uint32_t *>(sv.data);
-  const double keep = Num(info, 4);
+void Dropout(const Op &op) {
+  // buffers: x (n), y (n), mask (n), state (4 uint32 words, advanced in place); ints: n; floats: keep
+  const float *x = op.F(0);
+  float *y = op.F(1), *mask = op.F(2);
+  uint32_t *state = static_cast<uint32_t *>(op.Buffer(3));
+  const int64_t n = op.Int(0);
+  const double keep = op.Float(0);
   const float scale = static_cast<float>(1.0 / keep);
   // NOTE: for an integer r, r / 2^32 < keep  <=>  r < ceil(keep * 2^32) (the product is exact), so
   // the JS comparison becomes an integer one, evaluated without a branch: a data-dependent branch
@@ -192,7 +184,6 @@ void Dropout(const Napi::CallbackInfo &info) {
   uint32_t scaleBits;
   std::memcpy(&scaleBits, &scale, sizeof scaleBits);
   uint32_t s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
-  const int64_t n = static_cast<int64_t>(xv.length);
   for (int64_t i = 0; i < n; i++) {
     const uint32_t result = Rotl(s1 * 5u, 7) * 9u;
     const uint32_t t = s1 << 9;
@@ -216,14 +207,75 @@ void Dropout(const Napi::CallbackInfo &info) {
   state[3] = s3;
 }
 
+/** Throws unless every index names a row of the table. */
+void CheckIndices(const int32_t *indices, int64_t n, int64_t rows, const char *kernel) {
+  for (int64_t i = 0; i < n; i++)
+    if (indices[i] < 0 || indices[i] >= rows)
+      throw std::runtime_error(std::string(kernel) + ": index " + std::to_string(indices[i]) + " at position " +
+                               std::to_string(i) + " is outside [0, " + std::to_string(rows) + ")");
+}
+
+void Gather(const Op &op) {
+  // buffers: table (rows, width), indices (n) int32, out (n, width); ints: rows, width, n
+  const float *table = op.F(0);
+  const int32_t *indices = op.I(1);
+  float *out = op.F(2);
+  const int64_t rows = op.Int(0), width = op.Int(1), n = op.Int(2);
+  CheckIndices(indices, n, rows, "Gather");
+  for (int64_t i = 0; i < n; i++)
+    std::memcpy(out + i * width, table + static_cast<int64_t>(indices[i]) * width, sizeof(float) * width);
+}
+
+void GatherGrad(const Op &op) {
+  // buffers: dy (n, width), indices (n) int32, dtable (rows, width); ints: rows, width, n.
+  // Sums in float, in index order, as the js kernel.
+  const float *dy = op.F(0);
+  const int32_t *indices = op.I(1);
+  float *dtable = op.F(2);
+  const int64_t rows = op.Int(0), width = op.Int(1), n = op.Int(2);
+  CheckIndices(indices, n, rows, "GatherGrad");
+  std::fill(dtable, dtable + rows * width, 0.f);
+  for (int64_t i = 0; i < n; i++) {
+    float *to = dtable + static_cast<int64_t>(indices[i]) * width;
+    const float *from = dy + i * width;
+    for (int64_t j = 0; j < width; j++) to[j] += from[j];
+  }
+}
+
+/** 0 when x holds a NaN or an infinity. NOTE: v * 0 is 0 for a finite v, NaN for NaN and +-Inf. */
+MNL_VECTOR_CLONES bool Finite(const float *x, int64_t n) {
+  // 16 independent partial sums: one serial chain of float adds would run at one add per latency.
+  constexpr int kLanes = 16;
+  float lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; l++) lanes[l] += x[i + l] * 0.f;
+  float sum = 0.f;
+  for (; i < n; i++) sum += x[i] * 0.f;
+  for (int l = 0; l < kLanes; l++) sum += lanes[l];
+  return sum == 0.f;
+}
+
+void AllFinite(const Op &op) {
+  // buffers: flag (1) int32, then count float buffers; ints: count, length x count.
+  const int count = static_cast<int>(op.Int(0));
+  int32_t finite = 1;
+  for (int k = 0; k < count && finite; k++)
+    if (!Finite(op.F(1 + k), op.Int(1 + k))) finite = 0;
+  *op.I(0) = finite;
+}
+
 }  // namespace
 
-void RegisterFused(Napi::Env env, Napi::Object exports) {
-  Export(env, exports, "dropout", Dropout);
-  Export(env, exports, "softmaxCrossEntropy", SoftmaxCrossEntropy);
-  Export(env, exports, "softmaxCrossEntropyGrad", SoftmaxCrossEntropyGrad);
-  Export(env, exports, "adamUpdate", AdamUpdate);
-  Export(env, exports, "sgdUpdate", SgdUpdate);
+void RegisterFused(Napi::Env, Napi::Object) {
+  RegisterOp(kOpDropout, Dropout);
+  RegisterOp(kOpSoftmaxCrossEntropy, SoftmaxCrossEntropy);
+  RegisterOp(kOpSoftmaxCrossEntropyGrad, SoftmaxCrossEntropyGrad);
+  RegisterOp(kOpAdamUpdate, AdamUpdate);
+  RegisterOp(kOpSgdUpdate, SgdUpdate);
+  RegisterOp(kOpGather, Gather);
+  RegisterOp(kOpGatherGrad, GatherGrad);
+  RegisterOp(kOpAllFinite, AllFinite);
 }
 
 }  // namespace mnl

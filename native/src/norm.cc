@@ -9,6 +9,7 @@
 //   into a private buffer: var = 1/invStd^2 - eps (computed in double; exact to float rounding).
 // - oneDNN 2.6 backward primitives with use_shift require a SHIFT argument they never read; the
 //   contract's gradients take no beta, so a zero buffer owned by the cache entry stands in.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -60,16 +61,14 @@ void Wire(NormEntry &e, std::initializer_list<std::pair<int, memory::desc>> role
   }
 }
 
-void BatchNorm(const Napi::CallbackInfo &info) {
-  // batchNorm(x, gamma, beta, y, mean, invStd, outer, size, eps): training statistics
-  float *x = F32(info, 0, "BatchNorm x"), *gamma = F32(info, 1, "BatchNorm gamma");
-  float *beta = F32(info, 2, "BatchNorm beta"), *y = F32(info, 3, "BatchNorm y");
-  float *mean = F32(info, 4, "BatchNorm mean"), *invStd = F32(info, 5, "BatchNorm invStd");
-  const int64_t outer = Int(info, 6), size = Int(info, 7);
-  const float eps = static_cast<float>(Num(info, 8));
+void BatchNorm(const Op &op) {
+  // buffers: x, gamma, beta, y, mean, invStd; ints: outer, size; floats: eps. Training statistics.
+  float *x = op.F(0), *gamma = op.F(1), *beta = op.F(2), *y = op.F(3), *mean = op.F(4), *invStd = op.F(5);
+  const int64_t outer = op.Int(0), size = op.Int(1);
+  const float eps = static_cast<float>(op.Float(0));
   Key key;
   key.add(kBatchNormFwd).add(outer).add(size).add(EpsBits(eps));
-  auto &e = Cached<NormEntry>(key, [&] {
+  auto &e = Cached<NormEntry>(op, key, [&] {
     auto entry = std::make_unique<NormEntry>();
     const memory::desc data({outer, size}, DT::f32, Tag::nc), stat({size}, DT::f32, Tag::a);
     batch_normalization_forward::primitive_desc pd(
@@ -84,17 +83,15 @@ void BatchNorm(const Napi::CallbackInfo &info) {
   VarianceToInvStd(invStd, size, eps);
 }
 
-void BatchNormGrad(const Napi::CallbackInfo &info) {
-  // batchNormGrad(dy, x, gamma, mean, invStd, dx, dgamma, dbeta, outer, size, eps)
-  float *dy = F32(info, 0, "BatchNormGrad dy"), *x = F32(info, 1, "BatchNormGrad x");
-  float *gamma = F32(info, 2, "BatchNormGrad gamma"), *mean = F32(info, 3, "BatchNormGrad mean");
-  float *invStd = F32(info, 4, "BatchNormGrad invStd"), *dx = F32(info, 5, "BatchNormGrad dx");
-  float *dgamma = F32(info, 6, "BatchNormGrad dgamma"), *dbeta = F32(info, 7, "BatchNormGrad dbeta");
-  const int64_t outer = Int(info, 8), size = Int(info, 9);
-  const float eps = static_cast<float>(Num(info, 10));
+void BatchNormGrad(const Op &op) {
+  // buffers: dy, x, gamma, mean, invStd, dx, dgamma, dbeta; ints: outer, size; floats: eps
+  float *dy = op.F(0), *x = op.F(1), *gamma = op.F(2), *mean = op.F(3), *invStd = op.F(4);
+  float *dx = op.F(5), *dgamma = op.F(6), *dbeta = op.F(7);
+  const int64_t outer = op.Int(0), size = op.Int(1);
+  const float eps = static_cast<float>(op.Float(0));
   Key key;
   key.add(kBatchNormBwd).add(outer).add(size).add(EpsBits(eps));
-  auto &e = Cached<NormEntry>(key, [&] {
+  auto &e = Cached<NormEntry>(op, key, [&] {
     auto entry = std::make_unique<NormEntry>();
     const memory::desc data({outer, size}, DT::f32, Tag::nc), stat({size}, DT::f32, Tag::a);
     batch_normalization_forward::primitive_desc hint(
@@ -114,16 +111,14 @@ void BatchNormGrad(const Napi::CallbackInfo &info) {
   e.prim.execute(Stream(), e.args);
 }
 
-void BatchNormInference(const Napi::CallbackInfo &info) {
-  // batchNormInference(x, gamma, beta, mean, variance, y, outer, size, eps)
-  float *x = F32(info, 0, "BatchNormInference x"), *gamma = F32(info, 1, "BatchNormInference gamma");
-  float *beta = F32(info, 2, "BatchNormInference beta"), *mean = F32(info, 3, "BatchNormInference mean");
-  float *variance = F32(info, 4, "BatchNormInference variance"), *y = F32(info, 5, "BatchNormInference y");
-  const int64_t outer = Int(info, 6), size = Int(info, 7);
-  const float eps = static_cast<float>(Num(info, 8));
+void BatchNormInference(const Op &op) {
+  // buffers: x, gamma, beta, mean, variance, y; ints: outer, size; floats: eps
+  float *x = op.F(0), *gamma = op.F(1), *beta = op.F(2), *mean = op.F(3), *variance = op.F(4), *y = op.F(5);
+  const int64_t outer = op.Int(0), size = op.Int(1);
+  const float eps = static_cast<float>(op.Float(0));
   Key key;
   key.add(kBatchNormInfer).add(outer).add(size).add(EpsBits(eps));
-  auto &e = Cached<NormEntry>(key, [&] {
+  auto &e = Cached<NormEntry>(op, key, [&] {
     auto entry = std::make_unique<NormEntry>();
     const memory::desc data({outer, size}, DT::f32, Tag::nc), stat({size}, DT::f32, Tag::a);
     batch_normalization_forward::primitive_desc pd(
@@ -139,16 +134,14 @@ void BatchNormInference(const Napi::CallbackInfo &info) {
   e.prim.execute(Stream(), e.args);
 }
 
-void LayerNorm(const Napi::CallbackInfo &info) {
-  // layerNorm(x, gamma, beta, y, mean (outer), invStd (outer), outer, size, eps)
-  float *x = F32(info, 0, "LayerNorm x"), *gamma = F32(info, 1, "LayerNorm gamma");
-  float *beta = F32(info, 2, "LayerNorm beta"), *y = F32(info, 3, "LayerNorm y");
-  float *mean = F32(info, 4, "LayerNorm mean"), *invStd = F32(info, 5, "LayerNorm invStd");
-  const int64_t outer = Int(info, 6), size = Int(info, 7);
-  const float eps = static_cast<float>(Num(info, 8));
+void LayerNorm(const Op &op) {
+  // buffers: x, gamma, beta, y, mean (outer), invStd (outer); ints: outer, size; floats: eps
+  float *x = op.F(0), *gamma = op.F(1), *beta = op.F(2), *y = op.F(3), *mean = op.F(4), *invStd = op.F(5);
+  const int64_t outer = op.Int(0), size = op.Int(1);
+  const float eps = static_cast<float>(op.Float(0));
   Key key;
   key.add(kLayerNormFwd).add(outer).add(size).add(EpsBits(eps));
-  auto &e = Cached<NormEntry>(key, [&] {
+  auto &e = Cached<NormEntry>(op, key, [&] {
     auto entry = std::make_unique<NormEntry>();
     const memory::desc data({outer, size}, DT::f32, Tag::ab), stat({outer}, DT::f32, Tag::a);
     const memory::desc affine({size}, DT::f32, Tag::a);
@@ -164,17 +157,15 @@ void LayerNorm(const Napi::CallbackInfo &info) {
   VarianceToInvStd(invStd, outer, eps);
 }
 
-void LayerNormGrad(const Napi::CallbackInfo &info) {
-  // layerNormGrad(dy, x, gamma, mean, invStd, dx, dgamma, dbeta, outer, size, eps)
-  float *dy = F32(info, 0, "LayerNormGrad dy"), *x = F32(info, 1, "LayerNormGrad x");
-  float *gamma = F32(info, 2, "LayerNormGrad gamma"), *mean = F32(info, 3, "LayerNormGrad mean");
-  float *invStd = F32(info, 4, "LayerNormGrad invStd"), *dx = F32(info, 5, "LayerNormGrad dx");
-  float *dgamma = F32(info, 6, "LayerNormGrad dgamma"), *dbeta = F32(info, 7, "LayerNormGrad dbeta");
-  const int64_t outer = Int(info, 8), size = Int(info, 9);
-  const float eps = static_cast<float>(Num(info, 10));
+void LayerNormGrad(const Op &op) {
+  // buffers: dy, x, gamma, mean, invStd, dx, dgamma, dbeta; ints: outer, size; floats: eps
+  float *dy = op.F(0), *x = op.F(1), *gamma = op.F(2), *mean = op.F(3), *invStd = op.F(4);
+  float *dx = op.F(5), *dgamma = op.F(6), *dbeta = op.F(7);
+  const int64_t outer = op.Int(0), size = op.Int(1);
+  const float eps = static_cast<float>(op.Float(0));
   Key key;
   key.add(kLayerNormBwd).add(outer).add(size).add(EpsBits(eps));
-  auto &e = Cached<NormEntry>(key, [&] {
+  auto &e = Cached<NormEntry>(op, key, [&] {
     auto entry = std::make_unique<NormEntry>();
     const memory::desc data({outer, size}, DT::f32, Tag::ab), stat({outer}, DT::f32, Tag::a);
     const memory::desc affine({size}, DT::f32, Tag::a);
@@ -195,14 +186,35 @@ void LayerNormGrad(const Napi::CallbackInfo &info) {
   e.prim.execute(Stream(), e.args);
 }
 
+/**
+ * Keras moving statistics, in place, from a training batch's mean and invStd (double arithmetic,
+ * as the js kernel): moving = moving * momentum + batch * (1 - momentum), with the batch variance
+ * max(1 / invStd^2 - eps, 0).
+ */
+void BatchNormMovingUpdate(const Op &op) {
+  // buffers: movingMean (size), movingVariance (size), batchMean (size), invStd (size); ints: size;
+  // floats: momentum, eps
+  float *movingMean = op.F(0), *movingVariance = op.F(1);
+  const float *batchMean = op.F(2), *invStd = op.F(3);
+  const int64_t size = op.Int(0);
+  const double momentum = op.Float(0), eps = op.Float(1);
+  for (int64_t c = 0; c < size; c++) {
+    const double s = invStd[c];
+    const double variance = std::max(1 / (s * s) - eps, 0.0);
+    movingMean[c] = static_cast<float>(movingMean[c] * momentum + batchMean[c] * (1 - momentum));
+    movingVariance[c] = static_cast<float>(movingVariance[c] * momentum + variance * (1 - momentum));
+  }
+}
+
 }  // namespace
 
-void RegisterNorm(Napi::Env env, Napi::Object exports) {
-  Export(env, exports, "batchNorm", BatchNorm);
-  Export(env, exports, "batchNormGrad", BatchNormGrad);
-  Export(env, exports, "batchNormInference", BatchNormInference);
-  Export(env, exports, "layerNorm", LayerNorm);
-  Export(env, exports, "layerNormGrad", LayerNormGrad);
+void RegisterNorm(Napi::Env, Napi::Object) {
+  RegisterOp(kOpBatchNorm, BatchNorm);
+  RegisterOp(kOpBatchNormGrad, BatchNormGrad);
+  RegisterOp(kOpBatchNormInference, BatchNormInference);
+  RegisterOp(kOpLayerNorm, LayerNorm);
+  RegisterOp(kOpLayerNormGrad, LayerNormGrad);
+  RegisterOp(kOpBatchNormMovingUpdate, BatchNormMovingUpdate);
 }
 
 }  // namespace mnl

@@ -6,8 +6,11 @@
 //   heap; the native backend allocates it natively (64-byte aligned) and hands it to JS zero-copy.
 // - Float kernels accept float32 (every backend) and float64 (js backend only; used by gradient
 //   checks). Their outputs have the dtype of their first float input.
-// - Kernels never write to their inputs, except the optimizer updates, which update in place, and
-//   Dropout, which advances the random state it is given.
+// - Kernels never write to their inputs, except the ones IN_PLACE lists (optimizer updates,
+//   moving statistics, Dropout's random state).
+// - Per-step values (a learning rate, a step count, a loss's upstream gradient) arrive in buffers,
+//   never in attributes: attributes are fixed for a given model and shape, which is what lets a
+//   recorded step replay (src/tensor/capture.ts).
 // - Every output is freshly allocated through Backend.alloc and fully written (pooled memory is
 //   not zeroed).
 // - Layouts: activations NHWC, conv kernels HWIO [KH, KW, C, O], dense kernels [in, out], all
@@ -25,6 +28,13 @@ export interface BroadcastAttrs {
   outShape: Shape;
 }
 
+/**
+ * The arithmetic of convolutions and products. 'bfloat16': mixed precision, the operands rounded
+ * to bfloat16 and multiplied with float32 accumulation, float32 in and out (only backends whose
+ * `precisions` list it). Absent means 'float32'.
+ */
+export type Precision = 'float32' | 'bfloat16';
+
 export interface MatMulAttrs {
   /** Independent products; a is [batch, m, k] (or [batch, k, m] transposed), b likewise [batch, k, n]. */
   batch: number;
@@ -33,6 +43,7 @@ export interface MatMulAttrs {
   n: number;
   transposeA: boolean;
   transposeB: boolean;
+  precision?: Precision;
 }
 
 /**
@@ -61,11 +72,15 @@ export interface Window2D {
 /** Convolution: window plus the output channel count O. x (N,H,W,C), w (KH,KW,C,O), y (N,OH,OW,O). */
 export interface Conv2DAttrs extends Window2D {
   O: number;
+  precision?: Precision;
 }
 
-/** Conv2D followed by an activation in the same kernel (native: a oneDNN post-op). */
+/** Activations a fused kernel applies to its output (native: a oneDNN post-op). */
+export type FusedActivation = 'linear' | 'relu';
+
+/** Conv2D followed by an activation in the same kernel. */
 export interface FusedConv2DAttrs extends Conv2DAttrs {
-  activation: 'linear' | 'relu';
+  activation: FusedActivation;
 }
 
 /** Normalisation over the last axis of a [outer, size] view (layer norm) or per channel (batch norm). */
@@ -77,20 +92,21 @@ export interface NormAttrs {
   epsilon: number;
 }
 
+/**
+ * Adam's fixed hyperparameters; the learning rate and the 1-based step count (bias correction)
+ * come per step in the schedule buffer, float64 [lr, step].
+ */
 export interface AdamAttrs {
-  lr: number;
   beta1: number;
   beta2: number;
   epsilon: number;
-  /** 1-based step count, for bias correction. */
-  step: number;
   weightDecay: number;
   /** true: AdamW (decay applied to the weights directly); false: L2 added to the gradient. */
   decoupledWeightDecay: boolean;
 }
 
+/** SGD's fixed hyperparameters; the learning rate comes per step in the schedule buffer, float64 [lr]. */
 export interface SgdAttrs {
-  lr: number;
   momentum: number;
   nesterov: boolean;
   weightDecay: number;
@@ -199,11 +215,11 @@ export interface Kernels {
     labels: Int32Array,
     attrs: { batch: number; classes: number; labelSmoothing: number },
   ): { loss: F; probs: F };
-  /** dlogits = (probs - smoothedTargets) * dloss / N. */
+  /** dlogits = (probs - smoothedTargets) * dloss[0] / N; dloss (1) is the loss's upstream gradient. */
   SoftmaxCrossEntropyGrad(
     probs: F,
     labels: Int32Array,
-    dloss: number,
+    dloss: F,
     attrs: { batch: number; classes: number; labelSmoothing: number },
   ): F;
 
@@ -213,6 +229,18 @@ export interface Kernels {
   BatchNormGrad(dy: F, x: F, gamma: F, mean: F, invStd: F, attrs: NormAttrs): { dx: F; dgamma: F; dbeta: F };
   /** Batch norm, inference: y = gamma * (x - mean) / sqrt(variance + eps) + beta. */
   BatchNormInference(x: F, gamma: F, beta: F, mean: F, variance: F, attrs: NormAttrs): F;
+  /**
+   * Keras moving statistics, in place on movingMean and movingVariance (size), from a training
+   * batch's mean and invStd: moving = moving * momentum + batch * (1 - momentum), with the batch
+   * variance max(1 / invStd^2 - epsilon, 0); computed in float64, stored in the storage's dtype.
+   */
+  BatchNormMovingUpdate(
+    movingMean: F,
+    movingVariance: F,
+    batchMean: F,
+    invStd: F,
+    attrs: { size: number; momentum: number; epsilon: number },
+  ): void;
   /** Layer norm: statistics per row over `size` features, affine per feature. */
   LayerNorm(x: F, gamma: F, beta: F, attrs: NormAttrs): { y: F; mean: F; invStd: F };
   LayerNormGrad(dy: F, x: F, gamma: F, mean: F, invStd: F, attrs: NormAttrs): { dx: F; dgamma: F; dbeta: F };
@@ -227,18 +255,92 @@ export interface Kernels {
    */
   Dropout(x: F, state: Uint32Array, attrs: { rate: number }): { y: F; mask: F };
 
+  // ---- the finite check that guards a step's update ----
+  /** (1) int32: 1 when every value of every buffer is finite, else 0. */
+  AllFinite(xs: readonly F[]): Int32Array;
+
   // ---- optimizer updates, in place over every parameter in one call ----
   AdamUpdate(
     params: readonly F[],
     grads: readonly F[],
     m: readonly F[],
     v: readonly F[],
+    schedule: Float64Array,
     attrs: AdamAttrs,
   ): void;
-  SgdUpdate(params: readonly F[], grads: readonly F[], velocity: readonly F[], attrs: SgdAttrs): void;
+  SgdUpdate(
+    params: readonly F[],
+    grads: readonly F[],
+    velocity: readonly F[],
+    schedule: Float64Array,
+    attrs: SgdAttrs,
+  ): void;
 }
 
+/**
+ * The arguments each kernel writes in place (by position; a list argument counts as one). Every
+ * other argument is read only.
+ */
+export const IN_PLACE: Readonly<Partial<Record<keyof Kernels, readonly number[]>>> = {
+  AdamUpdate: [0, 2, 3],
+  SgdUpdate: [0, 2],
+  BatchNormMovingUpdate: [0, 1],
+  Dropout: [1],
+};
+
 export type KernelName = keyof Kernels;
+
+// ---- step lowering: running a recorded step in the backend's own terms (src/tensor/capture.ts) ----
+
+/** Storage as a kernel sees it, plus Dropout's state words. */
+export type KernelBuffer = Storage | Uint32Array;
+
+/** One operation a backend ran for a kernel call, with the buffers it touched (in its own order). */
+export interface LoweredOp {
+  readonly buffers: readonly (KernelBuffer | null)[];
+}
+
+/** Where a compiled step finds a buffer a lowered op names. */
+export type PlanBinding =
+  /** The k-th input of each run (the batch, the labels): rebound on every run. */
+  | { readonly kind: 'input'; readonly index: number }
+  /** A buffer that outlives the step (a weight, an optimizer slot, a constant): its own storage. */
+  | { readonly kind: 'fixed'; readonly buffer: KernelBuffer }
+  /** One of the step's temporary buffers (LoweredStep.temps), shared by values whose lifetimes do not overlap. */
+  | { readonly kind: 'temp'; readonly index: number };
+
+/** A recorded step, lowered: the ops in order and where each of their buffers lives. */
+export interface LoweredStep {
+  readonly ops: readonly LoweredOp[];
+  /** bindings[i][k]: the binding of buffer k of op i (null where the op was given none). */
+  readonly bindings: readonly (readonly (PlanBinding | null)[])[];
+  /** Before op `op`: skip the next `count` ops unless the int32 at `flag` is non-zero. */
+  readonly guards: readonly { readonly op: number; readonly flag: PlanBinding; readonly count: number }[];
+  /** The step's temporary buffers, allocated by the backend (from its pool) when the step is compiled. */
+  readonly temps: readonly { readonly dtype: DType; readonly length: number }[];
+  readonly inputCount: number;
+}
+
+/** A lowered step made runnable: one call per step. */
+export interface CompiledStep {
+  /** Runs every op; `inputs` are this run's input buffers, in the order of their indices. */
+  run(inputs: readonly KernelBuffer[]): void;
+  /** The storage a temp or fixed binding names (outputs are read through it after a run). */
+  storage(binding: PlanBinding): KernelBuffer;
+  /** Seconds per op over the runs since the first call (which starts timing): for profiles. */
+  profile?(): readonly { op: string; seconds: number }[];
+}
+
+/**
+ * A backend's support for running recorded steps natively: while a log is open, every kernel call
+ * appends the ops it runs (in order, with their buffers) to it; `compile` turns a lowered step made
+ * of those ops into one call.
+ */
+export interface StepLowering {
+  openLog(): readonly LoweredOp[];
+  closeLog(): void;
+  compile(step: LoweredStep): CompiledStep;
+}
 
 /** A compute backend: storage allocation plus the kernel table. */
 export interface Backend {
@@ -253,6 +355,12 @@ export interface Backend {
   /** Returns storage to the pool; the caller guarantees nothing references it any more. */
   release(storage: Storage): void;
   readonly kernels: Kernels;
+  /** The precisions its convolutions and products compute in; absent: float32 only. */
+  readonly precisions?: readonly Precision[];
+  /** Native replay of recorded steps; without it a recorded step replays as a loop over `kernels`. */
+  readonly lowering?: StepLowering;
+  /** Drops storage kept for reuse (after a step is compiled its eager buffers are not needed). */
+  trim?(): void;
 }
 
 export function dtypeOf(storage: Storage): DType {

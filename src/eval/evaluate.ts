@@ -5,6 +5,7 @@
 import { tidy } from '../tensor/tensor.js';
 import type { Model } from '../train/model.js';
 import type { InputNormalization } from '../data/normalize.js';
+import type { ExecutionOptions } from '../train/types.js';
 import { EvaluationAccumulator, type EvaluationSummary, type OutputKind } from './accumulator.js';
 
 /** A labelled set: images (N, 28, 28) u8 (or any per-example size the model takes), labels (N). */
@@ -14,7 +15,7 @@ export interface LabelledImages {
   count: number;
 }
 
-export interface EvaluateClassifierOptions {
+export interface EvaluateClassifierOptions extends ExecutionOptions {
   /** (K) class names; default the indices. */
   classNames?: readonly string[];
   /** Examples per forward pass. Default 500. */
@@ -67,6 +68,9 @@ export function evaluateClassifier(
       const outputs = model.predict(images, {
         batchSize,
         ...(options.normalize ? { normalize: options.normalize } : {}),
+        ...(options.compile === undefined ? {} : { compile: options.compile }),
+        ...(options.debug ? { debug: options.debug } : {}),
+        ...(options.precision ? { precision: options.precision } : {}),
       }); // (B, K) f32
       const classCount = outputs.shape[1] ?? 0;
       accumulator ??= new EvaluationAccumulator({

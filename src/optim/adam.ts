@@ -4,7 +4,7 @@
 //   v = beta2 * v + (1 - beta2) * g^2
 //   p -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + epsilon)      (Keras's form)
 // weightDecay here is L2 added to the gradient (g += weightDecay * p); AdamW decouples it.
-import { getBackend } from '../backend/registry.js';
+import { kernels } from '../tensor/dispatch.js';
 import { SlotOptimizer } from './slot-optimizer.js';
 import type { OptimizerOptions, UpdateGroup } from './slot-optimizer.js';
 
@@ -57,17 +57,16 @@ export class Adam extends SlotOptimizer {
   }
 
   protected updateGroup(group: UpdateGroup): void {
-    getBackend().kernels.AdamUpdate(
+    kernels().AdamUpdate(
       group.params,
       group.grads,
       group.slots['m'] ?? [],
       group.slots['v'] ?? [],
+      group.schedule,
       {
-        lr: group.lr,
         beta1: this.beta1,
         beta2: this.beta2,
         epsilon: this.epsilon,
-        step: group.step,
         weightDecay: this.weightDecay,
         decoupledWeightDecay: this.decoupledWeightDecay,
       },

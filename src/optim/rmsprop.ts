@@ -7,6 +7,7 @@
 //   else:         p -= increment
 // weightDecay is decoupled (Keras): p -= lr * weightDecay * p before the step.
 import type { FloatStorage } from '../backend/kernels.js';
+import { refuseCapture } from '../tensor/capture.js';
 import { SlotOptimizer } from './slot-optimizer.js';
 import type { OptimizerOptions, UpdateGroup } from './slot-optimizer.js';
 
@@ -58,6 +59,7 @@ export class RMSprop extends SlotOptimizer {
   }
 
   protected updateGroup(group: UpdateGroup): void {
+    refuseCapture('RMSprop updates the weights in JavaScript (no fused kernel)');
     const { lr } = group;
     const { rho, momentum, epsilon, weightDecay } = this;
     group.params.forEach((p, k) => {

@@ -4,7 +4,7 @@
 //   p += velocity                                   (plain momentum)
 //   p += momentum * velocity - lr * g               (Nesterov)
 // momentum 0: p -= lr * g, and no velocity slot is kept.
-import { getBackend } from '../backend/registry.js';
+import { kernels } from '../tensor/dispatch.js';
 import { SlotOptimizer } from './slot-optimizer.js';
 import type { OptimizerOptions, UpdateGroup } from './slot-optimizer.js';
 
@@ -41,8 +41,7 @@ export class SGD extends SlotOptimizer {
   }
 
   protected updateGroup(group: UpdateGroup): void {
-    getBackend().kernels.SgdUpdate(group.params, group.grads, group.slots['velocity'] ?? [], {
-      lr: group.lr,
+    kernels().SgdUpdate(group.params, group.grads, group.slots['velocity'] ?? [], group.schedule, {
       momentum: this.momentum,
       nesterov: this.nesterov,
       weightDecay: this.weightDecay,

@@ -5,6 +5,8 @@
 import type { FloatStorage } from '../backend/kernels.js';
 import { clone, zerosLike } from '../tensor/ops/creation.js';
 import { Tensor, keep, noGrad, tidy } from '../tensor/tensor.js';
+import { getBackend } from '../backend/registry.js';
+import { onReplay, refuseCapture, type ReplayHook } from '../tensor/capture.js';
 import { clipByGlobalNorm } from './clip.js';
 import { Optimizer } from './optimizer.js';
 import type { LearningRateSchedule, OptimizerState } from './optimizer.js';
@@ -34,6 +36,11 @@ export interface UpdateGroup {
   lr: number;
   /** 1-based number of this update (bias corrections). */
   step: number;
+  /**
+   * float64 [lr, step], what the fused update kernels read: a buffer that outlives the step, so a
+   * replayed step (src/tensor/capture.ts) reads this step's values from it.
+   */
+  schedule: Float64Array;
 }
 
 export abstract class SlotOptimizer extends Optimizer {
@@ -45,6 +52,8 @@ export abstract class SlotOptimizer extends Optimizer {
   private readonly order: Tensor[] = [];
   /** Restored slots not yet matched to parameters (setState before the first update). */
   private pending: Record<string, Tensor[]> | undefined;
+  /** One schedule buffer per learning-rate group (UpdateGroup.schedule). */
+  private readonly schedules: Float64Array[] = [];
 
   constructor(defaultLearningRate: number, options: OptimizerOptions) {
     super(options.learningRate ?? defaultLearningRate, options.clipNorm);
@@ -67,17 +76,23 @@ export abstract class SlotOptimizer extends Optimizer {
     this.checkArguments(params, grads);
     const lr = this.currentLearningRate();
     const step = this.iterations + 1;
+    const groups = this.groupByMultiplier(params);
+    const schedules = this.writeSchedules(groups, lr, step);
     tidy(() =>
       noGrad(() => {
+        if (this.clipNorm !== undefined) {
+          refuseCapture(`${this.className}: clipNorm scales the gradients by a norm read in JavaScript`);
+        }
         const clipped = this.clipNorm === undefined ? grads : clipByGlobalNorm(grads, this.clipNorm);
         const slots = params.map((p) => this.slotsOf(p));
-        for (const [multiplier, indices] of this.groupByMultiplier(params)) {
+        [...groups].forEach(([multiplier, indices], g) => {
           const group: UpdateGroup = {
             params: indices.map((i) => (params[i] as Tensor).data as FloatStorage),
             grads: indices.map((i) => (clipped[i] as Tensor).data as FloatStorage),
             slots: {},
             lr: lr * multiplier,
             step,
+            schedule: schedules[g] as Float64Array,
           };
           for (const name of this.slotNames()) {
             group.slots[name] = indices.map(
@@ -85,10 +100,47 @@ export abstract class SlotOptimizer extends Optimizer {
             );
           }
           this.updateGroup(group);
-        }
+        });
       }),
     );
+    onReplay(this, this.replayHook([...params], groupSignature(groups), schedules));
     this.iterations += 1;
+  }
+
+  /**
+   * A replayed step: this step's rates go into the schedule buffers before it, the count after it
+   * (when the update ran). Groups that changed since the recording invalidate the plan. NOTE: made
+   * here, not in applyGradients, so the hook holds no gradient of the recorded step.
+   */
+  private replayHook(params: readonly Tensor[], recorded: string, schedules: Float64Array[]): ReplayHook {
+    return {
+      writes: schedules,
+      before: () => {
+        const now = this.groupByMultiplier(params);
+        if (groupSignature(now) !== recorded) return false;
+        this.writeSchedules(now, this.currentLearningRate(), this.iterations + 1);
+        return true;
+      },
+      after: () => {
+        this.iterations += 1;
+      },
+    };
+  }
+
+  /** [lr * multiplier, step] into each group's schedule buffer (made on first use). */
+  private writeSchedules(groups: Map<number, number[]>, lr: number, step: number): Float64Array[] {
+    let g = 0;
+    for (const multiplier of groups.keys()) {
+      let schedule = this.schedules[g];
+      if (!schedule) {
+        schedule = getBackend().alloc('float64', 2);
+        this.schedules[g] = schedule;
+      }
+      schedule[0] = lr * multiplier;
+      schedule[1] = step;
+      g++;
+    }
+    return this.schedules.slice(0, groups.size);
   }
 
   private checkArguments(params: readonly Tensor[], grads: readonly Tensor[]): void {
@@ -214,4 +266,9 @@ export abstract class SlotOptimizer extends Optimizer {
     if (this.clipNorm !== undefined) config['clipNorm'] = this.clipNorm;
     return config;
   }
+}
+
+/** Multipliers and the parameter indices of each group, as one string. */
+function groupSignature(groups: Map<number, number[]>): string {
+  return [...groups].map(([m, indices]) => `${m}:${indices.join(',')}`).join(';');
 }

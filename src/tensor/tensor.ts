@@ -4,7 +4,7 @@
 // garbage collection. Users of fit/evaluate/predict never dispose anything by hand.
 import type { DType, Shape, Storage } from '../backend/kernels.js';
 import { dtypeOf } from '../backend/kernels.js';
-import { getBackend } from '../backend/registry.js';
+import { noteHostRead, release } from './dispatch.js';
 
 /** How a tensor was made: its inputs and the vector-Jacobian product of the op. */
 export interface GradNode {
@@ -70,6 +70,7 @@ export class Tensor {
 
   /** A copy of the values as a plain array. */
   toArray(): number[] {
+    noteHostRead(this.data);
     return Array.from(this.data);
   }
 
@@ -77,6 +78,7 @@ export class Tensor {
   item(): number {
     if (this.size !== 1)
       throw new Error(`item() needs a one-element tensor, found shape [${this.shape.join(', ')}]`);
+    noteHostRead(this.data);
     return this.data[0] as number;
   }
 
@@ -147,14 +149,13 @@ export function tidy<T>(fn: () => T): T {
   }
   // Free what this scope allocated and nothing survivors use; then mark every tensor of the scope
   // (views included) whose storage went back to the pool as freed.
-  const backend = getBackend();
   const released = new Set<Storage>();
   for (const t of scope.tensors) {
     if (!t.ownsStorage || t.disposed) continue;
     const storage = t.data;
     if (survivors.has(storage) || released.has(storage)) continue;
     released.add(storage);
-    backend.release(storage);
+    release(storage);
   }
   for (const t of scope.tensors) {
     if (!t.disposed && released.has(t.data)) t.releaseStorage();
@@ -176,7 +177,7 @@ function collectTensors(value: unknown, visit: (t: Tensor) => void): void {
 /** Frees a tensor's storage now. Only for tensors you made and nothing else shares. */
 export function dispose(tensor: Tensor): void {
   const storage = tensor.releaseStorage();
-  if (storage) getBackend().release(storage);
+  if (storage) release(storage);
 }
 
 /** Number of open tidy scopes (for tests and diagnostics). */

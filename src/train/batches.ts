@@ -146,15 +146,3 @@ function argmaxRow(values: ArrayLike<number>, offset: number, length: number): n
     if ((values[offset + k] as number) > (values[offset + best] as number)) best = k;
   return best;
 }
-
-export function allFinite(tensors: readonly Tensor[]): boolean {
-  for (const t of tensors) {
-    const data = t.data;
-    // NOTE: v * 0 is (-)0 for a finite v and NaN for NaN and ±Infinity, so one branch-free sum
-    // answers for the whole tensor (about twice as fast as Number.isFinite per element).
-    let sum = 0;
-    for (let i = 0; i < data.length; i++) sum += (data[i] as number) * 0;
-    if (sum !== 0) return false;
-  }
-  return true;
-}

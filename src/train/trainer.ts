@@ -17,18 +17,18 @@ import { getLoss } from '../losses/index.js';
 import type { Loss } from '../losses/loss.js';
 import { getOptimizer, serializeOptimizer } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { gradients } from '../tensor/autograd.js';
-import { fromStorage } from '../tensor/ops/creation.js';
-import { Tensor, noGrad, tidy } from '../tensor/tensor.js';
+import type { Precision } from '../backend/kernels.js';
+import type { CapturedStep } from '../tensor/capture.js';
+import { checkPrecision, withPrecision } from '../tensor/precision.js';
+import { fromStorage, zeros } from '../tensor/ops/creation.js';
+import { Tensor, tidy } from '../tensor/tensor.js';
 import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { CallbackList, TrainingContext } from './callbacks/callback.js';
 import type { Callback, EventSink } from './callbacks/callback.js';
 import { defaultOutput, formatEvaluationLine, ProgressBar } from './callbacks/progress-bar.js';
 import type { Augmentation } from '../data/batch.js';
-import type { Normalization } from '../nn/layers/normalization.js';
 import {
-  allFinite,
   countCorrect,
   featureCount,
   foldedNormalization,
@@ -44,11 +44,21 @@ import {
   loadModelWeights,
   restoreOptimizer,
 } from './checkpoint.js';
+import {
+  capturedTrainStep,
+  evaluateBatch,
+  forwardOn,
+  inferBatch,
+  stepOn,
+  type StepParts,
+  type StepTensors,
+} from './compiled-steps.js';
 import type { Model } from './model.js';
 import type {
   CompileConfig,
   EvaluateOptions,
   EvaluateResult,
+  ExecutionOptions,
   FitOptions,
   History,
   ImageInput,
@@ -108,21 +118,18 @@ function compiledOf(model: Model, what: string): Compiled {
 
 // ---- the step ----
 
-export interface StepInput {
-  model: Model;
-  loss: Loss;
-  optimizer: Optimizer;
-  /** Trainable parameters, in the order the optimizer sees them. */
-  params: readonly Tensor[];
+export interface StepInput extends StepParts {
   examples: Examples;
   /** Example indices of this batch. */
   indices: ArrayLike<number>;
   inputShape: readonly number[];
-  /** The model's leading Normalization, folded into the batch (see foldedNormalization). */
-  normalizedBy: Normalization | undefined;
-  /** Dropout and other forward-pass randomness. */
-  random: Random;
+  /** Model outputs per example (K): the width of dense targets. */
+  outputs: number;
   augment?: Augmentation | undefined;
+  /** The step's captured form (compiled-steps.ts); absent: every step runs eagerly. */
+  captured?: CapturedStep<StepTensors> | undefined;
+  /** Mixed precision of convolutions and products (ExecutionOptions.precision); default float32. */
+  precision?: Precision | undefined;
 }
 
 export interface StepResult {
@@ -135,26 +142,26 @@ export interface StepResult {
 }
 
 /**
- * One optimizer step. Everything made inside (batch, activations, gradients) is freed when it
- * returns, so memory stays flat however many steps run.
+ * One optimizer step (stepOn: forward, loss, gradients, the update unless something is not
+ * finite), replayed when it is captured. Everything made inside (batch, activations, gradients) is
+ * freed when it returns, so memory stays flat however many steps run.
  */
 export function trainStep(input: StepInput): StepResult {
-  const { model, loss, optimizer, params, examples, indices } = input;
+  const { loss, examples, indices } = input;
   return tidy(() => {
-    const { normalizedBy, augment } = input;
     const x = imageBatch(examples, indices, input.inputShape, {
-      normalization: normalizedBy?.statistics,
-      augment,
+      normalization: input.normalizedBy?.statistics,
+      augment: input.augment,
     }); // (B, ...inputShape)
-    const output = model.apply(x, { training: true, random: input.random, normalizedBy }); // (B, K)
-    const y = labelBatch(examples, indices, isSparse(loss), output.size / indices.length);
-    const lossTensor = loss.compute(y, output); // scalar
-    const grads = gradients(lossTensor, params);
-    const lossValue = lossTensor.item();
-    const finite = Number.isFinite(lossValue) && allFinite(grads);
-    // NOTE: a non-finite step is not applied, so the weights stay the last good ones.
-    if (finite) optimizer.applyGradients(params, grads);
-    return { loss: lossValue, correct: countCorrect(output, examples, indices), finite };
+    const y = labelBatch(examples, indices, isSparse(loss), input.outputs); // (B) or (B, K)
+    const step = withPrecision(input.precision ?? 'float32', () =>
+      input.captured ? input.captured.run([x, y]) : stepOn(x, y, input),
+    );
+    return {
+      loss: step.loss.item(),
+      correct: countCorrect(step.output, examples, indices),
+      finite: step.finite.item() === 1,
+    };
   });
 }
 
@@ -170,22 +177,24 @@ function evaluateExamples(
   indices: Int32Array,
   inputShape: readonly number[],
   batchSize: number,
+  execution: ExecutionOptions,
 ): { loss: number; accuracy: number } {
   let lossSum = 0;
   let correct = 0;
   const normalizedBy = foldedNormalization(model, examples);
   const gather = { normalization: normalizedBy?.statistics };
-  const context = { training: false, random: new Random(0), normalizedBy };
+  const outputs = outputsPerExample(model, inputShape);
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.subarray(start, Math.min(start + batchSize, indices.length));
-    tidy(() =>
-      noGrad(() => {
-        const output = model.apply(imageBatch(examples, batch, inputShape, gather), context);
-        const y = labelBatch(examples, batch, isSparse(loss), output.size / batch.length);
-        lossSum += loss.compute(y, output).item() * batch.length;
-        correct += countCorrect(output, examples, batch);
-      }),
-    );
+    tidy(() => {
+      const x = imageBatch(examples, batch, inputShape, gather);
+      const y = labelBatch(examples, batch, isSparse(loss), outputs);
+      const result = withPrecision(execution.precision ?? 'float32', () =>
+        evaluateBatch(model, loss, x, y, { ...execution, normalizedBy }),
+      );
+      lossSum += result.loss.item() * batch.length;
+      correct += countCorrect(result.output, examples, batch);
+    });
   }
   const n = Math.max(indices.length, 1);
   return { loss: lossSum / n, accuracy: correct / n };
@@ -199,6 +208,21 @@ function range(n: number): Int32Array {
 
 function inputShapeOf(model: Model): readonly number[] {
   return model.inputShape ?? DEFAULT_INPUT_SHAPE;
+}
+
+/** K: the model's outputs per example, from one zero example (the width of dense targets). */
+function outputsPerExample(model: Model, inputShape: readonly number[]): number {
+  return tidy(() => forwardOn(model, zeros([1, ...inputShape])).size);
+}
+
+/** The execution options of fit/evaluate/predict options; a precision the backend lacks is refused here. */
+function executionOf(options: ExecutionOptions): ExecutionOptions {
+  if (options.precision !== undefined) checkPrecision(options.precision);
+  return {
+    ...(options.compile === undefined ? {} : { compile: options.compile }),
+    ...(options.debug ? { debug: options.debug } : {}),
+    ...(options.precision === undefined ? {} : { precision: options.precision }),
+  };
 }
 
 // ---- evaluate / predict ----
@@ -218,7 +242,15 @@ export async function evaluateModel(
   if (!model.built) model.buildFor(inputShape);
   const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
   const started = performance.now();
-  const result = evaluateExamples(model, loss, examples, range(examples.count), inputShape, batchSize);
+  const result = evaluateExamples(
+    model,
+    loss,
+    examples,
+    range(examples.count),
+    inputShape,
+    batchSize,
+    executionOf(options),
+  );
   if ((options.verbose ?? 0) > 0) {
     const steps = Math.ceil(examples.count / batchSize);
     const seconds = (performance.now() - started) / 1000;
@@ -234,24 +266,25 @@ export function predictModel(model: Model, x: ImageInput, options: Plain<Predict
   if (!model.built) model.buildFor(inputShape);
   const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
   const indices = range(examples.count);
+  const execution = executionOf(options);
   const normalizedBy = foldedNormalization(model, examples);
   const gather = { normalization: normalizedBy?.statistics };
-  const context = { training: false, random: new Random(0), normalizedBy };
   let result: Tensor | undefined; // (N, ...outputShape) f32
   for (let start = 0; start < examples.count; start += batchSize) {
     const batch = indices.subarray(start, Math.min(start + batchSize, examples.count));
-    const first = tidy(() =>
-      noGrad(() => {
-        const output = model.apply(imageBatch(examples, batch, inputShape, gather), context);
-        const rowSize = output.size / batch.length;
-        if (result) {
-          result.data.set(output.data, start * rowSize);
-          return undefined;
-        }
-        // First batch: the output shape is known only now; hand its rows out as plain values.
-        return { rowShape: output.shape.slice(1), rows: Float32Array.from(output.data) };
-      }),
-    );
+    const first = tidy(() => {
+      const x = imageBatch(examples, batch, inputShape, gather);
+      const output = withPrecision(execution.precision ?? 'float32', () =>
+        inferBatch(model, x, { ...execution, normalizedBy }),
+      );
+      const rowSize = output.size / batch.length;
+      if (result) {
+        result.data.set(output.data, start * rowSize);
+        return undefined;
+      }
+      // First batch: the output shape is known only now; hand its rows out as plain values.
+      return { rowShape: output.shape.slice(1), rows: Float32Array.from(output.data) };
+    });
     if (first) {
       // Made outside the batch tidy, so it lives in the caller's scope (or until garbage collection).
       const size = examples.count * featureCount(first.rowShape);
@@ -293,6 +326,7 @@ function runConfig(model: Model, compiled: Compiled, options: Plain<FitOptions>)
     resume: _resume,
     signal: _s,
     output: _o,
+    debug: _d,
     validationData: _v,
     runConfig,
     ...plain
@@ -354,6 +388,7 @@ export async function fitModel(
 
 async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitOptions): Promise<History> {
   const o = { ...FIT_DEFAULTS, ...options };
+  const execution = executionOf(o);
   const compiled = compiledOf(model, 'fit');
   const { optimizer, loss } = compiled;
   const inputShape = inputShapeOf(model);
@@ -387,12 +422,14 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
 
   if (!model.built) model.buildFor(inputShape, new Random(o.seed, STREAM.init));
   const params = model.trainableWeights.map((w) => w.value);
+  const outputs = outputsPerExample(model, inputShape);
   const streams: Streams = {
     shuffle: new Random(o.seed, STREAM.shuffle),
     dropout: new Random(o.seed, STREAM.dropout),
     augment: new Random(o.seed, STREAM.augment),
   };
   const augmentOptions = o.augment === true ? {} : o.augment === false ? undefined : o.augment;
+  // The model's input Normalization, applied by the batch pipeline for u8 pixels.
   const normalizedBy = foldedNormalization(model, examples);
 
   // Resume: weights, optimizer, generators, position and history from the latest checkpoint.
@@ -424,6 +461,11 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
     await stores.write.writeConfig(runConfig(model, compiled, options));
   }
 
+  // After a resume: the step binds the generator it draws dropout masks from.
+  const captured = capturedTrainStep(
+    { model, loss, optimizer, params, random: streams.dropout, normalizedBy },
+    execution,
+  );
   const context = new TrainingContext(model, optimizer);
   // User callbacks first, the progress bar last (Keras order): it prints what they changed.
   const callbacks: Callback[] = [...(o.callbacks ?? [])];
@@ -495,9 +537,12 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
           examples,
           indices,
           inputShape,
+          outputs,
           normalizedBy,
           random: streams.dropout,
           augment: augmentOptions && { random: streams.augment, options: augmentOptions },
+          captured,
+          precision: execution.precision,
         });
         progress.lossSum += result.loss * size;
         progress.correct += result.correct;
@@ -539,7 +584,15 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
         break;
       }
       const val = validation
-        ? evaluateExamples(model, loss, validation.examples, validation.indices, inputShape, o.batchSize)
+        ? evaluateExamples(
+            model,
+            loss,
+            validation.examples,
+            validation.indices,
+            inputShape,
+            o.batchSize,
+            execution,
+          )
         : undefined;
       const trainLoss = progress.lossSum / Math.max(progress.seen, 1);
       const trainAccuracy = progress.correct / Math.max(progress.seen, 1);

@@ -4,6 +4,7 @@
 //
 // Letters: N examples, B batch, K classes (model outputs).
 import type { AugmentOptions } from '../data/augment.js';
+import type { Precision } from '../backend/kernels.js';
 import type { InputNormalization } from '../data/normalize.js';
 import type { Loss } from '../losses/loss.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -42,7 +43,27 @@ export interface CompileConfig {
 /** @deprecated the same type as InputNormalization; use that name. */
 export type Normalize = InputNormalization;
 
-export interface FitOptions {
+/**
+ * How steps execute. By default the first steps of a given model, batch shape and backend are
+ * recorded and every later step replays the recorded kernels (src/tensor/capture.ts): on the
+ * native backend one native call per step, on the js backend a loop over the kernels; results are
+ * bit-identical either way. Steps that cannot be replayed run eagerly.
+ */
+export interface ExecutionOptions {
+  /** Record and replay steps; false runs every step eagerly (layers, autograd, tidy). Default true. */
+  compile?: boolean;
+  /** Receives one line for each reason a step runs eagerly (the CLI's --debug). */
+  debug?: (line: string) => void;
+  /**
+   * 'bfloat16': mixed precision, convolutions and products with bfloat16 operands and float32
+   * accumulation; weights, optimizer state, activations and the loss stay float32. Needs a backend
+   * that lists it (the native backend on a CPU with AVX512_BF16 or AMX); refused elsewhere before
+   * any work. Default 'float32'.
+   */
+  precision?: Precision;
+}
+
+export interface FitOptions extends ExecutionOptions {
   /** Index of the epoch to stop before (Keras semantics: total epochs, counting initialEpoch). Default 1. */
   epochs?: number;
   /** Default 32. */
@@ -99,7 +120,7 @@ export interface FitOptions {
   signal?: AbortSignal;
 }
 
-export interface EvaluateOptions {
+export interface EvaluateOptions extends ExecutionOptions {
   /** Default 32. */
   batchSize?: number;
   /** @deprecated a model that starts with a Normalization layer needs none; see FitOptions.normalize. */
@@ -116,7 +137,7 @@ export interface EvaluateResult {
   [metric: string]: number;
 }
 
-export interface PredictOptions {
+export interface PredictOptions extends ExecutionOptions {
   /** Default 32. */
   batchSize?: number;
   /** @deprecated a model that starts with a Normalization layer needs none; see FitOptions.normalize. */

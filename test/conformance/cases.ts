@@ -56,6 +56,17 @@ function int32(backend: Backend, values: readonly number[]): Int32Array {
   return out;
 }
 
+/** An optimizer's float64 schedule buffer: [lr] or [lr, step]. */
+function schedule(backend: Backend, ...values: number[]): Float64Array {
+  const out = backend.alloc('float64', values.length);
+  out.set(values);
+  return out;
+}
+
+function dtypeOf(x: FloatStorage): FloatDType {
+  return x instanceof Float64Array ? 'float64' : 'float32';
+}
+
 const cases: ConformanceCase[] = [];
 
 /**
@@ -740,7 +751,14 @@ for (const [label, batch, classes, smoothing, scale] of [
     'SoftmaxCrossEntropyGrad',
     `${label}, dloss 2.5`,
     (rng) => [ref.softmax(rng.uniform(batch * classes, -scale, scale), classes).map(Math.fround)],
-    (k, [probs], backend) => [k.SoftmaxCrossEntropyGrad(probs!, int32(backend, labels), 2.5, attrs)],
+    (k, [probs], backend) => [
+      k.SoftmaxCrossEntropyGrad(
+        probs!,
+        int32(backend, labels),
+        upload(backend, dtypeOf(probs!), Float64Array.of(2.5)),
+        attrs,
+      ),
+    ],
     ([probs]) => [ref.softmaxCrossEntropyGrad(probs!, labels, 2.5, classes, smoothing)],
   );
 }
@@ -814,6 +832,32 @@ for (const [label, outer, size, offset] of [
     ],
   );
 }
+defineCase(
+  'BatchNormMovingUpdate',
+  '5 channels, momentum 0.9, a variance under epsilon clamped to 0',
+  (rng) => [
+    rng.uniform(5, -1, 1),
+    rng.uniform(5, 0.5, 2),
+    rng.uniform(5, -1, 1),
+    Float64Array.of(0.5, 1, 2, 40, 0.125),
+  ],
+  (k, [movingMean, movingVariance, batchMean, invStd]) => {
+    k.BatchNormMovingUpdate(movingMean!, movingVariance!, batchMean!, invStd!, {
+      size: 5,
+      momentum: 0.9,
+      epsilon: 1e-3,
+    });
+    return [movingMean!, movingVariance!];
+  },
+  ([movingMean, movingVariance, batchMean, invStd]) => [
+    ref.map(movingMean!, (m, c) => m * 0.9 + (batchMean![c] as number) * (1 - 0.9)),
+    ref.map(movingVariance!, (v, c) => {
+      const s = invStd![c] as number;
+      return v * 0.9 + Math.max(1 / (s * s) - 1e-3, 0) * (1 - 0.9);
+    }),
+  ],
+);
+
 for (const [label, outer, size, epsilon] of [
   ['6 rows of 10', 6, 10, 1e-5],
   ['33 rows of 64', 33, 64, 1e-5],
@@ -884,18 +928,16 @@ for (const [label, beta1, beta2, epsilon, weightDecay, decoupled] of [
     'AdamUpdate',
     `${label}, ${STEPS} steps`,
     (rng) => optimizerInputs(rng, 2),
-    (k, xs) => {
+    (k, xs, backend) => {
       const params = xs.slice(0, count);
       const m = xs.slice((1 + STEPS) * count, (2 + STEPS) * count);
       const v = xs.slice((2 + STEPS) * count, (3 + STEPS) * count);
       for (let s = 0; s < STEPS; s++) {
         const grads = xs.slice((1 + s) * count, (2 + s) * count);
-        k.AdamUpdate(params, grads, m, v, {
-          lr,
+        k.AdamUpdate(params, grads, m, v, schedule(backend, lr, s + 1), {
           beta1,
           beta2,
           epsilon,
-          step: s + 1,
           weightDecay,
           decoupledWeightDecay: decoupled,
         });
@@ -939,12 +981,11 @@ for (const [label, momentum, nesterov, weightDecay] of [
     'SgdUpdate',
     `${label}, ${STEPS} steps`,
     (rng) => optimizerInputs(rng, momentum > 0 ? 1 : 0),
-    (k, xs) => {
+    (k, xs, backend) => {
       const params = xs.slice(0, count);
       const velocity = momentum > 0 ? xs.slice((1 + STEPS) * count, (2 + STEPS) * count) : [];
       for (let s = 0; s < STEPS; s++) {
-        k.SgdUpdate(params, xs.slice((1 + s) * count, (2 + s) * count), velocity, {
-          lr,
+        k.SgdUpdate(params, xs.slice((1 + s) * count, (2 + s) * count), velocity, schedule(backend, lr), {
           momentum,
           nesterov,
           weightDecay,
@@ -974,6 +1015,27 @@ for (const [label, momentum, nesterov, weightDecay] of [
       }
       return [...params, ...velocity];
     },
+  );
+}
+
+// ---------------------------------------------------------------- the finite check
+
+for (const [label, poison] of [
+  ['all finite', null],
+  ['a NaN in the second buffer', Number.NaN],
+  ['an Infinity in the second buffer', Number.POSITIVE_INFINITY],
+  ['a -Infinity in the second buffer', Number.NEGATIVE_INFINITY],
+] as [string, number | null][]) {
+  defineCase(
+    'AllFinite',
+    label,
+    (rng) => {
+      const second = rng.uniform(37, -1e30, 1e30);
+      if (poison !== null) second[20] = poison;
+      return [rng.uniform(10), second, new Float64Array(0)];
+    },
+    (k, xs) => [k.AllFinite(xs)],
+    () => [Float64Array.of(poison === null ? 1 : 0)],
   );
 }
 

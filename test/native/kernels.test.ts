@@ -486,7 +486,11 @@ else
         }
       }
       assertClose(loss, [expectedLoss], 'loss');
-      assertClose(k().SoftmaxCrossEntropyGrad(probs, labels, 0.5, attrs), expectedGrad, 'dlogits');
+      assertClose(
+        k().SoftmaxCrossEntropyGrad(probs, labels, Float32Array.of(0.5), attrs),
+        expectedGrad,
+        'dlogits',
+      );
     });
 
     it('BatchNorm (training and inference) and LayerNorm, forward and backward', () => {
@@ -581,11 +585,10 @@ else
           beta1: 0.9,
           beta2: 0.999,
           epsilon: 1e-7,
-          step: 3,
           weightDecay: 0.1,
           decoupledWeightDecay: decoupled,
         };
-        k().AdamUpdate(params, grads, m, v, attrs);
+        k().AdamUpdate(params, grads, m, v, Float64Array.of(attrs.lr, 3), attrs);
         const alpha = (attrs.lr * Math.sqrt(1 - attrs.beta2 ** 3)) / (1 - attrs.beta1 ** 3);
         sizes.forEach((n, t) => {
           const [ep, em, ev] = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
@@ -609,7 +612,7 @@ else
         const velocity = sizes.map((n) => rand(n, 0.1));
         const [p0, v0] = [params, velocity].map((list) => list.map((a) => Float64Array.from(a)));
         const attrs = { lr: 0.1, momentum: 0.9, nesterov, weightDecay: 0.01 };
-        k().SgdUpdate(params, grads, velocity, attrs);
+        k().SgdUpdate(params, grads, velocity, Float64Array.of(attrs.lr), attrs);
         sizes.forEach((n, t) => {
           const [ep, ev] = [new Float64Array(n), new Float64Array(n)];
           for (let i = 0; i < n; i++) {

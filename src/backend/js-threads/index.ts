@@ -11,6 +11,7 @@ import type { Backend, Conv2DAttrs, Kernels, MatMulAttrs, Storage } from '../ker
 import { createJsBackend, type Allocator } from '../js/index.js';
 import { allocLike } from '../js/alloc.js';
 import { checkConv2D } from '../js/conv2d.js';
+import { fusedConvKernels } from '../js/fused-conv2d.js';
 import { checkConv2DBackpropFilter } from '../js/conv2d-backprop-filter.js';
 import { checkConv2DBackpropInput } from '../js/conv2d-backprop-input.js';
 import { checkLength, checkWindow } from '../js/im2col.js';
@@ -93,7 +94,7 @@ export function createJsThreadsBackend(options: JsThreadsBackendOptions = {}): J
     return pool.activeThreads;
   };
 
-  const kernels: Kernels = {
+  const threaded: Omit<Kernels, 'Conv2DBackpropFilterBias'> = {
     ...single,
     MatMul: (a, b, attrs: MatMulAttrs) => {
       const flops = 2 * attrs.batch * attrs.m * attrs.n * attrs.k;
@@ -113,13 +114,12 @@ export function createJsThreadsBackend(options: JsThreadsBackendOptions = {}): J
       split((share) => planConv2D(share(x), share(w), bias && share(bias), y, attrs, t));
       return y;
     },
-    // Conv2D with the activation applied by each task to its own rows, while they are in cache.
-    FusedConv2D(x, w, bias, attrs) {
+    // Conv2D with the activation applied by each task to its own rows, while they are in cache
+    // (the conv2d tensor op checked the activation).
+    FusedConv2D: (x, w, bias, attrs) => {
       const flops = convFlops(attrs);
       const t = threadsFor(flops);
-      if (t === 1 || (attrs.activation !== 'linear' && attrs.activation !== 'relu')) {
-        return single.FusedConv2D.call(this, x, w, bias, attrs);
-      }
+      if (t === 1) return single.FusedConv2D(x, w, bias, attrs);
       checkConv2D(x, w, bias, attrs);
       const y = allocLike(alloc, x, attrs.N * attrs.OH * attrs.OW * attrs.O);
       split((share) => planConv2D(share(x), share(w), bias && share(bias), y, attrs, t, attrs));
@@ -174,6 +174,12 @@ export function createJsThreadsBackend(options: JsThreadsBackendOptions = {}): J
       split((share) => planMaxPoolGrad(share(dy), share(workspace), dx, attrs, t));
       return dx;
     },
+  };
+
+  // The bias gradient beside the threaded filter gradient (the js composition over this table).
+  const kernels: Kernels = {
+    ...threaded,
+    Conv2DBackpropFilterBias: fusedConvKernels(threaded).Conv2DBackpropFilterBias,
   };
 
   return {

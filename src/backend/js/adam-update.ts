@@ -1,4 +1,4 @@
-// AdamUpdate, in place over every parameter (Keras form), step t 1-based:
+// AdamUpdate, in place over every parameter (Keras form), schedule [lr, t], step t 1-based:
 //   g' = g + weightDecay * p                      (L2; only when not decoupled)
 //   m = beta1 m + (1 - beta1) g';  v = beta2 v + (1 - beta2) g'^2
 //   p -= lr * weightDecay * p                     (AdamW; before the Adam step)
@@ -12,9 +12,12 @@ export function adamUpdate(
   grads: readonly FloatStorage[],
   m: readonly FloatStorage[],
   v: readonly FloatStorage[],
+  schedule: Float64Array,
   attrs: AdamAttrs,
 ): void {
-  const { lr, beta1, beta2, epsilon, step, weightDecay, decoupledWeightDecay } = attrs;
+  const { beta1, beta2, epsilon, weightDecay, decoupledWeightDecay } = attrs;
+  const lr = schedule[0] as number;
+  const step = schedule[1] as number;
   if (grads.length !== params.length || m.length !== params.length || v.length !== params.length) {
     throw new Error(
       `AdamUpdate: expected as many grads, m and v as params (${params.length}), found ${grads.length}, ${m.length}, ${v.length}`,

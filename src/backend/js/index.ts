@@ -3,17 +3,19 @@
 // (no Node-only imports: it runs in a browser bundle). Single-threaded.
 //
 // Each kernel is written against an Allocator passed as its first argument; bindJsKernels binds
-// them all to one allocator (the native backend reuses them on its own memory this way), and
+// them all to one allocator (the threaded js backend binds them to shared memory this way), and
 // createJsBackend binds them to a pooled JS-heap allocator.
 import type { Backend, Kernels } from '../kernels.js';
 import { DEFAULT_POOL_BYTES, StoragePool, type Allocator } from './alloc.js';
 import { adamUpdate } from './adam-update.js';
+import { allFinite } from './all-finite.js';
 import { argMax } from './arg-max.js';
 import { avgPool } from './avg-pool.js';
 import { avgPoolGrad } from './avg-pool-grad.js';
 import { batchNorm } from './batch-norm.js';
 import { batchNormGrad } from './batch-norm-grad.js';
 import { batchNormInference } from './batch-norm-inference.js';
+import { batchNormMovingUpdate } from './batch-norm-moving-update.js';
 import { add, div, equal, greater, maximum, minimum, mul, pow, sub } from './binary.js';
 import { concat } from './concat.js';
 import { conv2d } from './conv2d.js';
@@ -22,7 +24,7 @@ import { conv2dBackpropInput } from './conv2d-backprop-input.js';
 import { dropout } from './dropout.js';
 import { gather } from './gather.js';
 import { gatherGrad } from './gather-grad.js';
-import { activateInPlace } from './fused-conv2d.js';
+import { fusedConvKernels } from './fused-conv2d.js';
 import { layerNorm } from './layer-norm.js';
 import { layerNormGrad } from './layer-norm-grad.js';
 import { logSoftmax } from './log-softmax.js';
@@ -48,7 +50,7 @@ export { StoragePool, heapAlloc } from './alloc.js';
 
 /** The registration table: every kernel of the contract bound to `alloc`. */
 export function bindJsKernels(alloc: Allocator): Kernels {
-  const table: Kernels = {
+  const table: Omit<Kernels, 'FusedConv2D' | 'Conv2DBackpropFilterBias'> = {
     Neg: (x) => neg(alloc, x),
     Exp: (x) => exp(alloc, x),
     Log: (x) => log(alloc, x),
@@ -95,21 +97,6 @@ export function bindJsKernels(alloc: Allocator): Kernels {
     Conv2D: (x, w, bias, attrs) => conv2d(alloc, x, w, bias, attrs),
     Conv2DBackpropInput: (dy, w, attrs) => conv2dBackpropInput(alloc, dy, w, attrs),
     Conv2DBackpropFilter: (x, dy, attrs) => conv2dBackpropFilter(alloc, x, dy, attrs),
-    // The fused convolution kernels compose this table's entries through `this` (falling back to
-    // this table), so a table that spreads these and replaces Conv2D (src/backend/js-threads)
-    // fuses its own convolution.
-    FusedConv2D(x, w, bias, attrs) {
-      return activateInPlace((this ?? table).Conv2D(x, w, bias, attrs), attrs);
-    },
-    Conv2DBackpropFilterBias(x, dy, attrs) {
-      const kernels = this ?? table;
-      const rows = attrs.N * attrs.OH * attrs.OW;
-      return {
-        dw: kernels.Conv2DBackpropFilter(x, dy, attrs),
-        dbias: kernels.Sum(dy, { shape: [rows, attrs.O], axes: [0] }),
-      };
-    },
-
     MaxPool: (x, attrs) => maxPool(alloc, x, attrs),
     MaxPoolGrad: (dy, x, workspace, attrs) => maxPoolGrad(alloc, dy, x, workspace, attrs),
     AvgPool: (x, attrs) => avgPool(alloc, x, attrs),
@@ -128,16 +115,22 @@ export function bindJsKernels(alloc: Allocator): Kernels {
       batchNormGrad(alloc, dy, x, gamma, mean, invStd, attrs),
     BatchNormInference: (x, gamma, beta, mean, variance, attrs) =>
       batchNormInference(alloc, x, gamma, beta, mean, variance, attrs),
+    BatchNormMovingUpdate: (movingMean, movingVariance, batchMean, invStd, attrs) =>
+      batchNormMovingUpdate(alloc, movingMean, movingVariance, batchMean, invStd, attrs),
     LayerNorm: (x, gamma, beta, attrs) => layerNorm(alloc, x, gamma, beta, attrs),
     LayerNormGrad: (dy, x, gamma, mean, invStd, attrs) =>
       layerNormGrad(alloc, dy, x, gamma, mean, invStd, attrs),
 
-    AdamUpdate: (params, grads, m, v, attrs) => adamUpdate(alloc, params, grads, m, v, attrs),
-    SgdUpdate: (params, grads, velocity, attrs) => sgdUpdate(alloc, params, grads, velocity, attrs),
+    AllFinite: (xs) => allFinite(alloc, xs),
+    AdamUpdate: (params, grads, m, v, schedule, attrs) =>
+      adamUpdate(alloc, params, grads, m, v, schedule, attrs),
+    SgdUpdate: (params, grads, velocity, schedule, attrs) =>
+      sgdUpdate(alloc, params, grads, velocity, schedule, attrs),
 
     Dropout: (x, state, attrs) => dropout(alloc, x, state, attrs),
   };
-  return table;
+  // FusedConv2D and Conv2DBackpropFilterBias compose this table's Conv2D, Conv2DBackpropFilter and Sum.
+  return { ...table, ...fusedConvKernels(table) };
 }
 
 export interface JsBackendOptions {

@@ -1,4 +1,5 @@
-// SgdUpdate, in place over every parameter (Keras form; the velocity carries the learning rate):
+// SgdUpdate, in place over every parameter (Keras form; the velocity carries the learning rate),
+// lr from the schedule [lr]:
 //   g' = g + weightDecay * p
 //   momentum 0:  p -= lr * g'                      (velocity may be empty)
 //   otherwise:   velocity = momentum * velocity - lr * g'
@@ -12,9 +13,11 @@ export function sgdUpdate(
   params: readonly FloatStorage[],
   grads: readonly FloatStorage[],
   velocity: readonly FloatStorage[],
+  schedule: Float64Array,
   attrs: SgdAttrs,
 ): void {
-  const { lr, momentum, nesterov, weightDecay } = attrs;
+  const { momentum, nesterov, weightDecay } = attrs;
+  const lr = schedule[0] as number;
   if (grads.length !== params.length) {
     throw new Error(`SgdUpdate: expected one grad per param (${params.length}), found ${grads.length}`);
   }

@@ -1,4 +1,4 @@
-// SoftmaxCrossEntropyGrad: dlogits (N,K) = (probs - smoothedTargets) * dloss / N, targets
+// SoftmaxCrossEntropyGrad: dlogits (N,K) = (probs - smoothedTargets) * dloss[0] / N, targets
 // (1 - s) onehot(label) + s / K as in SoftmaxCrossEntropy.
 import type { FloatStorage } from '../kernels.js';
 import { allocLike, type Allocator } from './alloc.js';
@@ -8,13 +8,15 @@ export function softmaxCrossEntropyGrad(
   alloc: Allocator,
   probs: FloatStorage,
   labels: Int32Array,
-  dloss: number,
+  dloss: FloatStorage,
   attrs: { batch: number; classes: number; labelSmoothing: number },
 ): FloatStorage {
   checkLabels('SoftmaxCrossEntropyGrad', probs, labels, attrs);
   const { batch, classes, labelSmoothing } = attrs;
   const dx = allocLike(alloc, probs, batch * classes);
-  const scale = dloss / batch;
+  if (dloss.length < 1)
+    throw new Error('SoftmaxCrossEntropyGrad: dloss must hold the loss gradient (1 value)');
+  const scale = (dloss[0] as number) / batch;
   const offTarget = labelSmoothing / classes;
   for (let i = 0, row = 0; i < batch; i++, row += classes) {
     for (let j = 0; j < classes; j++) dx[row + j] = ((probs[row + j] as number) - offTarget) * scale;

@@ -180,7 +180,7 @@ function bindWasmKernels(ctx: WasmContext): Kernels {
         ? conv2dBackpropFilter(ctx, x, dy, attrs, false).dw
         : js.Conv2DBackpropFilter(x, dy, attrs),
     Conv2DBackpropFilterBias(x, dy, attrs) {
-      if (!(isF32(x) && isF32(dy))) return js.Conv2DBackpropFilterBias.call(table, x, dy, attrs);
+      if (!(isF32(x) && isF32(dy))) return js.Conv2DBackpropFilterBias(x, dy, attrs);
       const { dw, dbias } = conv2dBackpropFilter(ctx, x, dy, attrs, true);
       return { dw, dbias: dbias as Float32Array };
     },
@@ -206,18 +206,18 @@ function bindWasmKernels(ctx: WasmContext): Kernels {
         ? softmaxCrossEntropy(ctx, logits, labels, attrs)
         : js.SoftmaxCrossEntropy(logits, labels, attrs),
     SoftmaxCrossEntropyGrad: (probs, labels, dloss, attrs) =>
-      onWasm('SoftmaxCrossEntropyGrad') && isF32(probs)
+      onWasm('SoftmaxCrossEntropyGrad') && isF32(probs) && dloss.length >= 1
         ? softmaxCrossEntropyGrad(ctx, probs, labels, dloss, attrs)
         : js.SoftmaxCrossEntropyGrad(probs, labels, dloss, attrs),
     Dropout: (x, state, attrs) =>
       onWasm('Dropout') && isF32(x) ? dropout(ctx, x, state, attrs) : js.Dropout(x, state, attrs),
-    AdamUpdate: (params, grads, m, v, attrs) => {
-      if (!(onWasm('AdamUpdate') && adamUpdate(ctx, params, grads, m, v, attrs)))
-        js.AdamUpdate(params, grads, m, v, attrs);
+    AdamUpdate: (params, grads, m, v, schedule, attrs) => {
+      if (!(onWasm('AdamUpdate') && adamUpdate(ctx, params, grads, m, v, schedule, attrs)))
+        js.AdamUpdate(params, grads, m, v, schedule, attrs);
     },
-    SgdUpdate: (params, grads, velocity, attrs) => {
-      if (!(onWasm('SgdUpdate') && sgdUpdate(ctx, params, grads, velocity, attrs)))
-        js.SgdUpdate(params, grads, velocity, attrs);
+    SgdUpdate: (params, grads, velocity, schedule, attrs) => {
+      if (!(onWasm('SgdUpdate') && sgdUpdate(ctx, params, grads, velocity, schedule, attrs)))
+        js.SgdUpdate(params, grads, velocity, schedule, attrs);
     },
   };
   return table;

@@ -1,5 +1,7 @@
 // AdamUpdate and SgdUpdate on wasm (wasm/src/optim.c), in place, float64 arithmetic as the js
-// kernels (same operations in the same order). The caller routes anything but float32 to js.
+// kernels (same operations in the same order). The caller routes anything but float32 to js. The
+// learning rate and step count are read from the schedule buffer [lr, step] at each call (a
+// replayed step rewrites it between calls).
 import type { AdamAttrs, FloatStorage, SgdAttrs } from '../kernels.js';
 import type { Frame } from './heap.js';
 import { withFrame, type WasmContext } from './context.js';
@@ -37,16 +39,19 @@ export function adamUpdate(
   grads: readonly FloatStorage[],
   m: readonly FloatStorage[],
   v: readonly FloatStorage[],
+  schedule: Float64Array,
   attrs: AdamAttrs,
 ): boolean {
-  if (!allFloat32(params, grads, m, v) || !(attrs.step >= 1)) return false;
+  const lr = schedule[0] as number;
+  const step = schedule[1] as number;
+  if (!allFloat32(params, grads, m, v) || !(step >= 1)) return false;
   if (grads.length !== params.length || m.length !== params.length || v.length !== params.length)
     return false;
   const same = params.every(
     (p, t) => grads[t]!.length === p.length && m[t]!.length === p.length && v[t]!.length === p.length,
   );
   if (!same) return false;
-  const { lr, beta1, beta2, epsilon, step, weightDecay, decoupledWeightDecay } = attrs;
+  const { beta1, beta2, epsilon, weightDecay, decoupledWeightDecay } = attrs;
   // As src/backend/js/adam-update.ts.
   const stepSize = (lr * Math.sqrt(1 - Math.pow(beta2, step))) / (1 - Math.pow(beta1, step));
   const l2 = decoupledWeightDecay ? 0 : weightDecay;
@@ -71,9 +76,11 @@ export function sgdUpdate(
   params: readonly FloatStorage[],
   grads: readonly FloatStorage[],
   velocity: readonly FloatStorage[],
+  schedule: Float64Array,
   attrs: SgdAttrs,
 ): boolean {
-  const { lr, momentum, nesterov, weightDecay } = attrs;
+  const { momentum, nesterov, weightDecay } = attrs;
+  const lr = schedule[0] as number;
   if (!allFloat32(params, grads, velocity) || grads.length !== params.length) return false;
   if (momentum !== 0 && velocity.length !== params.length) return false;
   const same = params.every(

@@ -35,7 +35,7 @@ export function softmaxCrossEntropyGrad(
   ctx: WasmContext,
   probs: Float32Array,
   labels: Int32Array,
-  dloss: number,
+  dloss: Float32Array | Float64Array,
   attrs: Attrs,
 ): Float32Array {
   checkLabels('SoftmaxCrossEntropyGrad', probs, labels, attrs);
@@ -47,7 +47,7 @@ export function softmaxCrossEntropyGrad(
       f.input(labels),
       batch,
       classes,
-      dloss,
+      dloss[0] as number,
       labelSmoothing,
       f.output(dx),
     );

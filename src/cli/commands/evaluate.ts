@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import {
   RunLockedError,
   acquireRunLock,
+  checkPrecision,
   evaluateClassifier,
   formatClassificationReport,
   formatConfusionMatrix,
@@ -21,7 +22,7 @@ import {
 } from '../../index.js';
 import { datasetName, existingPath } from '../flags.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
-import { backendOptions, selectClasses } from './train.js';
+import { backendOptions, executionOf, executionOptions, selectClasses } from './train.js';
 
 interface EvaluateFlags {
   dataset?: string;
@@ -33,7 +34,11 @@ interface EvaluateFlags {
   report: boolean;
   png?: boolean;
   json?: boolean;
-  /** The program's --debug: also print the sources that were absent. */
+  /** False with --no-compile: every batch runs eagerly. */
+  compile: boolean;
+  /** --precision bf16: mixed precision (bfloat16 convolutions and products). */
+  precision?: 'f32' | 'bf16';
+  /** The program's --debug: also print the sources that were absent and why batches run eagerly. */
   debug?: boolean;
 }
 
@@ -59,6 +64,7 @@ async function evaluate(runDir: string, flags: EvaluateFlags): Promise<void> {
     ...(flags.backend ? { backend: flags.backend } : {}),
     ...(flags.threads ? { threads: flags.threads } : {}),
   });
+  if (flags.precision === 'bf16') checkPrecision('bfloat16');
   const recipe = await readRunRecipe(runDir);
   const model: Model = await loadModel(runDir);
   const datasetName = flags.dataset ?? recipe?.dataset ?? 'mnist';
@@ -77,7 +83,7 @@ async function evaluate(runDir: string, flags: EvaluateFlags): Promise<void> {
   // A run trained on a class subset was relabelled 0..k-1: name its outputs after the original classes.
   const classNames = subsetClassNames(dataset.classes, recipe?.classes);
   // loadModel gives a model that standardises its own inputs (an old run's normalisation restored).
-  const result = evaluateClassifier(model, set, { classNames, batchSize: 1000 });
+  const result = evaluateClassifier(model, set, { classNames, batchSize: 1000, ...executionOf(flags) });
   const lock = flags.report ? await reportLock(runDir, printInfo) : null;
   const report =
     flags.report && lock !== null
@@ -174,7 +180,8 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--no-report', 'do not write <runDir>/report.html')
     .option('--png', 'also write the charts and the mistakes gallery as PNG files in <runDir>/report/')
     .option('--json', 'print one JSON object on stdout and nothing else');
-  backendOptions(evaluateCommand).action((runDir: string, _flags: EvaluateFlags, command: Command) =>
-    evaluate(runDir, command.optsWithGlobals<EvaluateFlags>()),
+  executionOptions(backendOptions(evaluateCommand)).action(
+    (runDir: string, _flags: EvaluateFlags, command: Command) =>
+      evaluate(runDir, command.optsWithGlobals<EvaluateFlags>()),
   );
 }

@@ -90,6 +90,7 @@ async function start(flags: StartFlags): Promise<void> {
       ...(plan.images < MNIST_TRAIN_IMAGES ? { limit: plan.images } : {}),
       seed: 0,
       stopOnNan: true,
+      compile: true,
       backend: backend.name as NonNullable<TrainFlags['backend']>, // the one chosen above
       ...(flags.threads ? { threads: flags.threads } : {}),
       ...(flags.out ? { out: flags.out } : {}),

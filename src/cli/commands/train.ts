@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   ZOO_MODEL_NAMES,
+  checkPrecision,
   cosineDecay,
   evaluateClassifier,
   exponentialDecay,
@@ -78,7 +79,11 @@ export interface TrainFlags {
   /** False with --no-stop-on-nan: non-finite steps are skipped and training goes on. */
   stopOnNan: boolean;
   json?: boolean;
-  /** The program's --debug: also print the data sources that were absent. */
+  /** False with --no-compile: every step runs eagerly. */
+  compile: boolean;
+  /** --precision bf16: mixed precision (bfloat16 convolutions and products). */
+  precision?: 'f32' | 'bf16';
+  /** The program's --debug: also print the data sources that were absent and why steps run eagerly. */
   debug?: boolean;
 }
 
@@ -150,6 +155,7 @@ export function selectClasses(set: ImageSet, classes: number[] | undefined): Ima
 
 /** The flags that shape a run; saved in config.json so --resume can restore them. */
 const RUN_SHAPING_FLAGS = [
+  'precision',
   'model',
   'dataset',
   'epochs',
@@ -250,6 +256,8 @@ async function trainIn(
     ...(flags.backend ? { backend: flags.backend } : {}),
     ...(flags.threads ? { threads: flags.threads } : {}),
   });
+  // Refused before any work where this CPU or backend lacks it.
+  if (flags.precision === 'bf16') checkPrecision('bfloat16');
   if (options.header !== false)
     log(
       `mnist-lab train: model ${recipe.name}, dataset ${flags.dataset}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})`,
@@ -331,6 +339,7 @@ async function trainIn(
       },
       signal: interrupt.signal,
       ...(nanGuard ? { callbacks: [nanGuard] } : {}),
+      ...executionOf(flags),
     })
     .catch(async (error: unknown) => {
       throw await writeFailure(error, runDir);
@@ -359,6 +368,7 @@ async function trainIn(
           classNames,
           outputs: 'logits',
           keepWorst: 24,
+          ...executionOf(flags),
         })
       : undefined;
   // report.html in the run directory: curves, per-class table, confusion heatmap, mistakes (issue 6).
@@ -421,6 +431,36 @@ async function writeFailure(error: unknown, runDir: string): Promise<unknown> {
 function round(value: number, digits: number): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
+}
+
+/** How steps execute (ExecutionOptions) from --no-compile, --precision and the global --debug. */
+export function executionOf(flags: { compile: boolean; debug?: boolean; precision?: 'f32' | 'bf16' }): {
+  compile: boolean;
+  debug?: (line: string) => void;
+  precision?: 'float32' | 'bfloat16';
+} {
+  return {
+    compile: flags.compile,
+    ...(flags.debug ? { debug: (line: string) => process.stderr.write(`debug: ${line}\n`) } : {}),
+    ...(flags.precision === 'bf16' ? { precision: 'bfloat16' as const } : {}),
+  };
+}
+
+/** --no-compile and --precision, for the commands that run many steps (train, evaluate). */
+export function executionOptions(command: Command): Command {
+  return command
+    .option(
+      '--no-compile',
+      'run every step eagerly instead of replaying the recorded kernels (results are the same)',
+    )
+    .addOption(
+      new Option(
+        '--precision <p>',
+        'bf16: mixed precision, bfloat16 convolutions and products with float32 accumulation (native backend, CPUs with AVX512_BF16 or AMX)',
+      )
+        .choices(['f32', 'bf16'])
+        .default('f32'),
+    );
 }
 
 export function backendOptions(command: Command): Command {
@@ -505,7 +545,7 @@ export function registerTrainCommands(program: Command): void {
       'after',
       `\nA NaN or infinite loss or gradient stops the run with exit code 3, keeping the last good checkpoint.\n${EXIT_CODES_HELP}`,
     );
-  backendOptions(trainCommand).action(async (_flags: TrainFlags, command: Command) =>
+  executionOptions(backendOptions(trainCommand)).action(async (_flags: TrainFlags, command: Command) =>
     train(await withResumedFlags(command.optsWithGlobals<TrainFlags>(), command)),
   );
 }

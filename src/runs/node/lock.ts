@@ -50,6 +50,11 @@ interface Held {
 
 /** Locks this process holds, by the real path of their directory. */
 const held = new Map<string, Held>();
+/**
+ * Lock files this process created and is still writing (path -> the text it writes): a signal in
+ * that window (the write and fsync can take a while on a busy disk) must remove them too.
+ */
+const creating = new Map<string, string>();
 let exitHookInstalled = false;
 
 /** How a lock's holder stands: 'alive' (same host, running), 'gone' (same host, dead), 'unknown'. */
@@ -109,9 +114,14 @@ async function tryCreate(path: string, text: string): Promise<boolean> {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
+  // The file is ours from here (created with 'wx'); acquireRunLock moves it to `held`.
+  creating.set(path, text);
   try {
     await handle.writeFile(text);
     await handle.sync();
+  } catch (error) {
+    creating.delete(path);
+    throw error;
   } finally {
     await handle.close();
   }
@@ -141,6 +151,15 @@ async function removeStale(path: string, text: string): Promise<boolean> {
 }
 
 function releaseAllSync(): void {
+  for (const [path, text] of creating) {
+    creating.delete(path);
+    try {
+      // Ours while it holds our text or the start of it (written up to that point).
+      if (text.startsWith(readFileSync(path, 'utf8'))) unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  }
   for (const [key, lock] of held) {
     held.delete(key);
     try {
@@ -221,6 +240,7 @@ export async function acquireRunLock(directory: string, options: LockOptions): P
   }
   const entry: Held = { path, record, text, count: 1 };
   held.set(key, entry);
+  creating.delete(path);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', releaseAllSync);

@@ -1,6 +1,6 @@
 // Making tensors: from values, filled, random (seeded), and from existing storage.
 import type { DType, Shape, Storage } from '../../backend/kernels.js';
-import { getBackend } from '../../backend/registry.js';
+import { allocate } from '../dispatch.js';
 import { Tensor, shapeSize } from '../tensor.js';
 
 export type NestedNumbers = number | readonly NestedNumbers[];
@@ -29,7 +29,7 @@ export function tensor(
   if (shapeSize(finalShape) !== flat.length) {
     throw new Error(`tensor(): ${flat.length} values do not fill shape [${finalShape.join(', ')}]`);
   }
-  const storage = getBackend().alloc(dtype, flat.length);
+  const storage = allocate(dtype, flat.length);
   for (let i = 0; i < flat.length; i++) storage[i] = flat[i] as number;
   return new Tensor(storage, [...finalShape]);
 }
@@ -49,7 +49,7 @@ export function scalar(value: number, dtype: DType = 'float32'): Tensor {
 }
 
 export function fill(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
-  const storage = getBackend().alloc(dtype, shapeSize(shape));
+  const storage = allocate(dtype, shapeSize(shape));
   storage.fill(value);
   return new Tensor(storage, [...shape]);
 }
@@ -78,7 +78,7 @@ export function randomUniform(
   high = 1,
   dtype: 'float32' | 'float64' = 'float32',
 ): Tensor {
-  const storage = getBackend().alloc(dtype, shapeSize(shape));
+  const storage = allocate(dtype, shapeSize(shape));
   const span = high - low;
   for (let i = 0; i < storage.length; i++) storage[i] = low + span * random.nextFloat();
   return new Tensor(storage, [...shape]);
@@ -92,7 +92,7 @@ export function randomNormal(
   stddev = 1,
   options: { truncated?: boolean; dtype?: 'float32' | 'float64' } = {},
 ): Tensor {
-  const storage = getBackend().alloc(options.dtype ?? 'float32', shapeSize(shape));
+  const storage = allocate(options.dtype ?? 'float32', shapeSize(shape));
   for (let i = 0; i < storage.length; i++) {
     let z: number;
     do {
@@ -113,7 +113,7 @@ export function fromStorage(storage: Storage, shape: Shape): Tensor {
 /** A copy of `t` in another dtype. */
 export function cast(t: Tensor, dtype: DType): Tensor {
   if (t.dtype === dtype) return t;
-  const storage = getBackend().alloc(dtype, t.size);
+  const storage = allocate(dtype, t.size);
   const source = t.data;
   if (dtype === 'int32') for (let i = 0; i < source.length; i++) storage[i] = Math.trunc(source[i] as number);
   else storage.set(source);
@@ -122,7 +122,7 @@ export function cast(t: Tensor, dtype: DType): Tensor {
 
 /** A copy of `t` with its own storage. */
 export function clone(t: Tensor): Tensor {
-  const storage = getBackend().alloc(t.dtype, t.size);
+  const storage = allocate(t.dtype, t.size);
   storage.set(t.data as ArrayLike<number>);
   return new Tensor(storage, t.shape);
 }

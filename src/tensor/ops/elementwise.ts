@@ -1,17 +1,13 @@
 // Elementwise ops: unary activations and broadcasting binary arithmetic, each with its gradient
 // beside its forward.
 import type { BroadcastAttrs, FloatStorage, Shape } from '../../backend/kernels.js';
-import { getBackend } from '../../backend/registry.js';
+import { kernels } from '../dispatch.js';
 import { Tensor, fromKernel } from '../tensor.js';
 import { fill } from './creation.js';
 import { reshape } from './shape.js';
 import { sum } from './reduce.js';
 
 export type TensorLike = Tensor | number;
-
-function kernels() {
-  return getBackend().kernels;
-}
 
 /** The float storage of `t`; ops below take float tensors only. */
 export function floatData(t: Tensor, op: string): FloatStorage {

@@ -11,16 +11,15 @@ import type {
   Window2D,
 } from '../../backend/kernels.js';
 import { getBackend } from '../../backend/registry.js';
+import { onReplay, type ReplayHook } from '../capture.js';
+import { computePrecision } from '../precision.js';
+import { allocate, kernels } from '../dispatch.js';
 import { Tensor, fromKernel, isGradEnabled, shapeSize } from '../tensor.js';
 import { cast } from './creation.js';
 import type { RandomSource } from './creation.js';
 import { add, broadcastShapes, broadcastTo, div, floatData, mul, sqrt, sub } from './elementwise.js';
 import { mean, normalizeAxes } from './reduce.js';
 import { reshape, transpose } from './shape.js';
-
-function kernels() {
-  return getBackend().kernels;
-}
 
 // ---- matmul ----
 
@@ -77,8 +76,13 @@ export function matmul(a: Tensor, b: Tensor, options: MatMulOptions = {}): Tenso
   return reshape(product(flat(a), flat(b), { batch, m, k, n, transposeA, transposeB }), outShape);
 }
 
-/** One MatMul kernel call: a and b both rank 2 (batch 1) or both [batch, ., .]. */
-function product(a: Tensor, b: Tensor, attrs: MatMulAttrs): Tensor {
+/**
+ * One MatMul kernel call: a and b both rank 2 (batch 1) or both [batch, ., .], in the compute
+ * precision (precision.ts; the backward products take theirs when they run).
+ */
+function product(a: Tensor, b: Tensor, sizes: MatMulAttrs): Tensor {
+  const precision = computePrecision();
+  const attrs: MatMulAttrs = precision === 'float32' ? sizes : { ...sizes, precision };
   const { transposeA, transposeB } = attrs;
   const storage = kernels().MatMul(floatData(a, 'matmul'), floatData(b, 'matmul'), attrs);
   const shape = a.rank === 3 ? [attrs.batch, attrs.m, attrs.n] : [attrs.m, attrs.n];
@@ -206,7 +210,13 @@ export function conv2d(
     options.padding ?? 'valid',
     pair(options.dilations, 1),
   );
-  const attrs: FusedConv2DAttrs = { ...geometry, O, activation };
+  const precision = computePrecision();
+  const attrs: FusedConv2DAttrs = {
+    ...geometry,
+    O,
+    activation,
+    ...(precision === 'float32' ? {} : { precision }),
+  };
   const xData = floatData(x, 'conv2d');
   const wData = floatData(w, 'conv2d');
   const bData = bias ? floatData(bias, 'conv2d') : null;
@@ -254,6 +264,11 @@ function conv2dBackward(
     ];
   }
   if (!needed[1] && !needed[2]) return [dx, null, null];
+  if (!needed[1]) {
+    // Only the bias trains (a frozen kernel with a trainable bias): dbias alone, a sum over N, OH, OW.
+    const rows = attrs.N * attrs.OH * attrs.OW;
+    return [dx, null, fromKernel(kernels().Sum(gData, { shape: [rows, attrs.O], axes: [0] }), [attrs.O])];
+  }
   const { dw, dbias } = kernels().Conv2DBackpropFilterBias(floatData(x, 'conv2d'), gData, attrs);
   // Both are tracked so tidy() frees the one not needed along with the step.
   const dwTensor = fromKernel(dw, w.shape);
@@ -419,7 +434,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, labelSmoothi
         kernels().SoftmaxCrossEntropyGrad(
           probsTensor.data as FloatStorage,
           labels.data as Int32Array,
-          dy.item(),
+          floatData(dy, 'softmaxCrossEntropy'),
           attrs,
         ),
         logits.shape,
@@ -471,7 +486,33 @@ function hasWordState(random: RandomSource): random is WordStateRandom {
   return typeof r.saveWords === 'function' && typeof r.loadWords === 'function';
 }
 
-const dropoutState = new Uint32Array(4);
+/**
+ * Each generator's words as the Dropout kernel reads and advances them: backend storage that
+ * outlives the step, so a replayed step draws from it in place (capture.ts).
+ */
+const dropoutStates = new WeakMap<WordStateRandom, Uint32Array>();
+
+function dropoutStateOf(random: WordStateRandom): Uint32Array {
+  let state = dropoutStates.get(random);
+  if (!state) {
+    const words = getBackend().alloc('int32', 4);
+    state = new Uint32Array(words.buffer, words.byteOffset, 4);
+    dropoutStates.set(random, state);
+  }
+  return state;
+}
+
+/**
+ * A replayed step draws from `state` directly: the generator's words go in before the step's
+ * kernels and come back after them. (A function of its own so the hook holds only these two.)
+ */
+function dropoutHook(random: WordStateRandom, state: Uint32Array): ReplayHook {
+  return {
+    writes: [state],
+    before: () => random.saveWords(state),
+    after: () => random.loadWords(state),
+  };
+}
 
 /**
  * Zeroes each element with probability `rate` and scales the rest by 1/(1-rate) (inverted dropout).
@@ -483,13 +524,15 @@ export function dropout(x: Tensor, rate: number, random: RandomSource): Tensor {
   if (rate === 0) return x;
   if (!hasWordState(random)) {
     const keep = 1 - rate;
-    const maskStorage = getBackend().alloc(x.dtype === 'float64' ? 'float64' : 'float32', x.size);
+    const maskStorage = allocate(x.dtype === 'float64' ? 'float64' : 'float32', x.size);
     for (let i = 0; i < maskStorage.length; i++) maskStorage[i] = random.nextFloat() < keep ? 1 / keep : 0;
     return mul(x, fromKernel(maskStorage, x.shape));
   }
-  random.saveWords(dropoutState);
-  const { y, mask } = kernels().Dropout(floatData(x, 'dropout'), dropoutState, { rate });
-  random.loadWords(dropoutState);
+  const state = dropoutStateOf(random);
+  onReplay(state, dropoutHook(random, state));
+  random.saveWords(state);
+  const { y, mask } = kernels().Dropout(floatData(x, 'dropout'), state, { rate });
+  random.loadWords(state);
   const maskTensor = fromKernel(mask, x.shape); // tracked, so tidy() frees it with the step
   return fromKernel(y, x.shape, {
     op: 'dropout',
@@ -544,7 +587,14 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: Batch
   );
   fromKernel(batchMean, [size]); // tracked, so tidy() frees them with the step
   fromKernel(invStd, [size]);
-  updateMovingStatistics(options, batchMean, invStd, attrs);
+  // The moving statistics are state, not parameters: updated in place, outside autograd.
+  kernels().BatchNormMovingUpdate(
+    floatData(options.movingMean, 'batchNorm'),
+    floatData(options.movingVariance, 'batchNorm'),
+    batchMean,
+    invStd,
+    { size, momentum: options.momentum ?? 0.99, epsilon: attrs.epsilon },
+  );
   return fromKernel(y, x.shape, {
     op: 'batchNorm',
     inputs: [x, gamma, beta],
@@ -560,24 +610,6 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: Batch
       return [fromKernel(g.dx, x.shape), fromKernel(g.dgamma, gamma.shape), fromKernel(g.dbeta, beta.shape)];
     },
   });
-}
-
-/** In place, outside autograd: the moving statistics are state, not parameters. */
-function updateMovingStatistics(
-  options: BatchNormOptions,
-  batchMean: FloatStorage,
-  invStd: FloatStorage,
-  attrs: NormAttrs,
-): void {
-  const momentum = options.momentum ?? 0.99;
-  const movingMean = options.movingMean.data as FloatStorage;
-  const movingVariance = options.movingVariance.data as FloatStorage;
-  for (let c = 0; c < attrs.size; c++) {
-    const s = invStd[c] as number;
-    const variance = Math.max(1 / (s * s) - attrs.epsilon, 0);
-    movingMean[c] = (movingMean[c] as number) * momentum + (batchMean[c] as number) * (1 - momentum);
-    movingVariance[c] = (movingVariance[c] as number) * momentum + variance * (1 - momentum);
-  }
 }
 
 /** Layer norm over the last axis, affine per feature. */

@@ -1,5 +1,5 @@
 // Reductions over axes: sum, mean, max (differentiable) and argMax.
-import { getBackend } from '../../backend/registry.js';
+import { kernels } from '../dispatch.js';
 import { Tensor, fromKernel } from '../tensor.js';
 import { fill } from './creation.js';
 import { equal, floatData, mul } from './elementwise.js';
@@ -39,7 +39,7 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepDims = fal
   const list = normalizeAxes(axes, x.rank, 'sum');
   if (list.length === 0) return x;
   const { out, kept } = reducedShapes(x, list);
-  const storage = getBackend().kernels.Sum(floatData(x, 'sum'), { shape: x.shape, axes: list });
+  const storage = kernels().Sum(floatData(x, 'sum'), { shape: x.shape, axes: list });
   const result = fromKernel(storage, out, {
     op: 'sum',
     inputs: [x],
@@ -60,7 +60,7 @@ export function max(x: Tensor, axes?: number | readonly number[], keepDims = fal
   const list = normalizeAxes(axes, x.rank, 'max');
   if (list.length === 0) return x;
   const { out, kept } = reducedShapes(x, list);
-  const storage = getBackend().kernels.Max(floatData(x, 'max'), { shape: x.shape, axes: list });
+  const storage = kernels().Max(floatData(x, 'max'), { shape: x.shape, axes: list });
   const result: Tensor = fromKernel(storage, out, {
     op: 'max',
     inputs: [x],
@@ -72,9 +72,18 @@ export function max(x: Tensor, axes?: number | readonly number[], keepDims = fal
 /** Index of the largest value along `axis` (int32; first index on ties). */
 export function argMax(x: Tensor, axis = -1): Tensor {
   const [a] = normalizeAxes(axis, x.rank, 'argMax') as [number];
-  const storage = getBackend().kernels.ArgMax(floatData(x, 'argMax'), { shape: x.shape, axis: a });
+  const storage = kernels().ArgMax(floatData(x, 'argMax'), { shape: x.shape, axis: a });
   return fromKernel(
     storage,
     x.shape.filter((_, i) => i !== a),
   );
+}
+
+/**
+ * A one-element int32 tensor: 1 when every value of every tensor is finite, else 0 (the AllFinite
+ * kernel; a training step's guard, see runIf in src/tensor/capture.ts). Not differentiable.
+ */
+export function allFinite(tensors: readonly Tensor[]): Tensor {
+  const storages = tensors.map((t) => floatData(t, 'allFinite'));
+  return fromKernel(kernels().AllFinite(storages), [1]);
 }

@@ -1,6 +1,6 @@
 // Shape ops: reshape (a view, no copy), transpose, concat, slice, pad.
 import type { Shape } from '../../backend/kernels.js';
-import { getBackend } from '../../backend/registry.js';
+import { kernels } from '../dispatch.js';
 import { Tensor, fromKernel, shapeSize } from '../tensor.js';
 import { floatData } from './elementwise.js';
 
@@ -45,7 +45,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   }
   const inverse = new Array<number>(p.length);
   p.forEach((axis, i) => (inverse[axis] = i));
-  const storage = getBackend().kernels.Transpose(x.data, { shape: x.shape, perm: p });
+  const storage = kernels().Transpose(x.data, { shape: x.shape, perm: p });
   return fromKernel(
     storage,
     p.map((axis) => x.shape[axis] as number),
@@ -67,7 +67,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
     }
     shape[a] += x.shape[a] as number;
   }
-  const storage = getBackend().kernels.Concat(
+  const storage = kernels().Concat(
     xs.map((x) => x.data),
     { shapes: xs.map((x) => x.shape), axis: a },
   );
@@ -96,7 +96,7 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
       );
     }
   });
-  const storage = getBackend().kernels.Slice(x.data, { shape: x.shape, begin, size: extent });
+  const storage = kernels().Slice(x.data, { shape: x.shape, begin, size: extent });
   return fromKernel(storage, extent, {
     op: 'slice',
     inputs: [x],
@@ -115,7 +115,7 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
   if (paddings.length !== x.rank) {
     throw new Error(`pad: ${paddings.length} paddings given for a tensor of rank ${x.rank}`);
   }
-  const storage = getBackend().kernels.Pad(floatData(x, 'pad'), { shape: x.shape, paddings, value });
+  const storage = kernels().Pad(floatData(x, 'pad'), { shape: x.shape, paddings, value });
   const shape = x.shape.map((d, i) => d + (paddings[i]?.[0] ?? 0) + (paddings[i]?.[1] ?? 0));
   return fromKernel(storage, shape, {
     op: 'pad',

@@ -31,6 +31,7 @@ import {
   transformerBlock,
 } from '../nn/index.js';
 import type { RandomSource } from '../tensor/ops/creation.js';
+import { refuseCapture } from '../tensor/capture.js';
 import { tensor } from '../tensor/ops/creation.js';
 import { add, broadcastTo, div, sqrt, square, sub } from '../tensor/ops/elementwise.js';
 import { gather } from '../tensor/ops/nn.js';
@@ -213,6 +214,8 @@ export class MaskedAutoencoder extends Model {
 
   call(x: Tensor, context: CallContext): Tensor {
     const B = x.shape[0] as number;
+    // NOTE: each batch's mask is drawn on the host, so a recorded step could not replay another's.
+    refuseCapture('the masked autoencoder draws a new patch mask for every batch in JavaScript');
     return this.forward(x, context, randomPatchMask(B, this.patches, this.maskRatio, context.random)).loss;
   }
 

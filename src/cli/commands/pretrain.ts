@@ -139,6 +139,8 @@ async function pretrainCommand(flags: PretrainFlags): Promise<void> {
         ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
         validationData: validation,
         verbose: 0,
+        // Why steps run eagerly (a new mask every batch), with --debug.
+        ...(flags.debug ? { debug: (line: string) => process.stderr.write(`debug: ${line}\n`) } : {}),
         run: await openRun(runDir, { resume: flags.resume !== undefined, command: 'mnist-lab pretrain' }),
         ...(flags.resume ? { resume: true } : {}),
         runConfig: {

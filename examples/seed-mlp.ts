@@ -3,7 +3,15 @@
 // from logits. The backend is chosen on first use, as in Keras: native when its addon loads, else
 // wasm, else js.
 // Run: npx tsx examples/seed-mlp.ts
-import { adam, dense, dropout, flatten, loadMnist, sequential, sparseCategoricalCrossentropy } from '../src/index.js';
+import {
+  adam,
+  dense,
+  dropout,
+  flatten,
+  loadMnist,
+  sequential,
+  sparseCategoricalCrossentropy,
+} from '../src/index.js';
 
 const { train, test } = await loadMnist();
 const model = sequential([

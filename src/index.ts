@@ -425,6 +425,7 @@ export {
   loraLayer,
   loraLayers,
   lrMultipliersFor,
+  mergeAdapters,
   mergeLora,
   parameterCounts,
   parseLrGroups,
@@ -439,6 +440,7 @@ export {
   transferCnn,
   trainableReport,
   unfreeze,
+  unmergeAdapters,
 } from './finetune/index.js';
 export type {
   AdapterConfig,

@@ -26,6 +26,7 @@ export const WORKLOAD_NAMES = [
   'cnn-bf16',
   'fast-bf16',
   'fast-e2e-bf16',
+  'rss-vit',
   'tfjs-cnn',
   'wasm',
   'pretrain',
@@ -156,7 +157,7 @@ function threadEnv(options: BenchOptions): Record<string, string> {
 }
 
 /** Workloads whose peer is not PyTorch (they run without it). */
-export const NO_TORCH_WORKLOADS: readonly WorkloadName[] = ['tfjs-cnn', 'wasm', 'pretrain'];
+export const NO_TORCH_WORKLOADS: readonly WorkloadName[] = ['tfjs-cnn', 'wasm', 'rss-vit', 'pretrain'];
 
 /** threadEnv for the mnist-lab side, with its spin (spinEnv). */
 function oursEnv(options: BenchOptions): Record<string, string> {
@@ -509,6 +510,38 @@ export function buildPlan(options: BenchOptions, names: readonly WorkloadName[])
       targets: [
         { description: '<= 270 MB (previous 264)', backend: 'native', met: (f) => f.oursMedian <= 270 },
       ],
+      timeoutSeconds: 900,
+    }),
+    'rss-vit': () => ({
+      // Issue 17: the vit's activations (attention scores [B, 4, 50, 50] per block, kept for the
+      // backward pass) are what grows; no peer row (the speed rows compare it with PyTorch).
+      name: 'rss-vit',
+      description: 'peak RSS, vit training on full MNIST, batch 128',
+      metric: 'MB',
+      higherIsBetter: false,
+      ours: {
+        framework: 'mnist-lab',
+        child: (round) =>
+          nodeTs(
+            `${WORKLOADS_DIR}/train.ts`,
+            [
+              '--model',
+              'vit',
+              '--batch',
+              '128',
+              '--full-data',
+              '--seconds',
+              String(Math.max(options.seconds, options.quick ? 5 : 20)),
+              '--seed',
+              String(round),
+              ...oursCommonArgs(options, options.backend),
+            ],
+            threadEnv(options),
+          ),
+        measure: (result) => withBackend({ value: number(result, 'peakRssMb') }, result),
+      },
+      peer: undefined,
+      targets: [{ description: '<= 600 MB', backend: 'native', met: (f) => f.oursMedian <= 600 }],
       timeoutSeconds: 900,
     }),
     wasm: () => {

@@ -4,6 +4,7 @@
 // Browser-safe: the caller supplies data; charts come from svg-charts.ts.
 //
 // Letters: K classes, S optimizer steps.
+import type { AttentionMaps } from './attention.js';
 import type { ClassifierEvaluation } from './evaluate.js';
 import type { CurvePoint } from './charts.js';
 import { confusionSvg, escapeXml, lineChartSvg, reliabilitySvg } from './svg-charts.js';
@@ -33,6 +34,18 @@ export interface ReportSection {
   html: string;
 }
 
+/** One image's attention maps in the report. */
+export interface AttentionPanel {
+  /** The image (`data:image/png;base64,...`), side x side. */
+  src: string;
+  side: number;
+  index: number;
+  trueName: string;
+  predictedName: string;
+  correct: boolean;
+  maps: AttentionMaps;
+}
+
 export interface ReportData {
   title: string;
   /** ISO time the report was written. */
@@ -55,6 +68,8 @@ export interface ReportData {
   lossLabel?: string;
   /** Further sections after the training curves (a pretraining run's reconstructions): trusted HTML. */
   sections?: readonly ReportSection[];
+  /** A vision transformer's attention over a few test images, right and wrong (attention.ts). */
+  attention?: readonly AttentionPanel[];
   /** Label/value rows: training time, images per second, evaluation time. */
   timing: readonly (readonly [string, string])[];
 }
@@ -243,11 +258,54 @@ export async function renderReportHtml(data: ReportData, charts?: ReportCharts):
       `<h2>Most confident mistakes</h2><p class="muted">The misclassified test images the model was surest about.</p><div class="gallery" id="gallery">${items}</div>`,
     );
   }
+  if (data.attention && data.attention.length > 0) parts.push(attentionSection(data.attention));
   parts.push(`<h2>Timing</h2>${keyValueTable(data.timing, 'timing')}`);
   return (
     `<!doctype html>\n<html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<title>${escapeXml(data.title)}</title><style>${STYLE}</style></head>` +
     `<body><main>${parts.join('\n')}</main></body></html>\n`
+  );
+}
+
+/** One map: the image with each patch tinted by its weight (0..1). */
+function attentionSvg(panel: AttentionPanel, weights: readonly number[], label: string): string {
+  const zoom = 3;
+  const size = panel.side * zoom;
+  const G = panel.maps.grid;
+  const cell = size / G;
+  const cells = weights
+    .map((w, i) =>
+      w < 0.02
+        ? ''
+        : `<rect x="${((i % G) * cell).toFixed(2)}" y="${(Math.floor(i / G) * cell).toFixed(2)}" width="${cell.toFixed(2)}" height="${cell.toFixed(2)}" fill="#ff5a00" fill-opacity="${(0.75 * w).toFixed(3)}"/>`,
+    )
+    .join('');
+  return (
+    `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}">` +
+    `<image href="${panel.src}" width="${size}" height="${size}" style="image-rendering:pixelated"/>${cells}</svg>` +
+    `<figcaption>${escapeXml(label)}</figcaption></figure>`
+  );
+}
+
+function attentionSection(panels: readonly AttentionPanel[]): string {
+  const rows = panels
+    .map((panel) => {
+      const verdict = panel.correct
+        ? `true ${escapeXml(panel.trueName)}, predicted ${escapeXml(panel.predictedName)}`
+        : `true ${escapeXml(panel.trueName)}, <span class="wrong">predicted ${escapeXml(panel.predictedName)}</span>`;
+      const maps = [
+        attentionSvg(panel, new Array<number>(panel.maps.rollout.length).fill(0), 'image'),
+        attentionSvg(panel, panel.maps.rollout, 'rollout'),
+        ...panel.maps.heads.map((weights, h) => attentionSvg(panel, weights, `head ${h + 1}`)),
+      ].join('');
+      return `<div class="attention-row"><div class="muted">#${panel.index}: ${verdict}</div><div class="gallery">${maps}</div></div>`;
+    })
+    .join('');
+  return (
+    `<h2>Attention</h2><p class="muted">Where the class token looks, on test images the model got right and ` +
+    `on some of its mistakes: the attention rollout through every block (heads averaged, the residual ` +
+    `path counted), then the last block's class-token attention per head. Each map is scaled to its own ` +
+    `maximum.</p><div id="attention">${rows}</div>`
   );
 }

@@ -6,8 +6,6 @@ import { Sequential } from '../train/model.js';
 import type { Model } from '../train/model.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import { Random } from '../util/random.js';
-import { VisionTransformer } from '../zoo/vit.js';
-import { classifierFromEncoder } from '../pretrain/transfer.js';
 
 export interface NewHeadOptions {
   /** Seeds the new head's initial weights. Default 0. */
@@ -37,29 +35,19 @@ export function classifierIndex(model: Model): number {
 }
 
 /**
- * A model equal to `model` except that its classifier (last Dense) has `classes` outputs and fresh
- * weights: a Sequential for a Sequential, a VisionTransformer (its other weights copied) for a
- * VisionTransformer. The model is built; compile it before fitting.
+ * `model` with its classifier (last Dense) replaced by one of `classes` outputs and fresh weights:
+ * a new Sequential sharing the other layers, or, for a model whose classifier slot can be swapped
+ * (the vit; Layer.replaceSublayer), the same model changed in place, the new head taking the old
+ * one's name. The model is built; compile it before fitting.
  */
 export function replaceHead(model: Model, classes: number, options: NewHeadOptions = {}): Model {
-  if (model instanceof VisionTransformer) {
-    if (!Number.isInteger(classes) || classes < 1) {
-      throw new Error(`replaceHead: classes must be a positive whole number, found ${classes}`);
-    }
-    return classifierFromEncoder(model, classes, options.seed ?? NEW_HEAD_DEFAULTS.seed);
-  }
-  if (!(model instanceof Sequential)) {
-    throw new Error(
-      `replaceHead: model '${model.name}' is a ${model.className}; only Sequential models can take a new ` +
-        'head (build the new model in code and copy the trunk weights)',
-    );
-  }
   if (!Number.isInteger(classes) || classes < 1) {
     throw new Error(`replaceHead: classes must be a positive whole number, found ${classes}`);
   }
   const o = { ...NEW_HEAD_DEFAULTS, ...options };
   const index = classifierIndex(model);
   const old = model.layers[index] as Dense;
+  if (!(model instanceof Sequential)) return replaceHeadInPlace(model, old, classes, o.seed);
   const taken = new Set(model.layers.map((l) => l.name));
   let name = o.name;
   for (let k = 1; taken.has(name); k++) name = `${o.name}_${k}`;
@@ -80,6 +68,27 @@ export function replaceHead(model: Model, classes: number, options: NewHeadOptio
   });
   adapted.buildFor(model.inputShape ?? DEFAULT_INPUT_SHAPE, new Random(o.seed));
   return adapted;
+}
+
+function replaceHeadInPlace(model: Model, old: Dense, classes: number, seed: number): Model {
+  const head = new Dense({
+    name: old.name,
+    units: classes,
+    activation: old.activation,
+    useBias: old.useBias,
+    kernelInitializer: old.kernelInitializer,
+    biasInitializer: old.biasInitializer,
+  });
+  if (!old.inputShape || !model.replaceSublayer(old, head)) {
+    throw new Error(
+      `replaceHead: model '${model.name}' is a ${model.className} whose classifier '${old.name}' cannot be ` +
+        'swapped; build the new model in code and copy the trunk weights',
+    );
+  }
+  head.inputShape = [...old.inputShape];
+  head.build([1, ...old.inputShape], new Random(seed));
+  head.built = true;
+  return model;
 }
 
 /** The class count of a model's classifier (units of its last Dense layer). */

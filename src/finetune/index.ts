@@ -21,7 +21,9 @@ export {
   isLora,
   loraLayer,
   loraLayers,
+  mergeAdapters,
   mergeLora,
+  unmergeAdapters,
 } from './lora.js';
 export type { ApplyLoraOptions, LoraOptions, LoraWrapper } from './lora.js';
 export { formatTable, layerRows, layerTable, parameterCounts, trainableReport } from './report.js';

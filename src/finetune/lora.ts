@@ -6,6 +6,9 @@
 //         reshape(A, [KH*KW*C, r]) @ B reshaped to [KH, KW, C, O] — what merge folds into W.
 // A starts small and random, B at zero, so an adapted model starts equal to its base.
 // Without dropout the forward pass uses the effective kernel W + (alpha/r) A B directly.
+// Targets are layer paths: a Sequential's layer names, or, inside a model such as the vit, the
+// paths of projections within blocks ('block3/attention/query', 'block*/mlp/dense1'); a wrapper
+// stands in for its base in the parent's slot (Layer.replaceSublayer).
 // Pure and browser-safe; the wrapper classes are registered so models holding them save and load.
 import type { Shape } from '../backend/kernels.js';
 import { getActivation } from '../nn/activations.js';
@@ -22,7 +25,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Sequential } from '../train/model.js';
 import type { Model } from '../train/model.js';
 import { Random } from '../util/random.js';
-import { selectLayers } from './select.js';
+import { globToRegExp, selectLayers } from './select.js';
 
 export interface LoraOptions {
   /** Rank r of the update. Default 4. */
@@ -57,6 +60,8 @@ abstract class LoraLayer<Base extends Dense | Conv2D> extends Layer {
   loraA: Tensor | undefined;
   /** Dense: [r, out]; Conv2D: [1, 1, r, O]. */
   loraB: Tensor | undefined;
+  /** The update is folded into the base kernel (mergeAdapters): the forward pass uses the base alone. */
+  merged = false;
 
   constructor(
     readonly base: Base,
@@ -138,7 +143,9 @@ abstract class LoraLayer<Base extends Dense | Conv2D> extends Layer {
 
   call(x: Tensor, context: CallContext): Tensor {
     let y: Tensor;
-    if (context.training && this.dropout > 0) {
+    if (this.merged) {
+      y = this.basePreActivation(x);
+    } else if (context.training && this.dropout > 0) {
       // NOTE: dropout applies to the adapter's input only, so the update keeps its own path.
       const xa = dropoutOp(x, this.dropout, context.random);
       y = add(this.basePreActivation(x), mul(this.update(xa), this.scaling));
@@ -148,8 +155,24 @@ abstract class LoraLayer<Base extends Dense | Conv2D> extends Layer {
     return getActivation(this.base.activation)(y);
   }
 
-  /** Folds (alpha / r) * A B into the base kernel in place; returns the base (A, B untouched). */
+  /**
+   * Folds (alpha / r) * A B into the base kernel in place and computes with it alone from now on;
+   * returns the base (A, B untouched). Merging a merged wrapper changes nothing.
+   */
   merge(): Base {
+    if (!this.merged) this.addUpdate(1);
+    this.merged = true;
+    return this.base;
+  }
+
+  /** Takes (alpha / r) * A B back out of the base kernel: the adapter trains and computes again. */
+  unmerge(): void {
+    if (this.merged) this.addUpdate(-1);
+    this.merged = false;
+  }
+
+  /** W += sign * (alpha / r) * A B, in place. */
+  private addUpdate(sign: 1 | -1): void {
     const kernel = this.base.kernel as Tensor;
     const a = (this.loraA as Tensor).data; // [rows, r] row-major, rows = in or KH*KW*C
     const b = (this.loraB as Tensor).data; // [r, out] row-major
@@ -157,7 +180,7 @@ abstract class LoraLayer<Base extends Dense | Conv2D> extends Layer {
     const r = this.rank;
     const out = kernel.shape[kernel.shape.length - 1] as number;
     const rows = kernel.size / out;
-    const s = this.scaling;
+    const s = sign * this.scaling;
     for (let i = 0; i < rows; i++) {
       for (let o = 0; o < out; o++) {
         let acc = 0;
@@ -165,7 +188,6 @@ abstract class LoraLayer<Base extends Dense | Conv2D> extends Layer {
         w[i * out + o] = (w[i * out + o] as number) + s * acc;
       }
     }
-    return this.base;
   }
 
   override getConfig(): Record<string, unknown> {
@@ -248,26 +270,29 @@ export function loraLayer(layer: Layer, options: LoraOptions = {}): LoraWrapper 
 }
 
 export interface ApplyLoraOptions extends LoraOptions {
-  /** Layer selector (select.ts) of the layers to adapt; only Dense and Conv2D among them are. Default '*'. */
+  /**
+   * The layers to adapt, as layer selectors (select.ts) joined by commas: in a Sequential its
+   * layers' names, globs or index ranges (default '*'); in other models globs over layer paths,
+   * reaching inside blocks ('block?/attention/query,block?/attention/value', 'block?/mlp/dense1',
+   * where '*' serves as well as '?'; default every Dense and Conv2D projection a block can swap).
+   * Only Dense and Conv2D are adapted.
+   */
   target?: string;
-  /** Layer selector of layers that stay fully trainable (a new head). Default: none. */
+  /** Layer selector of (top-level) layers that stay fully trainable (a new head). Default: none. */
   trainable?: string;
   /** Seeds A. Default 0. */
   seed?: number;
 }
 
 /**
- * A Sequential model whose target Dense/Conv2D layers are wrapped with LoRA adapters. Everything
- * else is frozen except the layers `trainable` names, so only adapters (and a new head) train.
- * The returned model shares its base layers with `model`.
+ * Wraps the target Dense/Conv2D layers with LoRA adapters. Everything else is frozen except the
+ * layers `trainable` names, so only adapters (and a new head) train. A Sequential model gives a new
+ * Sequential sharing its base layers with `model`; any other model (the vit) is adapted in place,
+ * each wrapper standing in for its base inside the block that holds it, and is returned.
  */
-export function applyLora(model: Model, options: ApplyLoraOptions = {}): Sequential {
-  if (!(model instanceof Sequential)) {
-    throw new Error(
-      `applyLora: model '${model.name}' is a ${model.className}; LoRA supports Sequential models`,
-    );
-  }
+export function applyLora(model: Model, options: ApplyLoraOptions = {}): Model {
   const keep = new Set(options.trainable ? selectLayers(model, options.trainable) : []);
+  if (!(model instanceof Sequential)) return applyLoraInPlace(model, keep, options);
   const targets = new Set(
     selectLayers(model, options.target ?? '*').filter(
       (l) => (l instanceof Dense || l instanceof Conv2D) && !keep.has(l),
@@ -299,6 +324,83 @@ export function applyLora(model: Model, options: ApplyLoraOptions = {}): Sequent
   });
 }
 
+/** A layer below the model and the layer holding it. */
+interface Placed {
+  layer: Layer;
+  parent: Layer;
+}
+
+/** Every layer below `root`, depth first in forward order, each with its parent. */
+function placedLayers(root: Layer): Placed[] {
+  const out: Placed[] = [];
+  const visit = (parent: Layer): void => {
+    for (const layer of parent.sublayers) {
+      out.push({ layer, parent });
+      visit(layer);
+    }
+  };
+  visit(root);
+  return out;
+}
+
+/**
+ * The paths as one line, runs of numbered siblings folded: 'block{1-6}/attention/query'. The first
+ * number of each path is the one folded (the block index).
+ */
+export function foldPaths(paths: readonly string[]): string {
+  const groups = new Map<string, number[]>();
+  for (const path of paths) {
+    const match = /\d+/.exec(path);
+    const key = match
+      ? `${path.slice(0, match.index)}\u0000${path.slice(match.index + match[0].length)}`
+      : path;
+    const numbers = groups.get(key) ?? [];
+    if (match) numbers.push(Number(match[0]));
+    groups.set(key, numbers);
+  }
+  return [...groups]
+    .map(([key, numbers]) => {
+      if (numbers.length <= 1) return key.replace('\u0000', String(numbers[0] ?? ''));
+      const sorted = [...numbers].sort((a, b) => a - b);
+      const contiguous = sorted.every((n, i) => i === 0 || n === (sorted[i - 1] as number) + 1);
+      const folded = contiguous ? `{${sorted[0]}-${sorted[sorted.length - 1]}}` : `{${sorted.join(',')}}`;
+      return key.replace('\u0000', folded);
+    })
+    .join(', ');
+}
+
+function applyLoraInPlace(model: Model, keep: ReadonlySet<Layer>, options: ApplyLoraOptions): Model {
+  // Candidates: the Dense/Conv2D layers whose parent can put a wrapper in their place.
+  const candidates = placedLayers(model).filter(
+    ({ layer, parent }) =>
+      (layer instanceof Dense || layer instanceof Conv2D) &&
+      !keep.has(layer) &&
+      parent.replaceSublayer(layer, layer), // swapping a layer for itself is a no-op: a probe
+  );
+  const chosen = new Set<Placed>();
+  for (const part of (options.target ?? '*').split(',').map((p) => p.trim())) {
+    if (part === '') continue;
+    const pattern = globToRegExp(part);
+    const matched = candidates.filter(({ layer }) => pattern.test(layer.name));
+    if (matched.length === 0) {
+      throw new Error(
+        `LoRA target '${part}' matches no layer of model '${model.name}' that takes an adapter; ` +
+          `its layer paths are: ${foldPaths(candidates.map(({ layer }) => layer.name))}`,
+      );
+    }
+    for (const placed of matched) chosen.add(placed);
+  }
+  for (const layer of model.layers) layer.trainable = keep.has(layer);
+  const random = new Random(options.seed ?? 0);
+  for (const placed of candidates) {
+    if (!chosen.has(placed)) continue;
+    const wrapped = loraLayer(placed.layer, options);
+    if (wrapped.built) reseed(wrapped, random);
+    placed.parent.replaceSublayer(placed.layer, wrapped);
+  }
+  return model;
+}
+
 function reseed(wrapper: LoraWrapper, random: RandomSource): void {
   const a = wrapper.loraA as Tensor;
   const fanIn = a.size / wrapper.rank;
@@ -306,19 +408,42 @@ function reseed(wrapper: LoraWrapper, random: RandomSource): void {
   for (let i = 0; i < a.size; i++) a.data[i] = -bound + 2 * bound * random.nextFloat();
 }
 
-/** The LoRA wrappers of a model, in layer order. */
+/** The LoRA wrappers of a model, in forward order, wherever they sit (inside blocks too). */
 export function loraLayers(model: Model): LoraWrapper[] {
-  return model.layers.filter(isLora);
+  return placedLayers(model)
+    .map(({ layer }) => layer)
+    .filter(isLora);
 }
 
 /**
- * A Sequential model with every adapter folded into its base kernel: the wrappers are replaced by
- * their base layers (made trainable again). Predictions equal the adapted model's within float32
- * rounding. The base layers' kernels change in place.
+ * Folds every adapter into its base kernel, keeping the wrappers: the model computes as fast as its
+ * base (one product per projection) and gives the adapted model's outputs within float32 rounding.
+ * unmergeAdapters() takes the updates back out.
  */
-export function mergeLora(model: Model): Sequential {
+export function mergeAdapters(model: Model): void {
+  for (const wrapper of loraLayers(model)) wrapper.merge();
+}
+
+/** Takes every merged adapter's update back out of its base kernel: training can go on. */
+export function unmergeAdapters(model: Model): void {
+  for (const wrapper of loraLayers(model)) wrapper.unmerge();
+}
+
+/**
+ * The model with every adapter folded into its base kernel and the wrappers replaced by their base
+ * layers (made trainable again): a plain model to save or export. Predictions equal the adapted
+ * model's within float32 rounding. The base layers' kernels change in place. A Sequential gives a
+ * new Sequential; any other model is changed in place and returned.
+ */
+export function mergeLora(model: Model): Model {
   if (!(model instanceof Sequential)) {
-    throw new Error(`mergeLora: model '${model.name}' is a ${model.className}; expected a Sequential model`);
+    for (const { layer, parent } of placedLayers(model)) {
+      if (!isLora(layer)) continue;
+      const base = layer.merge();
+      base.trainable = true;
+      parent.replaceSublayer(layer, base);
+    }
+    return model;
   }
   const layers = model.layers.map((layer) => {
     if (!isLora(layer)) return layer;

@@ -36,6 +36,9 @@ import type { Model } from '../train/model.js';
 import { VERSION } from '../version.js';
 import { GraphBuilder, onnxSchema, tensorValueInfo } from './onnx/builder.js';
 import type { Attribute } from './onnx/builder.js';
+import { activation } from './onnx/activations.js';
+import { vitGraph } from './onnx/vit.js';
+import { VisionTransformer } from '../zoo/vit.js';
 import { exportInputShape, traceLayerGraph } from './tfjs/layer-graph.js';
 
 export const ONNX_OPSET = 17;
@@ -98,30 +101,15 @@ export function exportOnnx(model: Model): Uint8Array {
     throw new Error(`exportOnnx: model '${model.name}' is not built; call model.buildFor([28, 28, 1]) first`);
   }
   const inputShape = exportInputShape(model);
-  const graph = traceLayerGraph(model, inputShape);
   const g = new GraphBuilder();
   g.reserve(ONNX_INPUT_NAME);
   g.reserve(ONNX_OUTPUT_NAME);
-  const layouts = new Layouts(g, graph.shapes);
-
-  layouts.set(graph.input, { plain: ONNX_INPUT_NAME });
-
-  for (const node of graph.nodes) {
-    if (node.kind === 'activation') {
-      const glue = node.activation;
-      layouts.set(
-        node.output,
-        layouts.elementwise(node.inputs[0], (x) => activation(g, glue, x, `activation_${glue}`)),
-      );
-    } else if (node.kind === 'add') {
-      layouts.set(node.output, addValues(g, layouts, node.inputs, 'add'));
-    } else {
-      layouts.set(node.output, layerNode(g, layouts, node.layer, node.inputs));
-    }
-  }
-  const outputShape = graph.shapes[graph.output] as Shape;
+  const { output, outputShape } =
+    model instanceof VisionTransformer
+      ? vitGraph(g, model, ONNX_INPUT_NAME)
+      : layerGraph(g, model, inputShape);
   const standardised = model.inputNormalization;
-  g.node('Identity', [layouts.plain(graph.output)], 'output_identity', {}, ONNX_OUTPUT_NAME);
+  g.node('Identity', [output], 'output_identity', {}, ONNX_OUTPUT_NAME);
 
   const { ModelProto } = onnxSchema();
   const modelProto = ModelProto.create({
@@ -143,6 +131,31 @@ export function exportOnnx(model: Model): Uint8Array {
   return ModelProto.encode(modelProto).finish();
 }
 
+/** The traced layer graph's nodes (every model but the vit); returns the output's name and shape. */
+function layerGraph(
+  g: GraphBuilder,
+  model: Model,
+  inputShape: readonly number[],
+): { output: string; outputShape: Shape } {
+  const graph = traceLayerGraph(model, inputShape);
+  const layouts = new Layouts(g, graph.shapes);
+  layouts.set(graph.input, { plain: ONNX_INPUT_NAME });
+  for (const node of graph.nodes) {
+    if (node.kind === 'activation') {
+      const glue = node.activation;
+      layouts.set(
+        node.output,
+        layouts.elementwise(node.inputs[0], (x) => activation(g, glue, x, `activation_${glue}`)),
+      );
+    } else if (node.kind === 'add') {
+      layouts.set(node.output, addValues(g, layouts, node.inputs, 'add'));
+    } else {
+      layouts.set(node.output, layerNode(g, layouts, node.layer, node.inputs));
+    }
+  }
+  return { output: layouts.plain(graph.output), outputShape: graph.shapes[graph.output] as Shape };
+}
+
 function addValues(g: GraphBuilder, layouts: Layouts, inputs: readonly number[], wanted: string): ValueNames {
   // All operands in one layout: NCHW for 4-D values (their producers are usually NCHW convs).
   const four = layouts.rank(inputs[0] as number) === 4;
@@ -150,60 +163,6 @@ function addValues(g: GraphBuilder, layouts: Layouts, inputs: readonly number[],
   let sum = names[0] as string;
   for (const other of names.slice(1)) sum = g.node('Add', [sum, other], wanted);
   return four ? { nchw: sum } : { plain: sum };
-}
-
-function activation(g: GraphBuilder, name: ActivationName, x: string, wanted: string): string {
-  switch (name) {
-    case 'linear':
-      return x;
-    case 'relu':
-      return g.node('Relu', [x], wanted);
-    case 'sigmoid':
-      return g.node('Sigmoid', [x], wanted);
-    case 'tanh':
-      return g.node('Tanh', [x], wanted);
-    case 'softmax':
-      return g.node('Softmax', [x], wanted, { axis: { int: -1 } });
-    case 'log_softmax':
-      return g.node('LogSoftmax', [x], wanted, { axis: { int: -1 } });
-    case 'leaky_relu':
-      // Keras 3's leaky_relu slope, as in src/nn/activations.ts.
-      return g.node('LeakyRelu', [x], wanted, { alpha: { float: 0.2 } });
-    case 'gelu': {
-      // Exact (erf) GELU: x * 0.5 * (1 + erf(x / sqrt 2)); the Gelu op needs opset 20.
-      const erf = g.node(
-        'Erf',
-        [g.node('Div', [x, g.floats('sqrt2', [], [Math.SQRT2])], `${wanted}_div`)],
-        `${wanted}_erf`,
-      );
-      const onePlus = g.node('Add', [erf, g.floats('one', [], [1])], `${wanted}_add`);
-      return g.node(
-        'Mul',
-        [g.node('Mul', [x, g.floats('half', [], [0.5])], `${wanted}_half`), onePlus],
-        wanted,
-      );
-    }
-    case 'gelu_tanh': {
-      // x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))), from opset-17 ops.
-      const cube = g.node('Mul', [g.node('Mul', [x, x], `${wanted}_sq`), x], `${wanted}_cube`);
-      const inner = g.node(
-        'Add',
-        [x, g.node('Mul', [cube, g.floats('gelu_cubic', [], [0.044715])], `${wanted}_cubic`)],
-        `${wanted}_inner`,
-      );
-      const t = g.node(
-        'Tanh',
-        [g.node('Mul', [inner, g.floats('gelu_scale', [], [Math.sqrt(2 / Math.PI)])], `${wanted}_scaled`)],
-        `${wanted}_tanh`,
-      );
-      const onePlus = g.node('Add', [t, g.floats('one', [], [1])], `${wanted}_add`);
-      return g.node(
-        'Mul',
-        [g.node('Mul', [x, g.floats('half', [], [0.5])], `${wanted}_half`), onePlus],
-        wanted,
-      );
-    }
-  }
 }
 
 /** Softmax-like activations act on the last axis: they need the NHWC order of a 4-D value. */

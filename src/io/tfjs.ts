@@ -53,6 +53,21 @@ function kerasName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
+/** Layers TF.js Layers has no counterpart for: transformers go out as ONNX. */
+const TRANSFORMER_CLASSES = new Set(['MultiHeadAttention', 'TransformerBlock', 'PatchEmbedding']);
+
+function refuseAttention(model: Model): void {
+  const visit = (layer: Layer): Layer | undefined =>
+    TRANSFORMER_CLASSES.has(layer.className) ? layer : layer.sublayers.map(visit).find((l) => l);
+  const found = visit(model);
+  if (found) {
+    throw new Error(
+      `exportTfjs: model '${model.name}' has a ${found.className} ('${found.name}') and TF.js Layers has no ` +
+        'attention layer; export it as ONNX instead (mnist-lab export --format onnx, or exportOnnx(model))',
+    );
+  }
+}
+
 /**
  * The model in the TF.js Layers format. The model must be built (buildFor / fit / load). A model
  * trained with the deprecated fit({normalize}) option exports with it as
@@ -62,6 +77,7 @@ export function exportTfjs(model: Model): TfjsArtifacts {
   if (!model.built) {
     throw new Error(`exportTfjs: model '${model.name}' is not built; call model.buildFor([28, 28, 1]) first`);
   }
+  refuseAttention(model);
   const inputShape = exportInputShape(model);
   const names = new Map<Layer, string>();
   const used = new Set<string>();

@@ -76,6 +76,8 @@ export abstract class Layer {
   weightCheck: ((name: string, shape: Shape) => void) | undefined;
   private trainableFlag: boolean;
   private readonly ownWeights: Weight[] = [];
+  /** A sublayer -> what stands in its place (replaceSublayer; a LoRA wrapper around it). */
+  private readonly standIns = new Map<Layer, Layer>();
 
   constructor(args: LayerArgs = {}, defaultPrefix?: string) {
     this.name = args.name ?? uniqueLayerName(defaultPrefix ?? snakeCase(new.target.name));
@@ -96,6 +98,34 @@ export abstract class Layer {
   /** Sublayers (models and blocks override this); a plain layer has none. */
   get sublayers(): readonly Layer[] {
     return [];
+  }
+
+  /**
+   * The sublayers replaceSublayer may swap, as created (a layer lists its projections here). The
+   * forward pass and `sublayers` must reach each through standIn().
+   */
+  protected get swappableSublayers(): readonly Layer[] {
+    return [];
+  }
+
+  /** What computes in `layer`'s place: the layer itself, or its replacement. */
+  protected standIn(layer: Layer): Layer {
+    return this.standIns.get(layer) ?? layer;
+  }
+
+  /**
+   * Puts `replacement` in the place of the direct sublayer `old` (LoRA wraps a projection deep inside
+   * a block this way); false when `old` is not one this layer can swap. The replacement must compute
+   * what `old` did for the same input (a wrapper around it does). Giving back the original undoes it.
+   */
+  replaceSublayer(old: Layer, replacement: Layer): boolean {
+    for (const original of this.swappableSublayers) {
+      if (original !== old && this.standIns.get(original) !== old) continue;
+      if (replacement === original) this.standIns.delete(original);
+      else this.standIns.set(original, replacement);
+      return true;
+    }
+    return false;
   }
 
   /** This layer's own weights (not its sublayers'). */

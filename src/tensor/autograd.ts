@@ -1,12 +1,17 @@
 // Reverse-mode autograd over the recorded graph: topological order from the output, then each op's
 // vector-Jacobian product (defined beside its forward in src/tensor/ops/) in reverse.
-import { Tensor, noGrad } from './tensor.js';
+import { Tensor, dispose, noGrad, tidy } from './tensor.js';
 import { add } from './ops/elementwise.js';
 import { onesLike, zerosLike } from './ops/creation.js';
 
 /**
  * dL/dw for every tensor in `wrt`, where L is `output` (a scalar unless `outputGrad` is given).
  * Tensors in `wrt` that do not influence the output get zeros.
+ *
+ * NOTE: memory. Each op's backward runs in its own tidy(), and a gradient made here is freed as soon
+ * as nothing needs it (its node's backward has run, or it was summed into another), unless a
+ * gradient still held shares its storage. Without this a step would hold every gradient of every
+ * activation until its end: for the vit at batch 128, as much again as the forward activations.
  */
 export function gradients(output: Tensor, wrt: readonly Tensor[], outputGrad?: Tensor): Tensor[] {
   if (outputGrad === undefined && output.size !== 1) {
@@ -17,14 +22,33 @@ export function gradients(output: Tensor, wrt: readonly Tensor[], outputGrad?: T
   return noGrad(() => {
     const order = topologicalOrder(output);
     const grads = new Map<number, Tensor>();
-    grads.set(output.id, outputGrad ?? onesLike(output));
+    const wanted = new Set(wrt.map((w) => w.id));
+    // Gradients held in `grads` per storage: a storage is freed only when none holds it.
+    const holders = new Map<unknown, number>();
+    const hold = (g: Tensor, by: number): void => {
+      grads.set(by, g);
+      holders.set(g.data, (holders.get(g.data) ?? 0) + 1);
+    };
+    const drop = (by: number): Tensor | undefined => {
+      const g = grads.get(by);
+      if (!g) return undefined;
+      grads.delete(by);
+      holders.set(g.data, (holders.get(g.data) ?? 1) - 1);
+      return g;
+    };
+    // Only tensors made here (ids after the output's; not the caller's outputGrad) that own storage.
+    const release = (g: Tensor | undefined): void => {
+      if (!g || g.disposed || g.id <= output.id || g === outputGrad || !g.ownsStorage) return;
+      if ((holders.get(g.data) ?? 0) === 0) dispose(g);
+    };
+    hold(outputGrad ?? onesLike(output), output.id);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i] as Tensor;
       const node = t.node;
       const dy = grads.get(t.id);
       if (!node || !dy) continue;
       const needed = node.inputs.map((input) => input.requiresGrad);
-      const inputGrads = node.backward(dy, needed);
+      const inputGrads = tidy(() => node.backward(dy, needed));
       node.inputs.forEach((input, k) => {
         const g = inputGrads[k];
         if (!needed[k] || !g) return;
@@ -34,9 +58,14 @@ export function gradients(output: Tensor, wrt: readonly Tensor[], outputGrad?: T
               `expected [${input.shape.join(', ')}] (a bug in the op's backward)`,
           );
         }
-        const previous = grads.get(input.id);
-        grads.set(input.id, previous ? add(previous, g) : g);
+        const previous = drop(input.id);
+        hold(previous ? add(previous, g) : g, input.id);
+        if (previous) {
+          release(previous);
+          release(g);
+        }
       });
+      if (!wanted.has(t.id)) release(drop(t.id));
     }
     return wrt.map((w) => grads.get(w.id) ?? zerosLike(w));
   });

@@ -37,13 +37,18 @@ export abstract class Model extends Layer {
     return layer;
   }
 
-  override get sublayers(): readonly Layer[] {
+  /** The layers track() registered, as created (before any replaceSublayer). */
+  protected get trackedLayers(): readonly Layer[] {
     return this.children;
   }
 
-  /** Every layer below this model, depth first (nested models included, then their layers). */
+  override get sublayers(): readonly Layer[] {
+    return this.children.map((layer) => this.standIn(layer));
+  }
+
+  /** The model's direct layers, in forward order (a LoRA wrapper where one stands in). */
   get layers(): readonly Layer[] {
-    return this.children;
+    return this.sublayers;
   }
 
   /**
@@ -175,6 +180,11 @@ export class Sequential extends Model {
     const first = this.sublayers[0];
     if (first instanceof Normalization) return first;
     return first instanceof Model ? first.inputNormalization : undefined;
+  }
+
+  /** Any layer of a Sequential may be swapped (Layer.replaceSublayer). */
+  protected override get swappableSublayers(): readonly Layer[] {
+    return this.trackedLayers;
   }
 
   add(layer: Layer): void {

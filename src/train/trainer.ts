@@ -18,10 +18,13 @@ import type { Loss } from '../losses/loss.js';
 import { getOptimizer, serializeOptimizer } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Precision } from '../backend/kernels.js';
+import { gradients } from '../tensor/autograd.js';
 import type { CapturedStep } from '../tensor/capture.js';
 import { checkPrecision, withPrecision } from '../tensor/precision.js';
 import { fromStorage, zeros } from '../tensor/ops/creation.js';
-import { Tensor, tidy } from '../tensor/tensor.js';
+import { add, mul } from '../tensor/ops/elementwise.js';
+import { allFinite } from '../tensor/ops/reduce.js';
+import { Tensor, noGrad, tidy } from '../tensor/tensor.js';
 import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { CallbackList, TrainingContext } from './callbacks/callback.js';
@@ -76,6 +79,7 @@ const FIT_DEFAULTS = {
   initialEpoch: 0,
   seed: 0,
   verbose: 1,
+  accumulateSteps: 1,
   keepCheckpoints: 3,
   checkpointEvery: 'epoch',
 } as const;
@@ -130,6 +134,8 @@ export interface StepInput extends StepParts {
   captured?: CapturedStep<StepTensors> | undefined;
   /** Mixed precision of convolutions and products (ExecutionOptions.precision); default float32. */
   precision?: Precision | undefined;
+  /** Examples per forward/backward pass; fewer than the batch: gradients are accumulated (eagerly). */
+  microBatchSize?: number;
 }
 
 export interface StepResult {
@@ -148,6 +154,9 @@ export interface StepResult {
  */
 export function trainStep(input: StepInput): StepResult {
   const { loss, examples, indices } = input;
+  const micro = input.microBatchSize;
+  if (micro !== undefined && micro < indices.length)
+    return withPrecision(input.precision ?? 'float32', () => accumulatedStep(input, micro));
   return tidy(() => {
     const x = imageBatch(examples, indices, input.inputShape, {
       normalization: input.normalizedBy?.statistics,
@@ -162,6 +171,44 @@ export function trainStep(input: StepInput): StepResult {
       correct: countCorrect(step.output, examples, indices),
       finite: step.finite.item() === 1,
     };
+  });
+}
+
+/**
+ * One optimizer step over the batch in micro-batches of `microBatchSize` examples: each pass's loss
+ * is weighted by its share of the batch, so the summed gradients are those of the batch's mean loss
+ * (one batch of N*B equals N micro-batches of B, up to float rounding, for models whose forward
+ * pass does not look across examples: no batch norm). Only one micro-batch's activations are alive.
+ */
+function accumulatedStep(input: StepInput, microBatchSize: number): StepResult {
+  const { model, loss, optimizer, params, examples, indices, normalizedBy, augment } = input;
+  return tidy(() => {
+    let sums: Tensor[] | undefined; // one per param, its shape; earlier sums are freed with this tidy
+    let lossValue = 0;
+    let correct = 0;
+    for (let start = 0; start < indices.length; start += microBatchSize) {
+      const end = Math.min(start + microBatchSize, indices.length);
+      const micro = Array.from({ length: end - start }, (_, i) => indices[start + i]!);
+      const share = micro.length / indices.length;
+      const previous = sums;
+      sums = tidy(() => {
+        const x = imageBatch(examples, micro, input.inputShape, {
+          normalization: normalizedBy?.statistics,
+          augment,
+        }); // (b, ...inputShape)
+        const output = model.apply(x, { training: true, random: input.random, normalizedBy }); // (b, K)
+        const y = labelBatch(examples, micro, isSparse(loss), output.size / micro.length);
+        const lossTensor = loss.compute(y, output); // scalar, mean over the micro-batch
+        lossValue += lossTensor.item() * share;
+        correct += countCorrect(output, examples, micro);
+        const grads = gradients(mul(lossTensor, share), params);
+        return previous ? noGrad(() => grads.map((g, i) => add(previous[i]!, g))) : grads;
+      });
+    }
+    const grads = sums ?? [];
+    const finite = Number.isFinite(lossValue) && allFinite(grads).item() === 1;
+    if (finite) optimizer.applyGradients(params, grads);
+    return { loss: lossValue, correct, finite };
   });
 }
 
@@ -396,6 +443,10 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
     throw new Error(`fit(): batchSize must be a positive integer, found ${o.batchSize}`);
   if (!Number.isInteger(o.epochs) || o.epochs < 0)
     throw new Error(`fit(): epochs must be a whole number, found ${o.epochs}`);
+  if (!Number.isInteger(o.accumulateSteps) || o.accumulateSteps < 1)
+    throw new Error(`fit(): accumulateSteps must be a positive integer, found ${o.accumulateSteps}`);
+  // Examples per optimizer step: accumulateSteps micro-batches of batchSize.
+  const stepExamples = o.batchSize * o.accumulateSteps;
 
   // Data: training indices, and validation (given, or a seeded stratified split of the training data).
   const examples = toExamples(x, y, inputShape, 'fit');
@@ -416,7 +467,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
     validation = { examples, indices: split.validationIndices };
   }
   if (o.limit !== undefined) trainIndices = trainIndices.subarray(0, Math.min(o.limit, trainIndices.length));
-  const batchesInData = Math.ceil(trainIndices.length / o.batchSize);
+  const batchesInData = Math.ceil(trainIndices.length / stepExamples);
   const stepsPerEpoch = Math.min(o.stepsPerEpoch ?? batchesInData, batchesInData);
   if (stepsPerEpoch < 1) throw new Error('fit(): no training examples');
 
@@ -462,10 +513,14 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
   }
 
   // After a resume: the step binds the generator it draws dropout masks from.
-  const captured = capturedTrainStep(
-    { model, loss, optimizer, params, random: streams.dropout, normalizedBy },
-    execution,
-  );
+  // Accumulating steps run eagerly (one capture per micro-batch loop is not planned yet).
+  const captured =
+    o.accumulateSteps > 1
+      ? undefined
+      : capturedTrainStep(
+          { model, loss, optimizer, params, random: streams.dropout, normalizedBy },
+          execution,
+        );
   const context = new TrainingContext(model, optimizer);
   // User callbacks first, the progress bar last (Keras order): it prints what they changed.
   const callbacks: Callback[] = [...(o.callbacks ?? [])];
@@ -505,7 +560,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
       epochs: o.epochs,
       initialEpoch: epoch,
       stepsPerEpoch,
-      batchSize: o.batchSize,
+      batchSize: stepExamples,
       samples: trainIndices.length,
       validationSamples: validation?.indices.length ?? 0,
       step,
@@ -524,8 +579,8 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
           break;
         }
         const indices = order.subarray(
-          batchInEpoch * o.batchSize,
-          Math.min((batchInEpoch + 1) * o.batchSize, order.length),
+          batchInEpoch * stepExamples,
+          Math.min((batchInEpoch + 1) * stepExamples, order.length),
         );
         const size = indices.length;
         await list.emit({ type: 'batchBegin', epoch, batch: batchInEpoch, step, size });
@@ -543,6 +598,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
           augment: augmentOptions && { random: streams.augment, options: augmentOptions },
           captured,
           precision: execution.precision,
+          microBatchSize: o.batchSize,
         });
         progress.lossSum += result.loss * size;
         progress.correct += result.correct;

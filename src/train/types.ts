@@ -66,8 +66,15 @@ export interface ExecutionOptions {
 export interface FitOptions extends ExecutionOptions {
   /** Index of the epoch to stop before (Keras semantics: total epochs, counting initialEpoch). Default 1. */
   epochs?: number;
-  /** Default 32. */
+  /** Examples per forward/backward pass. Default 32. */
   batchSize?: number;
+  /**
+   * Micro-batches whose gradients are summed before each optimizer step (gradient accumulation):
+   * a step sees batchSize * accumulateSteps examples while memory holds one batchSize's
+   * activations. For models without batch norm this equals one batch of batchSize *
+   * accumulateSteps, up to float rounding. Events and stepsPerEpoch count optimizer steps. Default 1.
+   */
+  accumulateSteps?: number;
   /** Held-out data evaluated after every epoch. */
   validationData?: readonly [ImageInput, LabelInput];
   /** Fraction of the training data held out, chosen by a seeded stratified split. */

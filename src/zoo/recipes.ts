@@ -1,5 +1,6 @@
 // The model zoo: named architectures with the training recipe each is known to work with
 // (DESIGN.md "Default recipes"). The CLI's `train --model NAME` and the benchmarks use these.
+import type { AugmentOptions } from '../data/augment.js';
 import { standardize } from '../data/normalize.js';
 import {
   activation,
@@ -31,6 +32,8 @@ export interface Recipe {
   readonly epochs: number;
   /** Label smoothing of the training loss (sparse categorical cross-entropy); default 0. */
   readonly labelSmoothing?: number;
+  /** Random affine warps of the training images (fit's `augment`); default none. */
+  readonly augment?: true | AugmentOptions;
   /**
    * A fresh, unbuilt model taking pixel / 255. Recipes that standardise their inputs start with a
    * Normalization layer (MNIST's mean and std), so the model carries it wherever it goes.
@@ -156,6 +159,9 @@ export const RECIPES: Readonly<Record<ZooModelName, Recipe>> = {
     batchSize: 128,
     epochs: 10,
     labelSmoothing: 0.1,
+    // NOTE: measured (seed 0, 10 epochs, shared 2 cores): 97.47% test without augmentation,
+    // 97.97% with fit's default warps (shift 2 px, rotation 10 degrees, scale 0.9-1.1).
+    augment: true,
     model: ({ classes = 10 } = {}) => vit({ patchSize: 4, classes, normalization: standardize() }),
     optimizer: vitOptimizer,
   },

@@ -15,7 +15,7 @@
 // give the same outputs. Weight paths (checkpoint names; LoRA globs) read
 // 'block3/attention/query/kernel', 'patch_embedding/projection/kernel', 'head/bias'.
 import type { InputNormalization } from '../data/normalize.js';
-import type { CallContext, LayerArgs } from '../nn/layer.js';
+import type { CallContext, Layer, LayerArgs } from '../nn/layer.js';
 import { registerLayer } from '../nn/layer.js';
 import { baseArgs, formatShape, pick } from '../nn/layers/common.js';
 import {
@@ -137,6 +137,11 @@ export class VisionTransformer extends Model {
     return this.patches.tokensFor(this.inputShape as number[]);
   }
 
+  /** The classifier may be swapped (a new head for another task; Layer.replaceSublayer). */
+  protected override get swappableSublayers(): readonly Layer[] {
+    return [this.head];
+  }
+
   override get inputNormalization(): Normalization | undefined {
     return this.normalizer;
   }
@@ -156,7 +161,7 @@ export class VisionTransformer extends Model {
     const [B, , D] = tokens.shape as [number, number, number];
     // NOTE: the final norm is per token, so normalising the class token alone equals normalising all.
     const classToken = reshape(slice(tokens, [0, 0, 0], [B, 1, D]), [B, D]);
-    return this.head.apply(this.norm.apply(classToken, context), context);
+    return this.standIn(this.head).apply(this.norm.apply(classToken, context), context);
   }
 
   /**
@@ -189,7 +194,8 @@ export class VisionTransformer extends Model {
       depth: this.depth,
       numHeads: this.numHeads,
       mlpDim: this.mlpDim,
-      classes: this.classes,
+      // A head swapped for another task's (finetune's replaceHead) sets the class count.
+      classes: (this.standIn(this.head) as Dense).units ?? this.classes,
       dropout: this.dropout,
       layerNormEpsilon: this.layerNormEpsilon,
       ...(this.normalizer ? { normalization: { mean: this.normalizer.mean, std: this.normalizer.std } } : {}),

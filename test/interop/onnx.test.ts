@@ -22,7 +22,9 @@ import { ops } from '../../src/tensor/ops/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { Model, sequential } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
+import { applyLora, mergeLora } from '../../src/finetune/lora.js';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, exportOnnx } from '../../src/io/onnx.js';
+import { onnxSchema } from '../../src/io/onnx/builder.js';
 import type { ZooModelName } from '../../src/zoo/recipes.js';
 import { COUNT, assertClose, ourOutputs, randomizeNormalization, testImages, zooModel } from './helpers.js';
 
@@ -96,5 +98,39 @@ describe('ONNX export of every supported layer', () => {
       () => exportOnnx(model),
       /the input of Dense '.*' is computed in call\(\) by 'mul', which is not a layer/,
     );
+  });
+});
+
+describe('ONNX export of the vit', () => {
+  it('vit: attention as MatMul/Softmax/LayerNormalization (opset 17); ONNX Runtime outputs what we output', async () => {
+    const images = await testImages();
+    const { model } = zooModel('vit');
+    const bytes = exportOnnx(model);
+    const { ModelProto } = onnxSchema();
+    const proto = ModelProto.decode(bytes);
+    const ops = new Set(proto.graph?.node?.map((n) => n.opType));
+    for (const op of ['MatMul', 'Softmax', 'LayerNormalization', 'Conv', 'Erf', 'Gemm'])
+      assert.ok(ops.has(op), op);
+    assert.equal(Number(proto.opsetImport?.[0]?.version), 17);
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    const result = await session.run({
+      [ONNX_INPUT_NAME]: new ort.Tensor('float32', images.scaled, [COUNT, 28, 28, 1]),
+    });
+    assertClose(
+      (result[ONNX_OUTPUT_NAME] as ort.Tensor).data as Float32Array,
+      ourOutputs(model, images),
+      'vit',
+    );
+    await session.release();
+  });
+
+  it('a vit with LoRA adapters is refused until they are merged', () => {
+    const { model } = zooModel('vit-7');
+    applyLora(model, { target: 'block1/attention/query' });
+    assert.throws(
+      () => exportOnnx(model),
+      /^Error: exportOnnx: 'block1\/attention\/query' is a LoraDense, not a Dense; merge LoRA adapters into their base first \(mergeLora\)/,
+    );
+    assert.doesNotThrow(() => exportOnnx(mergeLora(model)));
   });
 });

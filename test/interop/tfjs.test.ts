@@ -105,3 +105,20 @@ describe('TF.js Layers export of every supported layer', () => {
     assert.throws(() => exportTfjs(unbuilt), /is not built; call model.buildFor/);
   });
 });
+
+describe('TF.js Layers export of a transformer', () => {
+  it('refuses the vit with one line saying why and pointing at ONNX', () => {
+    const { model } = zooModel('vit-7');
+    assert.throws(
+      () => exportTfjs(model),
+      (error: Error) => {
+        assert.equal(error.message.split('\n').length, 1);
+        assert.match(
+          error.message,
+          /^exportTfjs: model 'vit-7' has a PatchEmbedding \('patch_embedding'\) and TF.js Layers has no attention layer; export it as ONNX instead \(mnist-lab export --format onnx/,
+        );
+        return true;
+      },
+    );
+  });
+});

@@ -39,6 +39,10 @@ const CASES: Case[] = [
   { args: ['train', '--batch-size', '-1'], says: /--batch-size expects a whole number from 1/ },
   { args: ['train', '--batch-size', '0'], says: /--batch-size expects a whole number from 1/ },
   { args: ['train', '--batch-size', '100000'], says: /--batch-size .* to 65536, found '100000'/ },
+  {
+    args: ['train', '--accumulate', '0'],
+    says: /--accumulate expects a whole number from 1 to 4096, found '0'/,
+  },
   { args: ['train', '--lr', 'abc'], says: /--lr expects a number in \(0, 1000000\], found 'abc'/ },
   { args: ['train', '--lr', '0'], says: /--lr expects a number in \(0/ },
   { args: ['train', '--lr', '-0.1'], says: /--lr expects a number in \(0/ },

@@ -107,7 +107,7 @@ describe('serve: training and its event stream', () => {
     // The training child holds the run's lock (pid, host, start time), as `train` does.
     const lockPath = join(root, 'runs', id, 'run.lock');
     let lockText = '';
-    for (const until = Date.now() + 20_000; Date.now() < until && lockText === ''; ) {
+    for (const until = Date.now() + 20_000; Date.now() < until && lockText === '';) {
       try {
         lockText = readFileSync(lockPath, 'utf8');
       } catch {

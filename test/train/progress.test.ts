@@ -105,9 +105,13 @@ describe('progress when not on a terminal', () => {
   });
 
   it('rounds to the unit it shows, so a carry never prints 60 of anything', () => {
-    assert.deepEqual(
-      [59.94, 59.96, 179.6, 3599.6, 10776, 7199.9].map(formatSeconds),
-      ['59.9s', '1m00s', '3m00s', '1h00m', '3h00m', '2h00m'],
-    );
+    assert.deepEqual([59.94, 59.96, 179.6, 3599.6, 10776, 7199.9].map(formatSeconds), [
+      '59.9s',
+      '1m00s',
+      '3m00s',
+      '1h00m',
+      '3h00m',
+      '2h00m',
+    ]);
   });
 });

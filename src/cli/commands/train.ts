@@ -62,6 +62,8 @@ export interface TrainFlags {
   offline?: boolean;
   epochs?: number;
   batchSize?: number;
+  /** Micro-batches of --batch-size per optimizer step (gradient accumulation). */
+  accumulate?: number;
   optimizer?: string;
   lr?: number;
   schedule?: 'constant' | 'step' | 'exponential' | 'cosine' | 'one-cycle';
@@ -160,6 +162,7 @@ const RUN_SHAPING_FLAGS = [
   'dataset',
   'epochs',
   'batchSize',
+  'accumulate',
   'optimizer',
   'lr',
   'schedule',
@@ -280,7 +283,8 @@ async function trainIn(
     flags.limit ?? Infinity,
     Math.round(trainSet.count * (1 - (flags.validationSplit ?? 0))),
   );
-  const totalSteps = Math.max(1, Math.ceil(trainCount / batchSize) * epochs);
+  const accumulateSteps = flags.accumulate ?? 1;
+  const totalSteps = Math.max(1, Math.ceil(trainCount / (batchSize * accumulateSteps)) * epochs);
   let optimizer: Optimizer;
   if (flags.optimizer) {
     const learningRate = scheduleFor(flags.schedule, flags.lr ?? 0.001, totalSteps);
@@ -317,6 +321,7 @@ async function trainIn(
     .fit(trainSet.images, trainSet.labels, {
       epochs,
       batchSize,
+      ...(accumulateSteps > 1 ? { accumulateSteps } : {}),
       seed: flags.seed,
       verbose: flags.json ? 0 : 1,
       output: process.stderr,
@@ -330,7 +335,8 @@ async function trainIn(
       ...(flags.resume ? { resume: true } : {}),
       ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
       ...(flags.limit ? { limit: flags.limit } : {}),
-      ...(flags.augment ? { augment: true } : {}),
+      // --augment, or the recipe's own warps (the vits').
+      ...(flags.augment ? { augment: true } : recipe.augment ? { augment: recipe.augment } : {}),
       onEvent: (event: TrainEvent) => {
         if (event.type === 'trainBegin')
           samplesPerEpoch = Math.min(event.samples, event.stepsPerEpoch * event.batchSize);
@@ -505,6 +511,11 @@ export function registerTrainCommands(program: Command): void {
       "examples per step (default: the recipe's)",
       integerIn('--batch-size', 1, 65536),
     )
+    .option(
+      '--accumulate <n>',
+      'sum the gradients of N batches before each optimizer step (an effective batch of N x batch size)',
+      integerIn('--accumulate', 1, 4096),
+    )
     .addOption(
       new Option('--optimizer <name>', "optimizer (default: the recipe's)").choices([
         'adam',
@@ -523,7 +534,7 @@ export function registerTrainCommands(program: Command): void {
         'one-cycle',
       ]),
     )
-    .option('--augment', 'random shift, rotation and scale of training images')
+    .option('--augment', 'random shift, rotation and scale of training images (the vit recipes always warp)')
     .option(
       '--validation-split <fraction>',
       'hold out this stratified fraction for validation',

@@ -20,11 +20,13 @@ import { loadModel } from '../../train/run.js';
 import type { InputNormalization } from '../../data/normalize.js';
 import type { TrainEvent } from '../../train/types.js';
 import { VERSION } from '../../version.js';
+import { attentionMaps, hasAttentionScores } from '../attention.js';
 import type { CurvePoint } from '../charts.js';
 import { evaluateClassifier, type ClassifierEvaluation, type LabelledImages } from '../evaluate.js';
 import {
   renderReportCharts,
   renderReportHtml,
+  type AttentionPanel,
   type GalleryItem,
   type ReportData,
   type ReportSection,
@@ -322,6 +324,45 @@ async function writePngs(
   return files;
 }
 
+/** Test images shown with their attention maps: this many the model got right, and of its mistakes. */
+const ATTENTION_RIGHT = 4;
+const ATTENTION_WRONG = 4;
+
+/**
+ * A vision transformer's attention over the first few test images it classifies right and its most
+ * confident mistakes; none for models without attention.
+ */
+function attentionPanels(
+  model: Model,
+  images: Uint8Array,
+  labels: ArrayLike<number>,
+  evaluation: ClassifierEvaluation,
+  classNames: readonly string[],
+  side: number,
+): AttentionPanel[] {
+  if (!hasAttentionScores(model)) return [];
+  const wrong = new Set(evaluation.worst.map((w) => w.index));
+  const right: number[] = [];
+  for (let i = 0; i < labels.length && right.length < ATTENTION_RIGHT; i++) if (!wrong.has(i)) right.push(i);
+  const indices = [...right, ...evaluation.worst.slice(0, ATTENTION_WRONG).map((w) => w.index)];
+  const maps = attentionMaps(model, images, indices, side);
+  const name = (k: number): string => classNames[k] ?? String(k);
+  const pixels = side * side;
+  return indices.map((index, i) => {
+    const m = maps[i] as (typeof maps)[number];
+    const label = labels[index] as number;
+    return {
+      src: imageDataUri(images.subarray(index * pixels, (index + 1) * pixels), side, side),
+      side,
+      index,
+      trueName: name(label),
+      predictedName: name(m.predicted),
+      correct: m.predicted === label,
+      maps: m,
+    };
+  });
+}
+
 /** Writes <runDir>/report.html (and PNGs with `png`); evaluates `set` when given. */
 export async function writeRunReport(runDir: string, options: RunReportOptions = {}): Promise<RunReport> {
   const run = RunDirectory.at(runDir);
@@ -362,6 +403,10 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
           trueProbability: w.trueProbability,
         }))
       : [];
+  const attention =
+    model && set && evaluation && set.images instanceof Uint8Array && side * side === pixels
+      ? attentionPanels(model, set.images, set.labels, evaluation, classNames, side)
+      : [];
   let modelSummary: string | undefined;
   try {
     modelSummary = model?.summary(() => undefined);
@@ -388,6 +433,7 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
         }
       : {}),
     gallery,
+    ...(attention.length > 0 ? { attention } : {}),
     timing: timingRows(events, evaluation),
   };
   const charts = await renderReportCharts(data);

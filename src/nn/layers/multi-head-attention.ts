@@ -131,8 +131,13 @@ export class MultiHeadAttention extends Layer {
     });
   }
 
-  override get sublayers(): readonly Layer[] {
+  /** The four projections as created; a LoRA wrapper may stand in for any (Layer.replaceSublayer). */
+  protected override get swappableSublayers(): readonly Layer[] {
     return this.output ? [this.query, this.key, this.value, this.output] : [this.query, this.key, this.value];
+  }
+
+  override get sublayers(): readonly Layer[] {
+    return this.swappableSublayers.map((layer) => this.standIn(layer));
   }
 
   /**
@@ -187,7 +192,7 @@ export class MultiHeadAttention extends Layer {
     const H = this.numHeads;
     // [B, L, D] -> rows [B*L, D] -> projection [B*L, H*size] -> [B, H, L, size]
     const heads = (layer: Dense, x: Tensor, scale: number, size: number): Tensor => {
-      const rows = layer.apply(reshape(x, [-1, x.shape[2] as number]), context);
+      const rows = this.standIn(layer).apply(reshape(x, [-1, x.shape[2] as number]), context);
       const scaled = scale === 1 ? rows : mul(rows, scale);
       return transpose(reshape(scaled, [B, x.shape[1] as number, H, size]), [0, 2, 1, 3]);
     };
@@ -200,7 +205,7 @@ export class MultiHeadAttention extends Layer {
       context.training && this.dropout > 0 ? dropoutOp(scores, this.dropout, context.random) : scores;
     const attended = matmul(kept, v); // [B, H, T, dv]
     const merged = reshape(transpose(attended, [0, 2, 1, 3]), [B * T, H * this.valueDim]);
-    const output = (this.output as Dense).apply(merged, context); // [B*T, E]
+    const output = this.standIn(this.output as Dense).apply(merged, context); // [B*T, E]
     return { output: reshape(output, [B, T, output.shape[1] as number]), scores };
   }
 

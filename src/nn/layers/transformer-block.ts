@@ -121,9 +121,14 @@ export class TransformerBlock extends Layer {
   override get sublayers(): readonly Layer[] {
     const layers: Layer[] = [this.norm1];
     if (this.attention) layers.push(this.attention);
-    layers.push(this.norm2, this.dense1);
-    if (this.dense2) layers.push(this.dense2);
+    layers.push(this.norm2, this.standIn(this.dense1));
+    if (this.dense2) layers.push(this.standIn(this.dense2));
     return layers;
+  }
+
+  /** The MLP's denses; a LoRA wrapper may stand in for either (Layer.replaceSublayer). */
+  protected override get swappableSublayers(): readonly Layer[] {
+    return this.dense2 ? [this.dense1, this.dense2] : [this.dense1];
   }
 
   private checkWidth(width: number): void {
@@ -175,7 +180,8 @@ export class TransformerBlock extends Layer {
     });
     const h = add(x, branch(attended.output));
     const rows = reshape(this.norm2.apply(h, context), [B * T, D]);
-    const mlp = (this.dense2 as Dense).apply(this.dense1.apply(rows, context), context);
+    const hidden = this.standIn(this.dense1).apply(rows, context); // (B*T, mlpDim)
+    const mlp = this.standIn(this.dense2 as Dense).apply(hidden, context); // (B*T, D)
     return { output: add(h, reshape(branch(mlp), [B, T, D])), scores: attended.scores };
   }
 

@@ -14,7 +14,6 @@ import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerInteropCommands } from './commands/interop.js';
 import { registerFinetuneCommands } from './commands/finetune.js';
-import { registerPretrainCommand } from './commands/pretrain.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStartCommand } from './commands/start.js';
 import { VERSION } from '../version.js';
@@ -36,7 +35,6 @@ export function buildProgram(): Command {
   registerEvaluateCommand(program);
   registerPredictCommand(program);
   registerInteropCommands(program);
-  registerPretrainCommand(program);
   registerFinetuneCommands(program);
   registerServeCommand(program);
   return program;

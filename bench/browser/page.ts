@@ -5,6 +5,7 @@
 // neither side's heap or JIT state reaches the other. The page's main thread computes (a kernel
 // call waits for the worker threads by spinning: a page's main thread cannot block).
 import * as tf from '@tensorflow/tfjs';
+import { tfjsCnn } from '../peer/tfjs-cnn-model.js';
 import { createWasmBackend, setBackendInstance, type WasmWorkerStart } from '../../src/browser.js';
 import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
 import { getRecipe } from '../../src/zoo/recipes.js';
@@ -107,23 +108,6 @@ async function onWasm(request: BenchRequest): Promise<BenchResult> {
     imagesPerSecond: timedImages / seconds,
     loss,
   };
-}
-
-/** Keras mnist_convnet in tfjs-layers, as bench/peer/tfjs-cnn.ts builds it. */
-function tfjsCnn(): tf.Sequential {
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dropout({ rate: 0.5 }),
-      tf.layers.dense({ units: 10, activation: 'softmax' }),
-    ],
-  });
-  model.compile({ optimizer: tf.train.adam(), loss: 'sparseCategoricalCrossentropy' });
-  return model;
 }
 
 async function onTfjs(request: BenchRequest): Promise<BenchResult> {

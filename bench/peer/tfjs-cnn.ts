@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import * as tf from '@tensorflow/tfjs';
+import { tfjsCnn } from './tfjs-cnn-model.js';
 
 const BATCH_SIZE = 128;
 const IMAGE_SIZE = 28;
@@ -52,34 +53,12 @@ function loadTrainingBatch(count: number): { images: tf.Tensor4D; labels: tf.Ten
   };
 }
 
-/** Keras mnist_convnet in tfjs-layers (softmax output, as in Keras). */
-function buildCnn(): tf.Sequential {
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({
-        filters: 32,
-        kernelSize: 3,
-        activation: 'relu',
-        inputShape: [IMAGE_SIZE, IMAGE_SIZE, 1],
-      }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dropout({ rate: 0.5 }),
-      tf.layers.dense({ units: 10, activation: 'softmax' }),
-    ],
-  });
-  model.compile({ optimizer: tf.train.adam(), loss: 'sparseCategoricalCrossentropy' });
-  return model;
-}
-
 async function main(): Promise<void> {
   await tf.setBackend('cpu');
   await tf.ready();
   const steps = warmupSteps + timedSteps;
   const { images, labels } = loadTrainingBatch(warmupSteps * warmupBatchSize + timedSteps * batchSize);
-  const model = buildCnn();
+  const model = tfjsCnn();
   const parameters = model.countParams();
 
   let loss = Number.NaN;

@@ -34,7 +34,7 @@ import type { Pooling2D } from '../nn/layers/pooling2d.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Model } from '../train/model.js';
 import { VERSION } from '../version.js';
-import { GraphBuilder, onnxSchema, tensorValueInfo } from './onnx/builder.js';
+import { GraphBuilder, hwioToOihw, onnxSchema, tensorValueInfo } from './onnx/builder.js';
 import type { Attribute } from './onnx/builder.js';
 import { activation } from './onnx/activations.js';
 import { vitGraph } from './onnx/vit.js';
@@ -185,19 +185,6 @@ function pads(
   const tw = total(w, kw, sw, dw);
   // TF puts the odd pixel at the end.
   return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
-}
-
-/** HWIO [KH, KW, C, F] -> OIHW [F, C, KH, KW]. */
-function hwioToOihw(kernel: Tensor): Float32Array {
-  const [kh, kw, c, f] = kernel.shape as [number, number, number, number];
-  const src = kernel.data;
-  const out = new Float32Array(src.length);
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let i = 0; i < c; i++)
-        for (let o = 0; o < f; o++)
-          out[((o * c + i) * kh + y) * kw + x] = src[((y * kw + x) * c + i) * f + o] as number;
-  return out;
 }
 
 function layerNode(g: GraphBuilder, layouts: Layouts, layer: Layer, inputs: readonly number[]): ValueNames {

@@ -11,7 +11,6 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../src/server/index.js';
 import {
-  buildWeb,
   launchChromium,
   openPage,
   type Problems,
@@ -19,7 +18,7 @@ import {
   scratchDir,
   SKIP_REASON,
   stroke,
-  trainRun,
+  startAppServer,
 } from './setup.js';
 import { copyAsOldRun } from './old-run.js';
 
@@ -82,15 +81,7 @@ describe('web app in Chromium', { skip: SKIP_REASON, timeout: 120_000 }, () => {
 
   before(async () => {
     scratch = scratchDir();
-    buildWeb(join(scratch, 'web'));
-    trainRun(join(scratch, 'runs', 'fast-setup'));
-    const { startServer } = await import('../../src/server/index.js');
-    server = await startServer({
-      port: 0,
-      runsDir: join(scratch, 'runs'),
-      webRoot: join(scratch, 'web'),
-      quiet: true,
-    });
+    server = await startAppServer(scratch, 'fast-setup');
     browser = await launchChromium();
   });
 

@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import type { RunningServer } from '../../src/server/index.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CHROMIUM = '/usr/bin/chromium';
@@ -55,6 +56,22 @@ export function trainRun(runDir: string, limit = 30000): void {
     ],
     `training the fast recipe into ${runDir}`,
   );
+}
+
+/**
+ * The app as a user gets it: the web app built into `scratch`/web, a `fast` run trained into
+ * `scratch`/runs/`runName`, and a quiet server on a free port serving both.
+ */
+export async function startAppServer(scratch: string, runName: string): Promise<RunningServer> {
+  buildWeb(join(scratch, 'web'));
+  trainRun(join(scratch, 'runs', runName));
+  const { startServer } = await import('../../src/server/index.js');
+  return startServer({
+    port: 0,
+    runsDir: join(scratch, 'runs'),
+    webRoot: join(scratch, 'web'),
+    quiet: true,
+  });
 }
 
 export async function launchChromium(): Promise<Browser> {

@@ -13,7 +13,6 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../src/server/index.js';
 import {
-  buildWeb,
   launchChromium,
   openPage,
   type Problems,
@@ -21,7 +20,7 @@ import {
   scratchDir,
   SKIP_REASON,
   stroke,
-  trainRun,
+  startAppServer,
 } from './setup.js';
 import { strokesOf, SYMBOLS, type Strokes } from './strokes.js';
 
@@ -92,15 +91,7 @@ describe('Teach page in Chromium', { skip: SKIP_REASON, timeout: 300_000 }, () =
 
   before(async () => {
     scratch = scratchDir();
-    buildWeb(join(scratch, 'web'));
-    trainRun(join(scratch, 'runs', 'fast-base'));
-    const { startServer } = await import('../../src/server/index.js');
-    server = await startServer({
-      port: 0,
-      runsDir: join(scratch, 'runs'),
-      webRoot: join(scratch, 'web'),
-      quiet: true,
-    });
+    server = await startAppServer(scratch, 'fast-base');
     browser = await launchChromium();
     page = await openPage(browser, `${server.url}/teach.html`, problems, PHONE);
     page.setDefaultTimeout(60_000);

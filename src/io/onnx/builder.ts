@@ -2,6 +2,7 @@
 // onnx-proto package: nodes, initializers (raw little-endian data) and attributes, with unique names.
 import { createRequire } from 'node:module';
 import type onnxProto from 'onnx-proto';
+import type { Tensor } from '../../tensor/tensor.js';
 
 type OnnxSchema = typeof onnxProto.onnx;
 let schema: OnnxSchema | undefined;
@@ -111,4 +112,17 @@ export function tensorValueInfo(
       },
     },
   });
+}
+
+/** HWIO [KH, KW, C, F] -> OIHW [F, C, KH, KW]. */
+export function hwioToOihw(kernel: Tensor): Float32Array {
+  const [kh, kw, c, f] = kernel.shape as [number, number, number, number];
+  const src = kernel.data;
+  const out = new Float32Array(src.length);
+  for (let y = 0; y < kh; y++)
+    for (let x = 0; x < kw; x++)
+      for (let i = 0; i < c; i++)
+        for (let o = 0; o < f; o++)
+          out[((o * c + i) * kh + y) * kw + x] = src[((y * kw + x) * c + i) * f + o] as number;
+  return out;
 }

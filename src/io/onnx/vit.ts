@@ -19,20 +19,7 @@ import type { Layer } from '../../nn/layer.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { VisionTransformer } from '../../zoo/vit.js';
 import { activation } from './activations.js';
-import type { GraphBuilder } from './builder.js';
-
-/** HWIO [KH, KW, C, F] -> OIHW [F, C, KH, KW]. */
-function hwioToOihw(kernel: Tensor): Float32Array {
-  const [kh, kw, c, f] = kernel.shape as [number, number, number, number];
-  const src = kernel.data;
-  const out = new Float32Array(src.length);
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let i = 0; i < c; i++)
-        for (let o = 0; o < f; o++)
-          out[((o * c + i) * kh + y) * kw + x] = src[((y * kw + x) * c + i) * f + o] as number;
-  return out;
-}
+import { hwioToOihw, type GraphBuilder } from './builder.js';
 
 /** The Dense a projection slot holds; a LoRA wrapper there must be merged first. */
 function denseOf(layer: Layer | undefined, where: string): Dense {

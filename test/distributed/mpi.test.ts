@@ -15,6 +15,7 @@ import {
   latestWeights,
   launch,
   mpirunMissing,
+  processState,
   rankPid,
   run,
 } from './helpers.js';
@@ -100,7 +101,9 @@ describe('data-parallel training over MPI', { skip }, () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const pid = rankPid(training.pid, 1);
+    const survivor = rankPid(training.pid, 0);
     assert.ok(pid !== undefined, 'found no process of rank 1 under mpirun');
+    assert.ok(survivor !== undefined, 'found no process of rank 0 under mpirun');
     const killedAt = performance.now();
     process.kill(pid, 'SIGKILL');
     const exit = await training.exited;
@@ -109,6 +112,15 @@ describe('data-parallel training over MPI', { skip }, () => {
     assert.ok(seconds < 15, `the job took ${seconds.toFixed(1)} s to stop after the kill`);
     assert.ok(lastStep(killed) < 119, 'the run finished before the kill');
     assert.match(exit.stderr, /rank 1 .*(signal 9|Killed)/, `no line names rank 1:\n${exit.stderr}`);
+
+    // Rank 0 has ended too: gone, or exited and not yet reaped (its launcher may exit first).
+    while (processState(survivor) === 'running') {
+      assert.ok(
+        performance.now() - killedAt < 15_000,
+        `rank 0 (pid ${survivor}) still runs 15 s after the kill`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
 
     // The last checkpoint (epoch 1's) loads, and the resumed run ends where the straight one did.
     await loadModel(killed);

@@ -16,6 +16,7 @@ import { loadModel } from '../../src/train/run.js';
 import { readRunRecipe } from '../../src/predict/node/run-recipe.js';
 import {
   deadPid,
+  zombiePid,
   liveProcess,
   randomDigits,
   scratch,
@@ -181,6 +182,24 @@ describe('runs: the lock', () => {
     );
     await run.close();
     assert.equal(existsSync(join(dir, LOCK_FILE)), false);
+  });
+
+  it('a lock whose holder has exited but is not reaped (a zombie) is stale too', async () => {
+    const dir = fresh('zombie');
+    await tinyRun(dir);
+    const zombie = await zombiePid();
+    try {
+      writeLock(dir, zombie.pid);
+      const lines: string[] = [];
+      const run = await openRun(dir, { resume: true, onTakeover: (line) => lines.push(line) });
+      assert.match(
+        lines.join('\n'),
+        new RegExp(`took over the lock of pid ${zombie.pid} .*no longer running`),
+      );
+      await run.close();
+    } finally {
+      zombie.stop();
+    }
   });
 
   it('is re-entrant within a process: the caller’s hold outlives the writer’s', async () => {

@@ -104,6 +104,26 @@ export function liveProcess(): { pid: number; kill(): Promise<void> } {
 }
 
 /** The pid of a process that has exited (for a stale lock). */
+/**
+ * A process that has exited and is not reaped, for `seconds`: a shell starts a short sleep and
+ * then becomes a long one, which never waits for its child. Returns the zombie's pid and a stop.
+ */
+export async function zombiePid(seconds = 10): Promise<{ pid: number; stop: () => void }> {
+  const parent = spawn('sh', ['-c', `sleep 0.05 & echo $!; exec sleep ${seconds}`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const pid = await new Promise<number>((resolve, reject) => {
+    parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+    parent.once('error', reject);
+  });
+  for (let i = 0; i < 200; i++) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return { pid, stop: () => parent.kill('SIGKILL') };
+}
+
 export function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
   return Number(child.stdout.trim());

@@ -65,11 +65,28 @@ export function holderState(record: LockRecord): HolderState {
   if (record.pid === process.pid) return 'alive';
   try {
     process.kill(record.pid, 0);
-    return 'alive';
   } catch (error) {
     // EPERM: the process exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'alive' : 'gone';
   }
+  return isZombie(record.pid) ? 'gone' : 'alive';
+}
+
+/**
+ * A process that has exited but was not reaped yet still answers signal 0. That happens to a
+ * killed mpirun rank whose launcher exited first, on a machine whose init does not reap orphans;
+ * it holds no files and writes nothing, so its lock is stale. Linux only (/proc); elsewhere false.
+ */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // "pid (command) state ...": the command may hold spaces and parentheses, so read after the last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
 
 /** Who holds `directory`'s lock and how they stand, or null when it is not locked. */

@@ -170,6 +170,7 @@ export {
   classifierLoss,
   getLoss,
   meanSquaredError,
+  outputMean,
   serializeLoss,
   sparseCategoricalCrossentropy,
 } from './losses/index.js';
@@ -380,6 +381,24 @@ export type {
   TrainingGridRun,
 } from './eval/training-grid.js';
 
+// ---- self-supervised pretraining ----
+export {
+  MAE_DEFAULTS,
+  MaskedAutoencoder,
+  PRETRAIN_DEFAULTS,
+  classifierFromEncoder,
+  isPretrainingModel,
+  maskedAutoencoder,
+  maskedCount,
+  pretrain,
+  pretrainOptimizer,
+  pretrainedEncoder,
+  randomPatchMask,
+} from './pretrain/index.js';
+export type { MaskedAutoencoderArgs, MaskedForward, PatchMask, PretrainOptions } from './pretrain/index.js';
+export { reconstructionGrid, reconstructionSection } from './pretrain/node/report.js';
+export type { ReconstructionOptions } from './pretrain/node/report.js';
+
 // ---- fine-tuning ----
 export {
   ADAPTER_CONFIG_FILE,
@@ -387,6 +406,8 @@ export {
   ADAPTER_WEIGHTS_FILE,
   BUILT_IN_TASKS,
   COMPARE_DEFAULTS,
+  COMPARE_METHODS,
+  PRETRAINED_COMPARE_METHODS,
   DIGITS_SOURCE_CLASSES,
   DIGITS_TARGET_CLASSES,
   DIGITS_TRANSFER_DEFAULTS,
@@ -422,6 +443,7 @@ export {
   layerTable,
   layersUntil,
   learningCurveSvg,
+  fewShotReportHtml,
   loadAdapter,
   loadBase,
   loadTask,
@@ -451,6 +473,7 @@ export type {
   Architecture as FineTuneArchitecture,
   BaseRecipe,
   BuiltInTask,
+  CompareMethod,
   CompareOptions,
   CompareRow,
   FineTuneMethod,
@@ -473,7 +496,7 @@ export type {
 } from './finetune/index.js';
 export type { CurvePoint } from './eval/charts.js';
 export { renderReportCharts, renderReportHtml } from './eval/report.js';
-export type { GalleryItem, ReportCharts, ReportData, TrainingCurves } from './eval/report.js';
+export type { GalleryItem, ReportCharts, ReportData, ReportSection, TrainingCurves } from './eval/report.js';
 export { evaluationRecord, readRunEvents, trainingCurves, writeRunReport } from './eval/node/run-report.js';
 export type { RunReport, RunReportOptions } from './eval/node/run-report.js';
 

@@ -12,7 +12,7 @@ import { nodeTs } from './child.js';
 import type { ChildCommand, ChildResult } from './child.js';
 
 export type BackendName = 'js' | 'native' | 'wasm';
-export type Framework = 'mnist-lab' | 'mnist-lab js' | 'pytorch' | 'tfjs';
+export type Framework = 'mnist-lab' | 'mnist-lab js' | 'mnist-lab supervised' | 'pytorch' | 'tfjs';
 
 export const WORKLOAD_NAMES = [
   'cnn',
@@ -31,6 +31,7 @@ export const WORKLOAD_NAMES = [
   'wasm',
   'wasm-browser',
   'teach',
+  'pretrain',
 ] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
@@ -164,6 +165,7 @@ export const NO_TORCH_WORKLOADS: readonly WorkloadName[] = [
   'rss-vit',
   'wasm-browser',
   'teach',
+  'pretrain',
 ];
 
 /** threadEnv for the mnist-lab side, with its spin (spinEnv). */
@@ -642,6 +644,44 @@ export function buildPlan(options: BenchOptions, names: readonly WorkloadName[])
       targets: [{ description: '< 2 s in the page', backend: 'wasm', met: (f) => f.oursMedian < 2 }],
       timeoutSeconds: 900,
     }),
+    pretrain: () => {
+      // Issue 18: pretrain() (MAE around the vit, mask ratio 0.75) against fit() training the same
+      // vit as a classifier, same backend and batch, interleaved round by round.
+      const child = (objective: 'mae' | 'supervised', round: number): ChildCommand =>
+        nodeTs(
+          `${WORKLOADS_DIR}/pretrain.ts`,
+          [
+            '--objective',
+            objective,
+            '--batch',
+            '128',
+            '--warmup',
+            '5',
+            '--seconds',
+            seconds,
+            '--seed',
+            String(round),
+            ...oursCommonArgs(options, options.backend),
+          ],
+          threadEnv(options),
+        );
+      const imagesPerSecond = (result: ChildResult): Measurement =>
+        withBackend({ value: number(result, 'imagesPerSecond') }, result);
+      return {
+        name: 'pretrain',
+        description: 'pretrain vit as MAE (mask 0.75), batch 128, vs supervised vit',
+        metric: 'images/s',
+        higherIsBetter: true,
+        ours: { framework: 'mnist-lab', child: (round) => child('mae', round), measure: imagesPerSecond },
+        peer: {
+          framework: 'mnist-lab supervised',
+          child: (round) => child('supervised', round),
+          measure: imagesPerSecond,
+        },
+        targets: [],
+        timeoutSeconds: 900,
+      };
+    },
     'tfjs-cnn': () => {
       // Issue 3: the js backend against tfjs's pure-JS CPU backend (~2 images/s), so tfjs runs a
       // fixed few batches of 128 per round, after a small untimed warm-up batch (JIT).

@@ -14,6 +14,7 @@ import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerInteropCommands } from './commands/interop.js';
 import { registerFinetuneCommands } from './commands/finetune.js';
+import { registerPretrainCommand } from './commands/pretrain.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStartCommand } from './commands/start.js';
 import { VERSION } from '../version.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerEvaluateCommand(program);
   registerPredictCommand(program);
   registerInteropCommands(program);
+  registerPretrainCommand(program);
   registerFinetuneCommands(program);
   registerServeCommand(program);
   return program;

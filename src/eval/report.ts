@@ -27,6 +27,13 @@ export interface GalleryItem {
   trueProbability: number;
 }
 
+/** A section a caller adds to the page: its heading and body (HTML the caller built and escaped). */
+export interface ReportSection {
+  id: string;
+  title: string;
+  html: string;
+}
+
 /** One image's attention maps in the report. */
 export interface AttentionPanel {
   /** The image (`data:image/png;base64,...`), side x side. */
@@ -57,6 +64,10 @@ export interface ReportData {
     result: ClassifierEvaluation;
   };
   gallery?: readonly GalleryItem[];
+  /** The loss curve's axis title. Default 'cross-entropy'. */
+  lossLabel?: string;
+  /** Further sections after the training curves (a pretraining run's reconstructions): trusted HTML. */
+  sections?: readonly ReportSection[];
   /** A vision transformer's attention over a few test images, right and wrong (attention.ts). */
   attention?: readonly AttentionPanel[];
   /** Label/value rows: training time, images per second, evaluation time. */
@@ -143,7 +154,7 @@ export async function renderReportCharts(data: ReportData): Promise<ReportCharts
   if (curves && curves.loss.length > 0) {
     charts['loss'] = lineChartSvg({
       title: 'Loss',
-      yTitle: 'cross-entropy',
+      yTitle: data.lossLabel ?? 'cross-entropy',
       points: curves.loss,
       faint: ['train (batch)'],
       logScale: true,
@@ -209,6 +220,9 @@ export async function renderReportHtml(data: ReportData, charts?: ReportCharts):
     parts.push(
       `<h2>Training curves</h2><div class="grid charts">${figure('loss', svg['loss'])}${figure('accuracy', svg['accuracy'])}${figure('learning-rate', svg['learning-rate'])}</div>`,
     );
+  }
+  for (const section of data.sections ?? []) {
+    parts.push(`<h2 id="${escapeXml(section.id)}">${escapeXml(section.title)}</h2>${section.html}`);
   }
   if (evaluation) {
     const r = evaluation.result;

@@ -48,3 +48,31 @@ export function learningCurveSvg(rows: readonly CompareRow[], title = 'few-shot 
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
+
+/**
+ * The few-shot comparison as one self-contained page (report.html beside the CSV): test accuracy
+ * per K (rows) and method (columns), then the curve. `command` says how it was made.
+ */
+export function fewShotReportHtml(rows: readonly CompareRow[], title: string, command: string): string {
+  const shots = [...new Set(rows.map((r) => r.shots ?? 0))].sort((a, b) => a - b);
+  const methods = [...new Set(rows.map((r) => r.method))];
+  const cell = (k: number, method: string): string => {
+    const row = rows.find((r) => (r.shots ?? 0) === k && r.method === method);
+    return row ? `${(row.accuracy * 100).toFixed(2)}% <small>(${row.seconds.toFixed(0)} s)</small>` : '–';
+  };
+  const table =
+    `<table><thead><tr><th>K per class</th>${methods.map((m) => `<th>${escapeXml(m)}</th>`).join('')}</tr></thead><tbody>` +
+    shots
+      .map((k) => `<tr><td>${k}</td>${methods.map((m) => `<td>${cell(k, m)}</td>`).join('')}</tr>`)
+      .join('') +
+    '</tbody></table>';
+  return (
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeXml(title)}</title>` +
+    '<style>body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d2330}' +
+    'table{border-collapse:collapse}th,td{padding:4px 10px;border-bottom:1px solid #e3e6ec;text-align:right}' +
+    'th:first-child,td:first-child{text-align:left}code{font-size:12px}</style></head><body>' +
+    `<h1>${escapeXml(title)}</h1><p>Test accuracy (fine-tuning seconds) with K labelled training ` +
+    `examples per class. Made by <code>${escapeXml(command)}</code>.</p>${table}` +
+    `<figure>${learningCurveSvg(rows, title)}</figure></body></html>\n`
+  );
+}

@@ -60,14 +60,16 @@ export { FINE_TUNE_RUN_DEFAULTS, pretrainBase, runFineTune } from './session.js'
 export type { FineTuneRunOptions, FineTuneRunResult } from './session.js';
 export {
   COMPARE_DEFAULTS,
+  COMPARE_METHODS,
+  PRETRAINED_COMPARE_METHODS,
   FEW_SHOT_SWEEP,
   compareCsv,
   compareMethods,
   compareShots,
   compareTable,
 } from './compare.js';
-export type { CompareOptions, CompareRow } from './compare.js';
-export { learningCurveSvg } from './chart.js';
+export type { CompareMethod, CompareOptions, CompareRow } from './compare.js';
+export { fewShotReportHtml, learningCurveSvg } from './chart.js';
 export { TRANSFER_CNN, architecture, transferCnn } from './architectures.js';
 export { FEATURE_CACHE_MAX_BYTES, cacheablePrefix, fitWithFeatureCache } from './feature-cache.js';
 export type { FeatureCacheOptions } from './feature-cache.js';

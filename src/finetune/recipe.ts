@@ -5,6 +5,7 @@
 import { sparseCategoricalCrossentropy } from '../losses/index.js';
 import { adam, scheduleByName } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { LayerNormalization } from '../nn/layers/layer-normalization.js';
 import { TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
@@ -19,15 +20,19 @@ import type { LoraOptions } from './lora.js';
 import { parameterCounts } from './report.js';
 import { freeze, freezeAllBut, freezeUntil } from './select.js';
 
-export type FineTuneMethod = 'head' | 'full' | 'lora';
-export const FINE_TUNE_METHODS: readonly FineTuneMethod[] = ['head', 'full', 'lora'];
+export type FineTuneMethod = 'linear-probe' | 'head' | 'full' | 'lora';
+export const FINE_TUNE_METHODS: readonly FineTuneMethod[] = ['linear-probe', 'head', 'full', 'lora'];
 
 /** How Adam's rate moves over the fine-tuning steps (optim's scheduleByName: cosine warms up first). */
 export type FineTuneSchedule = 'constant' | 'cosine' | 'one-cycle';
 export const FINE_TUNE_SCHEDULES: readonly FineTuneSchedule[] = ['constant', 'cosine', 'one-cycle'];
 
 export interface FineTuneOptions {
-  /** head: only the classifier trains; full: every layer not frozen; lora: adapters (+ new head). Default 'head'. */
+  /**
+   * linear-probe: only the classifier (the last Dense) trains; head: the classifier and a
+   * LayerNormalization right before it (a vit's final norm; for other models the same as
+   * linear-probe); full: every layer not frozen; lora: adapters (+ new head). Default 'head'.
+   */
   method?: FineTuneMethod;
   /** Replace the classifier with a fresh one of this many classes (a new task's class count). */
   classes?: number;
@@ -109,8 +114,13 @@ export function prepareFineTune(
   }
   const head = model.layers[classifierIndex(model)] as { name: string };
   for (const layer of model.layers) layer.trainable = true;
-  if (method === 'head') {
+  if (method === 'linear-probe') {
     freezeAllBut(model, head.name);
+  } else if (method === 'head') {
+    const index = model.layers.indexOf(head as never);
+    const before = model.layers[index - 1];
+    freezeAllBut(model, head.name);
+    if (before instanceof LayerNormalization) before.trainable = true;
   } else if (method === 'full') {
     if (options.freezeUntil !== undefined) freezeUntil(model, options.freezeUntil);
     if (options.freeze !== undefined) freeze(model, options.freeze);

@@ -19,6 +19,7 @@ import type { PretrainedBase } from './base.js';
 import { fineTune } from './recipe.js';
 import type { FineTuneMethod, FineTuneOptions } from './recipe.js';
 import { trainableReport } from './report.js';
+import { isPretrainingModel, pretrainedEncoder } from '../pretrain/transfer.js';
 import type { TaskData } from './tasks.js';
 
 export interface FineTuneRunOptions extends Omit<FineTuneOptions, 'fit' | 'classes'> {
@@ -139,6 +140,12 @@ export async function pretrainBase(
   return loadBase(runDir);
 }
 
+/** [H, W, 1] of a set of square single-channel images (every built-in dataset and folder:DIR). */
+function imageShapeOf(set: ImageSet): number[] {
+  const side = Math.round(Math.sqrt(set.images.length / Math.max(1, set.count)));
+  return [side, side, 1];
+}
+
 function evaluationOf(set: ImageSet): boolean {
   return set.count > 0;
 }
@@ -185,6 +192,11 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
     }
   }
   basePath ??= base.modelFile;
+  // A pretraining run (mnist-lab pretrain): its encoder, decoder dropped; the new head comes below.
+  if (isPretrainingModel(base.model)) {
+    const encoder = pretrainedEncoder(base.model, basePath, imageShapeOf(o.task.train));
+    base = { ...base, model: encoder, recipe: { ...base.recipe, model: encoder.name } };
+  }
   const method = o.method ?? 'head';
   const {
     task: _task,

@@ -3,6 +3,7 @@ import { BinaryCrossentropy } from './binary-crossentropy.js';
 import { CategoricalCrossentropy } from './categorical-crossentropy.js';
 import type { Loss } from './loss.js';
 import { MeanSquaredError } from './mean-squared-error.js';
+import { OutputMean } from './output-mean.js';
 import { SparseCategoricalCrossentropy } from './sparse-categorical-crossentropy.js';
 
 export type { Loss } from './loss.js';
@@ -12,6 +13,7 @@ export { CategoricalCrossentropy, categoricalCrossentropy } from './categorical-
 export type { CategoricalCrossentropyOptions } from './categorical-crossentropy.js';
 export { MeanSquaredError, meanSquaredError } from './mean-squared-error.js';
 export type { MeanSquaredErrorOptions } from './mean-squared-error.js';
+export { OutputMean, outputMean } from './output-mean.js';
 export {
   SparseCategoricalCrossentropy,
   sparseCategoricalCrossentropy,
@@ -31,6 +33,7 @@ const LOSSES: Record<string, LossFactory> = {
   categorical_crossentropy: (c) => new CategoricalCrossentropy(c),
   binary_crossentropy: (c) => new BinaryCrossentropy(c),
   mean_squared_error: (c) => new MeanSquaredError(c),
+  output_mean: () => new OutputMean(),
 };
 
 const ALIASES: Record<string, string> = { mse: 'mean_squared_error' };

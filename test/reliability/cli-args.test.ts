@@ -114,7 +114,10 @@ const CASES: Case[] = [
   },
   { args: ['train', '--resume', DIR], says: /--resume .*no readable config.json there/ },
   // finetune
-  { args: ['finetune', '--method', 'prompt'], says: /--method expects one of head, full, lora/ },
+  {
+    args: ['finetune', '--method', 'prompt'],
+    says: /--method expects one of linear-probe, head, full, lora/,
+  },
   { args: ['finetune', '--rank', '0'], says: /--rank expects a whole number from 1 to 4096/ },
   {
     args: ['finetune', '--rank', '4'],

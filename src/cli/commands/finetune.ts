@@ -11,11 +11,14 @@ import {
   FINE_TUNE_RUN_DEFAULTS,
   FINE_TUNE_SCHEDULES,
   compareCsv,
+  COMPARE_METHODS,
   compareMethods,
   compareShots,
+  type CompareMethod,
   compareTable,
   layerRows,
   learningCurveSvg,
+  fewShotReportHtml,
   layerTable,
   loadAdapter,
   loadBase,
@@ -268,8 +271,6 @@ async function finetune(flags: FinetuneFlags): Promise<void> {
   }
 }
 
-const COMPARE_METHODS = ['head', 'full', 'lora', 'scratch'] as const;
-
 /** An earlier `finetune compare` output: its table beside the method runs; --overwrite may move it aside. */
 const COMPARE_OUTPUT = {
   what: 'an earlier comparison',
@@ -282,8 +283,8 @@ async function compare(flags: CompareFlags): Promise<void> {
       "finetune compare needs --from RUN_DIR (train a base first: 'mnist-lab train --out DIR')",
     );
   }
-  const methods = (flags.methods ?? [...COMPARE_METHODS]) as (typeof COMPARE_METHODS)[number][];
-  const unknown = methods.filter((m) => !(COMPARE_METHODS as readonly string[]).includes(m));
+  const methods = flags.methods as CompareMethod[] | undefined;
+  const unknown = (methods ?? []).filter((m) => !(COMPARE_METHODS as readonly string[]).includes(m));
   if (unknown.length > 0) {
     throw new UsageError(
       `--methods: unknown '${unknown.join(', ')}'; choose from ${COMPARE_METHODS.join(', ')}`,
@@ -299,7 +300,7 @@ async function compare(flags: CompareFlags): Promise<void> {
   const common = {
     from: flags.from,
     runDir,
-    methods,
+    ...(methods ? { methods } : {}),
     seed: flags.seed,
     ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
     ...(flags.ranks ? { loraRanks: flags.ranks } : {}),
@@ -323,7 +324,12 @@ async function compare(flags: CompareFlags): Promise<void> {
         ? await compareShots({ ...options, shots: flags.sweep ?? FEW_SHOT_SWEEP })
         : await compareMethods(options);
       await writeFileAtomic(csvPath, compareCsv(rows));
-      if (chartPath) await writeFileAtomic(chartPath, learningCurveSvg(rows, `few-shot: ${task.name}`));
+      if (chartPath) {
+        const title = `few-shot: ${task.name}`;
+        await writeFileAtomic(chartPath, learningCurveSvg(rows, title));
+        const command = `mnist-lab ${process.argv.slice(2).join(' ')}`;
+        await writeFileAtomic(join(runDir, 'report.html'), fewShotReportHtml(rows, title, command));
+      }
       return { rows, taskName: task.name };
     },
   );
@@ -338,7 +344,7 @@ async function compare(flags: CompareFlags): Promise<void> {
     });
   } else {
     printResult(compareTable(rows));
-    printResult(`written: ${csvPath}${chartPath ? ` and ${chartPath}` : ''}`);
+    printResult(`written: ${csvPath}${chartPath ? `, ${chartPath} and ${join(runDir, 'report.html')}` : ''}`);
   }
 }
 
@@ -431,10 +437,17 @@ export function registerFinetuneCommands(program: Command): void {
     .description('adapt a pretrained run to a new task: new head, frozen layers, LoRA adapters')
     .option(
       '--from <dir>',
-      'the base: a run directory, checkpoint directory or model.safetensors',
+      'the base: a run directory (of train, or of pretrain: its encoder), checkpoint directory or model.safetensors',
       existingPath('--from', 'a run directory, checkpoint directory or model.safetensors'),
     )
-    .addOption(new Option('--method <name>', 'what trains').choices(['head', 'full', 'lora']).default('head'))
+    .addOption(
+      new Option(
+        '--method <name>',
+        'what trains: linear-probe (the new classifier only), head (it and a norm right before it), full, lora',
+      )
+        .choices(['linear-probe', 'head', 'full', 'lora'])
+        .default('head'),
+    )
     .option('--rank <r>', 'LoRA rank (default 4)', integerIn('--rank', 1, 4096))
     .option(
       '--alpha <a>',
@@ -484,8 +497,10 @@ export function registerFinetuneCommands(program: Command): void {
     .command('compare')
     .description('head-only, full, LoRA ranks and from-scratch on one task at equal epochs: a table')
     .option('--ranks <list>', 'LoRA ranks to compare (default 2,8)', numberList('--ranks'))
-    .option('--methods <list>', 'subset of head,full,lora,scratch', (v: string) =>
-      v.split(',').map((s) => s.trim()),
+    .option(
+      '--methods <list>',
+      `subset of ${COMPARE_METHODS.join(',')} (default: head,full,lora,scratch; from a pretraining run scratch,linear-probe,lora,full,cnn)`,
+      (v: string) => v.split(',').map((s) => s.trim()),
     )
     .option(
       '--few-shot',

@@ -29,6 +29,7 @@ import {
   type AttentionPanel,
   type GalleryItem,
   type ReportData,
+  type ReportSection,
   type TrainingCurves,
 } from '../report.js';
 
@@ -50,6 +51,10 @@ export interface RunReportOptions {
   png?: boolean;
   /** Images in the mistakes gallery. Default 24. */
   galleryCount?: number;
+  /** Further sections after the training curves (a pretraining run's reconstructions). */
+  sections?: readonly ReportSection[];
+  /** The loss curve's axis title. Default 'cross-entropy'. */
+  lossLabel?: string;
 }
 
 export interface RunReport {
@@ -149,11 +154,15 @@ export function trainingCurves(events: readonly TrainEvent[], config: Partial<Ru
     sortedBatches.map((b) => ({ step: b.step, value: b.loss, series: 'train (batch)' })),
   );
   const accuracy = downsample(
-    sortedBatches.map((b) => ({ step: b.step, value: b.accuracy, series: 'train (epoch so far)' })),
+    sortedBatches
+      .filter((b) => typeof b.accuracy === 'number')
+      .map((b) => ({ step: b.step, value: b.accuracy, series: 'train (epoch so far)' })),
   );
   for (const e of sortedEpochs) {
     loss.push({ step: e.step, value: e.loss, series: 'train (epoch)' });
-    accuracy.push({ step: e.step, value: e.accuracy, series: 'train (epoch)' });
+    // A pretraining run's events carry no accuracy (its loss is self-supervised).
+    if (typeof e.accuracy === 'number')
+      accuracy.push({ step: e.step, value: e.accuracy, series: 'train (epoch)' });
     if (e.valLoss !== undefined) loss.push({ step: e.step, value: e.valLoss, series: 'validation' });
     if (e.valAccuracy !== undefined)
       accuracy.push({ step: e.step, value: e.valAccuracy, series: 'validation' });
@@ -413,6 +422,8 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
     environment: environmentRows(config),
     ...(modelSummary ? { modelSummary } : {}),
     curves: trainingCurves(events, config),
+    ...(options.sections ? { sections: options.sections } : {}),
+    ...(options.lossLabel ? { lossLabel: options.lossLabel } : {}),
     ...(evaluation
       ? {
           evaluation: {

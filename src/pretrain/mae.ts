@@ -199,7 +199,7 @@ export class MaskedAutoencoder extends Model {
     return this.encoder.inputNormalization;
   }
 
-  override build(inputShape: Shape, random: RandomSource): void {
+  protected override createWeights(inputShape: Shape, random: RandomSource): void {
     // The encoder is built whole (its head too, frozen): the run then holds a complete vit.
     if (!this.encoder.built) this.encoder.buildFor(inputShape.slice(1), random);
     const init = getInitializer({ className: 'TruncatedNormal', config: { mean: 0, stddev: 0.02 } });
@@ -210,6 +210,12 @@ export class MaskedAutoencoder extends Model {
       init,
       random,
     );
+    // The decoder's layers build at their first call: trace one example through call() now (what
+    // every Model's build does), so that every weight exists when build() returns. fit() hands the
+    // optimizer the trainable weights it finds right after building; a layer built later, inside
+    // the first step, would never be trained, and its weights would be drawn from the training
+    // generator (changing the masks that follow and differing after a resume).
+    super.createWeights(inputShape, random);
   }
 
   call(x: Tensor, context: CallContext): Tensor {

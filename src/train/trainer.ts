@@ -252,6 +252,21 @@ function evaluateExamples(
   return { loss: lossSum / n, accuracy: correct / n };
 }
 
+/**
+ * Refuses a model whose first step created weights its build did not (a sublayer built only at its
+ * first call): the optimizer was given the weights that existed before, so these would never train.
+ */
+function refuseLateWeights(model: Model, built: ReadonlySet<Tensor>): void {
+  const late = model.weights.filter((w) => !built.has(w.value)).map((w) => w.value.name ?? w.name);
+  if (late.length === 0) return;
+  const shown = late.slice(0, 3).join(', ') + (late.length > 3 ? `, ... (${late.length} in all)` : '');
+  throw new Error(
+    `fit(): model '${model.name}' created weights during its first training step that its build did not ` +
+      `(${shown}), so they would never be trained; build every sublayer in build() ` +
+      `(a Model's createWeights traces one example through call())`,
+  );
+}
+
 function range(n: number): Int32Array {
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) out[i] = i;
@@ -480,6 +495,8 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
 
   if (!model.built) model.buildFor(inputShape, new Random(o.seed, STREAM.init));
   const params = model.trainableWeights.map((w) => w.value);
+  // Checked after the first step: a weight created by it was not given to the optimizer.
+  let builtWeights: ReadonlySet<Tensor> | undefined = new Set(model.weights.map((w) => w.value));
   const outputs = outputsPerExample(model, inputShape);
   const streams: Streams = {
     shuffle: new Random(o.seed, STREAM.shuffle),
@@ -613,6 +630,10 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
         const result = o.dataParallel
           ? o.dataParallel.step(stepInput, trainStep, step)
           : trainStep(stepInput);
+        if (builtWeights) {
+          refuseLateWeights(model, builtWeights);
+          builtWeights = undefined;
+        }
         progress.lossSum += result.loss * size;
         progress.correct += result.correct;
         progress.seen += size;

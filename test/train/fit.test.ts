@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { tensor } from '../../src/tensor/ops/creation.js';
-import { tidy } from '../../src/tensor/tensor.js';
+import type { Shape } from '../../src/backend/kernels.js';
+import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
+import type { CallContext } from '../../src/nn/layer.js';
+import { dense } from '../../src/nn/index.js';
+import { adam } from '../../src/optim/index.js';
+import { type RandomSource, tensor } from '../../src/tensor/ops/creation.js';
+import { reshape } from '../../src/tensor/ops/shape.js';
+import { type Tensor, tidy } from '../../src/tensor/tensor.js';
+import { Model } from '../../src/train/model.js';
 import type { TrainEvent } from '../../src/train/types.js';
 import { CLASSES, INPUT_SHAPE, PIXELS, smallModel, syntheticData, weightBytes } from './setup.js';
 
@@ -170,5 +177,44 @@ describe('building before fit', () => {
     assert.ok(new Set(kernel).size > 1, 'summary() built constant weights');
     await model.fit(data.images, data.labels, { epochs: 6, batchSize: 16, seed: 3, verbose: 0 });
     assert.ok((await model.evaluate(test.images, test.labels)).accuracy > 0.9);
+  });
+
+  it('a model whose build leaves a sublayer unbuilt is refused at its first step, naming the weights', async () => {
+    // Without the Model's trace (traced: false) the second dense builds only at its first call,
+    // after fit() gave the optimizer the weights that existed.
+    class TwoDense extends Model {
+      readonly className = 'TwoDense';
+      readonly first = this.track(dense({ name: 'first', units: 4 }));
+      readonly second = this.track(dense({ name: 'second', units: CLASSES }));
+      constructor(readonly traced: boolean) {
+        super({ inputShape: [...INPUT_SHAPE] });
+      }
+      protected override createWeights(inputShape: Shape, random: RandomSource): void {
+        this.first.build([null, PIXELS], random);
+        if (this.traced) super.createWeights(inputShape, random);
+      }
+      call(x: Tensor, context: CallContext): Tensor {
+        const flat = reshape(x, [x.shape[0] as number, PIXELS]);
+        return this.second.apply(this.first.apply(flat, context), context);
+      }
+    }
+    const compiled = (traced: boolean): TwoDense => {
+      const model = new TwoDense(traced);
+      model.compile({ optimizer: adam(), loss: sparseCategoricalCrossentropy({ fromLogits: true }) });
+      return model;
+    };
+    await assert.rejects(
+      compiled(false).fit(data.images, data.labels, { epochs: 1, batchSize: 16, verbose: 0 }),
+      (error: Error) =>
+        /^fit\(\): model '.*' created weights during its first training step that its build did not \(second\/kernel, second\/bias\)/.test(
+          error.message,
+        ) && !error.message.includes('\n'),
+    );
+    const history = await compiled(true).fit(data.images, data.labels, {
+      epochs: 1,
+      batchSize: 16,
+      verbose: 0,
+    });
+    assert.equal(history.history.loss.length, 1);
   });
 });

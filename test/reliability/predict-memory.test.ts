@@ -1,6 +1,6 @@
 // Memory over 10,000 predictions (issue 9): predictDigits and model.predict, one image at a time
 // and in batches, keep the heap and the RSS flat, so a long-lived predict loop or server does not
-// leak. Prints the drift. (The server's own route is tested in test/server.)
+// leak. Prints the drift of each of two rounds; the smaller one is held to the tolerance. (The server's own route is tested in test/server.)
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
@@ -56,14 +56,20 @@ describe('memory: 10,000 predictions', () => {
   for (const [name, batch] of MODES) {
     it(`${name}: heap and RSS flat (${backend.name} backend)`, () => {
       const calls = PREDICTIONS / batch;
-      const before = memory();
       let checksum = 0;
-      for (let call = 0; call < calls; call++) checksum += predictOnce(name, batch, call);
-      const after = memory();
-      const heapDrift = after.heap - before.heap;
-      const rssDrift = after.rss - before.rss;
+      // Two rounds of 10,000: a leak grows the RSS in both, while a one-off step that is not a
+      // leak (a thread's 8 MB stack when the machine is busy, an allocator arena) lands in one.
+      const drifts = [0, 1].map(() => {
+        const before = memory();
+        for (let call = 0; call < calls; call++) checksum += predictOnce(name, batch, call);
+        const after = memory();
+        return { heap: after.heap - before.heap, rss: after.rss - before.rss };
+      });
+      const heapDrift = Math.min(...drifts.map((drift) => drift.heap));
+      const rssDrift = Math.min(...drifts.map((drift) => drift.rss));
       process.stdout.write(
-        `memory drift over ${PREDICTIONS} predictions (${name}): heap ${mb(heapDrift)}, RSS ${mb(rssDrift)}\n`,
+        `memory drift over ${PREDICTIONS} predictions (${name}), two rounds: heap ` +
+          `${drifts.map((drift) => mb(drift.heap)).join(', ')}; RSS ${drifts.map((drift) => mb(drift.rss)).join(', ')}\n`,
       );
       assert.ok(Number.isFinite(checksum));
       assert.ok(heapDrift < HEAP_TOLERANCE_BYTES, `heap grew by ${mb(heapDrift)}`);

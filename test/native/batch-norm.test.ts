@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import type { Backend, FloatStorage } from '../../src/backend/kernels.js';
 import { createJsBackend } from '../../src/backend/js/index.js';
 import { createNativeBackend, nativeBackendAvailable } from '../../src/backend/native/index.js';
-import { registerBackend, setBackend } from '../../src/backend/registry.js';
+import { getBackend, registerBackend, setBackend, setBackendInstance } from '../../src/backend/registry.js';
 import { softmaxCrossEntropy } from '../../src/tensor/ops/nn.js';
 import { tensor } from '../../src/tensor/ops/creation.js';
 import { gradients } from '../../src/tensor/autograd.js';
@@ -275,20 +275,34 @@ function resnetStep(): Step {
 if (skip) it('resnet first step: native against js', { skip }, () => {});
 else
   describe('resnet first step: native against js', () => {
-    it('every parameter gradient within 2e-3 of its scale, every batch-norm beta after one Adam step within 1e-2', () => {
+    it('head gradients within 1e-5 of their scale, all within 1e-2, batch-norm betas after one Adam step within 1e-2', () => {
+      const previous = getBackend();
       registerBackend('js', createJsBackend);
       registerBackend('native', () => createNativeBackend());
-      setBackend('js');
-      const expected = resnetStep();
-      setBackend('native');
-      const actual = resnetStep();
-      setBackend('js');
+      let expected: Step;
+      let actual: Step;
+      try {
+        setBackend('js');
+        expected = resnetStep();
+        setBackend('native');
+        actual = resnetStep();
+      } finally {
+        setBackendInstance(previous);
+      }
       const failures: string[] = [];
+      // The head's gradients depend on the forward pass alone: batch statistics off by 1e-3 showed
+      // there (4e-4), float32 rounding does not (6e-7). Deeper gradients pass ReLUs, where a
+      // pre-activation within rounding of 0 can take the other side on another kernel (one such
+      // element moved a beta's gradient by 8e-3 of its scale, another initialisation), hence 1e-2
+      // (the batch statistics' error gave 1-4e-2).
+      const head = expected.grads.length - 2;
       expected.grads.forEach((e, i) => {
         const error = scaledError(actual.grads[i]!, e);
-        if (!(error <= 2e-3)) failures.push(`gradient ${expected.names[i]}: error ${error.toExponential(2)}`);
+        const bound = i >= head ? 1e-5 : 1e-2;
+        if (!(error <= bound))
+          failures.push(`gradient ${expected.names[i]}: error ${error.toExponential(2)}`);
       });
-      // Adam's first step is lr * g / (|g| + 1e-7): a gradient whose sign is noise flips the update.
+      // Adam's first step is lr * g / (|g| + 3e-6): a gradient whose sign is noise flips the update.
       expected.after.forEach((e, i) => {
         if (!expected.names[i]!.endsWith('beta')) return;
         let worst = 0;

@@ -107,8 +107,6 @@ enum KernelId : int64_t {
   kBinary,
   kReduction,
   kTranspose,
-  kBatchNormFwd,
-  kBatchNormBwd,
   kBatchNormInfer,
   kLayerNormFwd,
   kLayerNormBwd,

@@ -15,7 +15,7 @@ import { layerFromConfig } from '../nn/layer.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { fromStorage } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Model } from './model.js';
+import { Model, restoreSublayerChanges } from './model.js';
 
 export const MODEL_FORMAT = 'mnist-lab/model@1';
 export const OPTIMIZER_FORMAT = 'mnist-lab/optimizer@1';
@@ -104,13 +104,16 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model.safetensors'):
       `${source}: not an mnist-lab model file (metadata format '${format}', expected '${MODEL_FORMAT}')`,
     );
   }
-  const layer = layerFromConfig(JSON.parse(modelConfig) as LayerConfig);
+  const config = JSON.parse(modelConfig) as LayerConfig;
+  const layer = layerFromConfig(config);
   if (!(layer instanceof Model)) {
     throw new Error(`${source}: the saved architecture is a ${layer.className}, not a model`);
   }
   layer.buildFor(
     layer.inputShape ?? (inputShape ? (JSON.parse(inputShape) as number[]) : DEFAULT_INPUT_SHAPE),
   );
+  // Below a model built from its hyperparameters (the vit): LoRA wrappers, a new head, frozen layers.
+  if (config.sublayers) restoreSublayerChanges(layer, config.sublayers, source);
   copyInto(namedWeights(layer), file, source);
   return layer;
 }

@@ -169,10 +169,10 @@ export abstract class Layer {
     return false;
   }
 
-  /** Whether `layer`, a direct sublayer, stands in for another one (replaceSublayer put it there). */
-  holdsStandIn(layer: Layer): boolean {
-    for (const replacement of this.standIns.values()) if (replacement === layer) return true;
-    return false;
+  /** The sublayer that `layer` stands in for (replaceSublayer put it there), or undefined. */
+  replacedBy(layer: Layer): Layer | undefined {
+    for (const [original, replacement] of this.standIns) if (replacement === layer) return original;
+    return undefined;
   }
 
   /** This layer's own weights (not its sublayers'). */

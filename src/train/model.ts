@@ -87,8 +87,8 @@ export abstract class Model extends Layer {
   protected sublayerChanges(): SublayerChanges | undefined {
     const standIns: NonNullable<SublayerChanges['standIns']> = [];
     const frozen: string[] = [];
-    for (const { layer, standsIn } of layersBelow(this)) {
-      if (standsIn) standIns.push({ path: layer.name, layer: layer.toConfig() });
+    for (const { layer, replaces } of layersBelow(this)) {
+      if (replaces) standIns.push({ path: replaces.name, layer: layer.toConfig() });
       if (!layer.trainable) frozen.push(layer.name);
     }
     if (standIns.length === 0 && frozen.length === 0) return undefined;
@@ -286,7 +286,7 @@ export class Sequential extends Model {
     return { ...super.getConfig(), layers: this.sublayers.map((layer) => layer.toConfig()) };
   }
 
-  /** None: the config lists every layer as it is (wrappers, new heads and trainable flags included). */
+  /** None: the config lists its layers as they are (wrappers, new heads, trainable flags). */
   protected override sublayerChanges(): SublayerChanges | undefined {
     return undefined;
   }
@@ -359,11 +359,11 @@ registerLayer('Sequential', (config) => {
   return new Sequential(args);
 });
 
-/** A layer below a model, the layer holding it, and whether it stands in for another there. */
+/** A layer below a model, the layer holding it, and the layer it stands in for there, if any. */
 interface LayerBelow {
   layer: Layer;
   parent: Layer;
-  standsIn: boolean;
+  replaces: Layer | undefined;
 }
 
 /**
@@ -374,9 +374,9 @@ function layersBelow(root: Layer): LayerBelow[] {
   const out: LayerBelow[] = [];
   const visit = (parent: Layer): void => {
     for (const layer of parent.sublayers) {
-      const standsIn = parent.holdsStandIn(layer);
-      out.push({ layer, parent, standsIn });
-      if (!standsIn) visit(layer);
+      const replaces = parent.replacedBy(layer);
+      out.push({ layer, parent, replaces });
+      if (!replaces) visit(layer);
     }
   };
   visit(root);

@@ -71,6 +71,18 @@ function floatValues(entry: SafetensorsTensor, name: string, source: string): Fl
 function copyInto(targets: { name: string; value: Tensor }[], file: SafetensorsFile, source: string): void {
   const saved = [...file.tensors.entries()];
   const byName = targets.every((t) => file.tensors.has(t.name));
+  if (byName && saved.length > targets.length) {
+    // Weights the architecture does not describe would be dropped without a word: refuse instead.
+    const wanted = new Set(targets.map((t) => t.name));
+    const extra = saved.map(([name]) => name).filter((name) => !wanted.has(name));
+    const hint = extra.some((name) => name.includes('/lora_'))
+      ? "a LoRA fine-tune saved before its adapters were recorded: merge its adapter onto its base ('mnist-lab finetune merge --from BASE --adapter RUN/adapter --out merged.safetensors')"
+      : 'a different architecture?';
+    throw new Error(
+      `${source}: holds ${extra.length} tensor${extra.length === 1 ? '' : 's'} the model has no weight for ` +
+        `(${extra.slice(0, 4).join(', ')}${extra.length > 4 ? ', ...' : ''}); ${hint}`,
+    );
+  }
   if (!byName && saved.length !== targets.length) {
     throw new Error(
       `${source}: holds ${saved.length} tensors, the model has ${targets.length} weights (a different architecture?)`,

@@ -253,6 +253,29 @@ describe('a fine-tuned vit saved whole (a run of its own)', () => {
     );
   });
 
+  it('a file of adapter weights its architecture does not describe (saved before) is refused, not dropped', () => {
+    const adapted = applyLora(tinyVit(4), { target: QUERY_VALUE, rank: 2 });
+    const file = decodeSafetensors(encodeModel(adapted));
+    const config = JSON.parse(file.metadata['model_config'] as string) as Record<string, unknown>;
+    delete config['sublayers']; // as the vit's config read before it recorded its adapters
+    const tensors = [...file.tensors].map(
+      ([name, entry]) =>
+        [name, { dtype: 'F32', shape: entry.shape, data: tensorValues(entry) as Float32Array }] as const,
+    );
+    const bytes = encodeSafetensors(tensors, { ...file.metadata, model_config: JSON.stringify(config) });
+    assert.throws(
+      () => modelFromBytes(bytes, 'old.safetensors'),
+      (error: Error) => {
+        assert.equal(error.message.split('\n').length, 1);
+        assert.match(
+          error.message,
+          /^old\.safetensors: holds 8 tensors the model has no weight for \(block1\/attention\/query\/lora_A, block1\/attention\/query\/lora_B, .*, \.\.\.\); a LoRA fine-tune saved before its adapters were recorded: merge its adapter onto its base \('mnist-lab finetune merge --from BASE --adapter RUN\/adapter --out merged\.safetensors'\)$/,
+        );
+        return true;
+      },
+    );
+  });
+
   it('a LoRA run continues from its checkpoint with the model the run records, as one fit would', async () => {
     const pixels = new Uint8Array(12 * 784).map((_, i) => (i * 37) % 256);
     const labels = new Uint8Array([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]);

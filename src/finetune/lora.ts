@@ -12,7 +12,7 @@
 // Pure and browser-safe; the wrapper classes are registered so models holding them save and load.
 import type { Shape } from '../backend/kernels.js';
 import { getActivation } from '../nn/activations.js';
-import { Layer, layerFromConfig, noteLayerChange, registerLayer } from '../nn/layer.js';
+import { Layer, foldPaths, layerFromConfig, noteLayerChange, registerLayer } from '../nn/layer.js';
 import type { CallContext, LayerConfig } from '../nn/layer.js';
 import { Conv2D } from '../nn/layers/conv2d.js';
 import { Dense } from '../nn/layers/dense.js';
@@ -35,6 +35,8 @@ export interface LoraOptions {
   /** Dropout on the adapter's input while training. Default 0. */
   dropout?: number;
 }
+
+export { foldPaths };
 
 export const LORA_DEFAULTS = { rank: 4, alpha: 8, dropout: 0 } as const;
 
@@ -198,6 +200,8 @@ abstract class LoraLayer<Base extends Dense | Conv2D> extends Layer {
       rank: this.rank,
       alpha: this.alpha,
       dropout: this.dropout,
+      // A model saved merged keeps the update in the base kernel: loading must not add it again.
+      ...(this.merged ? { merged: true } : {}),
       layer: this.base.toConfig(),
     };
   }
@@ -345,32 +349,6 @@ function placedLayers(root: Layer): Placed[] {
   return out;
 }
 
-/**
- * The paths as one line, runs of numbered siblings folded: 'block{1-6}/attention/query'. The first
- * number of each path is the one folded (the block index).
- */
-export function foldPaths(paths: readonly string[]): string {
-  const groups = new Map<string, number[]>();
-  for (const path of paths) {
-    const match = /\d+/.exec(path);
-    const key = match
-      ? `${path.slice(0, match.index)}\u0000${path.slice(match.index + match[0].length)}`
-      : path;
-    const numbers = groups.get(key) ?? [];
-    if (match) numbers.push(Number(match[0]));
-    groups.set(key, numbers);
-  }
-  return [...groups]
-    .map(([key, numbers]) => {
-      if (numbers.length <= 1) return key.replace('\u0000', String(numbers[0] ?? ''));
-      const sorted = [...numbers].sort((a, b) => a - b);
-      const contiguous = sorted.every((n, i) => i === 0 || n === (sorted[i - 1] as number) + 1);
-      const folded = contiguous ? `{${sorted[0]}-${sorted[sorted.length - 1]}}` : `{${sorted.join(',')}}`;
-      return key.replace('\u0000', folded);
-    })
-    .join(', ');
-}
-
 function applyLoraInPlace(model: Model, keep: ReadonlySet<Layer>, options: ApplyLoraOptions): Model {
   // Candidates: the Dense/Conv2D layers whose parent can put a wrapper in their place.
   const candidates = placedLayers(model).filter(
@@ -468,6 +446,7 @@ function wrapperFactory(config: Record<string, unknown>): LoraWrapper {
   if (typeof config['dropout'] === 'number') options.dropout = config['dropout'];
   const wrapper = loraLayer(base, options);
   if (config['trainable'] === false) wrapper.trainable = false;
+  if (config['merged'] === true) wrapper.merged = true;
   return wrapper;
 }
 

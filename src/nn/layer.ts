@@ -52,6 +52,20 @@ export interface LayerArgs {
 export interface LayerConfig {
   className: string;
   config: Record<string, unknown>;
+  /** A model's changes below it that `config` does not say (Model.toConfig): stand-ins, frozen layers. */
+  sublayers?: SublayerChanges;
+}
+
+/**
+ * What was changed after construction in the layers below a model built from its hyperparameters
+ * (the vit: its blocks are not in its config): layers swapped by replaceSublayer and layers frozen.
+ * Layers are named by their name, which inside such models is their path ('block3/attention/query').
+ */
+export interface SublayerChanges {
+  /** Each stand-in, whole (a LoRA wrapper's config holds its base), with the name of the layer it replaced. */
+  standIns?: { path: string; layer: LayerConfig }[];
+  /** The layers below the model that are frozen. */
+  frozen?: string[];
 }
 
 const nameCounters = new Map<string, number>();
@@ -153,6 +167,12 @@ export abstract class Layer {
       return true;
     }
     return false;
+  }
+
+  /** The sublayer that `layer` stands in for (replaceSublayer put it there), or undefined. */
+  replacedBy(layer: Layer): Layer | undefined {
+    for (const [original, replacement] of this.standIns) if (replacement === layer) return original;
+    return undefined;
   }
 
   /** This layer's own weights (not its sublayers'). */
@@ -344,4 +364,30 @@ export function layerFromConfig(description: LayerConfig): Layer {
 
 export function registeredLayerClasses(): string[] {
   return [...layerFactories.keys()].sort();
+}
+
+/**
+ * The paths as one line, runs of numbered siblings folded: 'block{1-6}/attention/query'. The first
+ * number of each path is the one folded (the block index).
+ */
+export function foldPaths(paths: readonly string[]): string {
+  const groups = new Map<string, number[]>();
+  for (const path of paths) {
+    const match = /\d+/.exec(path);
+    const key = match
+      ? `${path.slice(0, match.index)}\u0000${path.slice(match.index + match[0].length)}`
+      : path;
+    const numbers = groups.get(key) ?? [];
+    if (match) numbers.push(Number(match[0]));
+    groups.set(key, numbers);
+  }
+  return [...groups]
+    .map(([key, numbers]) => {
+      if (numbers.length <= 1) return key.replace('\u0000', String(numbers[0] ?? ''));
+      const sorted = [...numbers].sort((a, b) => a - b);
+      const contiguous = sorted.every((n, i) => i === 0 || n === (sorted[i - 1] as number) + 1);
+      const folded = contiguous ? `{${sorted[0]}-${sorted[sorted.length - 1]}}` : `{${sorted.join(',')}}`;
+      return key.replace('\u0000', folded);
+    })
+    .join(', ');
 }

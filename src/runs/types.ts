@@ -39,7 +39,15 @@ export interface TrainState {
   /** Partial sums of the current epoch (non-zero for a checkpoint taken mid-epoch). */
   epochProgress: { lossSum: number; correct: number; seen: number; seconds: number };
   history: History;
+  /**
+   * What callbacks carry across a resume, by Callback.stateKey: ModelCheckpoint's best value and
+   * its epoch. Absent in checkpoints of earlier versions and when no callback keeps anything.
+   */
+  callbacks?: Record<string, CallbackState>;
 }
+
+/** A callback's state in state.json: plain JSON values. */
+export type CallbackState = Record<string, string | number | boolean>;
 
 /** A checkpoint's three files, in memory. */
 export interface CheckpointData {

@@ -15,7 +15,7 @@ import { layerFromConfig } from '../nn/layer.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { fromStorage } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Model } from './model.js';
+import { Model, restoreSublayerChanges } from './model.js';
 
 export const MODEL_FORMAT = 'mnist-lab/model@1';
 export const OPTIMIZER_FORMAT = 'mnist-lab/optimizer@1';
@@ -71,6 +71,18 @@ function floatValues(entry: SafetensorsTensor, name: string, source: string): Fl
 function copyInto(targets: { name: string; value: Tensor }[], file: SafetensorsFile, source: string): void {
   const saved = [...file.tensors.entries()];
   const byName = targets.every((t) => file.tensors.has(t.name));
+  if (byName && saved.length > targets.length) {
+    // Weights the architecture does not describe would be dropped without a word: refuse instead.
+    const wanted = new Set(targets.map((t) => t.name));
+    const extra = saved.map(([name]) => name).filter((name) => !wanted.has(name));
+    const hint = extra.some((name) => name.includes('/lora_'))
+      ? "a LoRA fine-tune saved before its adapters were recorded: merge its adapter onto its base ('mnist-lab finetune merge --from BASE --adapter RUN/adapter --out merged.safetensors')"
+      : 'a different architecture?';
+    throw new Error(
+      `${source}: holds ${extra.length} tensor${extra.length === 1 ? '' : 's'} the model has no weight for ` +
+        `(${extra.slice(0, 4).join(', ')}${extra.length > 4 ? ', ...' : ''}); ${hint}`,
+    );
+  }
   if (!byName && saved.length !== targets.length) {
     throw new Error(
       `${source}: holds ${saved.length} tensors, the model has ${targets.length} weights (a different architecture?)`,
@@ -104,13 +116,16 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model.safetensors'):
       `${source}: not an mnist-lab model file (metadata format '${format}', expected '${MODEL_FORMAT}')`,
     );
   }
-  const layer = layerFromConfig(JSON.parse(modelConfig) as LayerConfig);
+  const config = JSON.parse(modelConfig) as LayerConfig;
+  const layer = layerFromConfig(config);
   if (!(layer instanceof Model)) {
     throw new Error(`${source}: the saved architecture is a ${layer.className}, not a model`);
   }
   layer.buildFor(
     layer.inputShape ?? (inputShape ? (JSON.parse(inputShape) as number[]) : DEFAULT_INPUT_SHAPE),
   );
+  // Below a model built from its hyperparameters (the vit): LoRA wrappers, a new head, frozen layers.
+  if (config.sublayers) restoreSublayerChanges(layer, config.sublayers, source);
   copyInto(namedWeights(layer), file, source);
   return layer;
 }

@@ -5,7 +5,8 @@
 //     with this.track(layer) in the constructor so its weights are found and saved.
 import type { Shape } from '../backend/kernels.js';
 import { Layer, layerFromConfig, registerLayer } from '../nn/layer.js';
-import type { CallContext, LayerArgs, LayerConfig } from '../nn/layer.js';
+import { foldPaths } from '../nn/layer.js';
+import type { CallContext, LayerArgs, LayerConfig, SublayerChanges } from '../nn/layer.js';
 import type { RandomSource } from '../tensor/ops/creation.js';
 import { Activation } from '../nn/layers/activation.js';
 import { Dense } from '../nn/layers/dense.js';
@@ -69,6 +70,29 @@ export abstract class Model extends Layer {
    */
   get inputNormalization(): Normalization | undefined {
     return undefined;
+  }
+
+  /**
+   * The config with what it does not say about the layers below (SublayerChanges): a model built
+   * from its hyperparameters (the vit) rebuilds its blocks as created, so a LoRA wrapper standing in
+   * for a projection, a new head and the frozen layers are recorded here, and modelFromBytes puts
+   * them back (restoreSublayerChanges). Nothing is added to a model that has none.
+   */
+  override toConfig(): LayerConfig {
+    const changes = this.sublayerChanges();
+    return changes ? { ...super.toConfig(), sublayers: changes } : super.toConfig();
+  }
+
+  /** The stand-ins and frozen layers below this model, or undefined when there are none. */
+  protected sublayerChanges(): SublayerChanges | undefined {
+    const standIns: NonNullable<SublayerChanges['standIns']> = [];
+    const frozen: string[] = [];
+    for (const { layer, replaces } of layersBelow(this)) {
+      if (replaces) standIns.push({ path: replaces.name, layer: layer.toConfig() });
+      if (!layer.trainable) frozen.push(layer.name);
+    }
+    if (standIns.length === 0 && frozen.length === 0) return undefined;
+    return { ...(standIns.length > 0 ? { standIns } : {}), ...(frozen.length > 0 ? { frozen } : {}) };
   }
 
   /**
@@ -261,6 +285,11 @@ export class Sequential extends Model {
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), layers: this.sublayers.map((layer) => layer.toConfig()) };
   }
+
+  /** None: the config lists its layers as they are (wrappers, new heads, trainable flags). */
+  protected override sublayerChanges(): SublayerChanges | undefined {
+    return undefined;
+  }
 }
 
 /** `layer` with a linear activation: a Dense sharing its kernel and bias (no weights of its own). */
@@ -329,3 +358,65 @@ registerLayer('Sequential', (config) => {
   if (Array.isArray(config['inputShape'])) args.inputShape = config['inputShape'] as number[];
   return new Sequential(args);
 });
+
+/** A layer below a model, the layer holding it, and the layer it stands in for there, if any. */
+interface LayerBelow {
+  layer: Layer;
+  parent: Layer;
+  replaces: Layer | undefined;
+}
+
+/**
+ * Every layer below `root`, depth first in forward order (a parent before its sublayers), without
+ * going inside a stand-in: its own config holds what is inside it.
+ */
+function layersBelow(root: Layer): LayerBelow[] {
+  const out: LayerBelow[] = [];
+  const visit = (parent: Layer): void => {
+    for (const layer of parent.sublayers) {
+      const replaces = parent.replacedBy(layer);
+      out.push({ layer, parent, replaces });
+      if (!replaces) visit(layer);
+    }
+  };
+  visit(root);
+  return out;
+}
+
+/**
+ * Puts back what Model.toConfig recorded below a model just rebuilt and built from its config:
+ * each stand-in (a LoRA wrapper, a new head) built and swapped in for the layer it replaced, then
+ * every layer's trainable flag. `source` names the file in errors.
+ */
+export function restoreSublayerChanges(model: Model, changes: SublayerChanges, source: string): void {
+  for (const { path, layer: config } of changes.standIns ?? []) {
+    const below = layersBelow(model);
+    const target = below.find(({ layer }) => layer.name === path);
+    if (!target) {
+      throw new Error(
+        `${source}: records a ${config.className} in place of layer '${path}', but ${model.className} ` +
+          `'${model.name}' has no layer '${path}' (its layers: ${foldPaths(below.map(({ layer }) => layer.name))}); ` +
+          'the file does not match its architecture: save the model again or load the adapter onto its base',
+      );
+    }
+    const replacement = layerFromConfig(config);
+    const inputShape = replacement.inputShape ?? target.layer.inputShape;
+    if (!inputShape) {
+      throw new Error(
+        `${source}: the ${config.className} recorded in place of layer '${path}' has no input shape; save the model again`,
+      );
+    }
+    replacement.build([null, ...inputShape], zeroRandom);
+    if (!target.parent.replaceSublayer(target.layer, replacement)) {
+      throw new Error(
+        `${source}: records a ${config.className} in place of layer '${path}', but ` +
+          `${target.parent.className} '${target.parent.name}' cannot swap that layer; save the model again`,
+      );
+    }
+  }
+  if (changes.frozen) {
+    const frozen = new Set(changes.frozen);
+    // A parent's flag reaches every layer below it, so parents come first and their sublayers after.
+    for (const { layer } of layersBelow(model)) layer.trainable = !frozen.has(layer.name);
+  }
+}

@@ -515,6 +515,8 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
   // Global step: continues across fit() calls on one compiled model, as the optimizer does.
   let step = optimizer.iterations;
   let progress = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
+  // What the callbacks kept at the checkpoint (ModelCheckpoint's best), given back after trainBegin.
+  let resumedCallbacks: TrainState['callbacks'];
   if (stores.resume) {
     const checkpoint = await stores.resume.loadLatestCheckpoint();
     if (!checkpoint)
@@ -532,6 +534,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
     if (state.augmentRandom) streams.augment = Random.fromState(state.augmentRandom);
     ({ epoch, batchInEpoch, step, history } = state);
     progress = { ...state.epochProgress };
+    resumedCallbacks = state.callbacks;
   } else if (stores.write) {
     await stores.write.writeConfig(runConfig(model, compiled, options));
   }
@@ -572,8 +575,13 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
   const checkpoint = async (state: TrainState): Promise<void> => {
     if (!store || state.step === savedStep) return;
     savedStep = state.step;
+    const callbackStates = list.saveStates();
     const path = await store.saveCheckpoint(
-      { model: encodeModel(model), optimizer: encodeOptimizer(optimizer), state },
+      {
+        model: encodeModel(model),
+        optimizer: encodeOptimizer(optimizer),
+        state: callbackStates ? { ...state, callbacks: callbackStates } : state,
+      },
       o.keepCheckpoints,
     );
     await list.emit({ type: 'checkpoint', epoch: state.epoch, step: state.step, path });
@@ -591,6 +599,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
       validationSamples: validation?.indices.length ?? 0,
       step,
     });
+    if (resumedCallbacks) list.restoreStates(resumedCallbacks);
     let interrupted = false;
     for (; epoch < o.epochs && !context.stopTraining; epoch++) {
       const shuffleAtEpochStart = streams.shuffle.state();

@@ -69,6 +69,16 @@ describe('train flags', () => {
       { loss: 'mse', weightDecay: 0.0005, clipNorm: 2, earlyStopping: true, patience: 1, saveBest: true },
     );
     assert.ok(existsSync(join(out, 'best', 'model.safetensors')), 'the best epoch is kept');
+    // ...and its value and epoch with every checkpoint, so --resume replaces it only with a better one.
+    const latest = readFileSync(join(out, 'latest'), 'utf8').trim();
+    const state = JSON.parse(readFileSync(join(out, latest, 'state.json'), 'utf8')) as {
+      history: { history: { val_loss: number[] } };
+      callbacks: Record<string, { best: number; epoch: number }>;
+    };
+    const valLoss = state.history.history.val_loss;
+    const best = state.callbacks['ModelCheckpoint(val_loss)'];
+    assert.equal(best?.best, Math.min(...valLoss));
+    assert.equal(best?.epoch, valLoss.indexOf(Math.min(...valLoss)));
     const summary = cli(['summary', join(out, 'best', 'model.safetensors')]);
     assert.match(summary.stdout, /Total params: 101,770/);
   });

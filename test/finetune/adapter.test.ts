@@ -10,7 +10,7 @@ import { prepareFineTune } from '../../src/finetune/recipe.js';
 import { tensor } from '../../src/tensor/ops/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { noGrad } from '../../src/tensor/tensor.js';
-import { encodeModel } from '../../src/train/checkpoint.js';
+import { encodeModel, modelFromBytes } from '../../src/train/checkpoint.js';
 import type { Model } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
 import { INPUT_SHAPE, PIXELS, bitsEqual, scratchDir, tinyCnn } from './setup.js';
@@ -58,6 +58,20 @@ describe('adapter save/load', () => {
     const loaded = await loadAdapter(adapterDir, basePath);
     assert.equal(loraLayers(loaded).length, 2);
     assert.ok(bitsEqual(predict(loaded, x), predict(model, x)));
+    // Saved whole (what a fine-tune run's checkpoints hold), the model loads the same without its base.
+    const whole = modelFromBytes(encodeModel(model));
+    assert.deepEqual(
+      loraLayers(whole).map((l) => [l.className, l.name, l.rank, l.alpha]),
+      [
+        ['LoraConv2D', 'conv2d', 2, 4],
+        ['LoraDense', 'dense', 2, 4],
+      ],
+    );
+    assert.deepEqual(
+      whole.trainableWeights.map((w) => w.value.name),
+      model.trainableWeights.map((w) => w.value.name),
+    );
+    assert.ok(bitsEqual(predict(whole, x), predict(model, x)));
   });
 
   it('refuses to load onto a different base, naming both hashes', async () => {

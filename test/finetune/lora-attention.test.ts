@@ -2,7 +2,8 @@
 // vit's blocks; merge / unmerge; adapters bound to their base by hash; a glob matching nothing
 // names the paths it could have matched.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { rmSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
 import { applyAdapter, encodeAdapter } from '../../src/finetune/adapter.js';
 import { replaceHead } from '../../src/finetune/head.js';
 import {
@@ -14,14 +15,18 @@ import {
   mergeLora,
   unmergeAdapters,
 } from '../../src/finetune/lora.js';
+import { decodeSafetensors, encodeSafetensors, tensorValues } from '../../src/formats/safetensors.js';
 import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
-import { sgd } from '../../src/optim/index.js';
+import { adam, sgd } from '../../src/optim/index.js';
+import { openRun } from '../../src/runs/node/writer.js';
+import { encodeModel, modelFromBytes } from '../../src/train/checkpoint.js';
+import { loadModel } from '../../src/train/run.js';
 import { randomUniform } from '../../src/tensor/ops/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import type { Model } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
 import { VisionTransformer } from '../../src/zoo/vit.js';
-import './setup.js';
+import { scratchDir } from './setup.js';
 
 /** A tiny vit: 28x28 images in patches of 7 (16 tokens + class token), width 8, 2 blocks of 2 heads. */
 function tinyVit(seed = 1): VisionTransformer {
@@ -185,5 +190,119 @@ describe('LoRA on attention (layer paths)', () => {
     assert.equal(foldPaths(['b1/q', 'b2/q', 'b3/q', 'head']), 'b{1-3}/q, head');
     assert.equal(foldPaths(['b1/q', 'b3/q']), 'b{1,3}/q');
     assert.equal(foldPaths(['b2/q']), 'b2/q');
+  });
+});
+
+/** Every weight's name and values, and which of them train. */
+function state(model: Model): { weights: [string, number[]][]; trainable: string[] } {
+  return {
+    weights: model.weights.map((w) => [w.value.name as string, Array.from(w.value.data)]),
+    trainable: model.trainableWeights.map((w) => w.value.name as string),
+  };
+}
+
+describe('a fine-tuned vit saved whole (a run of its own)', () => {
+  const dir = scratchDir('vit-run');
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('loads back with its adapters, its new head and its frozen layers', () => {
+    const adapted = replaceHead(applyLora(tinyVit(4), { target: QUERY_VALUE, rank: 2 }), 5, { seed: 3 });
+    perturb(adapted);
+    const loaded = modelFromBytes(encodeModel(adapted));
+    assert.deepEqual(
+      loraLayers(loaded).map((l) => [l.name, l.rank, l.alpha]),
+      loraLayers(adapted).map((l) => [l.name, l.rank, l.alpha]),
+    );
+    assert.deepEqual(state(loaded), state(adapted));
+    assert.deepEqual(outputs(loaded), outputs(adapted));
+  });
+
+  it('a model saved with its adapters merged loads merged (the update is not added twice)', () => {
+    const adapted = applyLora(tinyVit(4), { target: 'block*/attention/*', rank: 2 });
+    perturb(adapted);
+    const expected = outputs(adapted);
+    mergeAdapters(adapted);
+    const loaded = modelFromBytes(encodeModel(adapted));
+    assert.equal(loraLayers(loaded).length, 8);
+    assert.ok(loraLayers(loaded).every((l) => l.merged));
+    close(outputs(loaded), expected, 1e-5, 'loaded merged');
+    unmergeAdapters(loaded);
+    close(outputs(loaded), expected, 1e-5, 'loaded, then unmerged');
+  });
+
+  it('a file recording a wrapper in place of a layer the model lacks fails with one line', () => {
+    const adapted = applyLora(tinyVit(4), { target: 'block2/attention/query', rank: 2 });
+    const file = decodeSafetensors(encodeModel(adapted));
+    const metadata = { ...file.metadata };
+    metadata['model_config'] = (metadata['model_config'] as string).replaceAll('block2/', 'block7/');
+    const tensors = [...file.tensors].map(
+      ([name, entry]) =>
+        [name, { dtype: 'F32', shape: entry.shape, data: tensorValues(entry) as Float32Array }] as const,
+    );
+    const bytes = encodeSafetensors(tensors, metadata);
+    assert.throws(
+      () => modelFromBytes(bytes, 'edited.safetensors'),
+      (error: Error) => {
+        assert.equal(error.message.split('\n').length, 1);
+        assert.match(
+          error.message,
+          /^edited\.safetensors: records a LoraDense in place of layer 'block7\/attention\/query', but VisionTransformer 'tiny_vit' has no layer 'block7\/attention\/query' \(its layers: .*block\{1-2\}\/attention\/query/,
+        );
+        return true;
+      },
+    );
+  });
+
+  it('a file of adapter weights its architecture does not describe (saved before) is refused, not dropped', () => {
+    const adapted = applyLora(tinyVit(4), { target: QUERY_VALUE, rank: 2 });
+    const file = decodeSafetensors(encodeModel(adapted));
+    const config = JSON.parse(file.metadata['model_config'] as string) as Record<string, unknown>;
+    delete config['sublayers']; // as the vit's config read before it recorded its adapters
+    const tensors = [...file.tensors].map(
+      ([name, entry]) =>
+        [name, { dtype: 'F32', shape: entry.shape, data: tensorValues(entry) as Float32Array }] as const,
+    );
+    const bytes = encodeSafetensors(tensors, { ...file.metadata, model_config: JSON.stringify(config) });
+    assert.throws(
+      () => modelFromBytes(bytes, 'old.safetensors'),
+      (error: Error) => {
+        assert.equal(error.message.split('\n').length, 1);
+        assert.match(
+          error.message,
+          /^old\.safetensors: holds 8 tensors the model has no weight for \(block1\/attention\/query\/lora_A, block1\/attention\/query\/lora_B, .*, \.\.\.\); a LoRA fine-tune saved before its adapters were recorded: merge its adapter onto its base \('mnist-lab finetune merge --from BASE --adapter RUN\/adapter --out merged\.safetensors'\)$/,
+        );
+        return true;
+      },
+    );
+  });
+
+  it('a LoRA run continues from its checkpoint with the model the run records, as one fit would', async () => {
+    const pixels = new Uint8Array(12 * 784).map((_, i) => (i * 37) % 256);
+    const labels = new Uint8Array([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]);
+    const adapted = (): Model => {
+      const model = replaceHead(applyLora(tinyVit(6), { target: QUERY_VALUE, rank: 2 }), 5, { seed: 1 });
+      model.compile({
+        optimizer: adam({ learningRate: 0.01 }),
+        loss: sparseCategoricalCrossentropy({ fromLogits: true }),
+        metrics: ['accuracy'],
+      });
+      return model;
+    };
+    const fit = { batchSize: 4, verbose: 0, seed: 2 } as const;
+    const whole = adapted();
+    await whole.fit(pixels, labels, { ...fit, epochs: 2 });
+
+    const runDir = `${dir}/lora-run`;
+    await adapted().fit(pixels, labels, { ...fit, epochs: 1, run: await openRun(runDir) });
+    // Nothing of the first model is at hand: the run alone says what to rebuild.
+    const resumed = await loadModel(runDir);
+    assert.equal(loraLayers(resumed).length, 4);
+    await resumed.fit(pixels, labels, {
+      ...fit,
+      epochs: 2,
+      run: await openRun(runDir, { resume: true }),
+      resume: true,
+    });
+    assert.deepEqual(state(resumed), state(whole));
   });
 });

@@ -238,6 +238,58 @@ describe('ModelCheckpoint', () => {
       dir.remove();
     }
   });
+
+  it('a resumed run keeps its best so far: worse epochs after the interruption leave best/ alone', async () => {
+    // Validation labels shifted by one class: the better the model learns the training labels, the
+    // worse its validation loss, so epoch 0 is the best and every later epoch is worse.
+    const shifted = { images: data.images, labels: data.labels.map((k) => (k + 1) % 3) };
+    const fit = {
+      epochs: 3,
+      batchSize: 16,
+      verbose: 0,
+      validationData: [shifted.images, shifted.labels] as [Uint8Array, Uint8Array],
+    } as const;
+    const straight = await smallModel().fit(data.images, data.labels, fit);
+    const valLoss = straight.history.val_loss as number[];
+    assert.ok(valLoss[1]! > valLoss[0]! && valLoss[2]! > valLoss[0]!, `val_loss ${valLoss.join(', ')}`);
+
+    const dir = tempDir();
+    try {
+      const bestFile = join(dir.path, 'best', 'model.safetensors');
+      const controller = new AbortController();
+      await smallModel().fit(data.images, data.labels, {
+        ...fit,
+        ...(await newRun(dir.path)),
+        signal: controller.signal,
+        callbacks: [modelCheckpoint({ directory: dir.path, saveBestOnly: true })],
+        // Interrupted in epoch 1, after its first batch: a mid-epoch checkpoint.
+        onEvent: (e) => (e.type === 'batchEnd' && e.epoch === 1 ? controller.abort() : undefined),
+      });
+      const bestBefore = readFileSync(bestFile);
+      const latest = readFileSync(join(dir.path, 'latest'), 'utf8').trim();
+      const state = JSON.parse(readFileSync(join(dir.path, latest, 'state.json'), 'utf8')) as {
+        epoch: number;
+        callbacks?: Record<string, { best: number; epoch: number }>;
+      };
+      assert.equal(state.epoch, 1);
+      assert.deepEqual(state.callbacks, {
+        'ModelCheckpoint(val_loss)': { monitor: 'val_loss', mode: 'min', best: valLoss[0], epoch: 0 },
+      });
+
+      const resumedCheckpoint = modelCheckpoint({ directory: dir.path, saveBestOnly: true });
+      const history = await smallModel().fit(data.images, data.labels, {
+        ...fit,
+        ...(await resumeRun(dir.path)),
+        callbacks: [resumedCheckpoint],
+      });
+      assert.deepEqual(history.history.val_loss, valLoss); // the run went on as one fit would
+      assert.equal(resumedCheckpoint.bestEpoch, 0);
+      assert.equal(resumedCheckpoint.best, valLoss[0]);
+      assert.deepEqual(readFileSync(bestFile), bestBefore, 'best/ still holds epoch 0');
+    } finally {
+      dir.remove();
+    }
+  });
 });
 
 describe('ProgressBar', () => {

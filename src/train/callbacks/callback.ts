@@ -6,6 +6,7 @@
 //   onTrainBegin, (onEpochBegin, (onBatchBegin, onBatchEnd) x S, onEpochEnd) x E, onTrainEnd
 // Validation runs after an epoch's last onBatchEnd and before its onEpochEnd. Browser-safe.
 import type { Optimizer } from '../../optim/optimizer.js';
+import type { CallbackState } from '../../runs/types.js';
 import type { Model } from '../model.js';
 import type {
   BatchBeginEvent,
@@ -51,6 +52,22 @@ export abstract class Callback {
     this.attached = context;
   }
 
+  /**
+   * The name this callback's state is saved under in each checkpoint (state.json `callbacks`), or
+   * undefined for a callback with nothing to carry across a resume.
+   */
+  get stateKey(): string | undefined {
+    return undefined;
+  }
+
+  /** What a resumed fit needs of this callback, saved with every checkpoint; undefined: nothing yet. */
+  saveState(): CallbackState | undefined {
+    return undefined;
+  }
+
+  /** Puts back what saveState gave, when a fit resumes (after onTrainBegin). */
+  restoreState(_state: CallbackState): void {}
+
   onTrainBegin(_event: TrainBeginEvent): HookResult {}
   onEpochBegin(_event: EpochBeginEvent): HookResult {}
   onBatchBegin(_event: BatchBeginEvent): HookResult {}
@@ -75,6 +92,26 @@ export class CallbackList {
 
   setContext(context: TrainingContext): void {
     for (const callback of this.callbacks) callback.setContext(context);
+  }
+
+  /** Every callback's saveState by its stateKey, or undefined when none keeps anything. */
+  saveStates(): Record<string, CallbackState> | undefined {
+    const states: Record<string, CallbackState> = {};
+    for (const callback of this.callbacks) {
+      const key = callback.stateKey;
+      const state = key === undefined ? undefined : callback.saveState();
+      if (key !== undefined && state !== undefined) states[key] = state;
+    }
+    return Object.keys(states).length > 0 ? states : undefined;
+  }
+
+  /** Gives each callback the state a checkpoint saved under its stateKey (a resumed fit). */
+  restoreStates(states: Readonly<Record<string, CallbackState>>): void {
+    for (const callback of this.callbacks) {
+      const key = callback.stateKey;
+      const state = key === undefined ? undefined : states[key];
+      if (state !== undefined) callback.restoreState(state);
+    }
   }
 
   async emit(event: TrainEvent): Promise<void> {

@@ -5,7 +5,7 @@
 // A directory is written through the FileAccess given (atomic; the Node entry's modelCheckpoint
 // gives Node's); elsewhere inject `save`.
 import { MODEL_FILE } from '../../runs/layout.js';
-import type { FileAccess } from '../../runs/types.js';
+import type { CallbackState, FileAccess } from '../../runs/types.js';
 import { encodeModel } from '../checkpoint.js';
 import type { EpochEndEvent, TrainBeginEvent } from '../types.js';
 import { Callback, monitoredValue, resolveMode } from './callback.js';
@@ -59,6 +59,31 @@ export class ModelCheckpoint extends Callback {
   override onTrainBegin(_event: TrainBeginEvent): void {
     this.best = this.mode === 'min' ? Infinity : -Infinity;
     this.bestEpoch = -1;
+  }
+
+  // The best so far travels with each checkpoint: a resumed run replaces `best` only with a better epoch.
+  override get stateKey(): string {
+    return `ModelCheckpoint(${this.monitor})`;
+  }
+
+  override saveState(): CallbackState | undefined {
+    if (this.bestEpoch < 0) return undefined;
+    return { monitor: this.monitor, mode: this.mode, best: this.best, epoch: this.bestEpoch };
+  }
+
+  override restoreState(state: CallbackState): void {
+    // Saved for another quantity or direction: its best says nothing about this one.
+    if (state['monitor'] !== this.monitor || state['mode'] !== this.mode) return;
+    const best = state['best'];
+    const epoch = state['epoch'];
+    if (typeof best !== 'number' || typeof epoch !== 'number') {
+      throw new Error(
+        `ModelCheckpoint: the checkpoint's saved best of '${this.monitor}' reads ${JSON.stringify(state)}, ` +
+          'expected numbers best and epoch; its state.json is damaged: resume from an earlier checkpoint',
+      );
+    }
+    this.best = best;
+    this.bestEpoch = epoch;
   }
 
   override async onEpochEnd(event: EpochEndEvent): Promise<void> {

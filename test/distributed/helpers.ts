@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSafetensors } from '../../src/formats/safetensors.js';
+export { processState } from '../../src/runs/node/lock.js';
 
 export const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 /** tsx by absolute URL: a rank started in another working directory resolves it too. */
@@ -84,17 +85,6 @@ export async function run(processes: number, args: readonly string[]): Promise<E
 }
 
 /** The pid of rank `rank` among `launcher`'s children (mpirun forks the ranks of its own host). */
-/** 'gone' (no such process), 'zombie' (exited, not reaped) or 'running', read from /proc. */
-export function processState(pid: number): 'gone' | 'zombie' | 'running' {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return 'gone';
-  }
-  return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2)) ? 'zombie' : 'running';
-}
-
 export function rankPid(launcher: number, rank: number): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

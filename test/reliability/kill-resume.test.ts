@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeSafetensors } from '../../src/formats/safetensors.js';
 import { loadModel } from '../../src/index.js'; // registers the js backend
 import { Random } from '../../src/util/random.js';
+import { lastStep } from '../distributed/helpers.js';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const STEPS_PER_EPOCH = 40; // --limit 2000 / --batch-size 50
@@ -57,23 +58,6 @@ async function train(runFlags: string[], shaping: readonly string[] = FLAGS): Pr
   const exit = await startTrain(runFlags, shaping).exited;
   assert.equal(exit.code, 0, `mnist-lab train ${runFlags.join(' ')} failed:\n${exit.stderr}`);
   return exit;
-}
-
-/** The highest batchEnd step in the run's metrics.jsonl, or -1 before the first. */
-function lastStep(runDir: string): number {
-  const path = join(runDir, 'metrics.jsonl');
-  if (!existsSync(path)) return -1;
-  let step = -1;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    // A line may be half-written while the trainer appends: skip what does not parse.
-    try {
-      const event = JSON.parse(line) as { type?: string; step?: number };
-      if (event.type === 'batchEnd' && event.step !== undefined) step = Math.max(step, event.step);
-    } catch {
-      continue;
-    }
-  }
-  return step;
 }
 
 /** Polls every 5 ms until `ready()`, or fails after `timeoutMs` (a hung or crashed trainer). */

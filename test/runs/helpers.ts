@@ -10,6 +10,7 @@ import { registerBackend, setBackend } from '../../src/backend/registry.js';
 import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
 import { dense, flatten } from '../../src/nn/index.js';
 import { adam } from '../../src/optim/index.js';
+import { processState } from '../../src/runs/node/lock.js';
 import { openRun } from '../../src/runs/node/writer.js';
 import { encodeModel } from '../../src/train/checkpoint.js';
 import { sequential, type Model } from '../../src/train/model.js';
@@ -117,8 +118,7 @@ export async function zombiePid(seconds = 10): Promise<{ pid: number; stop: () =
     parent.once('error', reject);
   });
   for (let i = 0; i < 200; i++) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) break;
+    if (processState(pid) === 'zombie') break;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return { pid, stop: () => parent.kill('SIGKILL') };

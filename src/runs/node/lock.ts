@@ -63,30 +63,30 @@ export type HolderState = 'alive' | 'gone' | 'unknown';
 export function holderState(record: LockRecord): HolderState {
   if (record.host !== hostname()) return 'unknown';
   if (record.pid === process.pid) return 'alive';
-  try {
-    process.kill(record.pid, 0);
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'alive' : 'gone';
-  }
-  return isZombie(record.pid) ? 'gone' : 'alive';
+  return processState(record.pid) === 'running' ? 'alive' : 'gone';
 }
 
 /**
- * A process that has exited but was not reaped yet still answers signal 0. That happens to a
- * killed mpirun rank whose launcher exited first, on a machine whose init does not reap orphans;
- * it holds no files and writes nothing, so its lock is stale. Linux only (/proc); elsewhere false.
+ * How process `pid` on this host stands: 'running', 'zombie' (it has exited but nobody has reaped
+ * it yet, so it still answers signal 0: a killed mpirun rank whose launcher exited first, on a
+ * machine whose init does not reap orphans; it holds no files and writes nothing) or 'gone'.
+ * The zombie check reads /proc (Linux); elsewhere an unreaped process counts as running.
  */
-function isZombie(pid: number): boolean {
+export function processState(pid: number): 'running' | 'zombie' | 'gone' {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return 'gone';
+  }
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    return false;
+    return 'running';
   }
   // "pid (command) state ...": the command may hold spaces and parentheses, so read after the last ')'.
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state === 'Z' || state === 'X';
+  return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2)) ? 'zombie' : 'running';
 }
 
 /** Who holds `directory`'s lock and how they stand, or null when it is not locked. */

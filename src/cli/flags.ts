@@ -1,7 +1,7 @@
 // Flag value parsers shared by the commands: each rejects a bad value with one line naming the
 // flag, the expected range and what was found.
 import { existsSync, statSync } from 'node:fs';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { DATASETS, findDataset } from '../index.js';
 
 /** A whole number in [min, max]. */
@@ -67,4 +67,11 @@ export function datasetName(flag?: string) {
 /** The class count of a built-in dataset, or undefined for a directory (known once it loads). */
 export function builtInClassCount(dataset: string): number | undefined {
   return findDataset(dataset)?.classes.length;
+}
+
+/** --data-dir, as every command that reads a dataset takes it: an existing directory searched first. */
+export function dataDirOption(): Option {
+  return new Option('--data-dir <dir>', 'look for the dataset files in this directory first').argParser(
+    existingPath('--data-dir', 'an existing directory'),
+  );
 }

@@ -17,7 +17,7 @@ import {
   trainingGridTable,
   writeFileAtomic,
 } from '../../index.js';
-import { datasetName, existingPath, integerIn, numberIn } from '../flags.js';
+import { datasetName, dataDirOption, integerIn, numberIn } from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { backendOptions } from './train.js';
@@ -164,11 +164,7 @@ export function registerCompareCommand(program: Command): void {
       datasetName('--dataset'),
       'mnist',
     )
-    .option(
-      '--data-dir <dir>',
-      'look for the dataset files in this directory first',
-      existingPath('--data-dir', 'an existing directory'),
-    )
+    .addOption(dataDirOption())
     .option('--offline', 'never use the network')
     .option(
       '--epochs <n>',

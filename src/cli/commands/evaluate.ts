@@ -20,7 +20,7 @@ import {
   type Model,
   type RunLock,
 } from '../../index.js';
-import { datasetName, existingPath } from '../flags.js';
+import { datasetName, dataDirOption, existingPath } from '../flags.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { backendOptions, executionOf, executionOptions, selectClasses } from './train.js';
 
@@ -170,11 +170,7 @@ export function registerEvaluateCommand(program: Command): void {
       existingPath('runDir', 'a run directory written by train'),
     )
     .option('--dataset <name>', 'dataset (default: the one the run trained on)', datasetName('--dataset'))
-    .option(
-      '--data-dir <dir>',
-      'look for the dataset files in this directory first',
-      existingPath('--data-dir', 'an existing directory'),
-    )
+    .addOption(dataDirOption())
     .option('--offline', 'never use the network')
     .addOption(new Option('--split <name>', 'which split').choices(['test', 'train']).default('test'))
     .option('--no-report', 'do not write <runDir>/report.html')

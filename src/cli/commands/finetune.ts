@@ -38,7 +38,7 @@ import {
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { oneProcessOnly } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
-import { datasetName, existingPath, integerIn, numberIn } from '../flags.js';
+import { datasetName, dataDirOption, existingPath, integerIn, numberIn } from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';
 import { backendOptions } from './train.js';
 
@@ -411,11 +411,7 @@ function commonOptions(command: Command): Command {
       .option('--limit <n>', 'train on the first N examples only', integerIn('--limit', 1))
       .option('--out <dir>', 'run directory, new or empty (default runs/<kind>-<task>-<time>)')
       .option('--overwrite', 'if --out holds an earlier run, move it aside to <out>.old-<time>')
-      .option(
-        '--data-dir <dir>',
-        'look for the dataset files in this directory first',
-        existingPath('--data-dir', 'an existing directory'),
-      )
+      .addOption(dataDirOption())
       .option('--offline', 'never use the network')
       .option(
         '--pretrain-epochs <n>',

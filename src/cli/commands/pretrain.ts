@@ -21,7 +21,7 @@ import {
   type TrainEvent,
 } from '../../index.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
-import { datasetName, existingPath, integerIn, numberIn } from '../flags.js';
+import { datasetName, dataDirOption, existingPath, integerIn, numberIn } from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { backendOptions } from './train.js';
@@ -247,11 +247,7 @@ export function registerPretrainCommand(program: Command): void {
       datasetName('--dataset'),
       'mnist',
     )
-    .option(
-      '--data-dir <dir>',
-      'look for the dataset files in this directory first',
-      existingPath('--data-dir', 'an existing directory'),
-    )
+    .addOption(dataDirOption())
     .option('--offline', 'never use the network')
     .option('--epochs <n>', 'epochs over the training images', integerIn('--epochs', 1, 10000), 10)
     .option(

@@ -40,7 +40,14 @@ import {
 import { inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { handleInterrupts, type Interrupts } from '../interrupts.js';
-import { builtInClassCount, datasetName, existingPath, integerIn, numberIn } from '../flags.js';
+import {
+  builtInClassCount,
+  datasetName,
+  dataDirOption,
+  existingPath,
+  integerIn,
+  numberIn,
+} from '../flags.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import {
   EXPERIMENT_FLAG_NAMES,
@@ -547,11 +554,7 @@ export function registerTrainCommands(program: Command): void {
       datasetName('--dataset'),
       'mnist',
     )
-    .option(
-      '--data-dir <dir>',
-      'look for the dataset files in this directory first',
-      existingPath('--data-dir', 'an existing directory'),
-    )
+    .addOption(dataDirOption())
     .option('--offline', 'never use the network')
     .option('--epochs <n>', "epochs to train (default: the recipe's)", integerIn('--epochs', 1, 10000))
     .option(

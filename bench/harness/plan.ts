@@ -217,6 +217,35 @@ function torchSide(options: BenchOptions, args: readonly string[], measure: Side
 /** BLAS builds a ratio against PyTorch is refused with: a peer on them is not PyTorch at its best. */
 export const REFUSED_BLAS: ReadonlySet<string> = new Set(['reference', 'none']);
 
+/** mnist-lab's side of a peak-RSS row: `model` trained on the full data set at batch 128. */
+function peakRssOurs(
+  options: BenchOptions,
+  model: 'cnn' | 'vit',
+  env: Record<string, string>,
+): Workload['ours'] {
+  return {
+    framework: 'mnist-lab',
+    child: (round) =>
+      nodeTs(
+        `${WORKLOADS_DIR}/train.ts`,
+        [
+          '--model',
+          model,
+          '--batch',
+          '128',
+          '--full-data',
+          '--seconds',
+          String(Math.max(options.seconds, options.quick ? 5 : 20)),
+          '--seed',
+          String(round),
+          ...oursCommonArgs(options, options.backend),
+        ],
+        env,
+      ),
+    measure: (result) => withBackend({ value: number(result, 'peakRssMb') }, result),
+  };
+}
+
 function trainWorkload(
   options: BenchOptions,
   model: 'cnn' | 'mlp' | 'fast' | 'vit',
@@ -489,27 +518,7 @@ export function buildPlan(options: BenchOptions, names: readonly WorkloadName[])
       description: 'peak RSS, cnn training on full MNIST',
       metric: 'MB',
       higherIsBetter: false,
-      ours: {
-        framework: 'mnist-lab',
-        child: (round) =>
-          nodeTs(
-            `${WORKLOADS_DIR}/train.ts`,
-            [
-              '--model',
-              'cnn',
-              '--batch',
-              '128',
-              '--full-data',
-              '--seconds',
-              String(Math.max(options.seconds, options.quick ? 5 : 20)),
-              '--seed',
-              String(round),
-              ...oursCommonArgs(options, options.backend),
-            ],
-            oursEnv(options),
-          ),
-        measure: (result) => withBackend({ value: number(result, 'peakRssMb') }, result),
-      },
+      ours: peakRssOurs(options, 'cnn', oursEnv(options)),
       ...torchPeer(
         options,
         ['--mode', 'train', '--workload', 'cnn', '--warmup', '5', '--seconds', seconds],
@@ -528,27 +537,7 @@ export function buildPlan(options: BenchOptions, names: readonly WorkloadName[])
       description: 'peak RSS, vit training on full MNIST, batch 128',
       metric: 'MB',
       higherIsBetter: false,
-      ours: {
-        framework: 'mnist-lab',
-        child: (round) =>
-          nodeTs(
-            `${WORKLOADS_DIR}/train.ts`,
-            [
-              '--model',
-              'vit',
-              '--batch',
-              '128',
-              '--full-data',
-              '--seconds',
-              String(Math.max(options.seconds, options.quick ? 5 : 20)),
-              '--seed',
-              String(round),
-              ...oursCommonArgs(options, options.backend),
-            ],
-            threadEnv(options),
-          ),
-        measure: (result) => withBackend({ value: number(result, 'peakRssMb') }, result),
-      },
+      ours: peakRssOurs(options, 'vit', threadEnv(options)),
       peer: undefined,
       targets: [{ description: '<= 600 MB', backend: 'native', met: (f) => f.oursMedian <= 600 }],
       timeoutSeconds: 900,

@@ -65,4 +65,17 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) process.exitCode = await main(process.argv);
+/**
+ * A reader that stops early (`mnist-lab --help | head -3`) closes the pipe: the output ends there,
+ * quietly, instead of with an unhandled EPIPE and its stack trace.
+ */
+function endQuietlyOnClosedPipe(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(Number(process.exitCode ?? 0));
+}
+
+if (isEntryPoint()) {
+  process.stdout.on('error', endQuietlyOnClosedPipe);
+  process.stderr.on('error', endQuietlyOnClosedPipe);
+  process.exitCode = await main(process.argv);
+}

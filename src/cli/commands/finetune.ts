@@ -500,7 +500,9 @@ export function registerFinetuneCommands(program: Command): void {
     .option('--no-stop-on-nan', 'skip non-finite steps and go on instead of stopping the run')
     .addHelpText(
       'after',
-      `\nA NaN or infinite loss or gradient stops the run with exit code 3, naming the step.\n${EXIT_CODES_HELP}`,
+      '\nA NaN or infinite loss or gradient stops the run with exit code 3, naming the step.\n' +
+        'Data-parallel over several processes: mpirun -np N mnist-lab finetune ... (--batch-size stays the global batch).\n' +
+        EXIT_CODES_HELP,
     );
   commonOptions(command).action((_flags: FinetuneFlags, sub: Command) =>
     inProcessGroup((group) => finetune(sub.optsWithGlobals<FinetuneFlags>(), group)),

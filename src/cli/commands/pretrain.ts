@@ -300,7 +300,11 @@ export function registerPretrainCommand(program: Command): void {
       existingPath('--resume', "a run directory written by 'mnist-lab pretrain'"),
     )
     .option('--json', 'print one JSON object on stdout and nothing else')
-    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
+    .addHelpText(
+      'after',
+      '\nData-parallel over several processes: mpirun -np N mnist-lab pretrain ... (--batch-size stays the global batch).\n' +
+        EXIT_CODES_HELP,
+    );
   backendOptions(command).action(async (_flags: PretrainFlags, sub: Command) =>
     inProcessGroup(async (group) => {
       // Process 0 reads a resumed run's saved flags; every process pretrains with what it read.

@@ -2,7 +2,7 @@
 // `mpirun -np 2 mnist-lab finetune` (lora, full, and head, whose frozen features are computed in
 // shares and gathered) and `mpirun -np 2 mnist-lab pretrain` (a masked autoencoder, whose masks are
 // drawn for the global batch). 2 processes x global batch B end with the weights of 1 process with
-// batch B, process 1 (in its own working directory) writes nothing, and a pretraining run whose
+// batch B, process 1 (in its own working directory, without the base) writes nothing, and a pretraining run whose
 // process 1 was killed resumes with the same and with another number of processes. Skipped only
 // when mpirun is not installed.
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { addonPath } from '../../src/backend/native/binding.js';
 import { dense, encodeModel, flatten, sequential } from '../../src/index.js';
@@ -40,10 +40,18 @@ const TOLERANCE = 1e-5;
 const QUIET = ['--json', '--threads', '1'];
 const TINY = `idx:${join(import.meta.dirname, '../fixtures/data/tiny-idx')}`;
 
-/** `processes` ranks, process 1 in a directory of its own; returns process 0's run directory. */
-async function inOwnDirectories(name: string, args: readonly string[]): Promise<string> {
+/**
+ * 2 ranks, each in a directory of its own (`files` copied into process 0's only); returns process
+ * 0's run directory.
+ */
+async function inOwnDirectories(
+  name: string,
+  args: readonly string[],
+  files: string[] = [],
+): Promise<string> {
   const dirs = [join(root, `${name}-rank0`), join(root, `${name}-rank1`)];
   for (const dir of dirs) mkdirSync(dir);
+  for (const file of files) cpSync(file, join(dirs[0] as string, basename(file)));
   const exit = await launch(2, [...args, '--out', 'run'], { perRankDirs: dirs }).exited;
   assert.equal(exit.code, 0, exit.stderr);
   assert.deepEqual(readdirSync(dirs[1] as string), [], 'process 1 wrote into its working directory');
@@ -68,8 +76,8 @@ describe('data-parallel fine-tuning and pretraining over MPI', { skip }, () => {
   // NOTE: Adam moves a weight whose gradient is near its epsilon (1e-7) by up to the learning rate
   // whatever the gradient's rounding: with --seed 5, 11 of lora_A's 3,136 values (border pixels,
   // rarely lit) end 1.7e-5 apart (relative to the largest), every other weight < 1e-6.
-  const finetune = (method: string): string[] => [
-    ...['finetune', '--from', base, '--task', 'digits-transfer', '--method', method],
+  const finetune = (method: string, from = base): string[] => [
+    ...['finetune', '--from', from, '--task', 'digits-transfer', '--method', method],
     ...['--epochs', '1', '--limit', '512', '--batch-size', '64', '--offline', '--backend', 'js', ...QUIET],
   ];
 
@@ -77,7 +85,8 @@ describe('data-parallel fine-tuning and pretraining over MPI', { skip }, () => {
     it(`finetune --method ${method}: 2 processes x global batch 64 end with one process's weights; process 0 alone writes`, async () => {
       const one = join(root, `finetune-${method}-1`);
       await run(1, [...finetune(method), '--out', one]);
-      const two = await inOwnDirectories(`finetune-${method}`, finetune(method));
+      // Process 0 alone reads the base: process 1's directory has none.
+      const two = await inOwnDirectories(`finetune-${method}`, finetune(method, 'base.safetensors'), [base]);
       const difference = largestRelativeDifference(latestWeights(two), latestWeights(one));
       assert.ok(difference <= TOLERANCE, `2 processes differ from 1 by ${difference} (relative)`);
       assert.equal(processesOf(two), 2, 'config.json records the number of processes');

@@ -2,9 +2,9 @@
 // `mpirun -np 2 mnist-lab finetune` (lora, full, and head, whose frozen features are computed in
 // shares and gathered) and `mpirun -np 2 mnist-lab pretrain` (a masked autoencoder, whose masks are
 // drawn for the global batch). 2 processes x global batch B end with the weights of 1 process with
-// batch B, process 1 (in its own working directory, without the base) writes nothing, and a pretraining run whose
-// process 1 was killed resumes with the same and with another number of processes. Skipped only
-// when mpirun is not installed.
+// batch B, process 1 (in its own working directory, without the base) writes nothing, and a
+// pretraining run whose process 1 was killed resumes with the same and with another number of
+// processes. Skipped only when mpirun is not installed.
 import assert from 'node:assert/strict';
 import {
   cpSync,

@@ -1,5 +1,5 @@
-// Commands that train under mpirun/srun (train, finetune, pretrain): join the job, run the command on every
-// process, finalize MPI after a success. A failure on any process is one line naming the process;
+// Commands that train under mpirun/srun (train, finetune, pretrain): join the job, run the command
+// on every process, finalize MPI after a success. A failure on any process is one line naming the process;
 // it exits without MPI_Finalize, so the launcher stops the other processes within seconds.
 import { ProcessGroupError, joinProcessGroup, type DataParallelTiming, type ProcessGroup } from '../index.js';
 
@@ -37,6 +37,8 @@ export interface DataParallelSummary {
   allReduceValues: number;
   allReduceMsPerStep: number;
   stepMsPerStep: number;
+  /** Gathering the rows computed in shares (a fine-tune's frozen features), when there were any. */
+  gatherSeconds?: number;
 }
 
 export function dataParallelSummary(timing: DataParallelTiming, group: ProcessGroup): DataParallelSummary {
@@ -47,6 +49,7 @@ export function dataParallelSummary(timing: DataParallelTiming, group: ProcessGr
     allReduceValues: timing.allReduceValues,
     allReduceMsPerStep: perStep(timing.allReduceSeconds),
     stepMsPerStep: perStep(timing.stepSeconds),
+    ...(timing.gatherSeconds > 0 ? { gatherSeconds: Math.round(timing.gatherSeconds * 1000) / 1000 } : {}),
   };
 }
 

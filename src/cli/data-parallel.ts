@@ -1,8 +1,7 @@
-// Commands that train under mpirun/srun (train, finetune): join the job, run the command on every
-// process, finalize MPI after a success. A failure on any process is one line naming the process;
+// Commands that train under mpirun/srun (train, finetune, pretrain): join the job, run the command
+// on every process, finalize MPI after a success. A failure on any process is one line naming the process;
 // it exits without MPI_Finalize, so the launcher stops the other processes within seconds.
-import { ProcessGroupError, joinProcessGroup, launchedAs, type ProcessGroup } from '../index.js';
-import { UsageError } from './errors.js';
+import { ProcessGroupError, joinProcessGroup, type DataParallelTiming, type ProcessGroup } from '../index.js';
 
 /**
  * Runs `command` with this process's group (undefined when it runs alone). Without the MPI addon a
@@ -31,19 +30,30 @@ export async function inProcessGroup(
   group.finalize();
 }
 
-/**
- * For commands that do not train data-parallel yet: under mpirun/srun, process 0 refuses in one
- * line and the others exit with code 1 quietly, before anything is read or written.
- */
-export async function oneProcessOnly(name: string, command: () => Promise<void>): Promise<void> {
-  const launched = launchedAs();
-  if (!launched) return command();
-  if (launched.rank !== 0) {
-    process.exitCode = 1;
-    return;
-  }
-  throw new UsageError(
-    `${name} runs as one process; only 'mnist-lab train' trains data-parallel under ${launched.launcher} ` +
-      `(found ${launched.size} processes): run ${name} without ${launched.launcher}`,
-  );
+/** A result's data-parallel part: process 0's time per step, and how much of it was the all-reduce. */
+export interface DataParallelSummary {
+  processes: number;
+  mpi: string;
+  allReduceValues: number;
+  allReduceMsPerStep: number;
+  stepMsPerStep: number;
+  /** Gathering the rows computed in shares (a fine-tune's frozen features), when there were any. */
+  gatherSeconds?: number;
+}
+
+export function dataParallelSummary(timing: DataParallelTiming, group: ProcessGroup): DataParallelSummary {
+  const perStep = (seconds: number): number => Math.round((seconds * 1e6) / Math.max(timing.steps, 1)) / 1000;
+  return {
+    processes: group.size,
+    mpi: group.version,
+    allReduceValues: timing.allReduceValues,
+    allReduceMsPerStep: perStep(timing.allReduceSeconds),
+    stepMsPerStep: perStep(timing.stepSeconds),
+    ...(timing.gatherSeconds > 0 ? { gatherSeconds: Math.round(timing.gatherSeconds * 1000) / 1000 } : {}),
+  };
+}
+
+/** The line printed after a data-parallel run without --json. */
+export function dataParallelLine(d: DataParallelSummary): string {
+  return `${d.processes} processes: the all-reduce of ${d.allReduceValues} values took ${d.allReduceMsPerStep} ms of a ${d.stepMsPerStep} ms step (process 0)`;
 }

@@ -2,7 +2,7 @@
 // flag, the expected range and what was found.
 import { existsSync, statSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
-import { DATASETS, findDataset } from '../index.js';
+import { DATASETS, findDataset, launchedAs } from '../index.js';
 
 /** A whole number in [min, max]. */
 export function integerIn(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -33,6 +33,9 @@ export function numberIn(flag: string, min: number, max: number, exclusiveMin = 
 /** A path that must exist (a file or a directory, as `what` says). */
 export function existingPath(flag: string, what: string) {
   return (value: string): string => {
+    // Under mpirun only process 0 reads such a path (a base, a run to resume) and sends what it read;
+    // its check stops the whole job, and the others' hosts need not have the path.
+    if ((launchedAs()?.rank ?? 0) > 0) return value;
     if (!existsSync(value)) {
       throw new InvalidArgumentError(`${flag} expects ${what}, found no such path '${value}'`);
     }

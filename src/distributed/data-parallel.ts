@@ -42,6 +42,8 @@ export interface DataParallelTiming {
   allReduceSeconds: number;
   /** Values all-reduced per step (gradients and the loss). */
   allReduceValues: number;
+  /** Gathering rows computed in shares (gatherRows: the fine-tune's frozen features). */
+  gatherSeconds: number;
 }
 
 /** Processes hold different weights: a bug or a broken process, never float rounding. */
@@ -55,20 +57,25 @@ export function shareOf(batch: number, rank: number, size: number): [number, num
 }
 
 /**
- * This process's generator of a stream for one step: derived from the global generator's state
- * and the rank (the global one advances one draw per step on every process, so it stays the same
- * everywhere and a checkpoint of it resumes the same masks with the same number of processes).
+ * This process's generator of a stream for one step (dropout, augmentation): derived from the global
+ * generator's state, the rank and the global step. The global generator itself advances only by
+ * what the step draws for the whole batch (BatchShare), as one process's would, so it stays the same
+ * on every process and a checkpoint of it resumes the same draws with any number of processes.
  */
-function forked(global: Random, rank: number): Random {
-  const forkedRandom = new Random(...(global.state().words as [number, ...number[]]), rank);
-  global.nextUint32();
-  return forkedRandom;
+function forked(global: Random, rank: number, step: number): Random {
+  return new Random(...(global.state().words as [number, ...number[]]), rank, step);
 }
 
 export class CollectiveDataParallel implements DataParallel {
   readonly rank: number;
   readonly size: number;
-  readonly timing: DataParallelTiming = { steps: 0, stepSeconds: 0, allReduceSeconds: 0, allReduceValues: 0 };
+  readonly timing: DataParallelTiming = {
+    steps: 0,
+    stepSeconds: 0,
+    allReduceSeconds: 0,
+    allReduceValues: 0,
+    gatherSeconds: 0,
+  };
   private readonly checkEvery: number;
   readonly syncBatchNorm: boolean;
   private flat: Float32Array | undefined; // (W + 1) gradients, then the loss
@@ -110,12 +117,21 @@ export class CollectiveDataParallel implements DataParallel {
     const sync: StepSynchronization = {
       gradients: (grads, loss) => this.averageGradients(grads, loss, share),
       ...(this.syncBatchNorm ? { crossReplica: this.crossReplica(share) } : {}),
+      // A process without rows runs the batch's last one (above).
+      batchShare: {
+        begin: Math.min(begin, global.length - indices.length),
+        rows: global.length,
+        random: input.random,
+      },
     };
     const result = trainStep({
       ...input,
       indices,
-      random: forked(input.random, this.rank),
-      augment: input.augment && { ...input.augment, random: forked(input.augment.random, this.rank) },
+      random: forked(input.random, this.rank, step),
+      augment: input.augment && {
+        ...input.augment,
+        random: forked(input.augment.random, this.rank, step),
+      },
       sync,
     });
     const correct = this.afterStep(input.model, share > 0 ? result.correct : 0);
@@ -123,6 +139,17 @@ export class CollectiveDataParallel implements DataParallel {
     this.timing.steps++;
     this.timing.stepSeconds += (performance.now() - started) / 1000;
     return { loss: result.loss, correct, finite: result.finite };
+  }
+
+  rowsOf(count: number): [number, number] {
+    return shareOf(count, this.rank, this.size);
+  }
+
+  gatherRows(rows: Float32Array): void {
+    // NOTE: a sum in which every value but one is an exact zero is that value, bit for bit.
+    const started = performance.now();
+    this.collectives.allReduce(rows);
+    this.timing.gatherSeconds += (performance.now() - started) / 1000;
   }
 
   /** grads, loss: this process's means over b rows -> the global batch's means, on every process. */

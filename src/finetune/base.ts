@@ -3,7 +3,7 @@
 // and the recipe the run was trained with (model, dataset, class subset). The model carries its
 // input normalisation (loadModel restores an old run's), so fine-tuning needs no option for it.
 import { sha256Hex } from '../data/node/files.js';
-import { readModelSource } from '../runs/node/directory.js';
+import { readModelSource, type ModelFiles } from '../runs/node/directory.js';
 import type { RunRecipe } from '../runs/types.js';
 import type { Model } from '../train/model.js';
 import { modelFromFiles } from '../train/run.js';
@@ -38,7 +38,11 @@ export async function baseHash(path: string): Promise<string> {
 
 /** Loads a base model with its hash and recipe. */
 export async function loadBase(path: string): Promise<PretrainedBase> {
-  const files = await readModelSource(path);
+  return baseFromFiles(await readModelSource(path));
+}
+
+/** The base a model source's files hold (readModelSource, or what process 0 read under mpirun). */
+export function baseFromFiles(files: ModelFiles): PretrainedBase {
   return {
     model: modelFromFiles(files),
     modelFile: files.modelFile,

@@ -3,18 +3,26 @@
 //   <run>/base/           the pretrained base's own run (only when it was pretrained here)
 //   <run>/config.json ... the fine-tune's run (fit's files), runConfig.finetune says what was done
 //   <run>/adapter/        adapter.safetensors + adapter.json (LoRA runs)
+// Under mpirun (options.group) every process runs this with the same options and trains each fit
+// data-parallel; process 0 alone reads the base, writes the run and evaluates, the others receive
+// the base from it (so only process 0's host needs the base and the run directory).
 import { join } from 'node:path';
 import type { ImageSet } from '../data/dataset.js';
 import { sparseCategoricalCrossentropy } from '../losses/index.js';
 import { terminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import type { Model } from '../train/model.js';
+import { CollectiveDataParallel } from '../distributed/data-parallel.js';
+import type { Collectives, DataParallelTiming } from '../distributed/data-parallel.js';
+import { followerRunStore, leaderRunStore, modelFilesFromRankZero } from '../distributed/run-store.js';
+import { readModelSource } from '../runs/node/directory.js';
 import { openRun, type RunWriter } from '../runs/node/writer.js';
-import type { RunRecipe } from '../runs/types.js';
+import type { RunRecipe, RunStore } from '../runs/types.js';
 import { throwIfDiverged } from '../train/run.js';
+import { TrainingDivergedError, type TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import type { TrainEvent } from '../train/types.js';
 import { saveAdapter } from './adapter.js';
 import { TRANSFER_CNN, architecture } from './architectures.js';
-import { loadBase } from './base.js';
+import { baseFromFiles, loadBase } from './base.js';
 import type { PretrainedBase } from './base.js';
 import { fineTune } from './recipe.js';
 import type { FineTuneMethod, FineTuneOptions } from './recipe.js';
@@ -53,6 +61,11 @@ export interface FineTuneRunOptions extends Omit<FineTuneOptions, 'fit' | 'class
    * TrainingDivergedError naming the step. Default true; false skips such steps and goes on.
    */
   stopOnNonFinite?: boolean;
+  /**
+   * Data-parallel under mpirun: the job's processes, each running this with the same options (see
+   * the header). Absent: one process.
+   */
+  group?: Collectives;
 }
 
 /** digits-transfer pretrains the Keras experiment's network; other tasks the zoo's cnn. */
@@ -87,6 +100,31 @@ export interface FineTuneRunResult {
   pretrainSeconds: number;
   adapterDir?: string;
   model: Model;
+  /** Data-parallel runs: the processes, and where the fine-tune's steps spent their time (process 0's). */
+  dataParallel?: { processes: number; timing: DataParallelTiming };
+}
+
+/** The base at `path`: read by process 0 alone under mpirun, and sent to the others. */
+async function sharedBase(path: string, group: Collectives | undefined): Promise<PretrainedBase> {
+  if (!group) return loadBase(path);
+  return baseFromFiles(await modelFilesFromRankZero(group, () => readModelSource(path)));
+}
+
+/** fit's run store: `writer` alone, or under mpirun process 0's (`writer`) or another's (writes nothing). */
+function storeOf(runDir: string, writer: RunWriter | undefined, group: Collectives | undefined): RunStore {
+  if (!group) return writer as RunWriter;
+  return writer ? leaderRunStore(writer, group) : followerRunStore(runDir, group);
+}
+
+/** After a fit that `guard` stopped: process 0 says what survived in the run; the others stop alike. */
+async function stopIfDiverged(
+  guard: TerminateOnNaN | undefined,
+  runDir: string,
+  stage: string,
+  group: Collectives | undefined,
+): Promise<void> {
+  if ((group?.rank ?? 0) === 0) return throwIfDiverged(guard, runDir, stage);
+  if (guard?.message) throw new TrainingDivergedError(`${stage}: ${guard.message}`);
 }
 
 /** Trains a zoo model on the task's pretraining data into `runDir`; returns it loaded as a base. */
@@ -104,9 +142,12 @@ export async function pretrainBase(
     | 'verbose'
     | 'onEvent'
     | 'stopOnNonFinite'
+    | 'group'
   >,
 ): Promise<PretrainedBase> {
   const o = { ...FINE_TUNE_RUN_DEFAULTS, ...options };
+  const group = options.group;
+  const leader = (group?.rank ?? 0) === 0;
   const batchSize = o.pretrainBatchSize ?? o.batchSize;
   const nanGuard = o.stopOnNonFinite ? terminateOnNaN() : undefined;
   const recipe = architecture(options.pretrainModel ?? defaultPretrainModel(task));
@@ -130,14 +171,15 @@ export async function pretrainBase(
     // One checkpoint, the base: a per-epoch one (weights, Adam slots, fsync) is not worth its time.
     checkpointEvery: 'end',
     verbose: o.verbose,
-    run: await openRun(runDir, { command: RUN_COMMAND }),
+    run: storeOf(runDir, leader ? await openRun(runDir, { command: RUN_COMMAND }) : undefined, group),
+    ...(group ? { dataParallel: new CollectiveDataParallel(group) } : {}),
     runConfig: { recipe: baseRecipe },
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     ...(nanGuard ? { callbacks: [nanGuard] } : {}),
   });
-  await throwIfDiverged(nanGuard, runDir, 'pretraining');
-  return loadBase(runDir);
+  await stopIfDiverged(nanGuard, runDir, 'pretraining', group);
+  return sharedBase(runDir, group);
 }
 
 /** [H, W, 1] of a set of square single-channel images (every built-in dataset and folder:DIR). */
@@ -153,18 +195,24 @@ function evaluationOf(set: ImageSet): boolean {
 /** Pretrain (if needed), fine-tune, evaluate, save. */
 export async function runFineTune(options: FineTuneRunOptions): Promise<FineTuneRunResult> {
   // The run is claimed (checked and locked) before anything is written into it, the base included.
-  const run = await openRun(options.runDir, { command: RUN_COMMAND });
+  const leader = (options.group?.rank ?? 0) === 0;
+  const run = leader ? await openRun(options.runDir, { command: RUN_COMMAND }) : undefined;
   try {
     return await fineTuneInto(run, options);
   } finally {
-    await run.close(); // a no-op after fit closed it; releases the lock when it did not get that far
+    await run?.close(); // a no-op after fit closed it; releases the lock when it did not get that far
   }
 }
 
-async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promise<FineTuneRunResult> {
+async function fineTuneInto(
+  run: RunWriter | undefined,
+  options: FineTuneRunOptions,
+): Promise<FineTuneRunResult> {
   // Options given win over the task's own defaults (digits-transfer's recipe), which win over ours.
   const o = { ...FINE_TUNE_RUN_DEFAULTS, ...options.task.defaults, ...options };
   const log = options.log ?? (() => undefined);
+  const group = options.group;
+  const leader = (group?.rank ?? 0) === 0;
   let pretrainSeconds = 0;
   // The batch of the inference passes (frozen features, test): the pretraining's when it ran here,
   // whose buffers the backend already holds (fresh memory is slow to touch).
@@ -188,7 +236,7 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
       pretrainSeconds = (performance.now() - started) / 1000;
       passBatchSize = o.pretrainBatchSize ?? o.batchSize;
     } else {
-      base = await loadBase(basePath);
+      base = await sharedBase(basePath, group);
     }
   }
   basePath ??= base.modelFile;
@@ -206,9 +254,12 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
     log: _log,
     onEvent,
     stopOnNonFinite,
+    group: _group,
     ...rest
   } = o;
   const nanGuard = stopOnNonFinite ? terminateOnNaN() : undefined;
+  // One for both stages of gradual unfreezing: the same weights, one timing.
+  const dataParallel = group && new CollectiveDataParallel(group);
   const result = await fineTune(base.model, o.task.train.images, o.task.train.labels, {
     ...rest,
     method,
@@ -219,7 +270,8 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
       batchSize: o.batchSize,
       seed: o.seed,
       verbose: o.verbose,
-      run,
+      run: storeOf(o.runDir, run, group),
+      ...(dataParallel ? { dataParallel } : {}),
       checkpointEvery: 'end',
       runConfig: {
         // What 'mnist-lab evaluate RUN' reads to rebuild the test data: the target's dataset and classes.
@@ -234,12 +286,14 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
       ...(nanGuard ? { callbacks: [nanGuard] } : {}),
     },
   });
-  await throwIfDiverged(nanGuard, o.runDir, 'fine-tuning');
-  const test = evaluationOf(o.task.test)
-    ? await result.model.evaluate(o.task.test.images, o.task.test.labels, { batchSize: passBatchSize })
-    : { loss: NaN, accuracy: NaN };
+  await stopIfDiverged(nanGuard, o.runDir, 'fine-tuning', group);
+  // Every process holds the same model: process 0 evaluates and writes it.
+  const test =
+    leader && evaluationOf(o.task.test)
+      ? await result.model.evaluate(o.task.test.images, o.task.test.labels, { batchSize: passBatchSize })
+      : { loss: NaN, accuracy: NaN };
   let adapterDir: string | undefined;
-  if (method === 'lora') {
+  if (method === 'lora' && leader) {
     adapterDir = join(o.runDir, 'adapter');
     await saveAdapter(result.model, adapterDir, {
       baseSha256: base.sha256,
@@ -260,5 +314,8 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
     pretrainSeconds,
     ...(adapterDir ? { adapterDir } : {}),
     model: result.model,
+    ...(dataParallel && group
+      ? { dataParallel: { processes: group.size, timing: dataParallel.timing } }
+      : {}),
   };
 }

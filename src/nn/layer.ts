@@ -24,6 +24,21 @@ export interface CallContext {
    * batch's statistics over every process. Absent: the statistics of this process's batch.
    */
   crossReplica?: CrossReplica | undefined;
+  /** Data-parallel training: where this call's rows sit in the global batch (see BatchShare). */
+  batchShare?: BatchShare | undefined;
+}
+
+/**
+ * Data-parallel training: this call's B rows are rows [begin, begin + B) of a global batch of
+ * `rows`, and `random` is that global batch's stream, the same on every process. A layer that draws
+ * randomness per example (the masked autoencoder's patch masks) draws it for all `rows` from
+ * `random` and keeps its own, so the draws are those of one process on the whole batch, however the
+ * batch is shared. Absent: the call's batch is the whole batch.
+ */
+export interface BatchShare {
+  begin: number;
+  rows: number;
+  random: RandomSource;
 }
 
 /** A weight of a layer: a persistent tensor, trainable or state (batch-norm moving statistics). */

@@ -114,6 +114,18 @@ export function randomPatchMask(
   return { kept, masked, batch, patches };
 }
 
+/** Images [begin, begin + count) of a mask. */
+export function maskRows(mask: PatchMask, begin: number, count: number): PatchMask {
+  const K = mask.kept.length / mask.batch;
+  const M = mask.masked.length / mask.batch;
+  return {
+    kept: mask.kept.slice(begin * K, (begin + count) * K),
+    masked: mask.masked.slice(begin * M, (begin + count) * M),
+    batch: count,
+    patches: mask.patches,
+  };
+}
+
 /** What one forward pass gives besides the loss: for reconstructions and tests. */
 export interface MaskedForward {
   /** (B, 1) mean squared error over each image's masked patches. */
@@ -222,7 +234,12 @@ export class MaskedAutoencoder extends Model {
     const B = x.shape[0] as number;
     // NOTE: each batch's mask is drawn on the host, so a recorded step could not replay another's.
     refuseCapture('the masked autoencoder draws a new patch mask for every batch in JavaScript');
-    return this.forward(x, context, randomPatchMask(B, this.patches, this.maskRatio, context.random)).loss;
+    // Data-parallel: the global batch's masks, drawn as one process draws them, and this share's rows.
+    const share = context.batchShare;
+    const mask = share
+      ? maskRows(randomPatchMask(share.rows, this.patches, this.maskRatio, share.random), share.begin, B)
+      : randomPatchMask(B, this.patches, this.maskRatio, context.random);
+    return this.forward(x, context, mask).loss;
   }
 
   /** The whole pass with a given mask (call() draws one per batch from the context's source). */

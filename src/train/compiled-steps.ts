@@ -54,6 +54,7 @@ export function stepOn(x: Tensor, y: Tensor, parts: StepParts): StepTensors {
     random: parts.random,
     normalizedBy: parts.normalizedBy,
     crossReplica: parts.sync?.crossReplica,
+    batchShare: parts.sync?.batchShare,
   };
   const output = parts.model.apply(x, context); // (B, K)
   const loss = parts.loss.compute(y, output); // ()

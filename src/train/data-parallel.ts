@@ -3,6 +3,7 @@
 // implementation over MPI is src/distributed/data-parallel.ts; the trainer knows only this.
 //
 // Letters: B global batch, b this process's share of it, C channels.
+import type { BatchShare } from '../nn/layer.js';
 import type { CrossReplica } from '../tensor/ops/cross-replica.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { StepInput, StepResult } from './trainer.js';
@@ -17,6 +18,8 @@ export interface StepSynchronization {
   gradients(grads: readonly Tensor[], loss: Tensor): void;
   /** Set with --sync-bn: batch norm takes its batch statistics over all processes. */
   crossReplica?: CrossReplica | undefined;
+  /** Where this process's rows sit in the global batch, for per-example randomness (CallContext). */
+  batchShare?: BatchShare | undefined;
 }
 
 /** One model trained by several processes: fit({dataParallel}). */
@@ -32,4 +35,11 @@ export interface DataParallel {
   step(input: StepInput, trainStep: (input: StepInput) => StepResult, step: number): StepResult;
   /** The signal every process agrees on: aborted after the first step at which any process's was. */
   agreedSignal(signal: AbortSignal | undefined): AbortSignal;
+  /** The [begin, end) of `count` rows this process computes when a pass over them is shared. */
+  rowsOf(count: number): [number, number];
+  /**
+   * `rows` (count, F) holds this process's rows (rowsOf(count)) and zeros elsewhere: afterwards it
+   * holds every process's rows, on every process (the frozen-feature cache, src/finetune).
+   */
+  gatherRows(rows: Float32Array): void;
 }

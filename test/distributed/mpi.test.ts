@@ -189,14 +189,4 @@ describe('data-parallel training over MPI', { skip }, () => {
     assert.match(ours[0] as string, /process 0 of 2.*apt-get install libopenmpi-dev openmpi-bin/);
     assert.ok(!existsSync(join(root, 'refused')), 'a refused run wrote its directory');
   });
-
-  it('finetune under mpirun refuses in one line (only train is data-parallel)', async () => {
-    const out = join(root, 'finetune');
-    const exit = await launch(2, ['finetune', '--task', 'digits-transfer', '--offline', '--out', out]).exited;
-    assert.notEqual(exit.code, 0);
-    const ours = exit.stderr.split('\n').filter((line) => line.startsWith('mnist-lab:'));
-    assert.equal(ours.length, 1, exit.stderr);
-    assert.match(ours[0] as string, /mnist-lab finetune runs as one process/);
-    assert.ok(!existsSync(out), 'a refused finetune wrote its directory');
-  });
 });

@@ -33,14 +33,15 @@ import {
   type FineTuneMethod,
   type FineTuneSchedule,
   type LrGroup,
+  type ProcessGroup,
   type TaskData,
 } from '../../index.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
-import { oneProcessOnly } from '../data-parallel.js';
+import { dataParallelLine, dataParallelSummary, inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { datasetName, dataDirOption, existingPath, integerIn, numberIn } from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';
-import { backendOptions } from './train.js';
+import { backendOptions, threadsPerProcess } from './train.js';
 
 function fraction(flag: string) {
   return (value: string): number => {
@@ -137,13 +138,20 @@ function defaultRunDir(kind: string, task: string): string {
 /**
  * Claims the output folder and locks it for the command (released when `work` ends, on errors and on
  * SIGINT/SIGTERM): it must be new or empty; an earlier run (or `replaceable` output) needs --overwrite.
+ * Under mpirun (`group`) process 0 alone claims it and logs.
  */
 async function inClaimedFolder<T>(
   directory: string,
   flags: CommonFlags,
-  options: { command: string; replaceable?: { what: string; test: (entries: readonly string[]) => boolean } },
+  options: {
+    command: string;
+    replaceable?: { what: string; test: (entries: readonly string[]) => boolean };
+    group?: ProcessGroup | undefined;
+  },
   work: (log: (line: string) => void) => Promise<T>,
 ): Promise<T> {
+  const { group } = options;
+  if (group && group.rank !== 0) return work(setUp(flags, group).log);
   const interrupts = handleInterrupts();
   try {
     const claimed = await claimFolder(directory, {
@@ -155,7 +163,7 @@ async function inClaimedFolder<T>(
     });
     try {
       if (claimed.movedTo) printInfo(`--overwrite: moved what was in ${directory} to ${claimed.movedTo}`);
-      return await work(setUp(flags).log);
+      return await work(setUp(flags, group).log);
     } finally {
       await claimed.lock?.release();
     }
@@ -164,13 +172,17 @@ async function inClaimedFolder<T>(
   }
 }
 
-function setUp(flags: CommonFlags): { log: (line: string) => void } {
+function setUp(flags: CommonFlags, group?: ProcessGroup): { log: (line: string) => void } {
+  const threads = flags.threads ?? threadsPerProcess(group);
   const backend = selectBackend({
     ...(flags.backend ? { backend: flags.backend } : {}),
-    ...(flags.threads ? { threads: flags.threads } : {}),
+    ...(threads ? { threads } : {}),
   });
-  const log = flags.json ? () => undefined : printInfo;
-  log(`mnist-lab finetune: task ${flags.task}, backend ${backend.name} (${backend.threads} threads)`);
+  const log = flags.json || (group?.rank ?? 0) !== 0 ? () => undefined : printInfo;
+  log(
+    `mnist-lab finetune: task ${flags.task}, backend ${backend.name} (${backend.threads} threads)` +
+      (group ? `, ${group.size} processes (${group.version})` : ''),
+  );
   return { log };
 }
 
@@ -190,7 +202,8 @@ async function taskOf(
   });
 }
 
-async function finetune(flags: FinetuneFlags): Promise<void> {
+/** Fine-tunes as the flags say; under mpirun (`group`) every process trains, process 0 alone writes and prints. */
+async function finetune(flags: FinetuneFlags, group: ProcessGroup | undefined): Promise<void> {
   if (
     flags.method !== 'lora' &&
     (flags.rank !== undefined || flags.alpha !== undefined || flags.target !== undefined)
@@ -213,7 +226,7 @@ async function finetune(flags: FinetuneFlags): Promise<void> {
     );
   }
   const runDir = flags.out ?? defaultRunDir('finetune', flags.task);
-  const command = { command: 'mnist-lab finetune' };
+  const command = { command: 'mnist-lab finetune', group };
   // The folder is claimed (and locked) before the data loads: a refused one costs nothing.
   const result = await inClaimedFolder(runDir, flags, command, async (log) =>
     runFineTune({
@@ -224,6 +237,7 @@ async function finetune(flags: FinetuneFlags): Promise<void> {
       log,
       verbose: flags.json ? 0 : 1,
       stopOnNonFinite: flags.stopOnNan,
+      ...(group ? { group } : {}),
       ...(flags.from ? { from: flags.from } : {}),
       ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
       ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
@@ -259,9 +273,14 @@ async function finetune(flags: FinetuneFlags): Promise<void> {
         }
       : {}),
     ...(result.adapterDir ? { adapterDir: result.adapterDir } : {}),
+    ...(result.dataParallel && group
+      ? { dataParallel: dataParallelSummary(result.dataParallel.timing, group) }
+      : {}),
   };
+  if (group && group.rank !== 0) return; // every process trained; process 0 reports
   if (flags.json) printJson(summary);
   else {
+    if (summary.dataParallel) printResult(dataParallelLine(summary.dataParallel));
     printResult(result.trainable);
     printResult(
       `test: loss ${result.test.loss.toFixed(4)}, accuracy ${(result.test.accuracy * 100).toFixed(2)}%`,
@@ -481,10 +500,12 @@ export function registerFinetuneCommands(program: Command): void {
     .option('--no-stop-on-nan', 'skip non-finite steps and go on instead of stopping the run')
     .addHelpText(
       'after',
-      `\nA NaN or infinite loss or gradient stops the run with exit code 3, naming the step.\n${EXIT_CODES_HELP}`,
+      '\nA NaN or infinite loss or gradient stops the run with exit code 3, naming the step.\n' +
+        'Data-parallel over several processes: mpirun -np N mnist-lab finetune ... (--batch-size stays the global batch).\n' +
+        EXIT_CODES_HELP,
     );
   commonOptions(command).action((_flags: FinetuneFlags, sub: Command) =>
-    oneProcessOnly('mnist-lab finetune', () => finetune(sub.optsWithGlobals<FinetuneFlags>())),
+    inProcessGroup((group) => finetune(sub.optsWithGlobals<FinetuneFlags>(), group)),
   );
 
   // The subcommands share the finetune options (--from, --task, --epochs, ...): commander parses

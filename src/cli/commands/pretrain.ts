@@ -1,6 +1,7 @@
 // `mnist-lab pretrain`: self-supervised pretraining of a zoo vit as a masked autoencoder, a thin
 // client of pretrain() (src/pretrain). The run directory is a run like train's (checkpoints,
 // --resume, SIGINT), labels are never read, and its report shows reconstructions of test images.
+// Under mpirun every process trains (data-parallel); process 0 alone writes the run and reports.
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import {
@@ -18,13 +19,19 @@ import {
   selectBackend,
   writeFileAtomic,
   writeRunReport,
+  CollectiveDataParallel,
+  followerRunStore,
+  fromRankZero,
+  leaderRunStore,
+  type ProcessGroup,
   type TrainEvent,
 } from '../../index.js';
+import { dataParallelLine, dataParallelSummary, inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { datasetName, dataDirOption, existingPath, integerIn, numberIn } from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
-import { backendOptions } from './train.js';
+import { backendOptions, threadsPerProcess } from './train.js';
 
 export interface PretrainFlags {
   model: 'vit' | 'vit-7';
@@ -87,26 +94,32 @@ async function withResumedFlags(flags: PretrainFlags, command: Command): Promise
   return merged as unknown as PretrainFlags;
 }
 
-async function pretrainCommand(flags: PretrainFlags): Promise<void> {
-  const log = flags.json ? () => undefined : printInfo;
+/** Pretrains as the flags say; under mpirun (`group`) every process trains, process 0 alone writes and prints. */
+async function pretrainCommand(flags: PretrainFlags, group: ProcessGroup | undefined): Promise<void> {
+  const leader = (group?.rank ?? 0) === 0;
+  const log = flags.json || !leader ? () => undefined : printInfo;
   const runDir = flags.resume ?? flags.out ?? join('runs', runDirName(`mae-${flags.model}`, flags.dataset));
   const interrupts = handleInterrupts();
   try {
-    const claimed = await claimFolder(runDir, {
-      mode: flags.resume ? 'resume' : 'new',
-      label: flags.resume ? `--resume ${runDir}` : flags.out ? `--out ${runDir}` : runDir,
-      ...(flags.overwrite ? { overwrite: true } : {}),
-      runChoices: [`continue it with 'mnist-lab pretrain --resume ${runDir}'`],
-      command: 'mnist-lab pretrain',
-    });
-    if (claimed.movedTo) printInfo(`--overwrite: moved the run that was in ${runDir} to ${claimed.movedTo}`);
+    const claimed = leader
+      ? await claimFolder(runDir, {
+          mode: flags.resume ? 'resume' : 'new',
+          label: flags.resume ? `--resume ${runDir}` : flags.out ? `--out ${runDir}` : runDir,
+          ...(flags.overwrite ? { overwrite: true } : {}),
+          runChoices: [`continue it with 'mnist-lab pretrain --resume ${runDir}'`],
+          command: 'mnist-lab pretrain',
+        })
+      : undefined;
+    if (claimed?.movedTo) printInfo(`--overwrite: moved the run that was in ${runDir} to ${claimed.movedTo}`);
     try {
+      const threads = flags.threads ?? threadsPerProcess(group);
       const backend = selectBackend({
         ...(flags.backend ? { backend: flags.backend } : {}),
-        ...(flags.threads ? { threads: flags.threads } : {}),
+        ...(threads ? { threads } : {}),
       });
       log(
-        `mnist-lab pretrain: ${flags.objective} on ${flags.model}, dataset ${flags.dataset}, mask ratio ${flags.maskRatio}, backend ${backend.name} (${backend.threads} threads)`,
+        `mnist-lab pretrain: ${flags.objective} on ${flags.model}, dataset ${flags.dataset}, mask ratio ${flags.maskRatio}, backend ${backend.name} (${backend.threads} threads)` +
+          (group ? `, ${group.size} processes (${group.version})` : ''),
       );
       const dataset = await loadDataset(flags.dataset, {
         ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
@@ -129,19 +142,33 @@ async function pretrainCommand(flags: PretrainFlags): Promise<void> {
       const started = performance.now();
       const saved: Record<string, unknown> = {};
       for (const key of RUN_SHAPING_FLAGS) if (flags[key] !== undefined) saved[key] = flags[key];
-      // A held-out slice of the test images gives the val_loss curve (fixed masks, cheap).
-      const validation = dataset.test.images.subarray(0, Math.min(dataset.test.count, 2000) * 784);
+      // A held-out slice of the test images gives the val_loss curve (fixed masks, cheap); under
+      // mpirun process 0 alone computes it (it is only written, never acted on).
+      const validation = leader
+        ? dataset.test.images.subarray(0, Math.min(dataset.test.count, 2000) * 784)
+        : undefined;
+      // Under mpirun process 0 alone writes the run; the others get its checkpoint when resuming.
+      const opened = leader
+        ? await openRun(runDir, { resume: flags.resume !== undefined, command: 'mnist-lab pretrain' })
+        : undefined;
+      const run = group
+        ? opened
+          ? leaderRunStore(opened, group)
+          : followerRunStore(runDir, group)
+        : (opened as NonNullable<typeof opened>);
+      const dataParallel = group && new CollectiveDataParallel(group);
       const history = await pretrain(model, dataset.train.images, {
         epochs: flags.epochs,
         batchSize,
         seed: flags.seed,
         ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}),
         ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
-        validationData: validation,
+        ...(validation ? { validationData: validation } : {}),
         verbose: 0,
         // Why steps run eagerly (a new mask every batch), with --debug.
         ...(flags.debug ? { debug: (line: string) => process.stderr.write(`debug: ${line}\n`) } : {}),
-        run: await openRun(runDir, { resume: flags.resume !== undefined, command: 'mnist-lab pretrain' }),
+        run,
+        ...(dataParallel ? { dataParallel } : {}),
         ...(flags.resume ? { resume: true } : {}),
         runConfig: {
           recipe: { model: `mae-${flags.model}`, dataset: dataset.name },
@@ -161,6 +188,7 @@ async function pretrainCommand(flags: PretrainFlags): Promise<void> {
         },
       });
       interrupts.graceful = undefined;
+      if (!leader) return; // every process saw the same steps: process 0 reports
       if (interrupted) {
         process.stderr.write(
           `interrupted: checkpoint saved in ${runDir}; resume with: mnist-lab pretrain --resume ${runDir}\n`,
@@ -195,9 +223,11 @@ async function pretrainCommand(flags: PretrainFlags): Promise<void> {
           ...(history.history.val_loss ? { valLoss: history.history.val_loss[i] } : {}),
         })),
         testReconstructionLoss: reconstructions.loss,
+        ...(dataParallel && group ? { dataParallel: dataParallelSummary(dataParallel.timing, group) } : {}),
       };
       if (flags.json) printJson(result);
       else {
+        if (result.dataParallel) printResult(dataParallelLine(result.dataParallel));
         printResult(
           `reconstruction loss on ${24} test images (masked patches): ${reconstructions.loss.toFixed(4)}`,
         );
@@ -207,7 +237,7 @@ async function pretrainCommand(flags: PretrainFlags): Promise<void> {
         );
       }
     } finally {
-      await claimed.lock?.release();
+      await claimed?.lock?.release();
     }
   } finally {
     interrupts.remove();
@@ -270,8 +300,18 @@ export function registerPretrainCommand(program: Command): void {
       existingPath('--resume', "a run directory written by 'mnist-lab pretrain'"),
     )
     .option('--json', 'print one JSON object on stdout and nothing else')
-    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
+    .addHelpText(
+      'after',
+      '\nData-parallel over several processes: mpirun -np N mnist-lab pretrain ... (--batch-size stays the global batch).\n' +
+        EXIT_CODES_HELP,
+    );
   backendOptions(command).action(async (_flags: PretrainFlags, sub: Command) =>
-    pretrainCommand(await withResumedFlags(sub.optsWithGlobals<PretrainFlags>(), sub)),
+    inProcessGroup(async (group) => {
+      // Process 0 reads a resumed run's saved flags; every process pretrains with what it read.
+      const flags = await fromRankZero(group, () =>
+        withResumedFlags(sub.optsWithGlobals<PretrainFlags>(), sub),
+      );
+      await pretrainCommand(flags, group);
+    }),
   );
 }

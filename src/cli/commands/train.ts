@@ -37,7 +37,7 @@ import {
   TrainingDivergedError,
   type ProcessGroup,
 } from '../../index.js';
-import { inProcessGroup } from '../data-parallel.js';
+import { dataParallelLine, dataParallelSummary, inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { handleInterrupts, type Interrupts } from '../interrupts.js';
 import {
@@ -432,35 +432,23 @@ async function trainIn(
         : {}),
     })),
     ...(test ? { test: { loss: test.loss, accuracy: test.accuracy } } : {}),
-    ...(dataParallel && group ? { dataParallel: dataParallelSummary(dataParallel, group) } : {}),
+    ...(dataParallel && group
+      ? {
+          dataParallel: {
+            ...dataParallelSummary(dataParallel.timing, group),
+            syncBatchNorm: dataParallel.syncBatchNorm,
+          },
+        }
+      : {}),
   };
   if (flags.json) printJson(result);
   else {
-    if (result.dataParallel) {
-      const d = result.dataParallel;
-      printResult(
-        `${d.processes} processes: the all-reduce of ${d.allReduceValues} values took ${d.allReduceMsPerStep} ms of a ${d.stepMsPerStep} ms step (process 0)`,
-      );
-    }
+    if (result.dataParallel) printResult(dataParallelLine(result.dataParallel));
     if (test)
       printResult(`test: loss ${test.loss.toFixed(4)}, accuracy ${(test.accuracy * 100).toFixed(2)}%`);
     printResult(`report: ${report.path}`);
     printResult(`run saved in ${runDir} (continue it with: mnist-lab train --resume ${runDir} --epochs N)`);
   }
-}
-
-/** The result's data-parallel part: process 0's time per step, and how much of it was the all-reduce. */
-function dataParallelSummary(dataParallel: CollectiveDataParallel, group: ProcessGroup) {
-  const { steps, stepSeconds, allReduceSeconds, allReduceValues } = dataParallel.timing;
-  const perStep = (seconds: number): number => round((seconds * 1000) / Math.max(steps, 1), 3);
-  return {
-    processes: group.size,
-    mpi: group.version,
-    syncBatchNorm: dataParallel.syncBatchNorm,
-    allReduceValues,
-    allReduceMsPerStep: perStep(allReduceSeconds),
-    stepMsPerStep: perStep(stepSeconds),
-  };
 }
 
 /** Under mpirun without --threads: the host's cores shared among its processes (so 2 processes on 2 cores take 1 each). */

@@ -3,6 +3,9 @@
 // it exits without MPI_Finalize, so the launcher stops the other processes within seconds.
 import { ProcessGroupError, joinProcessGroup, type DataParallelTiming, type ProcessGroup } from '../index.js';
 
+/** How long processes other than 0 wait before exiting when the job is refused. */
+const QUIET_EXIT_DELAY_MS = 10_000;
+
 /**
  * Runs `command` with this process's group (undefined when it runs alone). Without the MPI addon a
  * launched job is refused: process 0 says how to install it, the others exit with code 1 quietly.
@@ -15,6 +18,9 @@ export async function inProcessGroup(
     group = joinProcessGroup();
   } catch (error) {
     if (error instanceof ProcessGroupError && error.rank !== 0) {
+      // The launcher stops every process about a second after the first one exits non-zero: the
+      // others give process 0 the time to write its line (it exits right after, ending the job).
+      await new Promise((resolve) => setTimeout(resolve, QUIET_EXIT_DELAY_MS));
       process.exitCode = 1;
       return;
     }

@@ -1,7 +1,7 @@
 // Commands that train under mpirun/srun (train, finetune): join the job, run the command on every
 // process, finalize MPI after a success. A failure on any process is one line naming the process;
 // it exits without MPI_Finalize, so the launcher stops the other processes within seconds.
-import { ProcessGroupError, joinProcessGroup, launchedAs, type ProcessGroup } from '../index.js';
+import { joinProcessGroup, launchedAs, type ProcessGroup, ProcessGroupError } from '../distributed/launch.js';
 import { UsageError } from './errors.js';
 
 /**

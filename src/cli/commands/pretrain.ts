@@ -3,23 +3,15 @@
 // --resume, SIGINT), labels are never read, and its report shows reconstructions of test images.
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import {
-  MAE_DEFAULTS,
-  PRETRAIN_DEFAULTS,
-  RunDirectory,
-  claimFolder,
-  getRecipe,
-  loadDataset,
-  maskedAutoencoder,
-  openRun,
-  pretrain,
-  reconstructionSection,
-  runDirName,
-  selectBackend,
-  writeFileAtomic,
-  writeRunReport,
-  type TrainEvent,
-} from '../../index.js';
+import { getRecipe, loadDataset, selectBackend, type TrainEvent } from '../../index.js';
+import { writeRunReport } from '../../eval/node/run-report.js';
+import { MAE_DEFAULTS, maskedAutoencoder, pretrain, PRETRAIN_DEFAULTS } from '../../pretrain/index.js';
+import { reconstructionSection } from '../../pretrain/node/report.js';
+import { runDirName } from '../../runs/layout.js';
+import { RunDirectory } from '../../runs/node/directory.js';
+import { writeFileAtomic } from '../../runs/node/files.js';
+import { claimFolder } from '../../runs/node/folder.js';
+import { openRun } from '../../runs/node/writer.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { datasetName, dataDirOption, existingPath, integerIn, numberIn } from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';

@@ -1,6 +1,6 @@
 /* global module */
 // The import rules of src/ (`npm run check:imports`, run by CI): no import cycles, and every arrow
-// points down the layer table below (docs: DESIGN.md "Layers of the code"). A module may import its
+// points down the layer table below (the design's "Layers of the code"). A module may import its
 // own top-level folder and any folder of a lower row; a folder on the same row is not below it.
 // Type-only imports count for the layers (an upward type is an upward arrow) but not for cycles
 // (they vanish at run time and cannot make an initialisation order matter).

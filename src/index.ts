@@ -2,9 +2,10 @@
 // what a Keras user types (layers, models, optimizers, losses, fit's types, callbacks, tensors, the
 // zoo); the rest is grouped in namespaces: data, nn, optim, losses, finetune, pretrain, io,
 // evaluation (`import { data } from 'mnist-lab'; data.validationSplit(...)`). Each namespace is its
-// folder's index.ts. Examples import only from this file; the CLI, the server and tests import the
-// modules they need directly. etc/mnist-lab.api.md is the reviewed report of this surface
-// (`npm run check:api` in CI, `npm run api:update` to accept a change).
+// folder's index.ts (data's is data/node/index.ts: it names the file loaders). Examples import only
+// from this file; the CLI, the server and tests import the modules they need directly.
+// etc/mnist-lab.api.md is the reviewed report of this surface (`npm run check:api` in CI,
+// `npm run api:update` to accept a change).
 
 export { VERSION } from './version.js';
 
@@ -106,7 +107,7 @@ export { preprocessDigit } from './predict/preprocess.js';
 export { decodeImage } from './predict/node/decode.js';
 
 // ---- namespaces ----
-import * as data from './data/index.js';
+import * as data from './data/node/index.js';
 import * as nn from './nn/index.js';
 import * as optim from './optim/index.js';
 import * as losses from './losses/index.js';

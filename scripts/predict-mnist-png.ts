@@ -5,7 +5,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeImage, encodePng, loadMnist, loadModel, predictDigits, preprocessRgba } from '../src/index.js';
+import { decodeImage, loadMnist, loadModel, predictDigits } from '../src/index.js';
+import { encodePng } from '../src/data/node/png.js';
+import { preprocessRgba } from '../src/predict/preprocess.js';
 
 const [runDir, countArg] = process.argv.slice(2);
 if (!runDir) throw new Error('usage: npx tsx scripts/predict-mnist-png.ts <runDir> [count]');

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 
 import { getRecipe, selectBackend as selectMnistLabBackend } from '../../src/index.js';
-import type { Model, Optimizer } from '../../src/index.js';
+import type { Model, optim } from '../../src/index.js';
 
 export type RecipeName = 'mlp' | 'cnn' | 'fast' | 'vit';
 
@@ -25,7 +25,7 @@ export function parseRecipe(name: string): RecipeName {
 /** A recipe's model (carrying its input normalisation), optimizer and batch size, from the model zoo. */
 export interface RecipeSetup {
   readonly model: Model;
-  readonly optimizer: Optimizer;
+  readonly optimizer: optim.Optimizer;
   readonly batchSize: number;
   /** Label smoothing of the recipe's loss. */
   readonly labelSmoothing: number | undefined;

@@ -12,8 +12,7 @@ import { parseArgs } from 'node:util';
 import {
   getRecipe,
   loadMnist,
-  maskedAutoencoder,
-  pretrain,
+  pretrain as selfSupervised,
   sparseCategoricalCrossentropy,
 } from '../../src/index.js';
 import type { TrainEvent } from '../../src/index.js';
@@ -77,7 +76,11 @@ const options = {
   signal: controller.signal,
 };
 if (values.objective === 'mae') {
-  await pretrain(maskedAutoencoder({ encoder: recipe.model() as never }), train.images, options);
+  await selfSupervised.pretrain(
+    selfSupervised.maskedAutoencoder({ encoder: recipe.model() as never }),
+    train.images,
+    options,
+  );
 } else {
   const model = recipe.model();
   model.compile({

@@ -6,41 +6,35 @@ import { DEFAULT_BACKENDS } from '#default-backends';
 import type { BackendCandidate, BackendCreateOptions } from './defaults/candidate.js';
 import type { Backend } from './kernels.js';
 
-type BackendFactory = () => Backend;
-
-/** Backends the program added by name (registerBackend); they take precedence over the defaults. */
-const factories = new Map<string, BackendFactory>();
+/** Backends created so far, by name: setBackend() and setBackendInstance() fill it. */
 const instances = new Map<string, Backend>();
 let active: Backend | null = null;
 /** Fallback hints already printed: each at most once per process. */
 const hintsShown = new Set<string>();
 
-export function registerBackend(name: string, factory: BackendFactory): void {
-  factories.set(name, factory);
-}
-
-/** The names setBackend() accepts: the registered ones, then this platform's default table. */
+/**
+ * The names setBackend() accepts: this platform's default table, then any other backend the program
+ * made active with setBackendInstance(). (One table: a backend of the program's own is created by
+ * the program and handed over, never registered by name.)
+ */
 export function registeredBackends(): string[] {
-  return [...new Set([...factories.keys(), ...DEFAULT_BACKENDS.map((candidate) => candidate.name)])];
+  return [...new Set([...DEFAULT_BACKENDS.map((candidate) => candidate.name), ...instances.keys()])];
 }
 
 /** Makes `name` the active backend, creating it on first use. */
 export function setBackend(name: string): Backend {
   let backend = instances.get(name);
   if (!backend) {
-    const factory = factories.get(name);
-    if (factory) backend = factory();
-    else {
-      const candidate = DEFAULT_BACKENDS.find((row) => row.name === name);
-      if (!candidate) {
-        throw new Error(
-          `backend '${name}' is not registered (registered: ${registeredBackends().join(', ')})`,
-        );
-      }
-      const reason = candidate.unavailable();
-      if (reason !== null) throw new Error(`the ${name} backend is not available: ${reason}`);
-      backend = candidate.create();
+    const candidate = DEFAULT_BACKENDS.find((row) => row.name === name);
+    if (!candidate) {
+      throw new Error(
+        `backend '${name}' is not known (known: ${registeredBackends().join(', ')}; ` +
+          'a backend of your own: setBackendInstance(backend))',
+      );
     }
+    const reason = candidate.unavailable();
+    if (reason !== null) throw new Error(`the ${name} backend is not available: ${reason}`);
+    backend = candidate.create();
     instances.set(name, backend);
   }
   active = backend;

@@ -1,7 +1,8 @@
 // Commands that train under mpirun/srun (train, finetune, pretrain): join the job, run the command
 // on every process, finalize MPI after a success. A failure on any process is one line naming the process;
 // it exits without MPI_Finalize, so the launcher stops the other processes within seconds.
-import { ProcessGroupError, joinProcessGroup, type DataParallelTiming, type ProcessGroup } from '../index.js';
+import type { DataParallelTiming } from '../distributed/data-parallel.js';
+import { joinProcessGroup, type ProcessGroup, ProcessGroupError } from '../distributed/launch.js';
 
 /** How long processes other than 0 wait before exiting when the job is refused. */
 const QUIET_EXIT_DELAY_MS = 10_000;

@@ -1,7 +1,8 @@
 // How the CLI reports failures: one line on stderr (a stack trace only with --debug) and an exit
 // code that tells a script what happened. The codes are listed in `mnist-lab --help`.
 import { CommanderError, type Command } from 'commander';
-import { RunFolderError, TrainingDivergedError } from '../index.js';
+import { TrainingDivergedError } from '../index.js';
+import { RunFolderError } from '../runs/node/folder.js';
 
 /** Exit codes of every command. */
 export const EXIT_CODES = {

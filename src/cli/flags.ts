@@ -2,7 +2,8 @@
 // flag, the expected range and what was found.
 import { existsSync, statSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
-import { DATASETS, findDataset, launchedAs } from '../index.js';
+import { DATASETS, findDataset } from '../data/registry.js';
+import { launchedAs } from '../distributed/launch.js';
 
 /** A whole number in [min, max]. */
 export function integerIn(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {

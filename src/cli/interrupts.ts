@@ -2,7 +2,7 @@
 // checkpoints at the next batch and returns) is told the first signal; otherwise, or at the second
 // signal, every run lock this process holds is released and the process ends with the code the
 // signal would give (130 for SIGINT, 143 for SIGTERM). Installed per command, removed when it ends.
-import { releaseHeldLocksSync } from '../index.js';
+import { releaseHeldLocksSync } from '../runs/node/lock.js';
 
 const SIGNAL_EXIT_CODES: Readonly<Record<'SIGINT' | 'SIGTERM', number>> = { SIGINT: 130, SIGTERM: 143 };
 

@@ -1,6 +1,6 @@
 // How CLI commands print. With --json a command writes exactly one JSON object to stdout and
 // nothing else; progress and information always go to stderr so stdout stays parseable.
-import type { DataEvent } from '../index.js';
+import type { DataEvent } from '../data/dataset.js';
 
 /** The single JSON result of a command, on one line. */
 export function printJson(value: unknown): void {

@@ -7,7 +7,7 @@ import type { ImageSet } from '../data/dataset.js';
 import { subsetByShots } from '../data/split.js';
 import { sparseCategoricalCrossentropy } from '../losses/index.js';
 import { adam } from '../optim/index.js';
-import { layerFromConfig } from '../nn/layer.js';
+import { layerFromConfig } from '../nn/index.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import { Model } from '../train/model.js';
 import { openRun } from '../runs/node/writer.js';

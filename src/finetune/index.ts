@@ -1,14 +1,7 @@
 // Fine-tuning: trainable flags, new heads, discriminative learning rates, LoRA adapters, and the
-// transfer tasks, all driving the same Trainer (model.fit). The public names of src/finetune.
-export {
-  freeze,
-  freezeAllBut,
-  freezeUntil,
-  globToRegExp,
-  layersUntil,
-  selectLayers,
-  unfreeze,
-} from './select.js';
+// transfer tasks, all driving the same Trainer (model.fit). The public names of src/finetune (the
+// `finetune` namespace of the package).
+export { freeze, freezeAllBut, freezeUntil, layersUntil, selectLayers, unfreeze } from './select.js';
 export { classifierIndex, headClasses, replaceHead } from './head.js';
 export type { NewHeadOptions } from './head.js';
 export { applyLrMultipliers, lrMultipliersFor, parseLrGroups, spreadLrGroups } from './lr.js';
@@ -26,7 +19,7 @@ export {
   unmergeAdapters,
 } from './lora.js';
 export type { ApplyLoraOptions, LoraOptions, LoraWrapper } from './lora.js';
-export { formatTable, layerRows, layerTable, parameterCounts, trainableReport } from './report.js';
+export { layerRows, layerTable, parameterCounts, trainableReport } from './report.js';
 export type { LayerRow, ParameterCounts } from './report.js';
 export {
   FINE_TUNE_DEFAULTS,
@@ -36,7 +29,7 @@ export {
   prepareFineTune,
 } from './recipe.js';
 export type { FineTuneMethod, FineTuneOptions, FineTuneResult, FineTuneSchedule } from './recipe.js';
-export { baseHash, loadBase, resolveBaseFile, sha256Hex } from './base.js';
+export { loadBase } from './base.js';
 export type { BaseRecipe, PretrainedBase } from './base.js';
 export {
   ADAPTER_CONFIG_FILE,
@@ -71,6 +64,4 @@ export {
 export type { CompareMethod, CompareOptions, CompareRow } from './compare.js';
 export { fewShotReportHtml, learningCurveSvg } from './chart.js';
 export { TRANSFER_CNN, architecture, transferCnn } from './architectures.js';
-export { FEATURE_CACHE_MAX_BYTES, cacheablePrefix, fitWithFeatureCache } from './feature-cache.js';
-export type { FeatureCacheOptions } from './feature-cache.js';
 export type { Architecture } from './architectures.js';

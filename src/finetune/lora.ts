@@ -12,7 +12,8 @@
 // Pure and browser-safe; the wrapper classes are registered so models holding them save and load.
 import type { Shape } from '../backend/kernels.js';
 import { getActivation } from '../nn/activations.js';
-import { Layer, foldPaths, layerFromConfig, noteLayerChange, registerLayer } from '../nn/layer.js';
+import { layerFromConfig } from '../nn/index.js';
+import { Layer, foldPaths, noteLayerChange, registerLayer } from '../nn/layer.js';
 import type { CallContext, LayerConfig } from '../nn/layer.js';
 import { Conv2D } from '../nn/layers/conv2d.js';
 import { Dense } from '../nn/layers/dense.js';

@@ -1,8 +1,75 @@
-// Layers, initialisers and activations: the public names of src/nn. Importing this module
-// registers every built-in layer class for layerFromConfig().
+// Layers, initialisers and activations: the public names of src/nn (the `nn` namespace of the
+// package), and BUILTIN_LAYERS, the one table of the built-in layer classes layerFromConfig() reads.
+import type { Layer, LayerConfig, LayerFactory } from './layer.js';
+import { registeredLayerFactory, registeredLayerNames } from './layer.js';
+import { activationFromConfig } from './layers/activation.js';
+import { addFromConfig } from './layers/add.js';
+import { averagePooling2DFromConfig } from './layers/average-pooling2d.js';
+import { batchNormalizationFromConfig } from './layers/batch-normalization.js';
+import { conv2DFromConfig } from './layers/conv2d.js';
+import { denseFromConfig } from './layers/dense.js';
+import { dropoutFromConfig } from './layers/dropout.js';
+import { embeddingFromConfig } from './layers/embedding.js';
+import { flattenFromConfig } from './layers/flatten.js';
+import { globalAveragePooling2DFromConfig } from './layers/global-average-pooling2d.js';
+import { layerNormalizationFromConfig } from './layers/layer-normalization.js';
+import { maxPooling2DFromConfig } from './layers/max-pooling2d.js';
+import { multiHeadAttentionFromConfig } from './layers/multi-head-attention.js';
+import { normalizationFromConfig } from './layers/normalization.js';
+import { patchEmbeddingFromConfig } from './layers/patch-embedding.js';
+import { rescalingFromConfig } from './layers/rescaling.js';
+import { reshapeFromConfig } from './layers/reshape.js';
+import { transformerBlockFromConfig } from './layers/transformer-block.js';
 
-export { Layer, layerFromConfig, registerLayer, registeredLayerClasses, resetLayerNames } from './layer.js';
-export type { BuildShape, CallContext, Initializer, LayerArgs, LayerConfig, Weight } from './layer.js';
+export { Layer, registerLayer, resetLayerNames } from './layer.js';
+export type {
+  BuildShape,
+  CallContext,
+  Initializer,
+  LayerArgs,
+  LayerConfig,
+  LayerFactory,
+  Weight,
+} from './layer.js';
+
+/** The built-in layer classes by class name (getConfig()'s className): how a saved model is rebuilt. */
+export const BUILTIN_LAYERS: ReadonlyMap<string, LayerFactory> = new Map([
+  ['Activation', activationFromConfig],
+  ['Add', addFromConfig],
+  ['AveragePooling2D', averagePooling2DFromConfig],
+  ['BatchNormalization', batchNormalizationFromConfig],
+  ['Conv2D', conv2DFromConfig],
+  ['Dense', denseFromConfig],
+  ['Dropout', dropoutFromConfig],
+  ['Embedding', embeddingFromConfig],
+  ['Flatten', flattenFromConfig],
+  ['GlobalAveragePooling2D', globalAveragePooling2DFromConfig],
+  ['LayerNormalization', layerNormalizationFromConfig],
+  ['MaxPooling2D', maxPooling2DFromConfig],
+  ['MultiHeadAttention', multiHeadAttentionFromConfig],
+  ['Normalization', normalizationFromConfig],
+  ['PatchEmbedding', patchEmbeddingFromConfig],
+  ['Rescaling', rescalingFromConfig],
+  ['Reshape', reshapeFromConfig],
+  ['TransformerBlock', transformerBlockFromConfig],
+]);
+
+/** A layer from its {className, config}: a class given to registerLayer(), else a built-in one. */
+export function layerFromConfig(description: LayerConfig): Layer {
+  const factory = registeredLayerFactory(description.className) ?? BUILTIN_LAYERS.get(description.className);
+  if (!factory) {
+    throw new Error(
+      `unknown layer class '${description.className}' (known: ${registeredLayerClasses().join(', ')}; ` +
+        'a class of your own needs registerLayer(className, factory) before loading)',
+    );
+  }
+  return factory(description.config);
+}
+
+/** Every class name layerFromConfig() knows: the built-in ones and the registered ones, sorted. */
+export function registeredLayerClasses(): string[] {
+  return [...new Set([...BUILTIN_LAYERS.keys(), ...registeredLayerNames()])].sort();
+}
 
 export {
   computeFans,

@@ -358,27 +358,27 @@ function batchFirst(shape: BuildShape, layer: Layer): Shape {
   return shape.map((d) => d ?? 1);
 }
 
-// ---- registry: class name -> factory from config (loading models, importing formats) ----
+// ---- custom layer classes: class name -> factory from config (loading models, importing formats) ----
+// The built-in classes are a table, BUILTIN_LAYERS in src/nn/index.ts, where layerFromConfig looks
+// them up; registerLayer adds a class defined elsewhere (a program's own, or one above src/nn).
 
-type LayerFactory = (config: Record<string, unknown>) => Layer;
-const layerFactories = new Map<string, LayerFactory>();
+/** Rebuilds a layer from its getConfig() object. */
+export type LayerFactory = (config: Record<string, unknown>) => Layer;
+const registeredFactories = new Map<string, LayerFactory>();
 
+/** Makes layerFromConfig() (loading a model) know `className`; it takes precedence over a built-in. */
 export function registerLayer(className: string, factory: LayerFactory): void {
-  layerFactories.set(className, factory);
+  registeredFactories.set(className, factory);
 }
 
-export function layerFromConfig(description: LayerConfig): Layer {
-  const factory = layerFactories.get(description.className);
-  if (!factory) {
-    throw new Error(
-      `unknown layer class '${description.className}' (known: ${[...layerFactories.keys()].sort().join(', ')})`,
-    );
-  }
-  return factory(description.config);
+/** The factory registerLayer() gave `className`, if any. */
+export function registeredLayerFactory(className: string): LayerFactory | undefined {
+  return registeredFactories.get(className);
 }
 
-export function registeredLayerClasses(): string[] {
-  return [...layerFactories.keys()].sort();
+/** The class names given to registerLayer(). */
+export function registeredLayerNames(): string[] {
+  return [...registeredFactories.keys()];
 }
 
 /**

@@ -20,7 +20,8 @@
 import type { Shape } from '../backend/kernels.js';
 import { getInitializer } from '../nn/initializers.js';
 import type { CallContext, LayerArgs } from '../nn/layer.js';
-import { layerFromConfig, registerLayer } from '../nn/layer.js';
+import { layerFromConfig } from '../nn/index.js';
+import { registerLayer } from '../nn/layer.js';
 import { baseArgs, pick } from '../nn/layers/common.js';
 import {
   Dense,

@@ -2,7 +2,7 @@
 // becomes a VisionTransformer classifier with a fresh head. Weight names are the vit's own
 // ('block3/attention/query/kernel'), so the classifier is a vit like one `mnist-lab train --model
 // vit` writes: evaluate, predict, serve and further fine-tuning read it as any run. Browser-safe.
-import { layerFromConfig } from '../nn/layer.js';
+import { layerFromConfig } from '../nn/index.js';
 import { namedWeights } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
 import { Random } from '../util/random.js';

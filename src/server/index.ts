@@ -18,15 +18,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import {
-  METRICS_FILE,
-  REPORT_FILE,
-  REPORT_PNG_DIR,
-  VERSION,
-  exportOnnx,
-  getBackend,
-  selectBackend,
-} from '../index.js';
+import { VERSION, getBackend, selectBackend } from '../index.js';
+import { exportOnnx } from '../io/onnx.js';
+import { METRICS_FILE, REPORT_FILE, REPORT_PNG_DIR } from '../runs/layout.js';
 import {
   accessGuard,
   isLoopbackHost,

@@ -3,16 +3,11 @@
 // one definition: the latest checkpoint's, else an imported run's own model.safetensors). Models are
 // loaded once per run and reloaded when that model changes. Without ?run=, the newest run whose model
 // loads answers: a broken newer run is skipped (and named in the server's log), never a 500.
-import {
-  decodeImage,
-  modelFromFiles,
-  predictDigits,
-  preprocessRgba,
-  recipeClassNames,
-  type Model,
-  type ClassProbability,
-  type RunDirectory,
-} from '../index.js';
+import { decodeImage, predictDigits, type Model, type ClassProbability } from '../index.js';
+import { recipeClassNames } from '../predict/node/run-recipe.js';
+import { preprocessRgba } from '../predict/preprocess.js';
+import type { RunDirectory } from '../runs/node/directory.js';
+import { modelFromFiles } from '../train/run.js';
 import { HttpError, parseJsonBody } from './http.js';
 import type { RunCatalog } from './runs.js';
 

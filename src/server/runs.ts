@@ -14,6 +14,8 @@
 // Training accuracy is never shown there.
 import { readdir } from 'node:fs/promises';
 import { sep } from 'node:path';
+import { type EpochEndEvent, type TrainEvent } from '../index.js';
+import { recipeClassNames } from '../predict/node/run-recipe.js';
 import {
   CONFIG_FILE,
   EVALUATION_FILE,
@@ -21,12 +23,9 @@ import {
   METRICS_FILE,
   MODEL_FILE,
   REPORT_FILE,
-  RunDirectory,
-  recipeClassNames,
-  type EpochEndEvent,
-  type RunConfig,
-  type TrainEvent,
-} from '../index.js';
+} from '../runs/layout.js';
+import { RunDirectory } from '../runs/node/directory.js';
+import type { RunConfig } from '../runs/types.js';
 import { HttpError } from './http.js';
 import type { AccuracyKind, EpochRecord, RunDetail, RunStatus, RunSummary } from './api-types.js';
 

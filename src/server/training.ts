@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVE_LOG_FILE, ZOO_MODEL_NAMES, runDirName } from '../index.js';
+import { ZOO_MODEL_NAMES } from '../index.js';
+import { runDirName, SERVE_LOG_FILE } from '../runs/layout.js';
 import { HttpError } from './http.js';
 import { CLI_ENTRY } from './paths.js';
 import type { SupervisedRun } from './runs.js';

@@ -9,9 +9,8 @@ import type { Shape } from '../backend/kernels.js';
 import { getBackend } from '../backend/registry.js';
 import type { SafetensorsFile, SafetensorsTensor } from '../formats/safetensors.js';
 import { decodeSafetensors, encodeSafetensors, tensorValues } from '../formats/safetensors.js';
-import '../nn/index.js'; // registers every built-in layer class for layerFromConfig
+import { layerFromConfig } from '../nn/index.js';
 import type { Layer, LayerConfig } from '../nn/layer.js';
-import { layerFromConfig } from '../nn/layer.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { fromStorage } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';

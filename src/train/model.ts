@@ -4,7 +4,8 @@
 //   - Subclass Model and wire layers freely in call() (residual blocks): register each sublayer
 //     with this.track(layer) in the constructor so its weights are found and saved.
 import type { Shape } from '../backend/kernels.js';
-import { Layer, layerFromConfig, registerLayer } from '../nn/layer.js';
+import { layerFromConfig } from '../nn/index.js';
+import { Layer, registerLayer } from '../nn/layer.js';
 import { foldPaths } from '../nn/layer.js';
 import type { CallContext, LayerArgs, LayerConfig, SublayerChanges } from '../nn/layer.js';
 import type { RandomSource } from '../tensor/ops/creation.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createJsBackend } from '../../src/backend/js/index.js';
 import { createNativeBackend, nativeBackendAvailable } from '../../src/backend/native/index.js';
-import { registerBackend, setBackend } from '../../src/backend/registry.js';
+import { setBackend, setBackendInstance } from '../../src/backend/registry.js';
 import { gatherBatch } from '../../src/data/batch.js';
 import { DataLoader } from '../../src/data/loader.js';
 import { normalizedLevel, standardize, type InputNormalization } from '../../src/data/normalize.js';
@@ -20,9 +20,10 @@ import { sequential } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
 import { TINY_IDX } from './helpers.js';
 
-registerBackend('js', createJsBackend);
+setBackendInstance(createJsBackend());
 const native = nativeBackendAvailable();
-if (native.available) registerBackend('native', () => createNativeBackend());
+if (native.available) setBackendInstance(createNativeBackend());
+setBackend('js');
 const BACKENDS = native.available ? ['js', 'native'] : ['js'];
 
 async function tinyImages(): Promise<{ images: Uint8Array; labels: Uint8Array; count: number }> {

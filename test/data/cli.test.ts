@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { decodePng } from '../../src/index.js';
+import { decodePng } from '../../src/data/node/png.js';
 import { REPO_ROOT, tempDir } from './helpers.js';
 
 interface Run {

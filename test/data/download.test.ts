@@ -3,7 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataError, loadDataset, type DataEvent } from '../../src/index.js';
+import { loadDataset } from '../../src/index.js';
+import type { DataEvent } from '../../src/data/dataset.js';
+import { DataError } from '../../src/data/errors.js';
 import {
   filesUnder,
   startMirrorServer,

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { sha256Hex, type PinnedDatasetSpec } from '../../src/index.js';
+import { sha256Hex } from '../../src/data/node/files.js';
+import type { PinnedDatasetSpec } from '../../src/data/registry.js';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'data');
 export const TINY_IDX = join(FIXTURES, 'tiny-idx');

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { DataError, encodeIdx, parseIdx, readIdxFile, writeIdxFile, type IdxArray } from '../../src/index.js';
+import { DataError } from '../../src/data/errors.js';
+import { encodeIdx, type IdxArray, parseIdx } from '../../src/data/idx.js';
+import { readIdxFile, writeIdxFile } from '../../src/data/node/files.js';
 import { tempDir } from './helpers.js';
 
 const SAMPLES: IdxArray[] = [

@@ -1,19 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import {
-  batches,
-  DataLoader,
-  IDENTITY_WARP,
-  MNIST_MEAN,
-  MNIST_STD,
-  pixelStatistics,
-  readIdxFile,
-  standardize,
-  warpAffine,
-  type Batch,
-  type ImageSet,
-} from '../../src/index.js';
+import { type ImageSet } from '../../src/index.js';
+import { IDENTITY_WARP, warpAffine } from '../../src/data/augment.js';
+import { type Batch, batches, DataLoader } from '../../src/data/loader.js';
+import { readIdxFile } from '../../src/data/node/files.js';
+import { pixelStatistics, standardize } from '../../src/data/normalize.js';
+import { MNIST_MEAN, MNIST_STD } from '../../src/data/registry.js';
 import { TINY_IDX } from './helpers.js';
 
 async function tinyTrain(): Promise<ImageSet> {

@@ -1,7 +1,7 @@
 // encodePng and decodePng (pngjs, loaded on first use): a round trip and the size check.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePng, encodePng } from '../../src/index.js';
+import { decodePng, encodePng } from '../../src/data/node/png.js';
 
 describe('encodePng', () => {
   test('round-trips RGBA pixels through pngjs', () => {

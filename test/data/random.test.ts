@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Random } from '../../src/index.js';
+import { Random } from '../../src/util/random.js';
 
 describe('Random (xoshiro128**)', () => {
   test('matches the reference output function for state [1, 2, 3, 4]', () => {

@@ -2,15 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  classCounts,
-  DataError,
-  loadDataset,
-  loadMnist,
-  pixelStatistics,
-  readImageFolder,
-  type DataEvent,
-} from '../../src/index.js';
+import { loadDataset, loadMnist } from '../../src/index.js';
+import { classCounts, type DataEvent } from '../../src/data/dataset.js';
+import { DataError } from '../../src/data/errors.js';
+import { readImageFolder } from '../../src/data/node/image-folder.js';
+import { pixelStatistics } from '../../src/data/normalize.js';
 import { IMAGE_FOLDER, tempDir, TINY_FILE_NAMES, TINY_IDX, tinySpec } from './helpers.js';
 
 describe('sources', () => {
@@ -79,7 +75,7 @@ describe('sources', () => {
 
   test('an IDX directory with images of the wrong size or a labels/images mismatch is rejected', async () => {
     const dir = tempDir();
-    const { encodeIdx } = await import('../../src/index.js');
+    const { encodeIdx } = await import('../../src/data/idx.js');
     writeFileSync(
       join(dir, 'train-images-idx3-ubyte'),
       encodeIdx({ type: 'u8', shape: [2, 32, 32], data: new Uint8Array(2048) }),

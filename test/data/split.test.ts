@@ -1,14 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  classCounts,
-  DataError,
-  Random,
-  subsetByClasses,
-  subsetByShots,
-  validationSplit,
-  type ImageSet,
-} from '../../src/index.js';
+import { type ImageSet } from '../../src/index.js';
+import { classCounts } from '../../src/data/dataset.js';
+import { DataError } from '../../src/data/errors.js';
+import { subsetByClasses, subsetByShots, validationSplit } from '../../src/data/split.js';
+import { Random } from '../../src/util/random.js';
 
 /** An unbalanced set: class k has 50 + 37k examples; pixel 0 of each image stores its index mod 256. */
 function unbalancedSet(): ImageSet {

@@ -4,7 +4,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataError, loadDataset } from '../../src/index.js';
+import { loadDataset } from '../../src/index.js';
+import { DataError } from '../../src/data/errors.js';
 import { tempDir, TINY_FILE_NAMES, tinyBytes, tinySpec } from './helpers.js';
 
 const FIXED_TIME = new Date('2025-01-01T00:00:00Z');

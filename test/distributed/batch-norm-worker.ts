@@ -3,17 +3,17 @@
 // Usage: [mpirun -np 2] node --import tsx batch-norm-worker.ts OUT sync|local
 import { writeFileSync } from 'node:fs';
 import {
-  CollectiveDataParallel,
   adam,
   batchNormalization,
   conv2d,
   dense,
   flatten,
-  joinProcessGroup,
   sequential,
   selectBackend,
   sparseCategoricalCrossentropy,
 } from '../../src/index.js';
+import { CollectiveDataParallel } from '../../src/distributed/data-parallel.js';
+import { joinProcessGroup } from '../../src/distributed/launch.js';
 import { syntheticData } from '../train/setup.js';
 
 const [out, mode] = process.argv.slice(2);

@@ -1,7 +1,8 @@
 // Without mpirun: how a process learns it is one of several, and how a global batch is shared.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { launchedAs, shareOf } from '../../src/index.js';
+import { shareOf } from '../../src/distributed/data-parallel.js';
+import { launchedAs } from '../../src/distributed/launch.js';
 
 describe('data-parallel launch and shares', () => {
   it('reads rank and size from mpirun, srun or PMI; one process (or none said) is not a job', () => {

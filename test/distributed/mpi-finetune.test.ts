@@ -20,7 +20,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { addonPath } from '../../src/backend/native/binding.js';
-import { dense, encodeModel, flatten, sequential } from '../../src/index.js';
+import { dense, flatten, sequential } from '../../src/index.js';
+import { encodeModel } from '../../src/train/checkpoint.js';
 import {
   largestRelativeDifference,
   lastStep,

@@ -1,9 +1,8 @@
 // Shared test setup for engine tests: the js backend active, and a tiny seeded random source.
-import { registerBackend, setBackend } from '../../src/backend/registry.js';
+import { setBackendInstance } from '../../src/backend/registry.js';
 import { createJsBackend } from '../../src/backend/js/index.js';
 
-registerBackend('js', createJsBackend);
-setBackend('js');
+setBackendInstance(createJsBackend());
 
 /** mulberry32: a small seeded generator, enough for test inputs. */
 export function seeded(seed: number): { nextFloat(): number } {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createJsBackend } from '../../src/backend/js/index.js';
-import { registerBackend, setBackend } from '../../src/backend/registry.js';
+import { setBackendInstance } from '../../src/backend/registry.js';
 import { attentionMaps } from '../../src/eval/attention.js';
 import { writeRunReport } from '../../src/eval/node/run-report.js';
 import { tensor } from '../../src/tensor/ops/creation.js';
@@ -14,8 +14,7 @@ import type { Tensor } from '../../src/tensor/tensor.js';
 import { Random } from '../../src/util/random.js';
 import { VisionTransformer } from '../../src/zoo/vit.js';
 
-registerBackend('js', createJsBackend);
-setBackend('js');
+setBackendInstance(createJsBackend());
 
 describe('attention maps', () => {
   it('per head: the class row of the last block; rollout: 0.5 A + 0.5 I multiplied over the blocks', () => {

@@ -2,7 +2,8 @@
 // last full batch, overlapping the one before), and each example is still counted exactly once.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateClassifier, tensor, type Model } from '../../src/index.js';
+import { tensor, type Model } from '../../src/index.js';
+import { evaluateClassifier } from '../../src/eval/evaluate.js';
 
 const K = 3;
 

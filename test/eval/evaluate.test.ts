@@ -4,7 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loadMnist, loadModel, tidy, writeRunReport } from '../../src/index.js';
+import { loadMnist, loadModel, tidy } from '../../src/index.js';
+import { writeRunReport } from '../../src/eval/node/run-report.js';
 import { REPO_ROOT, runCli, trainSmallRun } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -3,17 +3,17 @@
 // log_loss, top_k_accuracy_score): the numbers are copied from the docs, not the code.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EvaluationAccumulator } from '../../src/eval/accumulator.js';
+import { formatClassificationReport } from '../../src/eval/format.js';
 import {
-  EvaluationAccumulator,
   accuracyScore,
   classificationReport,
   confusionMatrix,
-  formatClassificationReport,
   logLoss,
   mostConfusedPairs,
   normalizeConfusion,
   topKAccuracy,
-} from '../../src/index.js';
+} from '../../src/eval/metrics.js';
 
 const close = (actual: number, expected: number, digits = 2): void =>
   assert.equal(actual.toFixed(digits), expected.toFixed(digits), `${actual} ~ ${expected}`);

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJsBackend } from '../../src/backend/js/index.js';
-import { registerBackend, setBackend } from '../../src/backend/registry.js';
+import { setBackendInstance } from '../../src/backend/registry.js';
 import type { PretrainedBase } from '../../src/finetune/base.js';
 import type { TaskData, TaskDefaults } from '../../src/finetune/tasks.js';
 import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
@@ -14,8 +14,7 @@ import { sequential } from '../../src/train/model.js';
 import type { Sequential } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
 
-registerBackend('js', createJsBackend);
-setBackend('js');
+setBackendInstance(createJsBackend());
 
 export const INPUT_SHAPE = [6, 6, 1] as const;
 export const PIXELS = 36;

@@ -7,15 +7,19 @@ import { describe, it } from 'node:test';
 import type { Backend } from '../../src/backend/kernels.js';
 import { createJsBackend } from '../../src/backend/js/index.js';
 import { createNativeBackend, nativeBackendAvailable } from '../../src/backend/native/index.js';
-import { registerBackend, setBackend } from '../../src/backend/registry.js';
+import { setBackendInstance } from '../../src/backend/registry.js';
 import { cnnStep, mlpStep, type Result } from '../engine/model-steps.js';
 
 const availability = nativeBackendAvailable();
 const skip = availability.available ? false : `native addon unavailable: ${availability.reason}`;
 
+/** Backends made so far by name: each is created once, as the registry would. */
+const made = new Map<string, Backend>();
+
 function on(name: string, factory: () => Backend, step: () => Result): Result {
-  registerBackend(name, factory);
-  setBackend(name);
+  const backend = made.get(name) ?? factory();
+  made.set(name, backend);
+  setBackendInstance(backend);
   return step();
 }
 

@@ -1,13 +1,12 @@
 // Shared by the nn, losses and optim tests: the js backend active, a seeded random source, a
 // closeness assertion, and a way to run layers in order without a Model.
 import assert from 'node:assert/strict';
-import { registerBackend, setBackend } from '../../src/backend/registry.js';
+import { setBackendInstance } from '../../src/backend/registry.js';
 import { createJsBackend } from '../../src/backend/js/index.js';
 import type { CallContext, Layer } from '../../src/nn/layer.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 
-registerBackend('js', createJsBackend);
-setBackend('js');
+setBackendInstance(createJsBackend());
 
 /** mulberry32: a small seeded generator, enough for test inputs and initialisation. */
 export function seeded(seed: number): { nextFloat(): number } {

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import jpeg from 'jpeg-js';
-import { encodePng, loadMnist } from '../../src/index.js';
+import { loadMnist } from '../../src/index.js';
+import { encodePng } from '../../src/data/node/png.js';
 import { runCli, trainSmallRun } from '../eval/helpers.js';
 import { withExifOrientation } from './exif-helpers.js';
 

@@ -3,15 +3,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import jpeg from 'jpeg-js';
-import {
-  NoDigitError,
-  decodeImage,
-  encodePng,
-  loadMnist,
-  preprocessDigit,
-  preprocessRgba,
-  toGrayscale,
-} from '../../src/index.js';
+import { decodeImage, loadMnist, preprocessDigit } from '../../src/index.js';
+import { encodePng } from '../../src/data/node/png.js';
+import { NoDigitError, preprocessRgba, toGrayscale } from '../../src/predict/preprocess.js';
 
 /** Bounding box and centre of mass of the non-zero pixels of a (28, 28) image. */
 function geometry(image: Uint8Array) {

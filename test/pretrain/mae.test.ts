@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createJsBackend } from '../../src/backend/js/index.js';
-import { registerBackend, setBackend } from '../../src/backend/registry.js';
+import { setBackendInstance } from '../../src/backend/registry.js';
 import { loadBase } from '../../src/finetune/base.js';
 import { headClasses, replaceHead } from '../../src/finetune/head.js';
 import { dense, flatten } from '../../src/nn/index.js';
@@ -29,8 +29,7 @@ import { sequential } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
 import { VisionTransformer } from '../../src/zoo/vit.js';
 
-registerBackend('js', createJsBackend);
-setBackend('js');
+setBackendInstance(createJsBackend());
 
 /** A small vit (patches of 7: 16 patches) and its masked autoencoder. */
 function tinyMae(options: { maskRatio?: number; normPixLoss?: boolean } = {}): MaskedAutoencoder {

@@ -6,19 +6,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import jpeg from 'jpeg-js';
-import {
-  DataError,
-  SafetensorsError,
-  dense,
-  encodeIdx,
-  encodePng,
-  exportTfjs,
-  flatten,
-  decodeImage,
-  importTfjs,
-  parseIdx,
-  sequential,
-} from '../../src/index.js'; // registers the js backend (importTfjs builds the model)
+import { dense, flatten, decodeImage, sequential } from '../../src/index.js';
+import { DataError } from '../../src/data/errors.js';
+import { encodeIdx, parseIdx } from '../../src/data/idx.js';
+import { encodePng } from '../../src/data/node/png.js';
+import { SafetensorsError } from '../../src/formats/safetensors.js';
+import { exportTfjs, importTfjs } from '../../src/io/tfjs.js'; // registers the js backend (importTfjs builds the model)
 import { jpegOrientation } from '../../src/predict/exif.js';
 import { withExifOrientation } from '../predict/exif-helpers.js';
 import { countCases, fuzzRuns } from './fuzz-runs.js';

@@ -2,17 +2,8 @@
 // both shapes (what it expected or could fit, and what it was given), never deep inside a kernel.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  Random,
-  add,
-  conv2d,
-  dense,
-  flatten,
-  maxPooling2d,
-  ops,
-  sequential,
-  tensor,
-} from '../../src/index.js';
+import { add, conv2d, dense, flatten, maxPooling2d, ops, sequential, tensor } from '../../src/index.js';
+import { Random } from '../../src/util/random.js';
 
 const inference = { training: false, random: new Random(0) };
 

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Random, getRecipe, predictDigits, selectBackend, tidy } from '../../src/index.js';
+import { getRecipe, predictDigits, selectBackend, tidy } from '../../src/index.js';
+import { Random } from '../../src/util/random.js';
 
 const PREDICTIONS = 10_000;
 const WARMUP = 2000; // first calls fill caches (kernels, primitives, allocator pools): measured after them

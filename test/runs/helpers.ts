@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJsBackend } from '../../src/backend/js/index.js';
-import { registerBackend, setBackend } from '../../src/backend/registry.js';
+import { setBackendInstance } from '../../src/backend/registry.js';
 import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
 import { dense, flatten } from '../../src/nn/index.js';
 import { adam } from '../../src/optim/index.js';
@@ -16,8 +16,7 @@ import { encodeModel } from '../../src/train/checkpoint.js';
 import { sequential, type Model } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
 
-registerBackend('js', createJsBackend);
-setBackend('js');
+setBackendInstance(createJsBackend());
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 export const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
-import { encodePng, loadMnist } from '../../src/index.js';
+import { loadMnist } from '../../src/index.js';
+import { encodePng } from '../../src/data/node/png.js';
 
 export const REPO_ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 export const CLI = join(REPO_ROOT, 'src', 'cli', 'main.ts');

@@ -11,7 +11,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import autocannon from 'autocannon';
 import fc from 'fast-check';
-import { RunDirectory } from '../../src/index.js';
+import { RunDirectory } from '../../src/runs/node/directory.js';
 import { startServer, type RunningServer } from '../../src/server/index.js';
 import { ModelCache, pixelsFromJson, pixelsFromPicture, predictImage } from '../../src/server/predict.js';
 import { call, rawCall, sendable, testDigits, trainedRuns, type Digit, type RunsFixture } from './helpers.js';

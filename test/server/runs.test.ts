@@ -15,7 +15,8 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
-import { RunDirectory, type EvaluationRecord } from '../../src/index.js';
+import { RunDirectory } from '../../src/runs/node/directory.js';
+import type { EvaluationRecord } from '../../src/runs/types.js';
 import { startServer, type RunDetail, type RunSummary, type RunningServer } from '../../src/server/index.js';
 import { RunCatalog } from '../../src/server/runs.js';
 import { deadPid, liveProcess, randomDigits, scratch, tinyModelFile, tinyRun } from '../runs/helpers.js';

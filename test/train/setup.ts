@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJsBackend } from '../../src/backend/js/index.js';
-import { registerBackend, setBackend } from '../../src/backend/registry.js';
+import { setBackendInstance } from '../../src/backend/registry.js';
 import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
 import { dense, dropout, flatten } from '../../src/nn/index.js';
 import { adam } from '../../src/optim/index.js';
@@ -14,8 +14,7 @@ import { openRun } from '../../src/runs/node/writer.js';
 import type { RunStore } from '../../src/runs/types.js';
 import { Random } from '../../src/util/random.js';
 
-registerBackend('js', createJsBackend);
-setBackend('js');
+setBackendInstance(createJsBackend());
 
 /** fit() options writing a new run into `dir` (a locked run directory). */
 export async function newRun(dir: string): Promise<{ run: RunStore }> {

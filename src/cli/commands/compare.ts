@@ -3,20 +3,17 @@
 // overlaid curves) and <out>/compare.json (the same as data). A thin client of trainingGrid().
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ZOO_MODEL_NAMES, getRecipe, loadDataset, selectBackend } from '../../index.js';
 import {
-  CLASSIFIER_LOSS_NAMES,
   TRAINING_GRID_DEFAULTS,
-  ZOO_MODEL_NAMES,
-  claimFolder,
-  getRecipe,
-  loadDataset,
-  runDirName,
-  selectBackend,
   trainingGrid,
   trainingGridHtml,
   trainingGridTable,
-  writeFileAtomic,
-} from '../../index.js';
+} from '../../eval/training-grid.js';
+import { CLASSIFIER_LOSS_NAMES } from '../../losses/index.js';
+import { runDirName } from '../../runs/layout.js';
+import { writeFileAtomic } from '../../runs/node/files.js';
+import { claimFolder } from '../../runs/node/folder.js';
 import { datasetName, dataDirOption, integerIn, numberIn } from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';

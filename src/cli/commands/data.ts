@@ -3,16 +3,12 @@
 
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import {
-  classCounts,
-  DATASETS,
-  datasetAvailability,
-  encodePng,
-  loadDataset,
-  parseIndexList,
-  renderGrid,
-  type LoadOptions,
-} from '../../index.js';
+import { loadDataset, type LoadOptions } from '../../index.js';
+import { classCounts } from '../../data/dataset.js';
+import { parseIndexList, renderGrid } from '../../data/grid.js';
+import { datasetAvailability } from '../../data/node/load.js';
+import { encodePng } from '../../data/node/png.js';
+import { DATASETS } from '../../data/registry.js';
 import { datasetName, existingPath, integerIn } from '../flags.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 

@@ -2,24 +2,15 @@
 // classification report, the confusion matrix, the most-confused pairs and calibration, and
 // <runDir>/report.html (with --png, the charts as PNG too). A thin client of the public API.
 import { Command, Option } from 'commander';
-import {
-  RunLockedError,
-  acquireRunLock,
-  checkPrecision,
-  evaluateClassifier,
-  formatClassificationReport,
-  formatConfusionMatrix,
-  formatMostConfused,
-  inspectFolder,
-  loadDataset,
-  loadModel,
-  readRunRecipe,
-  subsetClassNames,
-  selectBackend,
-  writeRunReport,
-  type Model,
-  type RunLock,
-} from '../../index.js';
+import { loadDataset, loadModel, selectBackend, type Model } from '../../index.js';
+import { subsetClassNames } from '../../data/split.js';
+import { evaluateClassifier } from '../../eval/evaluate.js';
+import { formatClassificationReport, formatConfusionMatrix, formatMostConfused } from '../../eval/format.js';
+import { writeRunReport } from '../../eval/node/run-report.js';
+import { readRunRecipe } from '../../predict/node/run-recipe.js';
+import { inspectFolder } from '../../runs/node/folder.js';
+import { acquireRunLock, type RunLock, RunLockedError } from '../../runs/node/lock.js';
+import { checkPrecision } from '../../tensor/precision.js';
 import { datasetName, dataDirOption, existingPath } from '../flags.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { backendOptions, executionOf, executionOptions, selectClasses } from './train.js';

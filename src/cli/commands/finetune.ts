@@ -2,40 +2,40 @@
 // fine-tuning API. Flags are validated here with one-line errors; src/finetune does the work.
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { selectBackend } from '../../index.js';
+import { loadAdapter } from '../../finetune/adapter.js';
+import { loadBase } from '../../finetune/base.js';
+import { fewShotReportHtml, learningCurveSvg } from '../../finetune/chart.js';
 import {
-  BUILT_IN_TASKS,
-  claimFolder,
-  DIGITS_TRANSFER_DEFAULTS as DT,
-  FEW_SHOT_SWEEP,
-  FINE_TUNE_DEFAULTS,
-  FINE_TUNE_RUN_DEFAULTS,
-  FINE_TUNE_SCHEDULES,
-  compareCsv,
   COMPARE_METHODS,
+  compareCsv,
+  type CompareMethod,
   compareMethods,
   compareShots,
-  type CompareMethod,
   compareTable,
-  layerRows,
-  learningCurveSvg,
-  fewShotReportHtml,
-  layerTable,
-  loadAdapter,
-  loadBase,
-  encodeModel,
-  mergeLora,
-  writeFileAtomic,
-  loadTask,
-  parseLrGroups,
-  runDirName,
-  runFineTune,
-  selectBackend,
+  FEW_SHOT_SWEEP,
+} from '../../finetune/compare.js';
+import { mergeLora } from '../../finetune/lora.js';
+import { type LrGroup, parseLrGroups } from '../../finetune/lr.js';
+import {
+  FINE_TUNE_DEFAULTS,
+  FINE_TUNE_SCHEDULES,
   type FineTuneMethod,
   type FineTuneSchedule,
-  type LrGroup,
-  type ProcessGroup,
+} from '../../finetune/recipe.js';
+import { layerRows, layerTable } from '../../finetune/report.js';
+import { FINE_TUNE_RUN_DEFAULTS, runFineTune } from '../../finetune/session.js';
+import {
+  BUILT_IN_TASKS,
+  DIGITS_TRANSFER_DEFAULTS as DT,
+  loadTask,
   type TaskData,
-} from '../../index.js';
+} from '../../finetune/tasks.js';
+import type { ProcessGroup } from '../../distributed/launch.js';
+import { runDirName } from '../../runs/layout.js';
+import { writeFileAtomic } from '../../runs/node/files.js';
+import { claimFolder } from '../../runs/node/folder.js';
+import { encodeModel } from '../../train/checkpoint.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { dataParallelLine, dataParallelSummary, inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';

@@ -2,20 +2,12 @@
 // and a TF.js Layers model in as a run. A thin client of the public API.
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import {
-  ONNX_INPUT_NAME,
-  ONNX_OPSET,
-  RunFolderError,
-  TFJS_WEIGHTS_FILE,
-  claimFolder,
-  exportOnnx,
-  importTfjsRun,
-  inspectFolder,
-  loadModel,
-  saveTfjsModel,
-  selectBackend,
-  writeFileAtomic,
-} from '../../index.js';
+import { loadModel, selectBackend } from '../../index.js';
+import { exportOnnx, ONNX_INPUT_NAME, ONNX_OPSET } from '../../io/onnx.js';
+import { TFJS_WEIGHTS_FILE } from '../../io/tfjs.js';
+import { importTfjsRun, saveTfjsModel } from '../../io/tfjs/node.js';
+import { writeFileAtomic } from '../../runs/node/files.js';
+import { claimFolder, inspectFolder, RunFolderError } from '../../runs/node/folder.js';
 import { existingPath } from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';
 import { printInfo, printJson, printResult } from '../output.js';

@@ -6,17 +6,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Command } from 'commander';
-import {
-  decodeImage,
-  encodePng,
-  loadModel,
-  predictDigits,
-  preprocessRgba,
-  readRunRecipe,
-  recipeClassNames,
-  selectBackend,
-  type Prediction,
-} from '../../index.js';
+import { decodeImage, loadModel, predictDigits, selectBackend, type Prediction } from '../../index.js';
+import { encodePng } from '../../data/node/png.js';
+import { readRunRecipe, recipeClassNames } from '../../predict/node/run-recipe.js';
+import { preprocessRgba } from '../../predict/preprocess.js';
 import { EXIT_CODES } from '../errors.js';
 import { existingPath, integerIn } from '../flags.js';
 import { printInfo, printJson, printResult } from '../output.js';

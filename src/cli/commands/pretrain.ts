@@ -4,28 +4,18 @@
 // Under mpirun every process trains (data-parallel); process 0 alone writes the run and reports.
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import {
-  MAE_DEFAULTS,
-  PRETRAIN_DEFAULTS,
-  RunDirectory,
-  claimFolder,
-  getRecipe,
-  loadDataset,
-  maskedAutoencoder,
-  openRun,
-  pretrain,
-  reconstructionSection,
-  runDirName,
-  selectBackend,
-  writeFileAtomic,
-  writeRunReport,
-  CollectiveDataParallel,
-  followerRunStore,
-  fromRankZero,
-  leaderRunStore,
-  type ProcessGroup,
-  type TrainEvent,
-} from '../../index.js';
+import { getRecipe, loadDataset, selectBackend, type TrainEvent } from '../../index.js';
+import { writeRunReport } from '../../eval/node/run-report.js';
+import { MAE_DEFAULTS, maskedAutoencoder, pretrain, PRETRAIN_DEFAULTS } from '../../pretrain/index.js';
+import { reconstructionSection } from '../../pretrain/node/report.js';
+import { runDirName } from '../../runs/layout.js';
+import { RunDirectory } from '../../runs/node/directory.js';
+import { writeFileAtomic } from '../../runs/node/files.js';
+import { claimFolder } from '../../runs/node/folder.js';
+import { openRun } from '../../runs/node/writer.js';
+import { CollectiveDataParallel } from '../../distributed/data-parallel.js';
+import { fromRankZero, type ProcessGroup } from '../../distributed/launch.js';
+import { followerRunStore, leaderRunStore } from '../../distributed/run-store.js';
 import { dataParallelLine, dataParallelSummary, inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { datasetName, dataDirOption, existingPath, integerIn, numberIn } from '../flags.js';

@@ -3,18 +3,14 @@
 // maps onto what the API already has (a Loss, optimizer options, the EarlyStopping and
 // ModelCheckpoint callbacks); this file only parses, checks and passes them on.
 import { Command, Option } from 'commander';
+import { earlyStopping, modelCheckpoint, type Callback } from '../../index.js';
 import {
   CLASSIFIER_LOSS_NAMES,
   classifierLoss,
-  earlyStopping,
-  getOptimizer,
-  modelCheckpoint,
-  serializeOptimizer,
-  type Callback,
   type ClassifierLossName,
   type Loss,
-  type Optimizer,
-} from '../../index.js';
+} from '../../losses/index.js';
+import { getOptimizer, type Optimizer, serializeOptimizer } from '../../optim/index.js';
 import { UsageError } from '../errors.js';
 import { integerIn, numberIn } from '../flags.js';
 

@@ -6,37 +6,35 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   ZOO_MODEL_NAMES,
-  SCHEDULE_NAMES,
-  checkPrecision,
-  evaluateClassifier,
-  getOptimizer,
   getRecipe,
-  claimFolder,
   loadDataset,
-  openRun,
-  RunDirectory,
-  runDirName,
-  scheduleByName,
   selectBackend,
-  subsetByClasses,
-  subsetClassNames,
   terminateOnNaN,
-  throwIfDiverged,
   type Dataset,
   type ImageSet,
-  type Optimizer,
-  type ScheduleName,
-  type Claimed,
-  type RunRecipe,
   type TrainEvent,
-  writeRunReport,
-  CollectiveDataParallel,
-  followerRunStore,
-  fromRankZero,
-  leaderRunStore,
   TrainingDivergedError,
-  type ProcessGroup,
 } from '../../index.js';
+import { subsetByClasses, subsetClassNames } from '../../data/split.js';
+import { CollectiveDataParallel } from '../../distributed/data-parallel.js';
+import { fromRankZero, type ProcessGroup } from '../../distributed/launch.js';
+import { followerRunStore, leaderRunStore } from '../../distributed/run-store.js';
+import { evaluateClassifier } from '../../eval/evaluate.js';
+import { writeRunReport } from '../../eval/node/run-report.js';
+import {
+  getOptimizer,
+  type Optimizer,
+  SCHEDULE_NAMES,
+  scheduleByName,
+  type ScheduleName,
+} from '../../optim/index.js';
+import { runDirName } from '../../runs/layout.js';
+import { RunDirectory } from '../../runs/node/directory.js';
+import { type Claimed, claimFolder } from '../../runs/node/folder.js';
+import { openRun } from '../../runs/node/writer.js';
+import type { RunRecipe } from '../../runs/types.js';
+import { checkPrecision } from '../../tensor/precision.js';
+import { throwIfDiverged } from '../../train/run.js';
 import { dataParallelLine, dataParallelSummary, inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import { handleInterrupts, type Interrupts } from '../interrupts.js';

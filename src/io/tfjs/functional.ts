@@ -2,7 +2,8 @@
 // One input, one output; every node applies one layer to the outputs of earlier nodes (or the
 // input), by name. Registered for layerFromConfig, so an imported model saves and loads like any
 // other (model.safetensors keeps the graph in its config).
-import { layerFromConfig, registerLayer } from '../../nn/layer.js';
+import { layerFromConfig } from '../../nn/index.js';
+import { registerLayer } from '../../nn/layer.js';
 import type { CallContext, Layer, LayerArgs, LayerConfig } from '../../nn/layer.js';
 import { Add } from '../../nn/layers/add.js';
 import type { Tensor } from '../../tensor/tensor.js';

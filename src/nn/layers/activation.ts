@@ -2,7 +2,7 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import { canonicalActivationName, getActivation } from '../activations.js';
 import type { ActivationName } from '../activations.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs } from './common.js';
 
@@ -33,7 +33,6 @@ export function activation(args: ActivationArgs): Activation {
   return new Activation(args);
 }
 
-registerLayer(
-  'Activation',
-  (config) => new Activation({ ...baseArgs(config), activation: config['activation'] as ActivationName }),
-);
+/** A Activation from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const activationFromConfig: LayerFactory = (config) =>
+  new Activation({ ...baseArgs(config), activation: config['activation'] as ActivationName });

@@ -2,7 +2,7 @@
 // elementwise. Use it inside a Model subclass's call(), e.g. this.merge.apply([x, shortcut]).
 import { add as addOp } from '../../tensor/ops/elementwise.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, formatShape } from './common.js';
 
@@ -44,4 +44,5 @@ export function add(args: AddArgs = {}): Add {
   return new Add(args);
 }
 
-registerLayer('Add', (config) => new Add(baseArgs(config)));
+/** A Add from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const addFromConfig: LayerFactory = (config) => new Add(baseArgs(config));

@@ -3,7 +3,7 @@
 import { avgPool2d } from '../../tensor/ops/nn.js';
 import type { Pool2DOptions } from '../../tensor/ops/nn.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { registerLayer } from '../layer.js';
+import type { LayerFactory } from '../layer.js';
 import { baseArgs, pick } from './common.js';
 import { POOLING2D_KEYS, Pooling2D } from './pooling2d.js';
 import type { Pooling2DArgs } from './pooling2d.js';
@@ -25,7 +25,6 @@ export function averagePooling2d(args: Pooling2DArgs = {}): AveragePooling2D {
   return new AveragePooling2D(args);
 }
 
-registerLayer(
-  'AveragePooling2D',
-  (config) => new AveragePooling2D({ ...baseArgs(config), ...pick<Pooling2DArgs>(config, POOLING2D_KEYS) }),
-);
+/** A AveragePooling2D from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const averagePooling2DFromConfig: LayerFactory = (config) =>
+  new AveragePooling2D({ ...baseArgs(config), ...pick<Pooling2DArgs>(config, POOLING2D_KEYS) });

@@ -13,7 +13,7 @@ import { syncedBatchNorm } from '../../tensor/ops/cross-replica.js';
 import { Tensor, keep } from '../../tensor/tensor.js';
 import { getInitializer, serializeInitializer } from '../initializers.js';
 import type { InitializerIdentifier, SerializableInitializer } from '../initializers.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, pick, shapeError } from './common.js';
 
@@ -163,7 +163,6 @@ export function batchNormalization(args: BatchNormalizationArgs = {}): BatchNorm
   return new BatchNormalization(args);
 }
 
-registerLayer(
-  'BatchNormalization',
-  (config) => new BatchNormalization({ ...baseArgs(config), ...pick<BatchNormalizationArgs>(config, KEYS) }),
-);
+/** A BatchNormalization from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const batchNormalizationFromConfig: LayerFactory = (config) =>
+  new BatchNormalization({ ...baseArgs(config), ...pick<BatchNormalizationArgs>(config, KEYS) });

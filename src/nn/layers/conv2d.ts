@@ -9,7 +9,7 @@ import { canonicalActivationName, getActivation } from '../activations.js';
 import type { ActivationName } from '../activations.js';
 import { getInitializer, serializeInitializer } from '../initializers.js';
 import type { InitializerIdentifier, SerializableInitializer } from '../initializers.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, pick, shapeError, toPair } from './common.js';
 import type { Pair } from './common.js';
@@ -127,21 +127,19 @@ export function conv2d(args: Conv2DArgs): Conv2D {
   return new Conv2D(args);
 }
 
-registerLayer(
-  'Conv2D',
-  (config) =>
-    new Conv2D({
-      ...baseArgs(config),
-      ...pick<Conv2DArgs>(config, [
-        'filters',
-        'kernelSize',
-        'strides',
-        'padding',
-        'dilationRate',
-        'activation',
-        'useBias',
-        'kernelInitializer',
-        'biasInitializer',
-      ]),
-    }),
-);
+/** A Conv2D from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const conv2DFromConfig: LayerFactory = (config) =>
+  new Conv2D({
+    ...baseArgs(config),
+    ...pick<Conv2DArgs>(config, [
+      'filters',
+      'kernelSize',
+      'strides',
+      'padding',
+      'dilationRate',
+      'activation',
+      'useBias',
+      'kernelInitializer',
+      'biasInitializer',
+    ]),
+  });

@@ -8,7 +8,7 @@ import { canonicalActivationName, getActivation } from '../activations.js';
 import type { ActivationName } from '../activations.js';
 import { getInitializer, serializeInitializer } from '../initializers.js';
 import type { InitializerIdentifier, SerializableInitializer } from '../initializers.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, formatShape, pick, shapeError } from './common.js';
 
@@ -90,11 +90,9 @@ export function dense(args: DenseArgs): Dense {
   return new Dense(args);
 }
 
-registerLayer(
-  'Dense',
-  (config) =>
-    new Dense({
-      ...baseArgs(config),
-      ...pick<DenseArgs>(config, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer']),
-    }),
-);
+/** A Dense from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const denseFromConfig: LayerFactory = (config) =>
+  new Dense({
+    ...baseArgs(config),
+    ...pick<DenseArgs>(config, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer']),
+  });

@@ -2,7 +2,7 @@
 // 1 / (1 - rate) (inverted dropout, so inference is the identity). Masks come from context.random.
 import { dropout as dropoutOp } from '../../tensor/ops/nn.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs } from './common.js';
 
@@ -37,4 +37,6 @@ export function dropout(args: DropoutArgs): Dropout {
   return new Dropout(args);
 }
 
-registerLayer('Dropout', (config) => new Dropout({ ...baseArgs(config), rate: config['rate'] as number }));
+/** A Dropout from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const dropoutFromConfig: LayerFactory = (config) =>
+  new Dropout({ ...baseArgs(config), rate: config['rate'] as number });

@@ -7,7 +7,7 @@ import { gather } from '../../tensor/ops/nn.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { getInitializer, serializeInitializer } from '../initializers.js';
 import type { InitializerIdentifier, SerializableInitializer } from '../initializers.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, pick } from './common.js';
 
@@ -79,11 +79,9 @@ export function embedding(args: EmbeddingArgs): Embedding {
   return new Embedding(args);
 }
 
-registerLayer(
-  'Embedding',
-  (config) =>
-    new Embedding({
-      ...baseArgs(config),
-      ...pick<EmbeddingArgs>(config, ['inputDim', 'outputDim', 'embeddingsInitializer']),
-    }),
-);
+/** A Embedding from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const embeddingFromConfig: LayerFactory = (config) =>
+  new Embedding({
+    ...baseArgs(config),
+    ...pick<EmbeddingArgs>(config, ['inputDim', 'outputDim', 'embeddingsInitializer']),
+  });

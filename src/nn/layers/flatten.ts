@@ -1,7 +1,7 @@
 // Flatten: keeps the batch axis and flattens the rest. (N, d1, d2, ...) -> (N, d1*d2*...). A view.
 import { flatten as flattenOp, reshape } from '../../tensor/ops/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs } from './common.js';
 
@@ -25,4 +25,5 @@ export function flatten(args: FlattenArgs = {}): Flatten {
   return new Flatten(args);
 }
 
-registerLayer('Flatten', (config) => new Flatten(baseArgs(config)));
+/** A Flatten from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const flattenFromConfig: LayerFactory = (config) => new Flatten(baseArgs(config));

@@ -5,7 +5,7 @@ import type { RandomSource } from '../../tensor/ops/creation.js';
 import { globalAvgPool2d } from '../../tensor/ops/nn.js';
 import { reshape } from '../../tensor/ops/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, pick, shapeError } from './common.js';
 
@@ -42,11 +42,9 @@ export function globalAveragePooling2d(args: GlobalAveragePooling2DArgs = {}): G
   return new GlobalAveragePooling2D(args);
 }
 
-registerLayer(
-  'GlobalAveragePooling2D',
-  (config) =>
-    new GlobalAveragePooling2D({
-      ...baseArgs(config),
-      ...pick<GlobalAveragePooling2DArgs>(config, ['keepDims']),
-    }),
-);
+/** A GlobalAveragePooling2D from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const globalAveragePooling2DFromConfig: LayerFactory = (config) =>
+  new GlobalAveragePooling2D({
+    ...baseArgs(config),
+    ...pick<GlobalAveragePooling2DArgs>(config, ['keepDims']),
+  });

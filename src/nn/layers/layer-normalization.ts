@@ -10,7 +10,7 @@ import { layerNorm } from '../../tensor/ops/nn.js';
 import { Tensor, keep } from '../../tensor/tensor.js';
 import { getInitializer, serializeInitializer } from '../initializers.js';
 import type { InitializerIdentifier, SerializableInitializer } from '../initializers.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, pick, shapeError } from './common.js';
 
@@ -110,18 +110,16 @@ export function layerNormalization(args: LayerNormalizationArgs = {}): LayerNorm
   return new LayerNormalization(args);
 }
 
-registerLayer(
-  'LayerNormalization',
-  (config) =>
-    new LayerNormalization({
-      ...baseArgs(config),
-      ...pick<LayerNormalizationArgs>(config, [
-        'axis',
-        'epsilon',
-        'center',
-        'scale',
-        'betaInitializer',
-        'gammaInitializer',
-      ]),
-    }),
-);
+/** A LayerNormalization from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const layerNormalizationFromConfig: LayerFactory = (config) =>
+  new LayerNormalization({
+    ...baseArgs(config),
+    ...pick<LayerNormalizationArgs>(config, [
+      'axis',
+      'epsilon',
+      'center',
+      'scale',
+      'betaInitializer',
+      'gammaInitializer',
+    ]),
+  });

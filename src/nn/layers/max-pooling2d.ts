@@ -2,7 +2,7 @@
 import { maxPool2d } from '../../tensor/ops/nn.js';
 import type { Pool2DOptions } from '../../tensor/ops/nn.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { registerLayer } from '../layer.js';
+import type { LayerFactory } from '../layer.js';
 import { baseArgs, pick } from './common.js';
 import { POOLING2D_KEYS, Pooling2D } from './pooling2d.js';
 import type { Pooling2DArgs } from './pooling2d.js';
@@ -24,7 +24,6 @@ export function maxPooling2d(args: Pooling2DArgs = {}): MaxPooling2D {
   return new MaxPooling2D(args);
 }
 
-registerLayer(
-  'MaxPooling2D',
-  (config) => new MaxPooling2D({ ...baseArgs(config), ...pick<Pooling2DArgs>(config, POOLING2D_KEYS) }),
-);
+/** A MaxPooling2D from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const maxPooling2DFromConfig: LayerFactory = (config) =>
+  new MaxPooling2D({ ...baseArgs(config), ...pick<Pooling2DArgs>(config, POOLING2D_KEYS) });

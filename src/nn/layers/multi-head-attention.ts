@@ -19,7 +19,7 @@ import { reshape, transpose } from '../../tensor/ops/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { getInitializer, serializeInitializer } from '../initializers.js';
 import type { InitializerIdentifier, SerializableInitializer } from '../initializers.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, formatShape, pick } from './common.js';
 import { Dense, dense } from './dense.js';
@@ -286,20 +286,18 @@ export function multiHeadAttention(args: MultiHeadAttentionArgs): MultiHeadAtten
   return new MultiHeadAttention(args);
 }
 
-registerLayer(
-  'MultiHeadAttention',
-  (config) =>
-    new MultiHeadAttention({
-      ...baseArgs(config),
-      ...pick<MultiHeadAttentionArgs>(config, [
-        'numHeads',
-        'keyDim',
-        'valueDim',
-        'dropout',
-        'useBias',
-        'outputShape',
-        'kernelInitializer',
-        'biasInitializer',
-      ]),
-    }),
-);
+/** A MultiHeadAttention from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const multiHeadAttentionFromConfig: LayerFactory = (config) =>
+  new MultiHeadAttention({
+    ...baseArgs(config),
+    ...pick<MultiHeadAttentionArgs>(config, [
+      'numHeads',
+      'keyDim',
+      'valueDim',
+      'dropout',
+      'useBias',
+      'outputShape',
+      'kernelInitializer',
+      'biasInitializer',
+    ]),
+  });

@@ -11,7 +11,7 @@ import { checkNormalization, pixelStatistics } from '../../data/normalize.js';
 import type { InputNormalization } from '../../data/normalize.js';
 import { div, sub } from '../../tensor/ops/elementwise.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs } from './common.js';
 
@@ -103,7 +103,8 @@ export function normalization(args: NormalizationArgs): Normalization {
   return new Normalization(args);
 }
 
-registerLayer('Normalization', (config) => {
+/** A Normalization from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const normalizationFromConfig: LayerFactory = (config) => {
   if (config['axis'] !== undefined && config['axis'] !== null) {
     throw new Error(
       `Normalization: axis ${JSON.stringify(config['axis'])} is not supported (only null: scalar statistics)`,
@@ -114,4 +115,4 @@ registerLayer('Normalization', (config) => {
     mean: config['mean'] as number,
     variance: config['variance'] as number,
   });
-});
+};

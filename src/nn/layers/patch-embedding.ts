@@ -13,7 +13,7 @@ import { concat, reshape } from '../../tensor/ops/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { getInitializer, serializeInitializer } from '../initializers.js';
 import type { InitializerIdentifier, SerializableInitializer } from '../initializers.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, formatShape, pick } from './common.js';
 import { Conv2D, conv2d } from './conv2d.js';
@@ -167,18 +167,16 @@ export function patchEmbedding(args: PatchEmbeddingArgs): PatchEmbedding {
   return new PatchEmbedding(args);
 }
 
-registerLayer(
-  'PatchEmbedding',
-  (config) =>
-    new PatchEmbedding({
-      ...baseArgs(config),
-      ...pick<PatchEmbeddingArgs>(config, [
-        'patchSize',
-        'embedDim',
-        'classToken',
-        'positionEmbedding',
-        'kernelInitializer',
-        'tokenInitializer',
-      ]),
-    }),
-);
+/** A PatchEmbedding from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const patchEmbeddingFromConfig: LayerFactory = (config) =>
+  new PatchEmbedding({
+    ...baseArgs(config),
+    ...pick<PatchEmbeddingArgs>(config, [
+      'patchSize',
+      'embedDim',
+      'classToken',
+      'positionEmbedding',
+      'kernelInitializer',
+      'tokenInitializer',
+    ]),
+  });

@@ -2,7 +2,7 @@
 // scale 1/std and offset -mean/std). Shape unchanged; no weights.
 import { add, mul } from '../../tensor/ops/elementwise.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, pick } from './common.js';
 
@@ -37,7 +37,6 @@ export function rescaling(args: RescalingArgs): Rescaling {
   return new Rescaling(args);
 }
 
-registerLayer(
-  'Rescaling',
-  (config) => new Rescaling({ ...baseArgs(config), ...pick<RescalingArgs>(config, ['scale', 'offset']) }),
-);
+/** A Rescaling from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const rescalingFromConfig: LayerFactory = (config) =>
+  new Rescaling({ ...baseArgs(config), ...pick<RescalingArgs>(config, ['scale', 'offset']) });

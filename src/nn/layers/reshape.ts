@@ -1,7 +1,7 @@
 // Reshape: (N, ...) -> (N, ...targetShape); targetShape excludes the batch axis and may hold one -1.
 import { reshape as reshapeOp } from '../../tensor/ops/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, formatShape, shapeError } from './common.js';
 
@@ -51,7 +51,6 @@ export function reshape(args: ReshapeArgs): Reshape {
   return new Reshape(args);
 }
 
-registerLayer(
-  'Reshape',
-  (config) => new Reshape({ ...baseArgs(config), targetShape: config['targetShape'] as number[] }),
-);
+/** A Reshape from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const reshapeFromConfig: LayerFactory = (config) =>
+  new Reshape({ ...baseArgs(config), targetShape: config['targetShape'] as number[] });

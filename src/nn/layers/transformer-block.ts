@@ -13,7 +13,7 @@ import { reshape } from '../../tensor/ops/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { ActivationName } from '../activations.js';
 import { canonicalActivationName } from '../activations.js';
-import { Layer, registerLayer } from '../layer.js';
+import { Layer, type LayerFactory } from '../layer.js';
 import type { CallContext, LayerArgs } from '../layer.js';
 import { baseArgs, formatShape, pick } from './common.js';
 import { Dense, dense } from './dense.js';
@@ -204,19 +204,17 @@ export function transformerBlock(args: TransformerBlockArgs): TransformerBlock {
   return new TransformerBlock(args);
 }
 
-registerLayer(
-  'TransformerBlock',
-  (config) =>
-    new TransformerBlock({
-      ...baseArgs(config),
-      ...pick<TransformerBlockArgs>(config, [
-        'numHeads',
-        'keyDim',
-        'mlpDim',
-        'mlpActivation',
-        'dropout',
-        'layerNormEpsilon',
-        'useCausalMask',
-      ]),
-    }),
-);
+/** A TransformerBlock from its getConfig(): its row of BUILTIN_LAYERS (src/nn/index.ts). */
+export const transformerBlockFromConfig: LayerFactory = (config) =>
+  new TransformerBlock({
+    ...baseArgs(config),
+    ...pick<TransformerBlockArgs>(config, [
+      'numHeads',
+      'keyDim',
+      'mlpDim',
+      'mlpActivation',
+      'dropout',
+      'layerNormEpsilon',
+      'useCausalMask',
+    ]),
+  });

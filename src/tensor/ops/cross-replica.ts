@@ -5,7 +5,8 @@
 // Letters: C channels (the last axis), n this process's rows, N rows over all processes.
 import { getBackend } from '../../backend/registry.js';
 import { Tensor, fromKernel } from '../tensor.js';
-import { add, div, floatData, mul, sqrt, sub } from './elementwise.js';
+import { add, div, mul, sqrt, sub } from './elementwise.js';
+import { floatData } from './float-data.js';
 import { sum } from './reduce.js';
 
 /** Communication of one data-parallel step; every process calls it at the same points, in order. */

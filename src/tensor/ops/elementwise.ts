@@ -4,18 +4,10 @@ import type { BroadcastAttrs, FloatStorage, Shape } from '../../backend/kernels.
 import { kernels } from '../dispatch.js';
 import { Tensor, fromKernel } from '../tensor.js';
 import { fill } from './creation.js';
+import { floatData } from './float-data.js';
 import { reshape } from './shape.js';
-import { sum } from './reduce.js';
 
 export type TensorLike = Tensor | number;
-
-/** The float storage of `t`; ops below take float tensors only. */
-export function floatData(t: Tensor, op: string): FloatStorage {
-  if (t.dtype === 'int32') {
-    throw new Error(`${op}: expected a float tensor, found int32 [${t.shape.join(', ')}] (cast it first)`);
-  }
-  return t.data as FloatStorage;
-}
 
 // ---- unary ----
 
@@ -155,7 +147,11 @@ export function broadcastShapes(a: Shape, b: Shape, op = 'broadcast'): number[] 
   return out;
 }
 
-/** Sums a broadcast gradient back down to `shape`. */
+/**
+ * Sums a broadcast gradient back down to `shape`. Called only from a backward, which runs without
+ * gradients (autograd.ts), so the Sum kernel is called directly: the same kernel and arguments as
+ * ops.sum, without ops.sum's own gradient (and without reduce.ts, whose gradients need mul).
+ */
 export function unbroadcast(g: Tensor, shape: Shape): Tensor {
   if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
   const offset = g.shape.length - shape.length;
@@ -163,7 +159,12 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
   for (let i = 0; i < g.shape.length; i++) {
     if (i < offset || (shape[i - offset] === 1 && g.shape[i] !== 1)) axes.push(i);
   }
-  return reshape(axes.length > 0 ? sum(g, axes) : g, shape);
+  if (axes.length === 0) return reshape(g, shape);
+  const summed = fromKernel(
+    kernels().Sum(floatData(g, 'sum'), { shape: g.shape, axes }),
+    g.shape.filter((_, i) => !axes.includes(i)),
+  );
+  return reshape(summed, shape);
 }
 
 /**

@@ -17,7 +17,8 @@ import { allocate, kernels } from '../dispatch.js';
 import { Tensor, fromKernel, isGradEnabled, shapeSize } from '../tensor.js';
 import { cast } from './creation.js';
 import type { RandomSource } from './creation.js';
-import { add, broadcastShapes, broadcastTo, div, floatData, mul, sqrt, sub } from './elementwise.js';
+import { add, broadcastShapes, broadcastTo, div, mul, sqrt, sub } from './elementwise.js';
+import { floatData } from './float-data.js';
 import { mean, normalizeAxes } from './reduce.js';
 import { reshape, transpose } from './shape.js';
 

@@ -2,7 +2,8 @@
 import { kernels } from '../dispatch.js';
 import { Tensor, fromKernel } from '../tensor.js';
 import { fill } from './creation.js';
-import { equal, floatData, mul } from './elementwise.js';
+import { equal, mul } from './elementwise.js';
+import { floatData } from './float-data.js';
 import { reshape } from './shape.js';
 
 /** Sorted, unique, non-negative axes; undefined means every axis. */

@@ -2,7 +2,7 @@
 import type { Shape } from '../../backend/kernels.js';
 import { kernels } from '../dispatch.js';
 import { Tensor, fromKernel, shapeSize } from '../tensor.js';
-import { floatData } from './elementwise.js';
+import { floatData } from './float-data.js';
 
 /** Same values in a new shape; one dimension may be -1 (inferred). Shares storage. */
 export function reshape(x: Tensor, shape: Shape): Tensor {

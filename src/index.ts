@@ -275,7 +275,8 @@ export type {
   ModelCheckpointOptions,
   ProgressBarOptions,
 } from './train/callbacks/index.js';
-export { encodeModel, loadModelWeights, modelFromBytes } from './train/checkpoint.js';
+export { encodeModel, loadModelWeights } from './train/checkpoint.js';
+export { modelFromBytes } from './train/model-file.js';
 // Node: models from runs, and the file-writing callbacks given Node's file access explicitly.
 export {
   csvLogger,

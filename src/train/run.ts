@@ -16,7 +16,8 @@ import {
   type ModelCheckpointOptions,
 } from './callbacks/index.js';
 import { TrainingDivergedError, type TerminateOnNaN } from './callbacks/terminate-on-nan.js';
-import { modelFromBytes, restoreOptimizer } from './checkpoint.js';
+import { restoreOptimizer } from './checkpoint.js';
+import { modelFromBytes } from './model-file.js';
 import { restoreInputNormalization, savedInputNormalization } from './legacy-normalization.js';
 import type { Model } from './model.js';
 import type { MetricName } from './types.js';

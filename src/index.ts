@@ -218,6 +218,7 @@ export type {
 export { Model, Sequential, sequential, withInputNormalization } from './train/model.js';
 export { restoreInputNormalization, savedInputNormalization } from './train/legacy-normalization.js';
 export type { ModelPredictOptions, SequentialArgs } from './train/model.js';
+export { fitPlan, type FitPlan, type FitPlanOptions } from './train/plan.js';
 export { RECIPES, ZOO_MODEL_NAMES, getRecipe } from './zoo/recipes.js';
 export type { Recipe, RecipeOptions, ZooModelName } from './zoo/recipes.js';
 export { ResNet, ResidualBlock } from './zoo/resnet.js';

@@ -7,9 +7,10 @@ import { adam, scheduleByName } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { LayerNormalization } from '../nn/layers/layer-normalization.js';
 import { TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
+import { exampleCount } from '../train/batches.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
-import { Tensor } from '../tensor/tensor.js';
+import { fitPlan } from '../train/plan.js';
 import type { FitOptions, History, ImageInput, LabelInput } from '../train/types.js';
 import { fitWithFeatureCache } from './feature-cache.js';
 import { classifierIndex, replaceHead } from './head.js';
@@ -163,7 +164,11 @@ export async function fineTune(
     adam({
       learningRate: scheduleByName(o.schedule, {
         learningRate: o.learningRate,
-        totalSteps: totalSteps(model, x, fitOptions, o.epochs),
+        // Both stages' steps (head epochs, then the rest), as fit() plans them.
+        totalSteps: fitPlan(exampleCount(x, model.inputShape ?? DEFAULT_INPUT_SHAPE), {
+          ...fitOptions,
+          epochs: o.epochs,
+        }).scheduleSteps,
       }),
     });
   model.compile({
@@ -212,17 +217,4 @@ export async function fineTune(
     trainSeconds: (performance.now() - started) / 1000,
     ...(headName ? { headName } : {}),
   };
-}
-
-/** Optimizer steps of `epochs` epochs over x as fit() will batch it (limit, validation split, steps per epoch). */
-function totalSteps(model: Model, x: ImageInput, fit: FitOptions, epochs: number): number {
-  const perExample = (model.inputShape ?? DEFAULT_INPUT_SHAPE).reduce((a, b) => a * b, 1);
-  let count = x instanceof Tensor ? (x.shape[0] ?? 0) : Math.floor(x.length / perExample);
-  if (fit.validationSplit !== undefined && fit.validationSplit > 0) {
-    count -= Math.round(count * fit.validationSplit);
-  }
-  if (fit.limit !== undefined) count = Math.min(count, fit.limit);
-  let batches = Math.ceil(count / (fit.batchSize ?? 32));
-  if (fit.stepsPerEpoch !== undefined) batches = Math.min(batches, fit.stepsPerEpoch);
-  return Math.max(1, batches * epochs);
 }

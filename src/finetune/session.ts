@@ -8,6 +8,7 @@ import type { ImageSet } from '../data/dataset.js';
 import { sparseCategoricalCrossentropy } from '../losses/index.js';
 import { terminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import type { Model } from '../train/model.js';
+import { fitPlan } from '../train/plan.js';
 import { openRun, type RunWriter } from '../runs/node/writer.js';
 import type { RunRecipe } from '../runs/types.js';
 import { throwIfDiverged } from '../train/run.js';
@@ -111,10 +112,15 @@ export async function pretrainBase(
   const nanGuard = o.stopOnNonFinite ? terminateOnNaN() : undefined;
   const recipe = architecture(options.pretrainModel ?? defaultPretrainModel(task));
   const data = task.pretrain;
-  const count = Math.min(o.limit ?? data.train.count, data.train.count);
+  // What decides fit's steps: given to fit, and to fitPlan for the schedule's length.
+  const planned = {
+    epochs: o.pretrainEpochs,
+    batchSize,
+    ...(o.limit !== undefined ? { limit: o.limit } : {}),
+  };
   const model = recipe.model(data.classCount);
   model.compile({
-    optimizer: recipe.optimizer(Math.ceil(count / batchSize) * o.pretrainEpochs),
+    optimizer: recipe.optimizer(fitPlan(data.train.count, planned).scheduleSteps),
     loss: sparseCategoricalCrossentropy({ fromLogits: true }),
     metrics: ['accuracy'],
   });
@@ -124,15 +130,13 @@ export async function pretrainBase(
     ...(data.classes ? { classes: data.classes } : {}),
   };
   await model.fit(data.train.images, data.train.labels, {
-    epochs: o.pretrainEpochs,
-    batchSize,
+    ...planned,
     seed: o.seed,
     // One checkpoint, the base: a per-epoch one (weights, Adam slots, fsync) is not worth its time.
     checkpointEvery: 'end',
     verbose: o.verbose,
     run: await openRun(runDir, { command: RUN_COMMAND }),
     runConfig: { recipe: baseRecipe },
-    ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     ...(nanGuard ? { callbacks: [nanGuard] } : {}),
   });

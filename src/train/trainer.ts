@@ -57,6 +57,7 @@ import {
   type StepTensors,
 } from './compiled-steps.js';
 import type { Model } from './model.js';
+import { FIT_DEFAULTS, fitPlan } from './plan.js';
 import type {
   CompileConfig,
   EvaluateOptions,
@@ -71,18 +72,6 @@ import type {
   TrainState,
 } from './types.js';
 import type { RunConfig } from '../runs/types.js';
-
-const FIT_DEFAULTS = {
-  epochs: 1,
-  batchSize: 32,
-  shuffle: true,
-  initialEpoch: 0,
-  seed: 0,
-  verbose: 1,
-  accumulateSteps: 1,
-  keepCheckpoints: 3,
-  checkpointEvery: 'epoch',
-} as const;
 
 const EVALUATE_DEFAULTS = { batchSize: 32 } as const;
 
@@ -461,17 +450,10 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
   const compiled = compiledOf(model, 'fit');
   const { optimizer, loss } = compiled;
   const inputShape = inputShapeOf(model);
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
-    throw new Error(`fit(): batchSize must be a positive integer, found ${o.batchSize}`);
-  if (!Number.isInteger(o.epochs) || o.epochs < 0)
-    throw new Error(`fit(): epochs must be a whole number, found ${o.epochs}`);
-  if (!Number.isInteger(o.accumulateSteps) || o.accumulateSteps < 1)
-    throw new Error(`fit(): accumulateSteps must be a positive integer, found ${o.accumulateSteps}`);
-  // Examples per optimizer step: accumulateSteps micro-batches of batchSize.
-  const stepExamples = o.batchSize * o.accumulateSteps;
-
   // Data: training indices, and validation (given, or a seeded stratified split of the training data).
   const examples = toExamples(x, y, inputShape, 'fit');
+  // Examples per optimizer step (stepExamples): accumulateSteps micro-batches of batchSize.
+  const { stepsPerEpoch, stepExamples, trainExamples } = fitPlan(examples.count, o);
   let trainIndices = range(examples.count);
   let validation: { examples: Examples; indices: Int32Array } | undefined;
   if (o.validationData) {
@@ -488,9 +470,8 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
     trainIndices = split.trainIndices;
     validation = { examples, indices: split.validationIndices };
   }
-  if (o.limit !== undefined) trainIndices = trainIndices.subarray(0, Math.min(o.limit, trainIndices.length));
-  const batchesInData = Math.ceil(trainIndices.length / stepExamples);
-  const stepsPerEpoch = Math.min(o.stepsPerEpoch ?? batchesInData, batchesInData);
+  // The plan counted what the split and the limit leave: the first trainExamples of these indices.
+  trainIndices = trainIndices.subarray(0, trainExamples);
   if (stepsPerEpoch < 1) throw new Error('fit(): no training examples');
 
   if (!model.built) model.buildFor(inputShape, new Random(o.seed, STREAM.init));

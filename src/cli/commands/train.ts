@@ -9,6 +9,7 @@ import {
   SCHEDULE_NAMES,
   checkPrecision,
   evaluateClassifier,
+  fitPlan,
   getOptimizer,
   getRecipe,
   claimFolder,
@@ -278,13 +279,16 @@ async function trainIn(
 
   const epochs = flags.epochs ?? recipe.epochs;
   const batchSize = flags.batchSize ?? recipe.batchSize;
-  // As fit() counts: the validation split is carved first, then --limit caps what is left.
-  const trainCount = Math.min(
-    flags.limit ?? Infinity,
-    Math.round(trainSet.count * (1 - (flags.validationSplit ?? 0))),
-  );
   const accumulateSteps = flags.accumulate ?? 1;
-  const totalSteps = Math.max(1, Math.ceil(trainCount / (batchSize * accumulateSteps)) * epochs);
+  // The options that decide fit's steps: given to fit, and to fitPlan for the schedule's length.
+  const planned = {
+    epochs,
+    batchSize,
+    ...(accumulateSteps > 1 ? { accumulateSteps } : {}),
+    ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
+    ...(flags.limit ? { limit: flags.limit } : {}),
+  };
+  const totalSteps = fitPlan(trainSet.count, planned).scheduleSteps;
   let optimizer: Optimizer;
   if (flags.optimizer) {
     const learningRate = scheduleByName(flags.schedule ?? 'constant', {
@@ -339,9 +343,7 @@ async function trainIn(
   const dataParallel = group && new CollectiveDataParallel(group, { syncBatchNorm: !!flags.syncBn });
   const history = await model
     .fit(trainSet.images, trainSet.labels, {
-      epochs,
-      batchSize,
-      ...(accumulateSteps > 1 ? { accumulateSteps } : {}),
+      ...planned,
       seed: flags.seed,
       verbose: flags.json || !leader ? 0 : 1,
       output: process.stderr,
@@ -354,8 +356,6 @@ async function trainIn(
       run,
       ...(dataParallel ? { dataParallel } : {}),
       ...(flags.resume ? { resume: true } : {}),
-      ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
-      ...(flags.limit ? { limit: flags.limit } : {}),
       // --augment, or the recipe's own warps (the vits').
       ...(flags.augment ? { augment: true } : recipe.augment ? { augment: recipe.augment } : {}),
       onEvent: (event: TrainEvent) => {

@@ -253,6 +253,7 @@ export type {
   TrainEvent,
   TrainState,
 } from './train/types.js';
+export type { FitHistory, StopReason } from './train/types.js';
 export {
   Callback,
   CsvLogger,

@@ -20,7 +20,7 @@ import { TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import { DEFAULT_INPUT_SHAPE, encodeModel } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
 import { sequential, withInputNormalization } from '../train/model.js';
-import type { FitOptions, History, ImageInput, LabelInput, RunStore } from '../train/types.js';
+import type { FitHistory, FitOptions, ImageInput, LabelInput, RunStore } from '../train/types.js';
 
 /** Layers whose training-mode output equals their inference-mode output when they are frozen. */
 const DETERMINISTIC_WHEN_FROZEN = new Set([
@@ -94,7 +94,8 @@ function frozenFeatures(
   const examples = toExamples(x, undefined, inputShape, 'feature cache');
   if (examples.count === 0) return { bytes: 0 };
   let rowShape: number[] = [];
-  forEachOutputBatch(prefix, examples, { batchSize: 1, inputShape, to: 1 }, (output) => {
+  const probe = { batchSize: 1, inputShape, to: 1, execution: { compile: false } };
+  forEachOutputBatch(prefix, examples, probe, ({ output }) => {
     rowShape = output.shape.slice(1);
   });
   const rowSize = rowShape.reduce((a, b) => a * b, 1);
@@ -104,7 +105,7 @@ function frozenFeatures(
     examples.count,
     ...rowShape,
   ]);
-  forEachOutputBatch(prefix, examples, { batchSize, inputShape }, (output, start) => {
+  forEachOutputBatch(prefix, examples, { batchSize, inputShape }, ({ output, start }) => {
     features.data.set(output.data, start * rowSize);
   });
   return features;
@@ -151,7 +152,7 @@ export async function fitWithFeatureCache(
   y: LabelInput,
   options: FitOptions = {},
   cache: FeatureCacheOptions = {},
-): Promise<History> {
+): Promise<FitHistory> {
   if (options.normalize) {
     // The deprecated option, as fit() takes it: the model behind a Normalization layer.
     const { normalize, ...rest } = options;

@@ -6,12 +6,11 @@ import { sparseCategoricalCrossentropy } from '../losses/index.js';
 import { adam, scheduleByName } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { LayerNormalization } from '../nn/layers/layer-normalization.js';
-import { TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import { exampleCount } from '../train/batches.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
 import { fitPlan } from '../train/plan.js';
-import type { FitOptions, History, ImageInput, LabelInput } from '../train/types.js';
+import type { FitHistory, FitOptions, ImageInput, LabelInput } from '../train/types.js';
 import { fitWithFeatureCache } from './feature-cache.js';
 import { classifierIndex, replaceHead } from './head.js';
 import { applyLrMultipliers, lrMultipliersFor } from './lr.js';
@@ -87,7 +86,7 @@ export interface FineTuneResult {
   /** The adapted model (a new object when the head was replaced or LoRA applied). */
   model: Model;
   /** One history per fit() call (two with gradual unfreezing). */
-  histories: History[];
+  histories: FitHistory[];
   trainableParams: number;
   totalParams: number;
   trainSeconds: number;
@@ -178,8 +177,8 @@ export async function fineTune(
   });
   const groups = options.lrGroups ?? [];
   const started = performance.now();
-  const histories: History[] = [];
-  const fit = (fitOpts: FitOptions): Promise<History> =>
+  const histories: FitHistory[] = [];
+  const fit = (fitOpts: FitOptions): Promise<FitHistory> =>
     o.featureCache
       ? fitWithFeatureCache(model, x, y, fitOpts, {
           ...(o.log ? { log: o.log } : {}),
@@ -196,10 +195,8 @@ export async function fineTune(
     if (typeof optimizer.learningRate === 'number') optimizer.learningRate *= o.unfreezeLrFactor;
   }
   if (groups.length > 0) applyLrMultipliers(optimizer, lrMultipliersFor(model, groups));
-  // A stage that TerminateOnNaN stopped ends the fine-tuning: the next stage would start diverged.
-  const diverged = () =>
-    (fitOptions.callbacks ?? []).some((c) => c instanceof TerminateOnNaN && c.message !== undefined);
-  if (o.epochs > o.headEpochs && !diverged()) {
+  // A stage that diverged ends the fine-tuning: the next stage would start diverged.
+  if (o.epochs > o.headEpochs && histories.at(-1)?.stopReason !== 'diverged') {
     histories.push(
       await fit({
         ...fitOptions,

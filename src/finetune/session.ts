@@ -129,7 +129,7 @@ export async function pretrainBase(
     dataset: data.dataset,
     ...(data.classes ? { classes: data.classes } : {}),
   };
-  await model.fit(data.train.images, data.train.labels, {
+  const history = await model.fit(data.train.images, data.train.labels, {
     ...planned,
     seed: o.seed,
     // One checkpoint, the base: a per-epoch one (weights, Adam slots, fsync) is not worth its time.
@@ -140,7 +140,7 @@ export async function pretrainBase(
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     ...(nanGuard ? { callbacks: [nanGuard] } : {}),
   });
-  await throwIfDiverged(nanGuard, runDir, 'pretraining');
+  await throwIfDiverged(history, runDir, 'pretraining');
   return loadBase(runDir);
 }
 
@@ -238,7 +238,7 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
       ...(nanGuard ? { callbacks: [nanGuard] } : {}),
     },
   });
-  await throwIfDiverged(nanGuard, o.runDir, 'fine-tuning');
+  await throwIfDiverged(result.histories.at(-1), o.runDir, 'fine-tuning');
   const test = evaluationOf(o.task.test)
     ? await result.model.evaluate(o.task.test.images, o.task.test.labels, { batchSize: passBatchSize })
     : { loss: NaN, accuracy: NaN };

@@ -13,7 +13,7 @@ import type { RunEvent, RunStore } from '../runs/types.js';
 import { Tensor } from '../tensor/tensor.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import { fitPlan } from '../train/plan.js';
-import type { FitOptions, History, ImageInput, TrainEvent } from '../train/types.js';
+import type { FitHistory, FitOptions, ImageInput, TrainEvent } from '../train/types.js';
 import type { MaskedAutoencoder } from './mae.js';
 
 export interface PretrainOptions extends Omit<
@@ -66,7 +66,7 @@ export async function pretrain(
   model: MaskedAutoencoder,
   x: ImageInput,
   options: PretrainOptions = {},
-): Promise<History> {
+): Promise<FitHistory> {
   const inputShape = model.inputShape ?? DEFAULT_INPUT_SHAPE;
   const count = imageCount(x, inputShape);
   const { validationData, learningRate, optimizer, onEvent, run, ...fitOptions } = options;

@@ -20,7 +20,7 @@ import type {
   EvaluateOptions,
   EvaluateResult,
   FitOptions,
-  History,
+  FitHistory,
   ImageInput,
   LabelInput,
   PredictOptions,
@@ -121,7 +121,7 @@ export abstract class Model extends Layer {
    * The deprecated `normalize` option trains this model behind a Normalization layer (see
    * withInputNormalization): the run's saved model carries it, this object does not.
    */
-  async fit(x: ImageInput, y: LabelInput, options: FitOptions = {}): Promise<History> {
+  async fit(x: ImageInput, y: LabelInput, options: FitOptions = {}): Promise<FitHistory> {
     const { normalize, ...rest } = options;
     return fitModel(normalize ? withInputNormalization(this, normalize) : this, x, y, rest);
   }

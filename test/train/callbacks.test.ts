@@ -67,7 +67,7 @@ describe('EarlyStopping', () => {
     assert.equal(stopper.stoppedEpoch, 3);
     assert.equal(stopper.bestEpoch, 1);
     assert.match(
-      context.stopReason ?? '',
+      context.stopMessage ?? '',
       /val_loss did not improve for 2 epoch\(s\) \(best 0.50000 at epoch 2\)/,
     );
     stopper.onTrainEnd({ type: 'trainEnd', epoch: 4, step: 4, stopped: true, seconds: 1 });
@@ -81,6 +81,8 @@ describe('EarlyStopping', () => {
       callbacks: [new EarlyStopping({ monitor: 'loss', minDelta: 100, patience: 1 })],
     });
     assert.deepEqual(history.epoch, [0, 1]);
+    assert.equal(history.stopReason, 'early-stopping');
+    assert.match(history.stopMessage ?? '', /^early stopping: loss did not improve for 1 epoch/);
   });
 
   it('a resumed run stops at the epoch the uninterrupted run stops at (wait and best are checkpointed)', async () => {
@@ -176,6 +178,8 @@ describe('TerminateOnNaN', () => {
       );
       const end = events.at(-1);
       assert.ok(end?.type === 'trainEnd' && end.stopped && end.stopReason === terminate.message);
+      assert.equal(history.stopReason, 'diverged');
+      assert.equal(history.stopMessage, terminate.message);
       assert.deepEqual(history.epoch, [0, 1]); // the interrupted epoch still logs, Keras style
       // Steps 3 and 4 were applied, step 5 was not; the diverged epoch wrote no checkpoint.
       assert.notDeepEqual(weightBytes(model), before);

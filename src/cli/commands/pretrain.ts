@@ -124,7 +124,6 @@ async function pretrainCommand(flags: PretrainFlags): Promise<void> {
       const batchSize = flags.batchSize ?? PRETRAIN_DEFAULTS.batchSize;
       const interrupt = new AbortController();
       interrupts.graceful = () => interrupt.abort();
-      let interrupted = false;
       let images = 0;
       const started = performance.now();
       const saved: Record<string, unknown> = {};
@@ -157,11 +156,10 @@ async function pretrainCommand(flags: PretrainFlags): Promise<void> {
                 (event.valLoss !== undefined ? ` - val_loss: ${event.valLoss.toFixed(4)}` : ''),
             );
           }
-          if (event.type === 'trainEnd') interrupted = event.stopReason === 'interrupted';
         },
       });
       interrupts.graceful = undefined;
-      if (interrupted) {
+      if (history.stopReason === 'interrupted') {
         process.stderr.write(
           `interrupted: checkpoint saved in ${runDir}; resume with: mnist-lab pretrain --resume ${runDir}\n`,
         );

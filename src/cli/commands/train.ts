@@ -318,7 +318,6 @@ async function trainIn(
   };
   let samplesPerEpoch = 0;
   let epochsRun = 0;
-  let interrupted = false;
   const started = performance.now();
   // SIGINT/SIGTERM stop training at the next batch; fit writes a mid-epoch checkpoint and returns.
   // A second one ends the process at once (its lock released).
@@ -362,9 +361,6 @@ async function trainIn(
         if (event.type === 'trainBegin')
           samplesPerEpoch = Math.min(event.samples, event.stepsPerEpoch * event.batchSize);
         if (event.type === 'epochEnd') epochsRun++;
-        if (event.type === 'trainEnd') interrupted = event.stopReason === 'interrupted';
-        if (event.type === 'trainEnd' && event.stopReason?.startsWith('early stopping'))
-          log(event.stopReason);
       },
       signal: interrupt.signal,
       ...(callbacks.length > 0 ? { callbacks } : {}),
@@ -376,13 +372,14 @@ async function trainIn(
     .finally(() => {
       interrupts.graceful = undefined;
     });
+  if (history.stopReason === 'early-stopping') log(history.stopMessage ?? '');
   if (!leader) {
     // Every process saw the same steps: process 0 reports; the others stop here, as it does.
-    if (nanGuard?.message) throw new TrainingDivergedError(nanGuard.message);
+    if (history.stopReason === 'diverged') throw new TrainingDivergedError(history.stopMessage);
     return;
   }
-  await throwIfDiverged(nanGuard, runDir);
-  if (interrupted) {
+  await throwIfDiverged(history, runDir);
+  if (history.stopReason === 'interrupted') {
     process.stderr.write(
       `interrupted: checkpoint saved in ${runDir}; resume with: mnist-lab train --resume ${runDir}\n`,
     );

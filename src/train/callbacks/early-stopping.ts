@@ -132,6 +132,7 @@ export class EarlyStopping extends Callback {
       this.context.stop(
         `early stopping: ${this.monitor} did not improve for ${this.wait} epoch(s) ` +
           `(best ${this.best.toPrecision(5)} at epoch ${this.bestEpoch + 1})`,
+        'early-stopping',
       );
     }
   }

@@ -84,6 +84,7 @@ export type {
   TrainEndEvent,
   TrainEvent,
 } from './train/types.js';
+export type { FitHistory, StopReason } from './train/types.js';
 export {
   Callback,
   TrainingDivergedError,

@@ -1,9 +1,12 @@
-// evaluateClassifier(): a model run over a labelled image set batch by batch, every batch's outputs
-// folded into an EvaluationAccumulator and released. Browser-safe (no Node modules).
+// evaluateClassifier(): a model run over a labelled image set batch by batch (the one batched
+// inference loop, train/inference.ts), every batch's outputs folded into an EvaluationAccumulator
+// and released. Browser-safe (no Node modules).
 //
 // Letters: N examples, B batch, K classes.
-import { tidy } from '../tensor/tensor.js';
-import type { Model } from '../train/model.js';
+import { toExamples } from '../train/batches.js';
+import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
+import { forEachOutputBatch } from '../train/inference.js';
+import { withInputNormalization, type Model } from '../train/model.js';
 import type { InputNormalization } from '../data/normalize.js';
 import type { ExecutionOptions } from '../train/types.js';
 import { EvaluationAccumulator, type EvaluationSummary, type OutputKind } from './accumulator.js';
@@ -53,43 +56,35 @@ export function evaluateClassifier(
     );
   }
   const batchSize = options.batchSize ?? EVALUATE_CLASSIFIER_DEFAULTS.batchSize;
-  const pixels = set.images.length / set.count;
+  const target = options.normalize ? withInputNormalization(model, options.normalize) : model;
+  const inputShape = target.inputShape ?? DEFAULT_INPUT_SHAPE;
+  const examples = toExamples(set.images, undefined, inputShape, 'evaluateClassifier');
+  const execution = {
+    ...(options.compile === undefined ? {} : { compile: options.compile }),
+    ...(options.debug ? { debug: options.debug } : {}),
+    ...(options.precision ? { precision: options.precision } : {}),
+  };
   const started = performance.now();
   let accumulator: EvaluationAccumulator | undefined;
-  for (let start = 0; start < set.count; start += batchSize) {
-    const end = Math.min(start + batchSize, set.count);
-    // NOTE: a short last batch is run as the last `batchSize` examples (overlapping the previous
-    // batch) and only its new rows are counted: every forward pass has one shape, so a backend that
-    // builds kernels per shape (oneDNN primitives) builds none for the tail.
-    const first = end - start < batchSize ? Math.max(0, end - batchSize) : start;
-    const images = set.images.subarray(first * pixels, end * pixels); // (B, 28, 28)
-    const labels = set.labels.subarray(start, end); // (new rows)
-    tidy(() => {
-      const outputs = model.predict(images, {
-        batchSize,
-        ...(options.normalize ? { normalize: options.normalize } : {}),
-        ...(options.compile === undefined ? {} : { compile: options.compile }),
-        ...(options.debug ? { debug: options.debug } : {}),
-        ...(options.precision ? { precision: options.precision } : {}),
-      }); // (B, K) f32
-      const classCount = outputs.shape[1] ?? 0;
-      accumulator ??= new EvaluationAccumulator({
-        classCount,
-        ...(options.classNames ? { classNames: options.classNames } : {}),
-        ...(options.outputs ? { outputs: options.outputs } : {}),
-        ...(options.calibrationBins ? { calibrationBins: options.calibrationBins } : {}),
-        ...(options.keepWorst !== undefined ? { keepWorst: options.keepWorst } : {}),
-        ...(options.mostConfusedCount !== undefined ? { mostConfusedCount: options.mostConfusedCount } : {}),
-      });
-      if (outputs.shape.length !== 2 || classCount !== accumulator.classCount) {
-        throw new Error(
-          `evaluateClassifier: expected model outputs (B, ${accumulator.classCount}), found [${outputs.shape.join(', ')}]`,
-        );
-      }
-      accumulator.update(outputs.data.subarray((start - first) * classCount), labels);
+  forEachOutputBatch(target, examples, { batchSize, inputShape, execution }, ({ output, start }) => {
+    const classCount = output.shape[1] ?? 0; // output (B, K) f32
+    accumulator ??= new EvaluationAccumulator({
+      classCount,
+      ...(options.classNames ? { classNames: options.classNames } : {}),
+      ...(options.outputs ? { outputs: options.outputs } : {}),
+      ...(options.calibrationBins ? { calibrationBins: options.calibrationBins } : {}),
+      ...(options.keepWorst !== undefined ? { keepWorst: options.keepWorst } : {}),
+      ...(options.mostConfusedCount !== undefined ? { mostConfusedCount: options.mostConfusedCount } : {}),
     });
+    if (output.shape.length !== 2 || classCount !== accumulator.classCount) {
+      throw new Error(
+        `evaluateClassifier: expected model outputs (B, ${accumulator.classCount}), found [${output.shape.join(', ')}]`,
+      );
+    }
+    const end = start + (output.shape[0] ?? 0);
+    accumulator.update(output.data, set.labels.subarray(start, end));
     options.onProgress?.(end, set.count);
-  }
+  });
   const seconds = (performance.now() - started) / 1000;
   const summary = (accumulator as EvaluationAccumulator).summary();
   return { ...summary, seconds, imagesPerSecond: seconds > 0 ? set.count / seconds : 0 };

@@ -8,6 +8,7 @@
 import { classifierLoss } from '../losses/index.js';
 import { getOptimizer } from '../optim/index.js';
 import type { Model } from '../train/model.js';
+import { fitPlan } from '../train/plan.js';
 import type { TrainEvent } from '../train/types.js';
 import { evaluateClassifier, type LabelledImages } from './evaluate.js';
 import { REPORT_STYLE } from './report.js';
@@ -131,7 +132,7 @@ async function trainOne(
     loss: classifierLoss(loss),
     metrics: ['accuracy'],
   });
-  const steps = Math.ceil(trainExamples / o.batchSize) * o.epochs;
+  const steps = fitPlan(trainExamples, { batchSize: o.batchSize, epochs: o.epochs }).totalSteps;
   const window = Math.max(1, Math.ceil(steps / CURVE_POINTS));
   const curve: CurveSample[] = [];
   let windowLoss = 0;

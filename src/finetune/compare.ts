@@ -9,6 +9,7 @@ import { sparseCategoricalCrossentropy } from '../losses/index.js';
 import { adam } from '../optim/index.js';
 import { layerFromConfig } from '../nn/index.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
+import { fitPlan } from '../train/plan.js';
 import { Model } from '../train/model.js';
 import { openRun } from '../runs/node/writer.js';
 import { Random } from '../util/random.js';
@@ -101,7 +102,9 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRo
   const rows: CompareRow[] = [];
   const n = Math.min(o.limit ?? o.task.train.count, o.task.train.count);
   const batchSize = Math.max(1, Math.min(o.batchSize, n));
-  const epochs = Math.max(o.epochs, Math.ceil(o.minSteps / Math.ceil(n / batchSize)));
+  const limited = o.limit !== undefined ? { limit: o.limit } : {};
+  const { stepsPerEpoch } = fitPlan(o.task.train.count, { batchSize, ...limited });
+  const epochs = Math.max(o.epochs, Math.ceil(o.minSteps / stepsPerEpoch));
   const common = {
     task: o.task,
     epochs,
@@ -110,7 +113,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRo
     schedule: 'constant' as const,
     batchSize,
     seed: o.seed,
-    ...(o.limit !== undefined ? { limit: o.limit } : {}),
+    ...limited,
   };
   const push = (r: CompareRow): void => {
     rows.push(r);

@@ -28,7 +28,7 @@ import { TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import { DEFAULT_INPUT_SHAPE, encodeModel } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
 import { sequential, withInputNormalization } from '../train/model.js';
-import type { FitOptions, History, ImageInput, LabelInput, RunStore } from '../train/types.js';
+import type { FitHistory, FitOptions, ImageInput, LabelInput, RunStore } from '../train/types.js';
 import type { DataParallel } from '../train/data-parallel.js';
 
 /** Layers whose training-mode output equals their inference-mode output when they are frozen. */
@@ -105,7 +105,8 @@ function frozenFeatures(
   const examples = toExamples(x, undefined, inputShape, 'feature cache');
   if (examples.count === 0) return { bytes: 0 };
   let rowShape: number[] = [];
-  forEachOutputBatch(prefix, examples, { batchSize: 1, inputShape, to: 1 }, (output) => {
+  const probe = { batchSize: 1, inputShape, to: 1, execution: { compile: false } };
+  forEachOutputBatch(prefix, examples, probe, ({ output }) => {
     rowShape = output.shape.slice(1);
   });
   const rowSize = rowShape.reduce((a, b) => a * b, 1);
@@ -117,7 +118,7 @@ function frozenFeatures(
   ]);
   const [from, to] = shared ? shared.rowsOf(examples.count) : [0, examples.count];
   if (shared) features.data.fill(0); // gatherRows sums: the other processes' rows start as zeros
-  forEachOutputBatch(prefix, examples, { batchSize, inputShape, from, to }, (output, start) => {
+  forEachOutputBatch(prefix, examples, { batchSize, inputShape, from, to }, ({ output, start }) => {
     features.data.set(output.data, start * rowSize);
   });
   shared?.gatherRows(features.data as Float32Array);
@@ -165,7 +166,7 @@ export async function fitWithFeatureCache(
   y: LabelInput,
   options: FitOptions = {},
   cache: FeatureCacheOptions = {},
-): Promise<History> {
+): Promise<FitHistory> {
   if (options.normalize) {
     // The deprecated option, as fit() takes it: the model behind a Normalization layer.
     const { normalize, ...rest } = options;

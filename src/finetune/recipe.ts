@@ -6,11 +6,11 @@ import { sparseCategoricalCrossentropy } from '../losses/index.js';
 import { adam, scheduleByName } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { LayerNormalization } from '../nn/layers/layer-normalization.js';
-import { TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
+import { exampleCount } from '../train/batches.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
-import { Tensor } from '../tensor/tensor.js';
-import type { FitOptions, History, ImageInput, LabelInput } from '../train/types.js';
+import { fitPlan } from '../train/plan.js';
+import type { FitHistory, FitOptions, ImageInput, LabelInput } from '../train/types.js';
 import { fitWithFeatureCache } from './feature-cache.js';
 import { classifierIndex, replaceHead } from './head.js';
 import { applyLrMultipliers, lrMultipliersFor } from './lr.js';
@@ -86,7 +86,7 @@ export interface FineTuneResult {
   /** The adapted model (a new object when the head was replaced or LoRA applied). */
   model: Model;
   /** One history per fit() call (two with gradual unfreezing). */
-  histories: History[];
+  histories: FitHistory[];
   trainableParams: number;
   totalParams: number;
   trainSeconds: number;
@@ -163,7 +163,11 @@ export async function fineTune(
     adam({
       learningRate: scheduleByName(o.schedule, {
         learningRate: o.learningRate,
-        totalSteps: totalSteps(model, x, fitOptions, o.epochs),
+        // Both stages' steps (head epochs, then the rest), as fit() plans them.
+        totalSteps: fitPlan(exampleCount(x, model.inputShape ?? DEFAULT_INPUT_SHAPE), {
+          ...fitOptions,
+          epochs: o.epochs,
+        }).scheduleSteps,
       }),
     });
   model.compile({
@@ -173,8 +177,8 @@ export async function fineTune(
   });
   const groups = options.lrGroups ?? [];
   const started = performance.now();
-  const histories: History[] = [];
-  const fit = (fitOpts: FitOptions): Promise<History> =>
+  const histories: FitHistory[] = [];
+  const fit = (fitOpts: FitOptions): Promise<FitHistory> =>
     o.featureCache
       ? fitWithFeatureCache(model, x, y, fitOpts, {
           ...(o.log ? { log: o.log } : {}),
@@ -191,10 +195,8 @@ export async function fineTune(
     if (typeof optimizer.learningRate === 'number') optimizer.learningRate *= o.unfreezeLrFactor;
   }
   if (groups.length > 0) applyLrMultipliers(optimizer, lrMultipliersFor(model, groups));
-  // A stage that TerminateOnNaN stopped ends the fine-tuning: the next stage would start diverged.
-  const diverged = () =>
-    (fitOptions.callbacks ?? []).some((c) => c instanceof TerminateOnNaN && c.message !== undefined);
-  if (o.epochs > o.headEpochs && !diverged()) {
+  // A stage that diverged ends the fine-tuning: the next stage would start diverged.
+  if (o.epochs > o.headEpochs && histories.at(-1)?.stopReason !== 'diverged') {
     histories.push(
       await fit({
         ...fitOptions,
@@ -212,17 +214,4 @@ export async function fineTune(
     trainSeconds: (performance.now() - started) / 1000,
     ...(headName ? { headName } : {}),
   };
-}
-
-/** Optimizer steps of `epochs` epochs over x as fit() will batch it (limit, validation split, steps per epoch). */
-function totalSteps(model: Model, x: ImageInput, fit: FitOptions, epochs: number): number {
-  const perExample = (model.inputShape ?? DEFAULT_INPUT_SHAPE).reduce((a, b) => a * b, 1);
-  let count = x instanceof Tensor ? (x.shape[0] ?? 0) : Math.floor(x.length / perExample);
-  if (fit.validationSplit !== undefined && fit.validationSplit > 0) {
-    count -= Math.round(count * fit.validationSplit);
-  }
-  if (fit.limit !== undefined) count = Math.min(count, fit.limit);
-  let batches = Math.ceil(count / (fit.batchSize ?? 32));
-  if (fit.stepsPerEpoch !== undefined) batches = Math.min(batches, fit.stepsPerEpoch);
-  return Math.max(1, batches * epochs);
 }

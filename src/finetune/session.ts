@@ -15,11 +15,12 @@ import { CollectiveDataParallel } from '../distributed/data-parallel.js';
 import type { Collectives, DataParallelTiming } from '../distributed/data-parallel.js';
 import { followerRunStore, leaderRunStore, modelFilesFromRankZero } from '../distributed/run-store.js';
 import { readModelSource } from '../runs/node/directory.js';
+import { fitPlan } from '../train/plan.js';
 import { openRun, type RunWriter } from '../runs/node/writer.js';
 import type { RunRecipe, RunStore } from '../runs/types.js';
 import { throwIfDiverged } from '../train/run.js';
-import { TrainingDivergedError, type TerminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
-import type { TrainEvent } from '../train/types.js';
+import { TrainingDivergedError } from '../train/callbacks/terminate-on-nan.js';
+import type { FitHistory, TrainEvent } from '../train/types.js';
 import { saveAdapter } from './adapter.js';
 import { TRANSFER_CNN, architecture } from './architectures.js';
 import { baseFromFiles, loadBase } from './base.js';
@@ -116,15 +117,15 @@ function storeOf(runDir: string, writer: RunWriter | undefined, group: Collectiv
   return writer ? leaderRunStore(writer, group) : followerRunStore(runDir, group);
 }
 
-/** After a fit that `guard` stopped: process 0 says what survived in the run; the others stop alike. */
+/** After a fit that diverged: process 0 says what survived in the run; the others stop alike. */
 async function stopIfDiverged(
-  guard: TerminateOnNaN | undefined,
+  history: Pick<FitHistory, 'stopReason' | 'stopMessage'> | undefined,
   runDir: string,
   stage: string,
   group: Collectives | undefined,
 ): Promise<void> {
-  if ((group?.rank ?? 0) === 0) return throwIfDiverged(guard, runDir, stage);
-  if (guard?.message) throw new TrainingDivergedError(`${stage}: ${guard.message}`);
+  if ((group?.rank ?? 0) === 0) return throwIfDiverged(history, runDir, stage);
+  if (history?.stopReason === 'diverged') throw new TrainingDivergedError(`${stage}: ${history.stopMessage}`);
 }
 
 /** Trains a zoo model on the task's pretraining data into `runDir`; returns it loaded as a base. */
@@ -152,10 +153,15 @@ export async function pretrainBase(
   const nanGuard = o.stopOnNonFinite ? terminateOnNaN() : undefined;
   const recipe = architecture(options.pretrainModel ?? defaultPretrainModel(task));
   const data = task.pretrain;
-  const count = Math.min(o.limit ?? data.train.count, data.train.count);
+  // What decides fit's steps: given to fit, and to fitPlan for the schedule's length.
+  const planned = {
+    epochs: o.pretrainEpochs,
+    batchSize,
+    ...(o.limit !== undefined ? { limit: o.limit } : {}),
+  };
   const model = recipe.model(data.classCount);
   model.compile({
-    optimizer: recipe.optimizer(Math.ceil(count / batchSize) * o.pretrainEpochs),
+    optimizer: recipe.optimizer(fitPlan(data.train.count, planned).scheduleSteps),
     loss: sparseCategoricalCrossentropy({ fromLogits: true }),
     metrics: ['accuracy'],
   });
@@ -164,9 +170,8 @@ export async function pretrainBase(
     dataset: data.dataset,
     ...(data.classes ? { classes: data.classes } : {}),
   };
-  await model.fit(data.train.images, data.train.labels, {
-    epochs: o.pretrainEpochs,
-    batchSize,
+  const history = await model.fit(data.train.images, data.train.labels, {
+    ...planned,
     seed: o.seed,
     // One checkpoint, the base: a per-epoch one (weights, Adam slots, fsync) is not worth its time.
     checkpointEvery: 'end',
@@ -174,11 +179,10 @@ export async function pretrainBase(
     run: storeOf(runDir, leader ? await openRun(runDir, { command: RUN_COMMAND }) : undefined, group),
     ...(group ? { dataParallel: new CollectiveDataParallel(group) } : {}),
     runConfig: { recipe: baseRecipe },
-    ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     ...(nanGuard ? { callbacks: [nanGuard] } : {}),
   });
-  await stopIfDiverged(nanGuard, runDir, 'pretraining', group);
+  await stopIfDiverged(history, runDir, 'pretraining', group);
   return sharedBase(runDir, group);
 }
 
@@ -286,7 +290,7 @@ async function fineTuneInto(
       ...(nanGuard ? { callbacks: [nanGuard] } : {}),
     },
   });
-  await stopIfDiverged(nanGuard, o.runDir, 'fine-tuning', group);
+  await stopIfDiverged(result.histories.at(-1), o.runDir, 'fine-tuning', group);
   // Every process holds the same model: process 0 evaluates and writes it.
   const test =
     leader && evaluationOf(o.task.test)

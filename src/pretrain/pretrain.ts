@@ -12,7 +12,8 @@ import type { Optimizer } from '../optim/optimizer.js';
 import type { RunEvent, RunStore } from '../runs/types.js';
 import { Tensor } from '../tensor/tensor.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
-import type { FitOptions, History, ImageInput, TrainEvent } from '../train/types.js';
+import { fitPlan } from '../train/plan.js';
+import type { FitHistory, FitOptions, ImageInput, TrainEvent } from '../train/types.js';
 import type { MaskedAutoencoder } from './mae.js';
 
 export interface PretrainOptions extends Omit<
@@ -65,22 +66,11 @@ export async function pretrain(
   model: MaskedAutoencoder,
   x: ImageInput,
   options: PretrainOptions = {},
-): Promise<History> {
+): Promise<FitHistory> {
   const inputShape = model.inputShape ?? DEFAULT_INPUT_SHAPE;
   const count = imageCount(x, inputShape);
   const { validationData, learningRate, optimizer, onEvent, run, ...fitOptions } = options;
-  if (!model.compiled) {
-    const batchSize = options.batchSize ?? PRETRAIN_DEFAULTS.batchSize;
-    const examples = Math.min(count, options.limit ?? count);
-    const steps = Math.ceil(examples / batchSize) * (options.epochs ?? 1);
-    model.compile({
-      optimizer: optimizer ?? pretrainOptimizer(steps, learningRate),
-      loss: outputMean(),
-    });
-  }
-  // NOTE: a placeholder per image, never a dataset's labels: the output_mean loss ignores targets.
-  const placeholder = new Uint8Array(count);
-  return model.fit(x, placeholder, {
+  const fit: FitOptions = {
     batchSize: PRETRAIN_DEFAULTS.batchSize,
     ...fitOptions,
     ...(validationData !== undefined
@@ -88,7 +78,15 @@ export async function pretrain(
       : {}),
     ...(run ? { run: withoutAccuracy(run) } : {}),
     ...(onEvent ? { onEvent: (event: TrainEvent) => onEvent(lossOnly(event) as TrainEvent) } : {}),
-  });
+  };
+  if (!model.compiled) {
+    model.compile({
+      optimizer: optimizer ?? pretrainOptimizer(fitPlan(count, fit).scheduleSteps, learningRate),
+      loss: outputMean(),
+    });
+  }
+  // NOTE: a placeholder per image, never a dataset's labels: the output_mean loss ignores targets.
+  return model.fit(x, new Uint8Array(count), fit);
 }
 
 /** The event without the trainer's accuracy fields (meaningless for a self-supervised loss). */

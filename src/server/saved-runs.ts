@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../runs/node/files.js';
 import { claimFolder, RunFolderError } from '../runs/node/folder.js';
 import { RunLockedError } from '../runs/node/lock.js';
 import type { RunConfig } from '../runs/types.js';
-import { modelFromBytes } from '../train/checkpoint.js';
+import { modelFromBytes } from '../train/model-file.js';
 import { HttpError } from './http.js';
 
 export const SAVE_METHODS = ['head', 'lora'] as const;

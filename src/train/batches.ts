@@ -22,6 +22,12 @@ export function featureCount(inputShape: readonly number[]): number {
   return inputShape.reduce((a, b) => a * b, 1);
 }
 
+/** N: the examples in an input of `inputShape` (a tensor's first dimension; a flat array's whole rows). */
+export function exampleCount(x: ImageInput, inputShape: readonly number[]): number {
+  if (x instanceof Tensor) return x.shape[0] ?? 0;
+  return Math.floor(x.length / featureCount(inputShape));
+}
+
 export function toExamples(
   x: ImageInput,
   y: LabelInput | undefined,

@@ -9,12 +9,11 @@ import type { Shape } from '../backend/kernels.js';
 import { getBackend } from '../backend/registry.js';
 import type { SafetensorsFile, SafetensorsTensor } from '../formats/safetensors.js';
 import { decodeSafetensors, encodeSafetensors, tensorValues } from '../formats/safetensors.js';
-import { layerFromConfig } from '../nn/index.js';
-import type { Layer, LayerConfig } from '../nn/layer.js';
+import type { Layer } from '../nn/layer.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { fromStorage } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Model, restoreSublayerChanges } from './model.js';
+import type { Model } from './model.js';
 
 export const MODEL_FORMAT = 'mnist-lab/model@1';
 export const OPTIMIZER_FORMAT = 'mnist-lab/optimizer@1';
@@ -67,7 +66,11 @@ function floatValues(entry: SafetensorsTensor, name: string, source: string): Fl
  * file; otherwise by position (a model rebuilt in code may number its layers differently), which
  * needs the same count and shapes in the same order.
  */
-function copyInto(targets: { name: string; value: Tensor }[], file: SafetensorsFile, source: string): void {
+export function copyInto(
+  targets: { name: string; value: Tensor }[],
+  file: SafetensorsFile,
+  source: string,
+): void {
   const saved = [...file.tensors.entries()];
   const byName = targets.every((t) => file.tensors.has(t.name));
   if (byName && saved.length > targets.length) {
@@ -104,29 +107,6 @@ function copyInto(targets: { name: string; value: Tensor }[], file: SafetensorsF
 /** Loads model.safetensors bytes into an already built model with the same architecture. */
 export function loadModelWeights(model: Model, bytes: Uint8Array, source = 'model.safetensors'): void {
   copyInto(namedWeights(model), decodeSafetensors(bytes, source), source);
-}
-
-/** Rebuilds a model from model.safetensors bytes: architecture from the metadata, then weights. */
-export function modelFromBytes(bytes: Uint8Array, source = 'model.safetensors'): Model {
-  const file = decodeSafetensors(bytes, source);
-  const { format, model_config: modelConfig, input_shape: inputShape } = file.metadata;
-  if (format !== MODEL_FORMAT || modelConfig === undefined) {
-    throw new Error(
-      `${source}: not an mnist-lab model file (metadata format '${format}', expected '${MODEL_FORMAT}')`,
-    );
-  }
-  const config = JSON.parse(modelConfig) as LayerConfig;
-  const layer = layerFromConfig(config);
-  if (!(layer instanceof Model)) {
-    throw new Error(`${source}: the saved architecture is a ${layer.className}, not a model`);
-  }
-  layer.buildFor(
-    layer.inputShape ?? (inputShape ? (JSON.parse(inputShape) as number[]) : DEFAULT_INPUT_SHAPE),
-  );
-  // Below a model built from its hyperparameters (the vit): LoRA wrappers, a new head, frozen layers.
-  if (config.sublayers) restoreSublayerChanges(layer, config.sublayers, source);
-  copyInto(namedWeights(layer), file, source);
-  return layer;
 }
 
 /** optimizer.safetensors bytes: every slot of `optimizer`, iterations and config in the metadata. */

@@ -6,7 +6,6 @@
 import type { Shape } from '../backend/kernels.js';
 import { layerFromConfig } from '../nn/index.js';
 import { Layer, registerLayer } from '../nn/layer.js';
-import { foldPaths } from '../nn/layer.js';
 import type { CallContext, LayerArgs, LayerConfig, SublayerChanges } from '../nn/layer.js';
 import type { RandomSource } from '../tensor/ops/creation.js';
 import { Activation } from '../nn/layers/activation.js';
@@ -22,7 +21,7 @@ import type {
   EvaluateOptions,
   EvaluateResult,
   FitOptions,
-  History,
+  FitHistory,
   ImageInput,
   LabelInput,
   PredictOptions,
@@ -123,7 +122,7 @@ export abstract class Model extends Layer {
    * The deprecated `normalize` option trains this model behind a Normalization layer (see
    * withInputNormalization): the run's saved model carries it, this object does not.
    */
-  async fit(x: ImageInput, y: LabelInput, options: FitOptions = {}): Promise<History> {
+  async fit(x: ImageInput, y: LabelInput, options: FitOptions = {}): Promise<FitHistory> {
     const { normalize, ...rest } = options;
     return fitModel(normalize ? withInputNormalization(this, normalize) : this, x, y, rest);
   }
@@ -371,7 +370,7 @@ interface LayerBelow {
  * Every layer below `root`, depth first in forward order (a parent before its sublayers), without
  * going inside a stand-in: its own config holds what is inside it.
  */
-function layersBelow(root: Layer): LayerBelow[] {
+export function layersBelow(root: Layer): LayerBelow[] {
   const out: LayerBelow[] = [];
   const visit = (parent: Layer): void => {
     for (const layer of parent.sublayers) {
@@ -382,42 +381,4 @@ function layersBelow(root: Layer): LayerBelow[] {
   };
   visit(root);
   return out;
-}
-
-/**
- * Puts back what Model.toConfig recorded below a model just rebuilt and built from its config:
- * each stand-in (a LoRA wrapper, a new head) built and swapped in for the layer it replaced, then
- * every layer's trainable flag. `source` names the file in errors.
- */
-export function restoreSublayerChanges(model: Model, changes: SublayerChanges, source: string): void {
-  for (const { path, layer: config } of changes.standIns ?? []) {
-    const below = layersBelow(model);
-    const target = below.find(({ layer }) => layer.name === path);
-    if (!target) {
-      throw new Error(
-        `${source}: records a ${config.className} in place of layer '${path}', but ${model.className} ` +
-          `'${model.name}' has no layer '${path}' (its layers: ${foldPaths(below.map(({ layer }) => layer.name))}); ` +
-          'the file does not match its architecture: save the model again or load the adapter onto its base',
-      );
-    }
-    const replacement = layerFromConfig(config);
-    const inputShape = replacement.inputShape ?? target.layer.inputShape;
-    if (!inputShape) {
-      throw new Error(
-        `${source}: the ${config.className} recorded in place of layer '${path}' has no input shape; save the model again`,
-      );
-    }
-    replacement.build([null, ...inputShape], zeroRandom);
-    if (!target.parent.replaceSublayer(target.layer, replacement)) {
-      throw new Error(
-        `${source}: records a ${config.className} in place of layer '${path}', but ` +
-          `${target.parent.className} '${target.parent.name}' cannot swap that layer; save the model again`,
-      );
-    }
-  }
-  if (changes.frozen) {
-    const frozen = new Set(changes.frozen);
-    // A parent's flag reaches every layer below it, so parents come first and their sublayers after.
-    for (const { layer } of layersBelow(model)) layer.trainable = !frozen.has(layer.name);
-  }
 }

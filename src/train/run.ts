@@ -15,11 +15,12 @@ import {
   type JsonlLoggerOptions,
   type ModelCheckpointOptions,
 } from './callbacks/index.js';
-import { TrainingDivergedError, type TerminateOnNaN } from './callbacks/terminate-on-nan.js';
-import { modelFromBytes, restoreOptimizer } from './checkpoint.js';
+import { TrainingDivergedError } from './callbacks/terminate-on-nan.js';
+import { restoreOptimizer } from './checkpoint.js';
+import { modelFromBytes } from './model-file.js';
 import { restoreInputNormalization, savedInputNormalization } from './legacy-normalization.js';
 import type { Model } from './model.js';
-import type { MetricName } from './types.js';
+import type { FitHistory, MetricName } from './types.js';
 
 /**
  * A Model from what the runs layer read: architecture and weights from model.safetensors; with the
@@ -60,19 +61,20 @@ export async function loadModel(path: string): Promise<Model> {
 }
 
 /**
- * Throws TrainingDivergedError when `guard` stopped a fit into `runDir`: its message (naming the
- * step), after `stage: ` when given, then the last good checkpoint, or that none was written.
+ * Throws TrainingDivergedError when a fit into `runDir` ended diverged (its stopReason, set by
+ * TerminateOnNaN): the stop's message (naming the step), after `stage: ` when given, then the last
+ * good checkpoint, or that none was written. The one place divergence becomes an error.
  */
 export async function throwIfDiverged(
-  guard: TerminateOnNaN | undefined,
+  history: Pick<FitHistory, 'stopReason' | 'stopMessage'> | undefined,
   runDir: string,
   stage?: string,
 ): Promise<void> {
-  if (!guard?.message) return;
+  if (history?.stopReason !== 'diverged') return;
   const run = RunDirectory.at(runDir);
   const latest = await run.latestCheckpoint().catch(() => null);
   throw new TrainingDivergedError(
-    `${stage ? `${stage}: ` : ''}${guard.message}; ` +
+    `${stage ? `${stage}: ` : ''}${history.stopMessage}; ` +
       (latest ? `the last good checkpoint is ${run.file(latest)}` : `no checkpoint was written in ${runDir}`),
   );
 }

@@ -31,14 +31,7 @@ import { CallbackList, TrainingContext } from './callbacks/callback.js';
 import type { Callback, EventSink } from './callbacks/callback.js';
 import { defaultOutput, formatEvaluationLine, ProgressBar } from './callbacks/progress-bar.js';
 import type { Augmentation } from '../data/batch.js';
-import {
-  countCorrect,
-  featureCount,
-  foldedNormalization,
-  imageBatch,
-  labelBatch,
-  toExamples,
-} from './batches.js';
+import { countCorrect, foldedNormalization, imageBatch, labelBatch, toExamples } from './batches.js';
 import type { Examples } from './batches.js';
 import {
   DEFAULT_INPUT_SHAPE,
@@ -47,21 +40,16 @@ import {
   loadModelWeights,
   restoreOptimizer,
 } from './checkpoint.js';
-import {
-  capturedTrainStep,
-  evaluateBatch,
-  forwardOn,
-  inferBatch,
-  stepOn,
-  type StepParts,
-  type StepTensors,
-} from './compiled-steps.js';
+import { capturedTrainStep, forwardOn, stepOn, type StepParts, type StepTensors } from './compiled-steps.js';
+import { forEachOutputBatch } from './inference.js';
 import type { Model } from './model.js';
+import { FIT_DEFAULTS, fitPlan } from './plan.js';
 import type {
   CompileConfig,
   EvaluateOptions,
   EvaluateResult,
   ExecutionOptions,
+  FitHistory,
   FitOptions,
   History,
   ImageInput,
@@ -71,18 +59,6 @@ import type {
   TrainState,
 } from './types.js';
 import type { RunConfig } from '../runs/types.js';
-
-const FIT_DEFAULTS = {
-  epochs: 1,
-  batchSize: 32,
-  shuffle: true,
-  initialEpoch: 0,
-  seed: 0,
-  verbose: 1,
-  accumulateSteps: 1,
-  keepCheckpoints: 3,
-  checkpointEvery: 'epoch',
-} as const;
 
 const EVALUATE_DEFAULTS = { batchSize: 32 } as const;
 
@@ -233,21 +209,12 @@ function evaluateExamples(
 ): { loss: number; accuracy: number } {
   let lossSum = 0;
   let correct = 0;
-  const normalizedBy = foldedNormalization(model, examples);
-  const gather = { normalization: normalizedBy?.statistics };
   const outputs = outputsPerExample(model, inputShape);
-  for (let start = 0; start < indices.length; start += batchSize) {
-    const batch = indices.subarray(start, Math.min(start + batchSize, indices.length));
-    tidy(() => {
-      const x = imageBatch(examples, batch, inputShape, gather);
-      const y = labelBatch(examples, batch, isSparse(loss), outputs);
-      const result = withPrecision(execution.precision ?? 'float32', () =>
-        evaluateBatch(model, loss, x, y, { ...execution, normalizedBy }),
-      );
-      lossSum += result.loss.item() * batch.length;
-      correct += countCorrect(result.output, examples, batch);
-    });
-  }
+  const options = { batchSize, inputShape, indices, execution, loss: { loss, outputs } };
+  forEachOutputBatch(model, examples, options, (batch) => {
+    lossSum += (batch.loss ?? NaN) * batch.indices.length;
+    correct += countCorrect(batch.output, examples, batch.indices);
+  });
   const n = Math.max(indices.length, 1);
   return { loss: lossSum / n, accuracy: correct / n };
 }
@@ -330,36 +297,21 @@ export async function evaluateModel(
 export function predictModel(model: Model, x: ImageInput, options: Plain<PredictOptions> = {}): Tensor {
   const inputShape = inputShapeOf(model);
   const examples = toExamples(x, undefined, inputShape, 'predict');
-  if (!model.built) model.buildFor(inputShape);
   const batchSize = options.batchSize ?? EVALUATE_DEFAULTS.batchSize;
-  const indices = range(examples.count);
   const execution = executionOf(options);
-  const normalizedBy = foldedNormalization(model, examples);
-  const gather = { normalization: normalizedBy?.statistics };
-  let result: Tensor | undefined; // (N, ...outputShape) f32
-  for (let start = 0; start < examples.count; start += batchSize) {
-    const batch = indices.subarray(start, Math.min(start + batchSize, examples.count));
-    const first = tidy(() => {
-      const x = imageBatch(examples, batch, inputShape, gather);
-      const output = withPrecision(execution.precision ?? 'float32', () =>
-        inferBatch(model, x, { ...execution, normalizedBy }),
-      );
-      const rowSize = output.size / batch.length;
-      if (result) {
-        result.data.set(output.data, start * rowSize);
-        return undefined;
-      }
-      // First batch: the output shape is known only now; hand its rows out as plain values.
-      return { rowShape: output.shape.slice(1), rows: Float32Array.from(output.data) };
-    });
-    if (first) {
-      // Made outside the batch tidy, so it lives in the caller's scope (or until garbage collection).
-      const size = examples.count * featureCount(first.rowShape);
-      result = fromStorage(getBackend().alloc('float32', size), [examples.count, ...first.rowShape]);
-      result.data.set(first.rows, 0);
+  // (N * row) f32, allocated at the first batch (when the output's shape is known) as backend
+  // storage, which no batch's tidy() frees; it becomes the result tensor in the caller's scope.
+  let storage: Float32Array | undefined;
+  let rowShape: number[] = [0];
+  forEachOutputBatch(model, examples, { batchSize, inputShape, execution }, ({ output, start }) => {
+    const rows = output.shape[0] ?? 1;
+    if (!storage) {
+      rowShape = output.shape.slice(1);
+      storage = getBackend().alloc('float32', examples.count * (output.size / rows));
     }
-  }
-  return result ?? fromStorage(getBackend().alloc('float32', 0), [0, 0]);
+    storage.set(output.data, start * (output.size / rows));
+  });
+  return fromStorage(storage ?? getBackend().alloc('float32', 0), [examples.count, ...rowShape]);
 }
 
 // ---- fit ----
@@ -446,7 +398,7 @@ export async function fitModel(
   x: ImageInput,
   y: LabelInput,
   options: Plain<FitOptions> = {},
-): Promise<History> {
+): Promise<FitHistory> {
   try {
     return await fitInto(model, x, y, options);
   } finally {
@@ -455,23 +407,16 @@ export async function fitModel(
   }
 }
 
-async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitOptions): Promise<History> {
+async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitOptions): Promise<FitHistory> {
   const o = { ...FIT_DEFAULTS, ...options };
   const execution = executionOf(o);
   const compiled = compiledOf(model, 'fit');
   const { optimizer, loss } = compiled;
   const inputShape = inputShapeOf(model);
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
-    throw new Error(`fit(): batchSize must be a positive integer, found ${o.batchSize}`);
-  if (!Number.isInteger(o.epochs) || o.epochs < 0)
-    throw new Error(`fit(): epochs must be a whole number, found ${o.epochs}`);
-  if (!Number.isInteger(o.accumulateSteps) || o.accumulateSteps < 1)
-    throw new Error(`fit(): accumulateSteps must be a positive integer, found ${o.accumulateSteps}`);
-  // Examples per optimizer step: accumulateSteps micro-batches of batchSize.
-  const stepExamples = o.batchSize * o.accumulateSteps;
-
   // Data: training indices, and validation (given, or a seeded stratified split of the training data).
   const examples = toExamples(x, y, inputShape, 'fit');
+  // Examples per optimizer step (stepExamples): accumulateSteps micro-batches of batchSize.
+  const { stepsPerEpoch, stepExamples, trainExamples } = fitPlan(examples.count, o);
   let trainIndices = range(examples.count);
   let validation: { examples: Examples; indices: Int32Array } | undefined;
   if (o.validationData) {
@@ -488,9 +433,8 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
     trainIndices = split.trainIndices;
     validation = { examples, indices: split.validationIndices };
   }
-  if (o.limit !== undefined) trainIndices = trainIndices.subarray(0, Math.min(o.limit, trainIndices.length));
-  const batchesInData = Math.ceil(trainIndices.length / stepExamples);
-  const stepsPerEpoch = Math.min(o.stepsPerEpoch ?? batchesInData, batchesInData);
+  // The plan counted what the split and the limit leave: the first trainExamples of these indices.
+  trainIndices = trainIndices.subarray(0, trainExamples);
   if (stepsPerEpoch < 1) throw new Error('fit(): no training examples');
 
   if (!model.built) model.buildFor(inputShape, new Random(o.seed, STREAM.init));
@@ -609,7 +553,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
       await list.emit({ type: 'epochBegin', epoch, lr: optimizer.currentLearningRate() });
       for (; batchInEpoch < stepsPerEpoch; batchInEpoch++) {
         if (signal?.aborted) {
-          context.stop('interrupted');
+          context.stop('interrupted', 'interrupted');
           interrupted = true;
           break;
         }
@@ -737,12 +681,17 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
       epoch,
       step,
       stopped: context.stopTraining,
-      ...(context.stopReason !== undefined ? { stopReason: context.stopReason } : {}),
+      ...(context.stopMessage !== undefined ? { stopReason: context.stopMessage } : {}),
       seconds: (performance.now() - trainStart) / 1000,
     });
   } finally {
     // Logs are closed even when a write or a callback fails.
     await store?.close();
   }
-  return history;
+  // A new object: the history the checkpoints hold stays as saved.
+  return {
+    ...history,
+    stopReason: context.stopReason ?? 'completed',
+    ...(context.stopMessage !== undefined ? { stopMessage: context.stopMessage } : {}),
+  };
 }

@@ -14,6 +14,21 @@ import type { Callback } from './callbacks/callback.js';
 import type { DataParallel } from './data-parallel.js';
 
 export type { CheckpointData, History, HistoryValues, RunStore, TrainState } from '../runs/types.js';
+import type { History } from '../runs/types.js';
+
+/**
+ * Why a fit ended: 'completed' (every epoch ran), 'early-stopping' (EarlyStopping), 'diverged' (a
+ * non-finite loss or gradient, TerminateOnNaN), 'interrupted' (the signal), 'stopped' (another
+ * callback's context.stop()).
+ */
+export type StopReason = 'completed' | 'early-stopping' | 'diverged' | 'interrupted' | 'stopped';
+
+/** What fit() returns: the History of every epoch run, and why training ended. */
+export interface FitHistory extends History {
+  stopReason: StopReason;
+  /** What stopped it said (the TrainEndEvent's stopReason): absent when it completed. */
+  stopMessage?: string;
+}
 
 /**
  * Images, N examples of the model's input shape (default [28, 28, 1]):
@@ -233,6 +248,7 @@ export interface TrainEndEvent {
   epoch: number;
   step: number;
   stopped: boolean;
+  /** What stopped it said ('interrupted' for the signal); fit()'s result has its StopReason. */
   stopReason?: string;
   seconds: number;
 }

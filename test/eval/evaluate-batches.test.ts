@@ -2,23 +2,31 @@
 // last full batch, overlapping the one before), and each example is still counted exactly once.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, type Model } from '../../src/index.js';
+import { tensor, type Model, type Tensor } from '../../src/index.js';
 import { evaluateClassifier } from '../../src/eval/evaluate.js';
 
 const K = 3;
 
-/** A stand-in model: its logits put all weight on class (first pixel % K); records batch sizes. */
+/**
+ * A stand-in model of 2x2 images: its logits put all weight on class (first pixel % K); records
+ * batch sizes. Run eagerly (compile: false), so every batch reaches apply().
+ */
 function fakeModel(batches: number[]): Model {
   return {
-    predict(images: Uint8Array) {
-      const rows = images.length / 4; // 2x2 images
+    built: true,
+    inputShape: [2, 2, 1],
+    inputNormalization: undefined,
+    apply(x: Tensor) {
+      const rows = x.shape[0] as number; // x (B, 2, 2, 1): pixel / 255
       batches.push(rows);
       const logits = new Float32Array(rows * K);
-      for (let i = 0; i < rows; i++) logits[i * K + ((images[i * 4] as number) % K)] = 10;
+      for (let i = 0; i < rows; i++) logits[i * K + (Math.round((x.data[i * 4] as number) * 255) % K)] = 10;
       return tensor(logits, [rows, K]);
     },
   } as unknown as Model;
 }
+
+const eager = { compile: false } as const;
 
 describe('evaluateClassifier batches', () => {
   // 10 examples of 2x2 pixels, all pixels of example i equal to i: the model predicts i % 3.
@@ -28,7 +36,11 @@ describe('evaluateClassifier batches', () => {
 
   test('a short last batch runs as the last full batch; each example counted once', () => {
     const batches: number[] = [];
-    const result = evaluateClassifier(fakeModel(batches), { images, labels, count }, { batchSize: 4 });
+    const result = evaluateClassifier(
+      fakeModel(batches),
+      { images, labels, count },
+      { ...eager, batchSize: 4 },
+    );
     assert.deepEqual(batches, [4, 4, 4], 'examples 8-9 ran in the batch 6-9');
     assert.equal(result.count, count);
     assert.equal(
@@ -36,7 +48,11 @@ describe('evaluateClassifier batches', () => {
       count,
     );
     assert.equal(result.accuracy, 1);
-    const single = evaluateClassifier(fakeModel([]), { images, labels, count }, { batchSize: count });
+    const single = evaluateClassifier(
+      fakeModel([]),
+      { images, labels, count },
+      { ...eager, batchSize: count },
+    );
     assert.deepEqual(result.confusionMatrix, single.confusionMatrix);
     assert.equal(result.loss, single.loss);
   });
@@ -47,7 +63,7 @@ describe('evaluateClassifier batches', () => {
     const result = evaluateClassifier(
       fakeModel([]),
       { images, labels: wrongTail, count },
-      { batchSize: 4, keepWorst: 5 },
+      { ...eager, batchSize: 4, keepWorst: 5 },
     );
     assert.equal(result.confusionMatrix[0]?.[2], 1);
     assert.deepEqual(
@@ -58,7 +74,7 @@ describe('evaluateClassifier batches', () => {
 
   test('a set smaller than one batch runs as it is', () => {
     const batches: number[] = [];
-    evaluateClassifier(fakeModel(batches), { images, labels, count }, { batchSize: 64 });
+    evaluateClassifier(fakeModel(batches), { images, labels, count }, { ...eager, batchSize: 64 });
     assert.deepEqual(batches, [10]);
   });
 });

@@ -19,7 +19,8 @@ import { decodeSafetensors, encodeSafetensors, tensorValues } from '../../src/fo
 import { sparseCategoricalCrossentropy } from '../../src/losses/index.js';
 import { adam, sgd } from '../../src/optim/index.js';
 import { openRun } from '../../src/runs/node/writer.js';
-import { encodeModel, modelFromBytes } from '../../src/train/checkpoint.js';
+import { encodeModel } from '../../src/train/checkpoint.js';
+import { modelFromBytes } from '../../src/train/model-file.js';
 import { loadModel } from '../../src/train/run.js';
 import { randomUniform } from '../../src/tensor/ops/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';

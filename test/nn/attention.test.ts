@@ -20,7 +20,8 @@ import { mul } from '../../src/tensor/ops/elementwise.js';
 import { sum } from '../../src/tensor/ops/reduce.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { noGrad } from '../../src/tensor/tensor.js';
-import { encodeModel, modelFromBytes } from '../../src/train/checkpoint.js';
+import { encodeModel } from '../../src/train/checkpoint.js';
+import { modelFromBytes } from '../../src/train/model-file.js';
 import { sequential } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
 

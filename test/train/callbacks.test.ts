@@ -67,7 +67,7 @@ describe('EarlyStopping', () => {
     assert.equal(stopper.stoppedEpoch, 3);
     assert.equal(stopper.bestEpoch, 1);
     assert.match(
-      context.stopReason ?? '',
+      context.stopMessage ?? '',
       /val_loss did not improve for 2 epoch\(s\) \(best 0.50000 at epoch 2\)/,
     );
     stopper.onTrainEnd({ type: 'trainEnd', epoch: 4, step: 4, stopped: true, seconds: 1 });
@@ -81,6 +81,60 @@ describe('EarlyStopping', () => {
       callbacks: [new EarlyStopping({ monitor: 'loss', minDelta: 100, patience: 1 })],
     });
     assert.deepEqual(history.epoch, [0, 1]);
+    assert.equal(history.stopReason, 'early-stopping');
+    assert.match(history.stopMessage ?? '', /^early stopping: loss did not improve for 1 epoch/);
+  });
+
+  it('a resumed run stops at the epoch the uninterrupted run stops at (wait and best are checkpointed)', async () => {
+    // Validation labels shifted by one class: epoch 0 has the best val_loss, later epochs are worse,
+    // so with patience 2 the run stops after epoch 2.
+    const shifted = { images: data.images, labels: data.labels.map((k) => (k + 1) % 3) };
+    const fit = {
+      epochs: 8,
+      batchSize: 16,
+      verbose: 0,
+      validationData: [shifted.images, shifted.labels] as [Uint8Array, Uint8Array],
+    } as const;
+    const stopper = (): EarlyStopping => new EarlyStopping({ monitor: 'val_loss', patience: 2 });
+    const straight = await smallModel().fit(data.images, data.labels, { ...fit, callbacks: [stopper()] });
+    assert.deepEqual(straight.epoch, [0, 1, 2]);
+
+    const dir = tempDir();
+    try {
+      const controller = new AbortController();
+      await smallModel().fit(data.images, data.labels, {
+        ...fit,
+        ...(await newRun(dir.path)),
+        signal: controller.signal,
+        callbacks: [stopper()],
+        // Interrupted in epoch 2, after epoch 1 did not improve: one epoch of waiting is saved.
+        onEvent: (e) => (e.type === 'batchEnd' && e.epoch === 2 ? controller.abort() : undefined),
+      });
+      const latest = readFileSync(join(dir.path, 'latest'), 'utf8').trim();
+      const state = JSON.parse(readFileSync(join(dir.path, latest, 'state.json'), 'utf8')) as {
+        callbacks?: Record<string, Record<string, unknown>>;
+      };
+      assert.deepEqual(state.callbacks?.['EarlyStopping(val_loss)'], {
+        monitor: 'val_loss',
+        mode: 'min',
+        wait: 1,
+        best: straight.history.val_loss?.[0],
+        epoch: 0,
+      });
+
+      const resumed = stopper();
+      const history = await smallModel().fit(data.images, data.labels, {
+        ...fit,
+        ...(await resumeRun(dir.path)),
+        callbacks: [resumed],
+      });
+      assert.deepEqual(history.epoch, straight.epoch);
+      assert.deepEqual(history.history.val_loss, straight.history.val_loss);
+      assert.equal(resumed.stoppedEpoch, 2);
+      assert.equal(resumed.bestEpoch, 0);
+    } finally {
+      dir.remove();
+    }
   });
 
   it('refuses to monitor validation values without validation data', async () => {
@@ -124,6 +178,8 @@ describe('TerminateOnNaN', () => {
       );
       const end = events.at(-1);
       assert.ok(end?.type === 'trainEnd' && end.stopped && end.stopReason === terminate.message);
+      assert.equal(history.stopReason, 'diverged');
+      assert.equal(history.stopMessage, terminate.message);
       assert.deepEqual(history.epoch, [0, 1]); // the interrupted epoch still logs, Keras style
       // Steps 3 and 4 were applied, step 5 was not; the diverged epoch wrote no checkpoint.
       assert.notDeepEqual(weightBytes(model), before);

@@ -3,7 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeSafetensors } from '../../src/formats/safetensors.js';
-import { encodeModel, modelFromBytes } from '../../src/train/checkpoint.js';
+import { encodeModel } from '../../src/train/checkpoint.js';
+import { modelFromBytes } from '../../src/train/model-file.js';
 import { readCheckpoint } from '../../src/runs/node/directory.js';
 import { openRun } from '../../src/runs/node/writer.js';
 import { setWriteFaultHook } from '../../src/runs/node/files.js';
@@ -122,10 +123,12 @@ describe('run directories and checkpoints', () => {
   it('resume after an interruption mid-epoch (AbortSignal) continues bit-identically', () =>
     withDir(async (runDir) => {
       const straight = smallModel();
-      await straight.fit(data.images, data.labels, { ...BASE, epochs: 2 });
+      const completed = await straight.fit(data.images, data.labels, { ...BASE, epochs: 2 });
+      assert.equal(completed.stopReason, 'completed');
+      assert.equal(completed.stopMessage, undefined);
       const controller = new AbortController();
       const events: TrainEvent[] = [];
-      await smallModel().fit(data.images, data.labels, {
+      const interrupted = await smallModel().fit(data.images, data.labels, {
         ...BASE,
         epochs: 2,
         ...(await newRun(runDir)),
@@ -137,6 +140,7 @@ describe('run directories and checkpoints', () => {
       });
       const end = events.at(-1);
       assert.ok(end?.type === 'trainEnd' && end.stopped && end.stopReason === 'interrupted');
+      assert.equal(interrupted.stopReason, 'interrupted');
       assert.equal(readFileSync(join(runDir, 'latest'), 'utf8').trim(), 'checkpoints/6');
       const resumed = smallModel();
       await resumed.fit(data.images, data.labels, { ...BASE, epochs: 2, ...(await resumeRun(runDir)) });

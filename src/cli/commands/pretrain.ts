@@ -127,7 +127,6 @@ async function pretrainCommand(flags: PretrainFlags, group: ProcessGroup | undef
       const batchSize = flags.batchSize ?? PRETRAIN_DEFAULTS.batchSize;
       const interrupt = new AbortController();
       interrupts.graceful = () => interrupt.abort();
-      let interrupted = false;
       let images = 0;
       const started = performance.now();
       const saved: Record<string, unknown> = {};
@@ -174,12 +173,11 @@ async function pretrainCommand(flags: PretrainFlags, group: ProcessGroup | undef
                 (event.valLoss !== undefined ? ` - val_loss: ${event.valLoss.toFixed(4)}` : ''),
             );
           }
-          if (event.type === 'trainEnd') interrupted = event.stopReason === 'interrupted';
         },
       });
       interrupts.graceful = undefined;
       if (!leader) return; // every process saw the same steps: process 0 reports
-      if (interrupted) {
+      if (history.stopReason === 'interrupted') {
         process.stderr.write(
           `interrupted: checkpoint saved in ${runDir}; resume with: mnist-lab pretrain --resume ${runDir}\n`,
         );

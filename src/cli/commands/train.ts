@@ -29,6 +29,7 @@ import {
   type ScheduleName,
 } from '../../optim/index.js';
 import { runDirName } from '../../runs/layout.js';
+import { fitPlan } from '../../train/plan.js';
 import { RunDirectory } from '../../runs/node/directory.js';
 import { type Claimed, claimFolder } from '../../runs/node/folder.js';
 import { openRun } from '../../runs/node/writer.js';
@@ -276,13 +277,16 @@ async function trainIn(
 
   const epochs = flags.epochs ?? recipe.epochs;
   const batchSize = flags.batchSize ?? recipe.batchSize;
-  // As fit() counts: the validation split is carved first, then --limit caps what is left.
-  const trainCount = Math.min(
-    flags.limit ?? Infinity,
-    Math.round(trainSet.count * (1 - (flags.validationSplit ?? 0))),
-  );
   const accumulateSteps = flags.accumulate ?? 1;
-  const totalSteps = Math.max(1, Math.ceil(trainCount / (batchSize * accumulateSteps)) * epochs);
+  // The options that decide fit's steps: given to fit, and to fitPlan for the schedule's length.
+  const planned = {
+    epochs,
+    batchSize,
+    ...(accumulateSteps > 1 ? { accumulateSteps } : {}),
+    ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
+    ...(flags.limit ? { limit: flags.limit } : {}),
+  };
+  const totalSteps = fitPlan(trainSet.count, planned).scheduleSteps;
   let optimizer: Optimizer;
   if (flags.optimizer) {
     const learningRate = scheduleByName(flags.schedule ?? 'constant', {
@@ -312,7 +316,6 @@ async function trainIn(
   };
   let samplesPerEpoch = 0;
   let epochsRun = 0;
-  let interrupted = false;
   const started = performance.now();
   // SIGINT/SIGTERM stop training at the next batch; fit writes a mid-epoch checkpoint and returns.
   // A second one ends the process at once (its lock released).
@@ -337,9 +340,7 @@ async function trainIn(
   const dataParallel = group && new CollectiveDataParallel(group, { syncBatchNorm: !!flags.syncBn });
   const history = await model
     .fit(trainSet.images, trainSet.labels, {
-      epochs,
-      batchSize,
-      ...(accumulateSteps > 1 ? { accumulateSteps } : {}),
+      ...planned,
       seed: flags.seed,
       verbose: flags.json || !leader ? 0 : 1,
       output: process.stderr,
@@ -352,17 +353,12 @@ async function trainIn(
       run,
       ...(dataParallel ? { dataParallel } : {}),
       ...(flags.resume ? { resume: true } : {}),
-      ...(flags.validationSplit ? { validationSplit: flags.validationSplit } : {}),
-      ...(flags.limit ? { limit: flags.limit } : {}),
       // --augment, or the recipe's own warps (the vits').
       ...(flags.augment ? { augment: true } : recipe.augment ? { augment: recipe.augment } : {}),
       onEvent: (event: TrainEvent) => {
         if (event.type === 'trainBegin')
           samplesPerEpoch = Math.min(event.samples, event.stepsPerEpoch * event.batchSize);
         if (event.type === 'epochEnd') epochsRun++;
-        if (event.type === 'trainEnd') interrupted = event.stopReason === 'interrupted';
-        if (event.type === 'trainEnd' && event.stopReason?.startsWith('early stopping'))
-          log(event.stopReason);
       },
       signal: interrupt.signal,
       ...(callbacks.length > 0 ? { callbacks } : {}),
@@ -374,13 +370,14 @@ async function trainIn(
     .finally(() => {
       interrupts.graceful = undefined;
     });
+  if (history.stopReason === 'early-stopping') log(history.stopMessage ?? '');
   if (!leader) {
     // Every process saw the same steps: process 0 reports; the others stop here, as it does.
-    if (nanGuard?.message) throw new TrainingDivergedError(nanGuard.message);
+    if (history.stopReason === 'diverged') throw new TrainingDivergedError(history.stopMessage);
     return;
   }
-  await throwIfDiverged(nanGuard, runDir);
-  if (interrupted) {
+  await throwIfDiverged(history, runDir);
+  if (history.stopReason === 'interrupted') {
     process.stderr.write(
       `interrupted: checkpoint saved in ${runDir}; resume with: mnist-lab train --resume ${runDir}\n`,
     );

@@ -15,6 +15,7 @@ import type {
   EpochEndEvent,
   TrainBeginEvent,
   TrainEndEvent,
+  StopReason,
   TrainEvent,
 } from '../types.js';
 
@@ -22,7 +23,10 @@ import type {
 export class TrainingContext {
   /** Set by stop(); the loop ends after the current batch (and finishes that epoch's logs). */
   stopTraining = false;
-  stopReason: string | undefined;
+  /** Why, once stopped: what fit() returns as its stopReason. */
+  stopReason: StopReason | undefined;
+  /** What the stop said (the trainEnd event's stopReason). */
+  stopMessage: string | undefined;
 
   constructor(
     readonly model: Model,
@@ -30,8 +34,11 @@ export class TrainingContext {
   ) {}
 
   /** Asks the loop to stop; the first reason given is kept. */
-  stop(reason: string): void {
-    if (!this.stopTraining) this.stopReason = reason;
+  stop(message: string, reason: StopReason = 'stopped'): void {
+    if (!this.stopTraining) {
+      this.stopReason = reason;
+      this.stopMessage = message;
+    }
     this.stopTraining = true;
   }
 }

@@ -1,5 +1,9 @@
 // EarlyStopping: stops when a monitored quantity has not improved for `patience` epochs, and can
-// put back the weights of the best epoch when training ends (Keras 3 semantics).
+// put back the weights of the best epoch when training ends (Keras 3 semantics). Its wait count and
+// best value travel with each checkpoint, so a resumed run stops at the epoch an uninterrupted one
+// would (the best epoch's weights do not: after a resume, restoreBestWeights restores only a best
+// epoch reached after the resume).
+import type { CallbackState } from '../../runs/types.js';
 import { restoreWeights, snapshotWeights } from '../checkpoint.js';
 import type { EpochEndEvent, TrainBeginEvent, TrainEndEvent } from '../types.js';
 import { Callback, monitoredValue, resolveMode } from './callback.js';
@@ -76,6 +80,36 @@ export class EarlyStopping extends Callback {
     this.bestWeights = undefined;
   }
 
+  override get stateKey(): string {
+    return `EarlyStopping(${this.monitor})`;
+  }
+
+  override saveState(): CallbackState | undefined {
+    if (this.bestEpoch < 0 && this.wait === 0) return undefined; // nothing watched yet
+    // NOTE: best is saved only once an epoch set it: JSON has no Infinity.
+    const best = this.bestEpoch < 0 ? {} : { best: this.best, epoch: this.bestEpoch };
+    return { monitor: this.monitor, mode: this.mode, wait: this.wait, ...best };
+  }
+
+  override restoreState(state: CallbackState): void {
+    // Saved for another quantity or direction: its count says nothing about this one.
+    if (state['monitor'] !== this.monitor || state['mode'] !== this.mode) return;
+    const { wait, best, epoch } = state;
+    const bestValid =
+      best === undefined ? epoch === undefined : typeof best === 'number' && typeof epoch === 'number';
+    if (typeof wait !== 'number' || !bestValid) {
+      throw new Error(
+        `EarlyStopping: the checkpoint's saved state of '${this.monitor}' reads ${JSON.stringify(state)}, ` +
+          'expected numbers wait (and best with epoch); its state.json is damaged: resume from an earlier checkpoint',
+      );
+    }
+    this.wait = wait;
+    if (typeof best === 'number' && typeof epoch === 'number') {
+      this.best = best;
+      this.bestEpoch = epoch;
+    }
+  }
+
   override onEpochEnd(event: EpochEndEvent): void {
     const value = monitoredValue(event, this.monitor);
     if (value === undefined) {
@@ -98,6 +132,7 @@ export class EarlyStopping extends Callback {
       this.context.stop(
         `early stopping: ${this.monitor} did not improve for ${this.wait} epoch(s) ` +
           `(best ${this.best.toPrecision(5)} at epoch ${this.bestEpoch + 1})`,
+        'early-stopping',
       );
     }
   }

@@ -13,7 +13,7 @@ export class TerminateOnNaN extends Callback {
     this.message =
       `training diverged: ${what} is not finite at step ${event.step} (epoch ${event.epoch + 1}, ` +
       `batch ${event.batch + 1}); stopped without applying that update. Lower the learning rate or clip gradients`;
-    this.context.stop(this.message);
+    this.context.stop(this.message, 'diverged');
   }
 }
 

@@ -10,7 +10,7 @@ import { terminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import type { Model } from '../train/model.js';
 import { openRun, type RunWriter } from '../runs/node/writer.js';
 import type { RunRecipe } from '../runs/types.js';
-import { throwIfDiverged } from '../train/run.js';
+import { loadModel, throwIfDiverged } from '../train/run.js';
 import type { TrainEvent } from '../train/types.js';
 import { saveAdapter } from './adapter.js';
 import { TRANSFER_CNN, architecture } from './architectures.js';
@@ -53,6 +53,16 @@ export interface FineTuneRunOptions extends Omit<FineTuneOptions, 'fit' | 'class
    * TrainingDivergedError naming the step. Default true; false skips such steps and goes on.
    */
   stopOnNonFinite?: boolean;
+  /**
+   * Continue the fine-tune in `runDir` from its latest checkpoint: the model is the one the run
+   * records (new head, adapters, trainable flags), its base is the one its config.json names.
+   * Gradual unfreezing (headEpochs) cannot be resumed.
+   */
+  resume?: boolean;
+  /** Aborting it stops fine-tuning at the next batch with a checkpoint (to resume), as fit's. */
+  signal?: AbortSignal;
+  /** Stored in config.json as runConfig.flags: the CLI's flags, which its --resume restores. */
+  flags?: Record<string, unknown>;
 }
 
 /** digits-transfer pretrains the Keras experiment's network; other tasks the zoo's cnn. */
@@ -87,6 +97,8 @@ export interface FineTuneRunResult {
   pretrainSeconds: number;
   adapterDir?: string;
   model: Model;
+  /** The signal stopped fine-tuning: a checkpoint was written, and neither test nor adapter were. */
+  interrupted: boolean;
 }
 
 /** Trains a zoo model on the task's pretraining data into `runDir`; returns it loaded as a base. */
@@ -150,27 +162,12 @@ function evaluationOf(set: ImageSet): boolean {
   return set.count > 0;
 }
 
-/** Pretrain (if needed), fine-tune, evaluate, save. */
-export async function runFineTune(options: FineTuneRunOptions): Promise<FineTuneRunResult> {
-  // The run is claimed (checked and locked) before anything is written into it, the base included.
-  const run = await openRun(options.runDir, { command: RUN_COMMAND });
-  try {
-    return await fineTuneInto(run, options);
-  } finally {
-    await run.close(); // a no-op after fit closed it; releases the lock when it did not get that far
-  }
-}
-
-async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promise<FineTuneRunResult> {
-  // Options given win over the task's own defaults (digits-transfer's recipe), which win over ours.
-  const o = { ...FINE_TUNE_RUN_DEFAULTS, ...options.task.defaults, ...options };
-  const log = options.log ?? (() => undefined);
+/** The base to fine-tune: --from's, or one pretrained here on the task's source (built-in tasks). */
+async function baseOf(o: RunOptions, log: (line: string) => void): Promise<Start> {
   let pretrainSeconds = 0;
-  // The batch of the inference passes (frozen features, test): the pretraining's when it ran here,
-  // whose buffers the backend already holds (fresh memory is slow to touch).
   let passBatchSize = o.batchSize;
-  let base = options.base;
-  let basePath = options.from;
+  let base = o.base;
+  let basePath = o.from;
   if (!base) {
     if (basePath === undefined) {
       if (o.task.name !== 'digits-transfer' && o.task.name !== 'mnist-to-fashion') {
@@ -181,7 +178,7 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
       }
       basePath = join(o.runDir, 'base');
       log(
-        `pretraining a ${options.pretrainModel ?? defaultPretrainModel(o.task)} base on ${o.task.pretrain.dataset} -> ${basePath}`,
+        `pretraining a ${o.pretrainModel ?? defaultPretrainModel(o.task)} base on ${o.task.pretrain.dataset} -> ${basePath}`,
       );
       const started = performance.now();
       base = await pretrainBase(o.task, basePath, o);
@@ -197,7 +194,83 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
     const encoder = pretrainedEncoder(base.model, basePath, imageShapeOf(o.task.train));
     base = { ...base, model: encoder, recipe: { ...base.recipe, model: encoder.name } };
   }
-  const method = o.method ?? 'head';
+  return { base, basePath, method: o.method ?? 'head', pretrainSeconds, passBatchSize };
+}
+
+/** A run to resume: the fine-tuned model of its latest checkpoint, and the base its config.json names. */
+async function recorded(run: RunWriter, o: RunOptions): Promise<Start> {
+  const config = await run.reader.config();
+  const finetune = config?.runConfig?.finetune as
+    { base?: string; baseSha256?: string; method?: FineTuneMethod } | undefined;
+  if (!finetune?.base || !finetune.baseSha256 || !finetune.method) {
+    throw new Error(
+      `${o.runDir}: not a fine-tuning run (its config.json has no runConfig.finetune with base and method); resume a run with the command that wrote it`,
+    );
+  }
+  if (o.method !== undefined && o.method !== finetune.method) {
+    throw new Error(
+      `${o.runDir}: fine-tuned with method '${finetune.method}', cannot resume it as '${o.method}'`,
+    );
+  }
+  if ((await run.reader.latestCheckpoint()) === null) {
+    throw new Error(
+      `${o.runDir}: no checkpoint to continue from (a fine-tune writes one at its end and when interrupted); start it again`,
+    );
+  }
+  const pretrainedHere = finetune.base === join(o.runDir, 'base');
+  return {
+    base: {
+      model: await loadModel(o.runDir),
+      modelFile: finetune.base,
+      sha256: finetune.baseSha256,
+      recipe: config?.runConfig?.recipe ?? {},
+    },
+    basePath: finetune.base,
+    method: finetune.method,
+    pretrainSeconds: 0,
+    passBatchSize: pretrainedHere ? (o.pretrainBatchSize ?? o.batchSize) : o.batchSize,
+  };
+}
+
+/** Pretrain (if needed), fine-tune, evaluate, save. */
+export async function runFineTune(options: FineTuneRunOptions): Promise<FineTuneRunResult> {
+  // The run is claimed (checked and locked) before anything is written into it, the base included.
+  const run = await openRun(options.runDir, {
+    command: RUN_COMMAND,
+    ...(options.resume ? { resume: true } : {}),
+  });
+  try {
+    return await fineTuneInto(run, options);
+  } finally {
+    await run.close(); // a no-op after fit closed it; releases the lock when it did not get that far
+  }
+}
+
+/** What fine-tuning starts from: the base (or, resuming, the fine-tuned model) and where it came from. */
+interface Start {
+  base: PretrainedBase;
+  basePath: string;
+  method: FineTuneMethod;
+  pretrainSeconds: number;
+  /**
+   * The batch of the inference passes (frozen features, test): the pretraining's when it ran here,
+   * whose buffers the backend already holds (fresh memory is slow to touch).
+   */
+  passBatchSize: number;
+}
+
+/** Options given win over the task's own defaults (digits-transfer's recipe), which win over ours. */
+function withDefaults(options: FineTuneRunOptions) {
+  return { ...FINE_TUNE_RUN_DEFAULTS, ...options.task.defaults, ...options };
+}
+
+type RunOptions = ReturnType<typeof withDefaults>;
+
+async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promise<FineTuneRunResult> {
+  const o = withDefaults(options);
+  const log = options.log ?? (() => undefined);
+  const start = o.resume ? await recorded(run, o) : await baseOf(o, log);
+  const { base, basePath, method, pretrainSeconds, passBatchSize } = start;
   const {
     task: _task,
     from: _from,
@@ -206,9 +279,17 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
     log: _log,
     onEvent,
     stopOnNonFinite,
+    resume,
+    signal,
+    flags,
     ...rest
   } = o;
   const nanGuard = stopOnNonFinite ? terminateOnNaN() : undefined;
+  let interrupted = false;
+  const events = (event: TrainEvent): void => {
+    if (event.type === 'trainEnd') interrupted = event.stopReason === 'interrupted';
+    onEvent?.(event);
+  };
   const result = await fineTune(base.model, o.task.train.images, o.task.train.labels, {
     ...rest,
     method,
@@ -228,18 +309,22 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
           ...o.task.target,
         },
         finetune: { task: o.task.name, base: basePath, baseSha256: base.sha256, method },
+        ...(flags ? { flags } : {}),
       },
+      ...(resume ? { resume: true } : {}),
+      ...(signal ? { signal } : {}),
       ...(o.limit !== undefined ? { limit: o.limit } : {}),
-      ...(onEvent ? { onEvent } : {}),
+      onEvent: events,
       ...(nanGuard ? { callbacks: [nanGuard] } : {}),
     },
   });
   await throwIfDiverged(nanGuard, o.runDir, 'fine-tuning');
-  const test = evaluationOf(o.task.test)
-    ? await result.model.evaluate(o.task.test.images, o.task.test.labels, { batchSize: passBatchSize })
-    : { loss: NaN, accuracy: NaN };
+  const test =
+    !interrupted && evaluationOf(o.task.test)
+      ? await result.model.evaluate(o.task.test.images, o.task.test.labels, { batchSize: passBatchSize })
+      : { loss: NaN, accuracy: NaN };
   let adapterDir: string | undefined;
-  if (method === 'lora') {
+  if (method === 'lora' && !interrupted) {
     adapterDir = join(o.runDir, 'adapter');
     await saveAdapter(result.model, adapterDir, {
       baseSha256: base.sha256,
@@ -260,5 +345,6 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
     pretrainSeconds,
     ...(adapterDir ? { adapterDir } : {}),
     model: result.model,
+    interrupted,
   };
 }

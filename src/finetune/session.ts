@@ -61,6 +61,11 @@ export interface FineTuneRunOptions extends Omit<FineTuneOptions, 'fit' | 'class
   resume?: boolean;
   /** Aborting it stops fine-tuning at the next batch with a checkpoint (to resume), as fit's. */
   signal?: AbortSignal;
+  /**
+   * Called when the fine-tune's own training is about to start (the data loaded, a base pretrained):
+   * from then on the signal checkpoints (the CLI arms its Ctrl-C handling here; before, it exits).
+   */
+  onFitStart?: () => void;
   /** Stored in config.json as runConfig.flags: the CLI's flags, which its --resume restores. */
   flags?: Record<string, unknown>;
 }
@@ -281,6 +286,7 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
     stopOnNonFinite,
     resume,
     signal,
+    onFitStart,
     flags,
     ...rest
   } = o;
@@ -290,6 +296,7 @@ async function fineTuneInto(run: RunWriter, options: FineTuneRunOptions): Promis
     if (event.type === 'trainEnd') interrupted = event.stopReason === 'interrupted';
     onEvent?.(event);
   };
+  onFitStart?.();
   const result = await fineTune(base.model, o.task.train.images, o.task.train.labels, {
     ...rest,
     method,

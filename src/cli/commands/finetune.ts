@@ -251,8 +251,16 @@ interface ClaimOptions {
   resume?: boolean;
   /** The choice an existing run offers besides --overwrite ('continue it with ...'). */
   runChoices?: string[];
-  /** The first SIGINT/SIGTERM aborts `work`'s signal (it checkpoints and returns); the second ends the process. */
-  graceful?: boolean;
+}
+
+/**
+ * How a command stops at SIGINT/SIGTERM: by default the process ends (its locks released); once
+ * `checkpointing()` was called, the first signal aborts `signal` (fit checkpoints and returns) and
+ * a second one ends the process.
+ */
+interface Interruption {
+  signal: AbortSignal;
+  checkpointing(): void;
 }
 
 /**
@@ -263,10 +271,14 @@ async function inClaimedFolder<T>(
   directory: string,
   flags: CommonFlags,
   options: ClaimOptions,
-  work: (log: (line: string) => void, signal: AbortSignal) => Promise<T>,
+  work: (log: (line: string) => void, interruption: Interruption) => Promise<T>,
 ): Promise<T> {
   const interrupt = new AbortController();
-  const interrupts = handleInterrupts(options.graceful ? () => interrupt.abort() : undefined);
+  const interrupts = handleInterrupts();
+  const interruption = {
+    signal: interrupt.signal,
+    checkpointing: () => (interrupts.graceful = () => interrupt.abort()),
+  };
   try {
     const claimed = await claimFolder(directory, {
       mode: options.resume ? 'resume' : 'new',
@@ -282,7 +294,7 @@ async function inClaimedFolder<T>(
     });
     try {
       if (claimed.movedTo) printInfo(`--overwrite: moved what was in ${directory} to ${claimed.movedTo}`);
-      return await work(setUp(flags).log, interrupt.signal);
+      return await work(setUp(flags).log, interruption);
     } finally {
       await claimed.lock?.release();
     }
@@ -344,17 +356,17 @@ async function finetune(flags: FinetuneFlags): Promise<void> {
     command: 'mnist-lab finetune',
     ...(flags.resume ? { resume: true } : {}),
     runChoices: [`continue it with 'mnist-lab finetune --resume ${runDir}'`],
-    graceful: true,
   };
   // The folder is claimed (and locked) before the data loads: a refused one costs nothing.
-  const result = await inClaimedFolder(runDir, flags, claim, async (log, signal) =>
+  const result = await inClaimedFolder(runDir, flags, claim, async (log, interruption) =>
     runFineTune({
       task: await taskOf(flags, log, true),
       runDir,
       method: flags.method,
       seed: flags.seed,
       log,
-      signal,
+      signal: interruption.signal,
+      onFitStart: interruption.checkpointing,
       flags: runShapingFlags(flags),
       ...(flags.resume ? { resume: true } : {}),
       verbose: flags.json ? 0 : 1,

@@ -135,7 +135,16 @@ export function prepareFineTune(
   return { model, headName };
 }
 
-/** prepareFineTune(), then fit() — once, or twice with gradual unfreezing. */
+/** A fine-tuned model as its run recorded it: nothing to change; its new head named when it has one. */
+function asRecorded(model: Model, options: FineTuneOptions): { model: Model; headName: string | undefined } {
+  if (options.classes === undefined) return { model, headName: undefined };
+  return { model, headName: (model.layers[classifierIndex(model)] as { name: string }).name };
+}
+
+/**
+ * prepareFineTune(), then fit() — once, or twice with gradual unfreezing. With `fit.resume`, `base`
+ * is the fine-tuned model loaded from the run (loadModel) and fit continues from its checkpoint.
+ */
 export async function fineTune(
   base: Model,
   x: ImageInput,
@@ -156,8 +165,15 @@ export async function fineTune(
       `fineTune: schedule '${String(o.schedule)}' is unknown; choose one of ${FINE_TUNE_SCHEDULES.join(', ')}`,
     );
   }
-  const { model, headName } = prepareFineTune(base, options);
   const fitOptions = options.fit ?? {};
+  if (fitOptions.resume && o.headEpochs > 0) {
+    throw new Error(
+      `fineTune: a run with gradual unfreezing (headEpochs ${o.headEpochs}) cannot be resumed: its two stages train different layers`,
+    );
+  }
+  // A resumed fit continues the model its run records (loadModel(run): the new head, the adapters
+  // and the trainable flags are in place); fit restores its weights and optimizer from the checkpoint.
+  const { model, headName } = fitOptions.resume ? asRecorded(base, options) : prepareFineTune(base, options);
   const optimizer =
     options.optimizer ??
     adam({

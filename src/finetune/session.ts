@@ -14,11 +14,11 @@ import type { Model } from '../train/model.js';
 import { CollectiveDataParallel } from '../distributed/data-parallel.js';
 import type { Collectives, DataParallelTiming } from '../distributed/data-parallel.js';
 import { followerRunStore, leaderRunStore, modelFilesFromRankZero } from '../distributed/run-store.js';
-import { readModelSource } from '../runs/node/directory.js';
+import { readModelSource, type ModelFiles } from '../runs/node/directory.js';
 import { fitPlan } from '../train/plan.js';
 import { openRun, type RunWriter } from '../runs/node/writer.js';
 import type { RunRecipe, RunStore } from '../runs/types.js';
-import { throwIfDiverged } from '../train/run.js';
+import { modelFromFiles, throwIfDiverged } from '../train/run.js';
 import { TrainingDivergedError } from '../train/callbacks/terminate-on-nan.js';
 import type { FitHistory, TrainEvent } from '../train/types.js';
 import { saveAdapter } from './adapter.js';
@@ -67,6 +67,21 @@ export interface FineTuneRunOptions extends Omit<FineTuneOptions, 'fit' | 'class
    * the header). Absent: one process.
    */
   group?: Collectives;
+  /**
+   * Continue the fine-tune in `runDir` from its latest checkpoint: the model is the one the run
+   * records (new head, adapters, trainable flags), its base is the one its config.json names.
+   * Gradual unfreezing (headEpochs) cannot be resumed.
+   */
+  resume?: boolean;
+  /** Aborting it stops fine-tuning at the next batch with a checkpoint (to resume), as fit's. */
+  signal?: AbortSignal;
+  /**
+   * Called when the fine-tune's own training is about to start (the data loaded, a base pretrained):
+   * from then on the signal checkpoints (the CLI arms its Ctrl-C handling here; before, it exits).
+   */
+  onFitStart?: () => void;
+  /** Stored in config.json as runConfig.flags: the CLI's flags, which its --resume restores. */
+  flags?: Record<string, unknown>;
 }
 
 /** digits-transfer pretrains the Keras experiment's network; other tasks the zoo's cnn. */
@@ -103,6 +118,8 @@ export interface FineTuneRunResult {
   model: Model;
   /** Data-parallel runs: the processes, and where the fine-tune's steps spent their time (process 0's). */
   dataParallel?: { processes: number; timing: DataParallelTiming };
+  /** The signal stopped fine-tuning: a checkpoint was written, and neither test nor adapter were. */
+  interrupted: boolean;
 }
 
 /** The base at `path`: read by process 0 alone under mpirun, and sent to the others. */
@@ -196,33 +213,12 @@ function evaluationOf(set: ImageSet): boolean {
   return set.count > 0;
 }
 
-/** Pretrain (if needed), fine-tune, evaluate, save. */
-export async function runFineTune(options: FineTuneRunOptions): Promise<FineTuneRunResult> {
-  // The run is claimed (checked and locked) before anything is written into it, the base included.
-  const leader = (options.group?.rank ?? 0) === 0;
-  const run = leader ? await openRun(options.runDir, { command: RUN_COMMAND }) : undefined;
-  try {
-    return await fineTuneInto(run, options);
-  } finally {
-    await run?.close(); // a no-op after fit closed it; releases the lock when it did not get that far
-  }
-}
-
-async function fineTuneInto(
-  run: RunWriter | undefined,
-  options: FineTuneRunOptions,
-): Promise<FineTuneRunResult> {
-  // Options given win over the task's own defaults (digits-transfer's recipe), which win over ours.
-  const o = { ...FINE_TUNE_RUN_DEFAULTS, ...options.task.defaults, ...options };
-  const log = options.log ?? (() => undefined);
-  const group = options.group;
-  const leader = (group?.rank ?? 0) === 0;
+/** The base to fine-tune: --from's, or one pretrained here on the task's source (built-in tasks). */
+async function baseOf(o: RunOptions, log: (line: string) => void): Promise<Start> {
   let pretrainSeconds = 0;
-  // The batch of the inference passes (frozen features, test): the pretraining's when it ran here,
-  // whose buffers the backend already holds (fresh memory is slow to touch).
   let passBatchSize = o.batchSize;
-  let base = options.base;
-  let basePath = options.from;
+  let base = o.base;
+  let basePath = o.from;
   if (!base) {
     if (basePath === undefined) {
       if (o.task.name !== 'digits-transfer' && o.task.name !== 'mnist-to-fashion') {
@@ -233,14 +229,14 @@ async function fineTuneInto(
       }
       basePath = join(o.runDir, 'base');
       log(
-        `pretraining a ${options.pretrainModel ?? defaultPretrainModel(o.task)} base on ${o.task.pretrain.dataset} -> ${basePath}`,
+        `pretraining a ${o.pretrainModel ?? defaultPretrainModel(o.task)} base on ${o.task.pretrain.dataset} -> ${basePath}`,
       );
       const started = performance.now();
       base = await pretrainBase(o.task, basePath, o);
       pretrainSeconds = (performance.now() - started) / 1000;
       passBatchSize = o.pretrainBatchSize ?? o.batchSize;
     } else {
-      base = await sharedBase(basePath, group);
+      base = await sharedBase(basePath, o.group);
     }
   }
   basePath ??= base.modelFile;
@@ -249,7 +245,109 @@ async function fineTuneInto(
     const encoder = pretrainedEncoder(base.model, basePath, imageShapeOf(o.task.train));
     base = { ...base, model: encoder, recipe: { ...base.recipe, model: encoder.name } };
   }
-  const method = o.method ?? 'head';
+  return { base, basePath, method: o.method ?? 'head', pretrainSeconds, passBatchSize };
+}
+
+/** What a fine-tune run's config.json says of it (runConfig.finetune). */
+interface RecordedFineTune {
+  base: string;
+  baseSha256: string;
+  method: FineTuneMethod;
+}
+
+/**
+ * A run to resume: the fine-tuned model of its latest checkpoint, and the base its config.json
+ * names. Process 0 reads and checks the run; under mpirun it sends the files to the others.
+ */
+async function recorded(run: RunWriter | undefined, o: RunOptions): Promise<Start> {
+  const read = () => recordedFiles(run as RunWriter, o);
+  const files = await (o.group ? modelFilesFromRankZero(o.group, read) : read());
+  const config = files.config;
+  const finetune = config?.runConfig?.finetune as unknown as RecordedFineTune; // checked by recordedFiles
+  const pretrainedHere = finetune.base === join(o.runDir, 'base');
+  return {
+    base: {
+      model: modelFromFiles(files),
+      modelFile: finetune.base,
+      sha256: finetune.baseSha256,
+      recipe: config?.runConfig?.recipe ?? {},
+    },
+    basePath: finetune.base,
+    method: finetune.method,
+    pretrainSeconds: 0,
+    passBatchSize: pretrainedHere ? (o.pretrainBatchSize ?? o.batchSize) : o.batchSize,
+  };
+}
+
+/** The files of the run to resume, after checking that it is a fine-tune run with a checkpoint. */
+async function recordedFiles(run: RunWriter, o: RunOptions): Promise<ModelFiles> {
+  const config = await run.reader.config();
+  const finetune = config?.runConfig?.finetune as Partial<RecordedFineTune> | undefined;
+  if (!finetune?.base || !finetune.baseSha256 || !finetune.method) {
+    throw new Error(
+      `${o.runDir}: not a fine-tuning run (its config.json has no runConfig.finetune with base and method); resume a run with the command that wrote it`,
+    );
+  }
+  if (o.method !== undefined && o.method !== finetune.method) {
+    throw new Error(
+      `${o.runDir}: fine-tuned with method '${finetune.method}', cannot resume it as '${o.method}'`,
+    );
+  }
+  if ((await run.reader.latestCheckpoint()) === null) {
+    throw new Error(
+      `${o.runDir}: no checkpoint to continue from (a fine-tune writes one at its end and when interrupted); start it again`,
+    );
+  }
+  return readModelSource(o.runDir);
+}
+
+/** Pretrain (if needed), fine-tune, evaluate, save. */
+export async function runFineTune(options: FineTuneRunOptions): Promise<FineTuneRunResult> {
+  // The run is claimed (checked and locked) before anything is written into it, the base included.
+  const leader = (options.group?.rank ?? 0) === 0;
+  const run = leader
+    ? await openRun(options.runDir, {
+        command: RUN_COMMAND,
+        ...(options.resume ? { resume: true } : {}),
+      })
+    : undefined;
+  try {
+    return await fineTuneInto(run, options);
+  } finally {
+    await run?.close(); // a no-op after fit closed it; releases the lock when it did not get that far
+  }
+}
+
+/** What fine-tuning starts from: the base (or, resuming, the fine-tuned model) and where it came from. */
+interface Start {
+  base: PretrainedBase;
+  basePath: string;
+  method: FineTuneMethod;
+  pretrainSeconds: number;
+  /**
+   * The batch of the inference passes (frozen features, test): the pretraining's when it ran here,
+   * whose buffers the backend already holds (fresh memory is slow to touch).
+   */
+  passBatchSize: number;
+}
+
+/** Options given win over the task's own defaults (digits-transfer's recipe), which win over ours. */
+function withDefaults(options: FineTuneRunOptions) {
+  return { ...FINE_TUNE_RUN_DEFAULTS, ...options.task.defaults, ...options };
+}
+
+type RunOptions = ReturnType<typeof withDefaults>;
+
+async function fineTuneInto(
+  run: RunWriter | undefined,
+  options: FineTuneRunOptions,
+): Promise<FineTuneRunResult> {
+  const o = withDefaults(options);
+  const log = options.log ?? (() => undefined);
+  const group = o.group;
+  const leader = (group?.rank ?? 0) === 0;
+  const start = o.resume ? await recorded(run, o) : await baseOf(o, log);
+  const { base, basePath, method, pretrainSeconds, passBatchSize } = start;
   const {
     task: _task,
     from: _from,
@@ -259,11 +357,16 @@ async function fineTuneInto(
     onEvent,
     stopOnNonFinite,
     group: _group,
+    resume,
+    signal,
+    onFitStart,
+    flags,
     ...rest
   } = o;
   const nanGuard = stopOnNonFinite ? terminateOnNaN() : undefined;
   // One for both stages of gradual unfreezing: the same weights, one timing.
   const dataParallel = group && new CollectiveDataParallel(group);
+  onFitStart?.();
   const result = await fineTune(base.model, o.task.train.images, o.task.train.labels, {
     ...rest,
     method,
@@ -284,20 +387,25 @@ async function fineTuneInto(
           ...o.task.target,
         },
         finetune: { task: o.task.name, base: basePath, baseSha256: base.sha256, method },
+        ...(flags ? { flags } : {}),
       },
+      ...(resume ? { resume: true } : {}),
+      ...(signal ? { signal } : {}),
       ...(o.limit !== undefined ? { limit: o.limit } : {}),
       ...(onEvent ? { onEvent } : {}),
       ...(nanGuard ? { callbacks: [nanGuard] } : {}),
     },
   });
-  await stopIfDiverged(result.histories.at(-1), o.runDir, 'fine-tuning', group);
+  const last = result.histories.at(-1);
+  await stopIfDiverged(last, o.runDir, 'fine-tuning', group);
+  const interrupted = last?.stopReason === 'interrupted';
   // Every process holds the same model: process 0 evaluates and writes it.
   const test =
-    leader && evaluationOf(o.task.test)
+    leader && !interrupted && evaluationOf(o.task.test)
       ? await result.model.evaluate(o.task.test.images, o.task.test.labels, { batchSize: passBatchSize })
       : { loss: NaN, accuracy: NaN };
   let adapterDir: string | undefined;
-  if (method === 'lora' && leader) {
+  if (method === 'lora' && leader && !interrupted) {
     adapterDir = join(o.runDir, 'adapter');
     await saveAdapter(result.model, adapterDir, {
       baseSha256: base.sha256,
@@ -321,5 +429,6 @@ async function fineTuneInto(
     ...(dataParallel && group
       ? { dataParallel: { processes: group.size, timing: dataParallel.timing } }
       : {}),
+    interrupted,
   };
 }

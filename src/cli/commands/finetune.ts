@@ -31,8 +31,9 @@ import {
   loadTask,
   type TaskData,
 } from '../../finetune/tasks.js';
-import type { ProcessGroup } from '../../distributed/launch.js';
+import { fromRankZero, type ProcessGroup } from '../../distributed/launch.js';
 import { runDirName } from '../../runs/layout.js';
+import { RunDirectory } from '../../runs/node/directory.js';
 import { writeFileAtomic } from '../../runs/node/files.js';
 import { claimFolder } from '../../runs/node/folder.js';
 import { encodeModel } from '../../train/checkpoint.js';
@@ -121,6 +122,8 @@ interface FinetuneFlags extends CommonFlags {
   schedule?: FineTuneSchedule;
   /** False with --no-stop-on-nan. */
   stopOnNan: boolean;
+  /** Continue the fine-tune run in this directory from its latest checkpoint. */
+  resume?: string;
 }
 
 interface CompareFlags extends CommonFlags {
@@ -131,8 +134,136 @@ interface CompareFlags extends CommonFlags {
   methods?: string[];
 }
 
+/** The flags that shape a fine-tune run; saved in config.json so --resume restores them. */
+const RUN_SHAPING_FLAGS = [
+  'from',
+  'task',
+  'method',
+  'rank',
+  'alpha',
+  'loraDropout',
+  'target',
+  'freeze',
+  'freezeUntil',
+  'headEpochs',
+  'shots',
+  'seed',
+  'pretrainEpochs',
+  'pretrainBatchSize',
+  'epochs',
+  'batchSize',
+  'lr',
+  'schedule',
+  'lrMult',
+  'limit',
+] as const;
+
+/**
+ * Those that make the model and its data (the base, the task and its shots, the method, the adapters,
+ * what is frozen): a resumed run keeps them. The others may be given again (e.g. more --epochs).
+ */
+const KEPT_ON_RESUME = new Set<string>(RUN_SHAPING_FLAGS.slice(0, RUN_SHAPING_FLAGS.indexOf('epochs')));
+
+type RunShapingFlags = Partial<Pick<FinetuneFlags, (typeof RUN_SHAPING_FLAGS)[number]>>;
+
+function runShapingFlags(flags: FinetuneFlags): RunShapingFlags {
+  const saved: Record<string, unknown> = {};
+  for (const key of RUN_SHAPING_FLAGS) if (flags[key] !== undefined) saved[key] = flags[key];
+  return saved as RunShapingFlags;
+}
+
+/** 'freezeUntil' -> '--freeze-until'. */
+function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** '--rank 4' as the user typed it, or 'no --rank'. */
+function asFlag(key: string, value: unknown): string {
+  return value === undefined ? `no ${flagName(key)}` : `${flagName(key)} ${String(value)}`;
+}
+
+/**
+ * With --resume, the run's saved flags fill every run-shaping flag not given on this command line, so
+ * `finetune --resume DIR` alone continues the same run; a flag that would change its model or data is
+ * refused, one that would not (--epochs, --lr, ...) wins. Checked before any work.
+ */
+async function withResumedFlags(flags: FinetuneFlags, command: Command): Promise<FinetuneFlags> {
+  if (!flags.resume) return flags;
+  if (flags.out && flags.resume !== flags.out) {
+    throw new UsageError(
+      '--resume continues the run in its own directory; drop --out or make it the same directory',
+    );
+  }
+  if (flags.overwrite) {
+    throw new UsageError('--overwrite starts a new run and --resume continues one: give one of them');
+  }
+  const run = RunDirectory.at(flags.resume);
+  const config = await run.config();
+  if (!config) {
+    throw new UsageError(
+      `--resume ${flags.resume}: no readable config.json there; give a run directory written by 'mnist-lab finetune'`,
+    );
+  }
+  const finetune = config.runConfig?.finetune as { task?: string; method?: string } | undefined;
+  if (!finetune) {
+    const writer = config.runConfig?.['pretrain'] !== undefined ? 'pretrain' : 'train';
+    throw new UsageError(
+      `--resume ${flags.resume}: not a fine-tune run (its config.json has no finetune section); ` +
+        `continue it with 'mnist-lab ${writer} --resume ${flags.resume}', or give a directory 'mnist-lab finetune' wrote`,
+    );
+  }
+  // A run saved before its flags were: its task and method are all it says.
+  const saved = (config.runConfig?.flags ?? { task: finetune.task, method: finetune.method }) as Record<
+    string,
+    unknown
+  >;
+  const merged: Record<string, unknown> = { ...flags };
+  for (const key of RUN_SHAPING_FLAGS) {
+    const given = command.getOptionValueSource(key) === 'cli';
+    if (given && KEPT_ON_RESUME.has(key) && JSON.stringify(flags[key]) !== JSON.stringify(saved[key])) {
+      throw new UsageError(
+        `${asFlag(key, flags[key])}: the run in ${flags.resume} was fine-tuned with ${asFlag(key, saved[key])}, ` +
+          `and --resume continues it as it was; drop ${flagName(key)}`,
+      );
+    }
+    if (saved[key] !== undefined && !given) merged[key] = saved[key];
+  }
+  if (merged['headEpochs'] !== undefined) {
+    throw new UsageError(
+      `--resume ${flags.resume}: this run unfreezes gradually (--head-epochs ${String(merged['headEpochs'])}), whose two stages cannot be resumed; start it again with --out ${flags.resume} --overwrite`,
+    );
+  }
+  if ((await run.latestCheckpoint()) === null) {
+    throw new UsageError(
+      `--resume ${flags.resume}: no checkpoint to continue from (a fine-tune writes one at its end and at Ctrl-C); start it again with --out ${flags.resume} --overwrite`,
+    );
+  }
+  return merged as unknown as FinetuneFlags;
+}
+
 function defaultRunDir(kind: string, task: string): string {
   return join('runs', runDirName(kind, task));
+}
+
+interface ClaimOptions {
+  command: string;
+  /** Under mpirun: process 0 alone claims the folder and logs. */
+  group?: ProcessGroup | undefined;
+  replaceable?: { what: string; test: (entries: readonly string[]) => boolean };
+  /** The run to continue (--resume): it must hold a run, which is locked as a new one would be. */
+  resume?: boolean;
+  /** The choice an existing run offers besides --overwrite ('continue it with ...'). */
+  runChoices?: string[];
+}
+
+/**
+ * How a command stops at SIGINT/SIGTERM: by default the process ends (its locks released); once
+ * `checkpointing()` was called, the first signal aborts `signal` (fit checkpoints and returns) and
+ * a second one ends the process.
+ */
+interface Interruption {
+  signal: AbortSignal;
+  checkpointing(): void;
 }
 
 /**
@@ -143,27 +274,36 @@ function defaultRunDir(kind: string, task: string): string {
 async function inClaimedFolder<T>(
   directory: string,
   flags: CommonFlags,
-  options: {
-    command: string;
-    replaceable?: { what: string; test: (entries: readonly string[]) => boolean };
-    group?: ProcessGroup | undefined;
-  },
-  work: (log: (line: string) => void) => Promise<T>,
+  options: ClaimOptions,
+  work: (log: (line: string) => void, interruption: Interruption) => Promise<T>,
 ): Promise<T> {
   const { group } = options;
-  if (group && group.rank !== 0) return work(setUp(flags, group).log);
+  const interrupt = new AbortController();
+  if (group && group.rank !== 0) {
+    // Process 0 decides for every process when an interrupt stops training (fit's agreed signal).
+    return work(setUp(flags, group).log, { signal: interrupt.signal, checkpointing: () => undefined });
+  }
   const interrupts = handleInterrupts();
+  const interruption = {
+    signal: interrupt.signal,
+    checkpointing: () => (interrupts.graceful = () => interrupt.abort()),
+  };
   try {
     const claimed = await claimFolder(directory, {
-      mode: 'new',
-      label: flags.out !== undefined ? `--out ${directory}` : directory,
+      mode: options.resume ? 'resume' : 'new',
+      label: options.resume
+        ? `--resume ${directory}`
+        : flags.out !== undefined
+          ? `--out ${directory}`
+          : directory,
       ...(flags.overwrite ? { overwrite: true } : {}),
       ...(options.replaceable ? { replaceable: options.replaceable } : {}),
+      ...(options.runChoices ? { runChoices: options.runChoices } : {}),
       command: options.command,
     });
     try {
       if (claimed.movedTo) printInfo(`--overwrite: moved what was in ${directory} to ${claimed.movedTo}`);
-      return await work(setUp(flags, group).log);
+      return await work(setUp(flags, group).log, interruption);
     } finally {
       await claimed.lock?.release();
     }
@@ -225,16 +365,25 @@ async function finetune(flags: FinetuneFlags, group: ProcessGroup | undefined): 
       `--head-epochs (gradual unfreezing) needs --method full, found --method ${flags.method}`,
     );
   }
-  const runDir = flags.out ?? defaultRunDir('finetune', flags.task);
-  const command = { command: 'mnist-lab finetune', group };
+  const runDir = flags.resume ?? flags.out ?? defaultRunDir('finetune', flags.task);
+  const claim = {
+    command: 'mnist-lab finetune',
+    group,
+    ...(flags.resume ? { resume: true } : {}),
+    runChoices: [`continue it with 'mnist-lab finetune --resume ${runDir}'`],
+  };
   // The folder is claimed (and locked) before the data loads: a refused one costs nothing.
-  const result = await inClaimedFolder(runDir, flags, command, async (log) =>
+  const result = await inClaimedFolder(runDir, flags, claim, async (log, interruption) =>
     runFineTune({
       task: await taskOf(flags, log, true),
       runDir,
       method: flags.method,
       seed: flags.seed,
       log,
+      signal: interruption.signal,
+      onFitStart: interruption.checkpointing,
+      flags: runShapingFlags(flags),
+      ...(flags.resume ? { resume: true } : {}),
       verbose: flags.json ? 0 : 1,
       stopOnNonFinite: flags.stopOnNan,
       ...(group ? { group } : {}),
@@ -258,6 +407,13 @@ async function finetune(flags: FinetuneFlags, group: ProcessGroup | undefined): 
       },
     }),
   );
+  if (group && group.rank !== 0) return; // every process trained; process 0 reports
+  if (result.interrupted) {
+    process.stderr.write(
+      `interrupted: checkpoint saved in ${runDir}; resume with: mnist-lab finetune --resume ${runDir}\n`,
+    );
+    return;
+  }
   const summary = {
     runDir: result.runDir,
     base: result.base,
@@ -277,7 +433,6 @@ async function finetune(flags: FinetuneFlags, group: ProcessGroup | undefined): 
       ? { dataParallel: dataParallelSummary(result.dataParallel.timing, group) }
       : {}),
   };
-  if (group && group.rank !== 0) return; // every process trained; process 0 reports
   if (flags.json) printJson(summary);
   else {
     if (summary.dataParallel) printResult(dataParallelLine(summary.dataParallel));
@@ -285,7 +440,9 @@ async function finetune(flags: FinetuneFlags, group: ProcessGroup | undefined): 
     printResult(
       `test: loss ${result.test.loss.toFixed(4)}, accuracy ${(result.test.accuracy * 100).toFixed(2)}%`,
     );
-    printResult(`fine-tuned in ${summary.trainSeconds} s; run saved in ${result.runDir}`);
+    printResult(
+      `fine-tuned in ${summary.trainSeconds} s; run saved in ${result.runDir} (continue it with: mnist-lab finetune --resume ${result.runDir} --epochs N)`,
+    );
     if (result.adapterDir) printResult(`adapter saved in ${result.adapterDir}`);
   }
 }
@@ -296,7 +453,12 @@ const COMPARE_OUTPUT = {
   test: (entries: readonly string[]) => entries.includes('compare.csv') || entries.includes('few-shot.csv'),
 };
 
-async function compare(flags: CompareFlags): Promise<void> {
+async function compare(flags: CompareFlags & { resume?: string }): Promise<void> {
+  if (flags.resume) {
+    throw new UsageError(
+      `--resume continues one fine-tune run ('mnist-lab finetune --resume ${flags.resume}'); a comparison runs again from its base`,
+    );
+  }
   if (!flags.from) {
     throw new UsageError(
       "finetune compare needs --from RUN_DIR (train a base first: 'mnist-lab train --out DIR')",
@@ -498,6 +660,11 @@ export function registerFinetuneCommands(program: Command): void {
       integerIn('--shots', 1),
     )
     .option('--no-stop-on-nan', 'skip non-finite steps and go on instead of stopping the run')
+    .option(
+      '--resume <dir>',
+      'continue the fine-tune run in this directory from its latest checkpoint (its flags are restored)',
+      existingPath('--resume', "a run directory written by 'mnist-lab finetune'"),
+    )
     .addHelpText(
       'after',
       '\nA NaN or infinite loss or gradient stops the run with exit code 3, naming the step.\n' +
@@ -505,7 +672,13 @@ export function registerFinetuneCommands(program: Command): void {
         EXIT_CODES_HELP,
     );
   commonOptions(command).action((_flags: FinetuneFlags, sub: Command) =>
-    inProcessGroup((group) => finetune(sub.optsWithGlobals<FinetuneFlags>(), group)),
+    inProcessGroup(async (group) =>
+      finetune(
+        // Process 0 reads a resumed run's flags and sends them: the others need not see the run.
+        await fromRankZero(group, () => withResumedFlags(sub.optsWithGlobals<FinetuneFlags>(), sub)),
+        group,
+      ),
+    ),
   );
 
   // The subcommands share the finetune options (--from, --task, --epochs, ...): commander parses
@@ -524,7 +697,9 @@ export function registerFinetuneCommands(program: Command): void {
       `sweep K examples per class (${FEW_SHOT_SWEEP.join(', ')}) and write the curve as CSV`,
     )
     .option('--sweep <list>', 'the K values of the few-shot sweep', numberList('--sweep'))
-    .action((_flags: unknown, sub: Command) => compare(sub.optsWithGlobals<CompareFlags>()));
+    .action((_flags: unknown, sub: Command) =>
+      compare(sub.optsWithGlobals<CompareFlags & { resume?: string }>()),
+    );
 
   command
     .command('merge')

@@ -25,6 +25,7 @@ export type StopReason = 'completed' | 'early-stopping' | 'diverged' | 'interrup
 
 /** What fit() returns: the History of every epoch run, and why training ended. */
 export interface FitHistory extends History {
+  /** Why training ended (StopReason). */
   stopReason: StopReason;
   /** What stopped it said (the TrainEndEvent's stopReason): absent when it completed. */
   stopMessage?: string;

@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import { DATASETS, findDataset } from '../data/registry.js';
 import { launchedAs } from '../distributed/launch.js';
+import { UsageError } from './errors.js';
 
 /** A whole number in [min, max]. */
 export function integerIn(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -78,4 +79,16 @@ export function dataDirOption(): Option {
   return new Option('--data-dir <dir>', 'look for the dataset files in this directory first').argParser(
     existingPath('--data-dir', 'an existing directory'),
   );
+}
+
+/** --resume continues a run in its own directory: refused beside --out elsewhere or --overwrite. */
+export function checkResumeFlags(flags: { resume?: string; out?: string; overwrite?: boolean }): void {
+  if (flags.out && flags.resume !== flags.out) {
+    throw new UsageError(
+      '--resume continues the run in its own directory; drop --out or make it the same directory',
+    );
+  }
+  if (flags.overwrite) {
+    throw new UsageError('--overwrite starts a new run and --resume continues one: give one of them');
+  }
 }

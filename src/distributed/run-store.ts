@@ -95,3 +95,19 @@ export function followerRunStore(location: string, collectives: Collectives): Ru
     close: async () => undefined,
   };
 }
+
+/**
+ * fit's run store on this process: `writer` when it runs alone; in a job, process 0's (`writer`,
+ * sharing what it reads when resuming) or another's (no writer: it writes nothing).
+ */
+export function processRunStore(
+  location: string,
+  writer: RunStore | undefined,
+  collectives: Collectives | undefined,
+): RunStore {
+  if (!collectives) {
+    if (!writer) throw new Error(`${location}: a run alone needs its writer`);
+    return writer;
+  }
+  return writer ? leaderRunStore(writer, collectives) : followerRunStore(location, collectives);
+}

@@ -13,11 +13,11 @@ import { terminateOnNaN } from '../train/callbacks/terminate-on-nan.js';
 import type { Model } from '../train/model.js';
 import { CollectiveDataParallel } from '../distributed/data-parallel.js';
 import type { Collectives, DataParallelTiming } from '../distributed/data-parallel.js';
-import { followerRunStore, leaderRunStore, modelFilesFromRankZero } from '../distributed/run-store.js';
+import { modelFilesFromRankZero, processRunStore } from '../distributed/run-store.js';
 import { readModelSource, type ModelFiles } from '../runs/node/directory.js';
 import { fitPlan } from '../train/plan.js';
 import { openRun, type RunWriter } from '../runs/node/writer.js';
-import type { RunRecipe, RunStore } from '../runs/types.js';
+import type { RunRecipe } from '../runs/types.js';
 import { modelFromFiles, throwIfDiverged } from '../train/run.js';
 import { TrainingDivergedError } from '../train/callbacks/terminate-on-nan.js';
 import type { FitHistory, TrainEvent } from '../train/types.js';
@@ -128,12 +128,6 @@ async function sharedBase(path: string, group: Collectives | undefined): Promise
   return baseFromFiles(await modelFilesFromRankZero(group, () => readModelSource(path)));
 }
 
-/** fit's run store: `writer` alone, or under mpirun process 0's (`writer`) or another's (writes nothing). */
-function storeOf(runDir: string, writer: RunWriter | undefined, group: Collectives | undefined): RunStore {
-  if (!group) return writer as RunWriter;
-  return writer ? leaderRunStore(writer, group) : followerRunStore(runDir, group);
-}
-
 /** After a fit that diverged: process 0 says what survived in the run; the others stop alike. */
 async function stopIfDiverged(
   history: Pick<FitHistory, 'stopReason' | 'stopMessage'> | undefined,
@@ -193,7 +187,7 @@ export async function pretrainBase(
     // One checkpoint, the base: a per-epoch one (weights, Adam slots, fsync) is not worth its time.
     checkpointEvery: 'end',
     verbose: o.verbose,
-    run: storeOf(runDir, leader ? await openRun(runDir, { command: RUN_COMMAND }) : undefined, group),
+    run: processRunStore(runDir, leader ? await openRun(runDir, { command: RUN_COMMAND }) : undefined, group),
     ...(group ? { dataParallel: new CollectiveDataParallel(group) } : {}),
     runConfig: { recipe: baseRecipe },
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
@@ -377,7 +371,7 @@ async function fineTuneInto(
       batchSize: o.batchSize,
       seed: o.seed,
       verbose: o.verbose,
-      run: storeOf(o.runDir, run, group),
+      run: processRunStore(o.runDir, run, group),
       ...(dataParallel ? { dataParallel } : {}),
       checkpointEvery: 'end',
       runConfig: {

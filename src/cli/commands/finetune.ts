@@ -40,7 +40,7 @@ import { encodeModel } from '../../train/checkpoint.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { dataParallelLine, dataParallelSummary, inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
-import { datasetName, dataDirOption, existingPath, integerIn, numberIn } from '../flags.js';
+import { datasetName, dataDirOption, existingPath, integerIn, numberIn, checkResumeFlags } from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';
 import { backendOptions, threadsPerProcess } from './train.js';
 
@@ -189,14 +189,7 @@ function asFlag(key: string, value: unknown): string {
  */
 async function withResumedFlags(flags: FinetuneFlags, command: Command): Promise<FinetuneFlags> {
   if (!flags.resume) return flags;
-  if (flags.out && flags.resume !== flags.out) {
-    throw new UsageError(
-      '--resume continues the run in its own directory; drop --out or make it the same directory',
-    );
-  }
-  if (flags.overwrite) {
-    throw new UsageError('--overwrite starts a new run and --resume continues one: give one of them');
-  }
+  checkResumeFlags(flags);
   const run = RunDirectory.at(flags.resume);
   const config = await run.config();
   if (!config) {

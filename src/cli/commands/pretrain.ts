@@ -15,10 +15,10 @@ import { claimFolder } from '../../runs/node/folder.js';
 import { openRun } from '../../runs/node/writer.js';
 import { CollectiveDataParallel } from '../../distributed/data-parallel.js';
 import { fromRankZero, type ProcessGroup } from '../../distributed/launch.js';
-import { followerRunStore, leaderRunStore } from '../../distributed/run-store.js';
+import { processRunStore } from '../../distributed/run-store.js';
 import { dataParallelLine, dataParallelSummary, inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
-import { datasetName, dataDirOption, existingPath, integerIn, numberIn } from '../flags.js';
+import { datasetName, dataDirOption, existingPath, integerIn, numberIn, checkResumeFlags } from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { backendOptions, threadsPerProcess } from './train.js';
@@ -65,11 +65,7 @@ const RUN_SHAPING_FLAGS = [
 
 async function withResumedFlags(flags: PretrainFlags, command: Command): Promise<PretrainFlags> {
   if (!flags.resume) return flags;
-  if (flags.out && flags.out !== flags.resume) {
-    throw new UsageError(
-      '--resume continues the run in its own directory; drop --out or make it the same directory',
-    );
-  }
+  checkResumeFlags(flags);
   const config = await RunDirectory.at(flags.resume).config();
   const saved = config?.runConfig?.flags as Partial<PretrainFlags> | undefined;
   if (!saved || config?.model?.className !== 'MaskedAutoencoder') {
@@ -140,11 +136,7 @@ async function pretrainCommand(flags: PretrainFlags, group: ProcessGroup | undef
       const opened = leader
         ? await openRun(runDir, { resume: flags.resume !== undefined, command: 'mnist-lab pretrain' })
         : undefined;
-      const run = group
-        ? opened
-          ? leaderRunStore(opened, group)
-          : followerRunStore(runDir, group)
-        : (opened as NonNullable<typeof opened>);
+      const run = processRunStore(runDir, opened, group);
       const dataParallel = group && new CollectiveDataParallel(group);
       const history = await pretrain(model, dataset.train.images, {
         epochs: flags.epochs,

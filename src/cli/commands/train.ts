@@ -18,7 +18,7 @@ import {
 import { subsetByClasses, subsetClassNames } from '../../data/split.js';
 import { CollectiveDataParallel } from '../../distributed/data-parallel.js';
 import { fromRankZero, type ProcessGroup } from '../../distributed/launch.js';
-import { followerRunStore, leaderRunStore } from '../../distributed/run-store.js';
+import { processRunStore } from '../../distributed/run-store.js';
 import { evaluateClassifier } from '../../eval/evaluate.js';
 import { writeRunReport } from '../../eval/node/run-report.js';
 import {
@@ -46,6 +46,7 @@ import {
   existingPath,
   integerIn,
   numberIn,
+  checkResumeFlags,
 } from '../flags.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import {
@@ -174,14 +175,7 @@ function runShapingFlags(flags: TrainFlags): RunShapingFlags {
  */
 async function withResumedFlags(flags: TrainFlags, command: Command): Promise<TrainFlags> {
   if (!flags.resume) return flags;
-  if (flags.out && flags.resume !== flags.out) {
-    throw new UsageError(
-      '--resume continues the run in its own directory; drop --out or make it the same directory',
-    );
-  }
-  if (flags.overwrite) {
-    throw new UsageError('--overwrite starts a new run and --resume continues one: give one of them');
-  }
+  checkResumeFlags(flags);
   const config = await RunDirectory.at(flags.resume).config();
   if (!config) {
     throw new UsageError(
@@ -332,11 +326,7 @@ async function trainIn(
   const opened = leader
     ? await openRun(runDir, { resume: flags.resume !== undefined, command: 'mnist-lab train' })
     : undefined;
-  const run = group
-    ? opened
-      ? leaderRunStore(opened, group)
-      : followerRunStore(runDir, group)
-    : (opened as NonNullable<typeof opened>);
+  const run = processRunStore(runDir, opened, group);
   const dataParallel = group && new CollectiveDataParallel(group, { syncBatchNorm: !!flags.syncBn });
   const history = await model
     .fit(trainSet.images, trainSet.labels, {

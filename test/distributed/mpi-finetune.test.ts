@@ -100,6 +100,35 @@ describe('data-parallel fine-tuning and pretraining over MPI', { skip }, () => {
     });
   }
 
+  it('finetune --resume of a 1-process run under 2 processes ends with the weights of an uninterrupted run', async () => {
+    // A constant rate: a schedule's length is fixed by the first run's epochs, so extending one
+    // with --epochs does not retrace the 2-epoch schedule.
+    const epochs = (n: number) => [
+      ...finetune('full').map((a, i, all) => (all[i - 1] === '--epochs' ? String(n) : a)),
+      ...['--schedule', 'constant'],
+    ];
+    const straight = join(root, 'finetune-resume-straight');
+    await run(1, [...epochs(2), '--out', straight]);
+    // One epoch as one process; only process 0's directory holds the run it continues.
+    const dirs = [join(root, 'finetune-resume-rank0'), join(root, 'finetune-resume-rank1')];
+    for (const dir of dirs) mkdirSync(dir);
+    const first = join(dirs[0] as string, 'run');
+    await run(1, [...epochs(1), '--out', first]);
+    const resumed = launch(
+      Number(process.env.NP ?? 2),
+      ['finetune', '--resume', first, '--epochs', '2', ...QUIET],
+      {
+        perRankDirs: dirs,
+      },
+    );
+    const exit = await resumed.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.deepEqual(readdirSync(dirs[1] as string), [], 'process 1 wrote into its working directory');
+    assert.equal(lastStep(first), lastStep(straight));
+    const difference = largestRelativeDifference(latestWeights(first), latestWeights(straight));
+    assert.ok(difference <= TOLERANCE, `resumed under 2 processes, differs by ${difference} (relative)`);
+  });
+
   const noNative = !existsSync(addonPath) ? 'the native addon is not built' : false;
   it(
     'pretrain: kill -9 of process 1 in epoch 2; the run resumes with 2 and with 1 process to the weights of one process',

@@ -114,13 +114,9 @@ describe('data-parallel fine-tuning and pretraining over MPI', { skip }, () => {
     for (const dir of dirs) mkdirSync(dir);
     const first = join(dirs[0] as string, 'run');
     await run(1, [...epochs(1), '--out', first]);
-    const resumed = launch(
-      Number(process.env.NP ?? 2),
-      ['finetune', '--resume', first, '--epochs', '2', ...QUIET],
-      {
-        perRankDirs: dirs,
-      },
-    );
+    const resumed = launch(2, ['finetune', '--resume', first, '--epochs', '2', ...QUIET], {
+      perRankDirs: dirs,
+    });
     const exit = await resumed.exited;
     assert.equal(exit.code, 0, exit.stderr);
     assert.deepEqual(readdirSync(dirs[1] as string), [], 'process 1 wrote into its working directory');

@@ -23,6 +23,20 @@ import {
 } from './setup.js';
 
 const data = syntheticData(48);
+
+/**
+ * fit options whose validation labels are the training labels shifted by one class: the better the
+ * model learns the training labels, the worse its validation loss, so epoch 0 has the best.
+ */
+function worseningValidation(epochs: number) {
+  const labels = data.labels.map((k) => (k + 1) % 3);
+  return {
+    epochs,
+    batchSize: 16,
+    verbose: 0,
+    validationData: [data.images, labels] as [Uint8Array, Uint8Array],
+  } as const;
+}
 const validation = syntheticData(12, 5);
 
 function epochEnd(epoch: number, valLoss: number): EpochEndEvent {
@@ -86,15 +100,8 @@ describe('EarlyStopping', () => {
   });
 
   it('a resumed run stops at the epoch the uninterrupted run stops at (wait and best are checkpointed)', async () => {
-    // Validation labels shifted by one class: epoch 0 has the best val_loss, later epochs are worse,
-    // so with patience 2 the run stops after epoch 2.
-    const shifted = { images: data.images, labels: data.labels.map((k) => (k + 1) % 3) };
-    const fit = {
-      epochs: 8,
-      batchSize: 16,
-      verbose: 0,
-      validationData: [shifted.images, shifted.labels] as [Uint8Array, Uint8Array],
-    } as const;
+    // Epoch 0 has the best val_loss, so with patience 2 the run stops after epoch 2.
+    const fit = worseningValidation(8);
     const stopper = (): EarlyStopping => new EarlyStopping({ monitor: 'val_loss', patience: 2 });
     const straight = await smallModel().fit(data.images, data.labels, { ...fit, callbacks: [stopper()] });
     assert.deepEqual(straight.epoch, [0, 1, 2]);
@@ -296,15 +303,8 @@ describe('ModelCheckpoint', () => {
   });
 
   it('a resumed run keeps its best so far: worse epochs after the interruption leave best/ alone', async () => {
-    // Validation labels shifted by one class: the better the model learns the training labels, the
-    // worse its validation loss, so epoch 0 is the best and every later epoch is worse.
-    const shifted = { images: data.images, labels: data.labels.map((k) => (k + 1) % 3) };
-    const fit = {
-      epochs: 3,
-      batchSize: 16,
-      verbose: 0,
-      validationData: [shifted.images, shifted.labels] as [Uint8Array, Uint8Array],
-    } as const;
+    // Epoch 0 is the best and every later epoch is worse.
+    const fit = worseningValidation(3);
     const straight = await smallModel().fit(data.images, data.labels, fit);
     const valLoss = straight.history.val_loss as number[];
     assert.ok(valLoss[1]! > valLoss[0]! && valLoss[2]! > valLoss[0]!, `val_loss ${valLoss.join(', ')}`);

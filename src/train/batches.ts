@@ -28,6 +28,13 @@ export function exampleCount(x: ImageInput, inputShape: readonly number[]): numb
   return Math.floor(x.length / featureCount(inputShape));
 }
 
+/** 0, 1, ..., n - 1: every example's index, in order. */
+export function indexRange(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
+}
+
 export function toExamples(
   x: ImageInput,
   y: LabelInput | undefined,

@@ -8,7 +8,7 @@
 import type { Loss } from '../losses/loss.js';
 import { checkPrecision, withPrecision } from '../tensor/precision.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
-import { foldedNormalization, imageBatch, labelBatch } from './batches.js';
+import { foldedNormalization, imageBatch, indexRange, labelBatch } from './batches.js';
 import type { Examples } from './batches.js';
 import { batchPasses, evaluateBatch, inferBatch } from './compiled-steps.js';
 import type { Model } from './model.js';
@@ -52,7 +52,7 @@ export function forEachOutputBatch(
   const { batchSize, inputShape } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new Error(`inference: batchSize must be a positive integer, found ${batchSize}`);
-  const all = options.indices ?? range(examples.count);
+  const all = options.indices ?? indexRange(examples.count);
   const from = options.from ?? 0;
   const to = Math.min(options.to ?? all.length, all.length);
   if (!model.built) model.buildFor(inputShape);
@@ -86,10 +86,4 @@ function rowsFrom(output: Tensor, offset: number): Tensor {
   const count = (output.shape[0] ?? 0) - offset;
   const rowSize = output.size / (output.shape[0] ?? 1);
   return new Tensor(output.data.subarray(offset * rowSize), [count, ...output.shape.slice(1)], false);
-}
-
-function range(n: number): Int32Array {
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = i;
-  return out;
 }

@@ -31,7 +31,14 @@ import { CallbackList, TrainingContext } from './callbacks/callback.js';
 import type { Callback, EventSink } from './callbacks/callback.js';
 import { defaultOutput, formatEvaluationLine, ProgressBar } from './callbacks/progress-bar.js';
 import type { Augmentation } from '../data/batch.js';
-import { countCorrect, foldedNormalization, imageBatch, labelBatch, toExamples } from './batches.js';
+import {
+  countCorrect,
+  foldedNormalization,
+  imageBatch,
+  indexRange,
+  labelBatch,
+  toExamples,
+} from './batches.js';
 import type { Examples } from './batches.js';
 import {
   DEFAULT_INPUT_SHAPE,
@@ -234,12 +241,6 @@ function refuseLateWeights(model: Model, built: ReadonlySet<Tensor>): void {
   );
 }
 
-function range(n: number): Int32Array {
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = i;
-  return out;
-}
-
 function inputShapeOf(model: Model): readonly number[] {
   return model.inputShape ?? DEFAULT_INPUT_SHAPE;
 }
@@ -280,7 +281,7 @@ export async function evaluateModel(
     model,
     loss,
     examples,
-    range(examples.count),
+    indexRange(examples.count),
     inputShape,
     batchSize,
     executionOf(options),
@@ -417,12 +418,12 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
   const examples = toExamples(x, y, inputShape, 'fit');
   // Examples per optimizer step (stepExamples): accumulateSteps micro-batches of batchSize.
   const { stepsPerEpoch, stepExamples, trainExamples } = fitPlan(examples.count, o);
-  let trainIndices = range(examples.count);
+  let trainIndices = indexRange(examples.count);
   let validation: { examples: Examples; indices: Int32Array } | undefined;
   if (o.validationData) {
     const [vx, vy] = o.validationData;
     const v = toExamples(vx, vy, inputShape, 'fit validationData');
-    validation = { examples: v, indices: range(v.count) };
+    validation = { examples: v, indices: indexRange(v.count) };
   } else if (o.validationSplit !== undefined && o.validationSplit > 0) {
     if (examples.targetWidth > 0)
       throw new Error('fit(): validationSplit needs class-index labels (it stratifies by class)');

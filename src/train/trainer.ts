@@ -25,6 +25,7 @@ import { fromStorage, scalar, zeros } from '../tensor/ops/creation.js';
 import { add, mul } from '../tensor/ops/elementwise.js';
 import { allFinite } from '../tensor/ops/reduce.js';
 import { Tensor, noGrad, tidy } from '../tensor/tensor.js';
+import { nextTask } from '../util/next-task.js';
 import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { CallbackList, TrainingContext } from './callbacks/callback.js';
@@ -68,6 +69,9 @@ import type {
 import type { RunConfig } from '../runs/types.js';
 
 const EVALUATE_DEFAULTS = { batchSize: 32 } as const;
+
+/** How often a fit with a signal yields to the event loop, so what aborts the signal gets to run. */
+const SIGNAL_TURN_MS = 50;
 
 /** Independent random streams of one seed. */
 const STREAM = { init: 0, shuffle: 1, dropout: 2, augment: 3 } as const;
@@ -546,6 +550,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
     });
     if (resumedCallbacks) list.restoreStates(resumedCallbacks);
     let interrupted = false;
+    let lastTurn = performance.now();
     for (; epoch < o.epochs && !context.stopTraining; epoch++) {
       const shuffleAtEpochStart = streams.shuffle.state();
       const order = o.shuffle ? streams.shuffle.shuffle(trainIndices.slice()) : trainIndices;
@@ -553,6 +558,12 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
       let epochFinite = true;
       await list.emit({ type: 'epochBegin', epoch, lr: optimizer.currentLearningRate() });
       for (; batchInEpoch < stepsPerEpoch; batchInEpoch++) {
+        // What aborts the signal (a SIGINT handler, a timer, a message) runs as a task of its own:
+        // give it a turn, at most every SIGNAL_TURN_MS (a process writing no run files never would).
+        if (signal && performance.now() - lastTurn >= SIGNAL_TURN_MS) {
+          await nextTask();
+          lastTurn = performance.now();
+        }
         if (signal?.aborted) {
           context.stop('interrupted', 'interrupted');
           interrupted = true;

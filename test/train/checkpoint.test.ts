@@ -147,6 +147,23 @@ describe('run directories and checkpoints', () => {
       assert.deepEqual(weightBytes(resumed), weightBytes(straight));
     }));
 
+  it('a signal a timer aborts stops fit, with no run files written to give the timer its turn', async () => {
+    // 60 images, batch 1, up to 500 epochs: 30,000 steps (seconds), none of them waiting for I/O.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 100);
+    const steps: number[] = [];
+    const history = await smallModel().fit(data.images, data.labels, {
+      ...BASE,
+      batchSize: 1,
+      epochs: 500,
+      signal: controller.signal,
+      onEvent: (e) => void (e.type === 'batchEnd' && steps.push(e.step)),
+    });
+    clearTimeout(timer);
+    assert.equal(history.stopReason, 'interrupted', `fit ran all ${steps.length} steps`);
+    assert.ok(steps.length < 500 * 60, `${steps.length} steps`);
+  });
+
   it('loadModel restores architecture and weights: identical predictions, compiled with the run loss', () =>
     withDir(async (runDir) => {
       const model = smallModel();

@@ -125,6 +125,45 @@ describe('data-parallel fine-tuning and pretraining over MPI', { skip }, () => {
     assert.ok(difference <= TOLERANCE, `resumed under 2 processes, differs by ${difference} (relative)`);
   });
 
+  it('finetune: SIGINT to process 1 stops both processes with a checkpoint; --resume ends with the uninterrupted weights', async () => {
+    // 2,000 images, global batch 20: 100 steps an epoch, 300 in all; the interrupt lands in epoch 2.
+    const shaping = [
+      ...finetune('full').map((a, i, all) =>
+        all[i - 1] === '--epochs'
+          ? '3'
+          : all[i - 1] === '--limit'
+            ? '2000'
+            : all[i - 1] === '--batch-size'
+              ? '20'
+              : a,
+      ),
+      ...['--schedule', 'constant'],
+    ];
+    const straight = join(root, 'finetune-sigint-straight');
+    await run(1, [...shaping, '--out', straight]);
+
+    const interrupted = join(root, 'finetune-sigint');
+    const training = launch(2, [...shaping, '--out', interrupted]);
+    const deadline = Date.now() + 120_000;
+    while (lastStep(interrupted) < 100) {
+      assert.ok(Date.now() < deadline, 'the fine-tune did not reach step 100 within 120 s');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const pid = rankPid(training.pid, 1);
+    assert.ok(pid !== undefined, 'found no process of rank 1 under mpirun');
+    // Process 1 alone is told: every process stops at the same step, process 0 checkpoints.
+    process.kill(pid, 'SIGINT');
+    const exit = await training.exited;
+    assert.equal(exit.code, 0, `an interrupted fine-tune is resumable, not failed:\n${exit.stderr}`);
+    assert.match(exit.stderr, /interrupted: checkpoint saved/);
+    assert.ok(lastStep(interrupted) < 299, 'the fine-tune finished before the interrupt');
+
+    await run(2, ['finetune', '--resume', interrupted, ...QUIET]);
+    assert.equal(lastStep(interrupted), lastStep(straight));
+    const difference = largestRelativeDifference(latestWeights(interrupted), latestWeights(straight));
+    assert.ok(difference <= TOLERANCE, `interrupted and resumed, differs by ${difference} (relative)`);
+  });
+
   const noNative = !existsSync(addonPath) ? 'the native addon is not built' : false;
   it(
     'pretrain: kill -9 of process 1 in epoch 2; the run resumes with 2 and with 1 process to the weights of one process',

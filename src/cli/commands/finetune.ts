@@ -271,17 +271,16 @@ async function inClaimedFolder<T>(
   work: (log: (line: string) => void, interruption: Interruption) => Promise<T>,
 ): Promise<T> {
   const { group } = options;
+  // Every process listens: an interrupt any of them gets stops them all at the same step (fit's
+  // agreed signal under mpirun), as in train.
   const interrupt = new AbortController();
-  if (group && group.rank !== 0) {
-    // Process 0 decides for every process when an interrupt stops training (fit's agreed signal).
-    return work(setUp(flags, group).log, { signal: interrupt.signal, checkpointing: () => undefined });
-  }
   const interrupts = handleInterrupts();
   const interruption = {
     signal: interrupt.signal,
     checkpointing: () => (interrupts.graceful = () => interrupt.abort()),
   };
   try {
+    if (group && group.rank !== 0) return await work(setUp(flags, group).log, interruption);
     const claimed = await claimFolder(directory, {
       mode: options.resume ? 'resume' : 'new',
       label: options.resume

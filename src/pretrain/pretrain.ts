@@ -7,7 +7,7 @@
 // No label is read: the loop is given a constant placeholder (it ignores it). The trainer's
 // accuracy has no meaning here, so the run's events and the caller's onEvent carry the loss only.
 import { outputMean } from '../losses/output-mean.js';
-import { adamW, cosineDecay } from '../optim/index.js';
+import { adamW, scheduleByName } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { RunEvent, RunStore } from '../runs/types.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -31,23 +31,15 @@ export interface PretrainOptions extends Omit<
 export const PRETRAIN_DEFAULTS = { learningRate: 0.001, batchSize: 128, weightDecay: 0.05 } as const;
 
 /**
- * The default pretraining optimizer: AdamW (decay 0.05, betas 0.9 / 0.95, as the MAE paper), a
- * linear warm-up over the first 5% of the steps (at most 500), then a cosine down to 0.
+ * The default pretraining optimizer: AdamW (decay 0.05, betas 0.9 / 0.95, as the MAE paper) on the
+ * `cosine` schedule by name: a linear warm-up over the first 5% of the steps (at most 500), then a
+ * cosine down to 0.
  */
 export function pretrainOptimizer(
   totalSteps: number,
   learningRate: number = PRETRAIN_DEFAULTS.learningRate,
 ): Optimizer {
-  const warmupSteps = Math.min(Math.round(totalSteps * 0.05), 500);
-  const schedule =
-    warmupSteps > 0
-      ? cosineDecay({
-          initialLearningRate: 0,
-          warmupTarget: learningRate,
-          warmupSteps,
-          decaySteps: Math.max(1, totalSteps - warmupSteps),
-        })
-      : cosineDecay({ initialLearningRate: learningRate, decaySteps: Math.max(1, totalSteps) });
+  const schedule = scheduleByName('cosine', { learningRate, totalSteps });
   return adamW({ learningRate: schedule, weightDecay: PRETRAIN_DEFAULTS.weightDecay, beta2: 0.95 });
 }
 

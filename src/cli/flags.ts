@@ -34,15 +34,27 @@ export function numberIn(flag: string, min: number, max: number, exclusiveMin = 
 
 /** A path that must exist (a file or a directory, as `what` says). */
 export function existingPath(flag: string, what: string) {
-  return (value: string): string => {
-    // Under mpirun only process 0 reads such a path (a base, a run to resume) and sends what it read;
-    // its check stops the whole job, and the others' hosts need not have the path.
-    if ((launchedAs()?.rank ?? 0) > 0) return value;
-    if (!existsSync(value)) {
-      throw new InvalidArgumentError(`${flag} expects ${what}, found no such path '${value}'`);
-    }
-    return value;
-  };
+  return (value: string): string => checkPath(flag, what, value, false);
+}
+
+/** A path that must be an existing directory: a file there is refused, not ignored later. */
+export function existingDirectory(flag: string, what: string) {
+  return (value: string): string => checkPath(flag, what, value, true);
+}
+
+function checkPath(flag: string, what: string, value: string, directory: boolean): string {
+  // Under mpirun only process 0 reads such a path (a base, a run to resume) and sends what it read;
+  // its check stops the whole job, and the others' hosts need not have the path.
+  if ((launchedAs()?.rank ?? 0) > 0) return value;
+  if (!existsSync(value)) {
+    throw new InvalidArgumentError(`${flag} expects ${what}, found no such path '${value}'`);
+  }
+  if (directory && !statSync(value).isDirectory()) {
+    throw new InvalidArgumentError(
+      `${flag} expects ${what}, found a file '${value}'; give the directory itself, not a file in it`,
+    );
+  }
+  return value;
 }
 
 /**
@@ -77,7 +89,7 @@ export function builtInClassCount(dataset: string): number | undefined {
 /** --data-dir, as every command that reads a dataset takes it: an existing directory searched first. */
 export function dataDirOption(): Option {
   return new Option('--data-dir <dir>', 'look for the dataset files in this directory first').argParser(
-    existingPath('--data-dir', 'an existing directory'),
+    existingDirectory('--data-dir', 'an existing directory'),
   );
 }
 

@@ -108,6 +108,15 @@ const CASES: Case[] = [
   },
   { args: ['train', '--data-dir', MISSING], says: /--data-dir expects an existing directory, found no such/ },
   { args: ['train', '--resume', MISSING], says: /--resume expects a run directory written by train/ },
+  // a file where a directory is wanted is refused, not ignored (a --data-dir file was searched by nobody)
+  {
+    args: ['train', '--data-dir', FILE],
+    says: /--data-dir expects an existing directory, found a file '.*a-file\.txt'; give the directory itself/,
+  },
+  {
+    args: ['train', '--resume', FILE],
+    says: /--resume expects a run directory written by train, found a file .*; give the directory itself/,
+  },
   {
     args: ['train', '--resume', DIR, '--out', FILE],
     says: /--resume continues the run in its own directory/,
@@ -155,6 +164,9 @@ const CASES: Case[] = [
     says: /finetune merge needs --from BASE, --adapter DIR and --out/,
   },
   { args: ['finetune', 'merge', '--adapter', MISSING], says: /--adapter expects/ },
+  { args: ['finetune', 'merge', '--adapter', FILE], says: /--adapter expects a directory .*found a file/ },
+  { args: ['finetune', '--resume', FILE], says: /--resume expects a run directory .*found a file/ },
+  { args: ['pretrain', '--resume', FILE], says: /--resume expects a run directory .*found a file/ },
   { args: ['finetune', 'layers'], says: /finetune layers needs --from RUN_DIR/ },
   // evaluate
   { args: ['evaluate'], says: /missing required argument 'runDir'/ },
@@ -187,6 +199,10 @@ const CASES: Case[] = [
   {
     args: ['data', 'prepare', 'mnist', '--data-dir', MISSING],
     says: /--data-dir expects an existing directory/,
+  },
+  {
+    args: ['data', 'prepare', 'mnist', '--data-dir', FILE],
+    says: /--data-dir expects an existing directory, found a file/,
   },
   { args: ['data', 'show', 'mnist'], says: /required option '--out <file>' not specified/ },
   {

@@ -9,7 +9,7 @@ import { parseIndexList, renderGrid } from '../../data/grid.js';
 import { datasetAvailability } from '../../data/node/load.js';
 import { encodePng } from '../../data/node/png.js';
 import { DATASETS } from '../../data/registry.js';
-import { datasetName, existingPath, integerIn } from '../flags.js';
+import { datasetName, existingDirectory, integerIn } from '../flags.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 
 interface SourceFlags {
@@ -34,7 +34,7 @@ function withSourceOptions(command: Command): Command {
     .option(
       '--data-dir <dir>',
       'look for the IDX files in this directory first',
-      existingPath('--data-dir', 'an existing directory'),
+      existingDirectory('--data-dir', 'an existing directory'),
     )
     .option('--cache-dir <dir>', 'cache directory (default $MNIST_LAB_CACHE or ~/.cache/mnist-lab)')
     .option('--offline', 'never use the network')

@@ -40,7 +40,15 @@ import { encodeModel } from '../../train/checkpoint.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { dataParallelLine, dataParallelSummary, inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
-import { datasetName, dataDirOption, existingPath, integerIn, numberIn, checkResumeFlags } from '../flags.js';
+import {
+  datasetName,
+  dataDirOption,
+  existingDirectory,
+  existingPath,
+  integerIn,
+  numberIn,
+  checkResumeFlags,
+} from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';
 import { backendOptions, threadsPerProcess } from './train.js';
 
@@ -655,7 +663,7 @@ export function registerFinetuneCommands(program: Command): void {
     .option(
       '--resume <dir>',
       'continue the fine-tune run in this directory from its latest checkpoint (its flags are restored)',
-      existingPath('--resume', "a run directory written by 'mnist-lab finetune'"),
+      existingDirectory('--resume', "a run directory written by 'mnist-lab finetune'"),
     )
     .addHelpText(
       'after',
@@ -701,7 +709,7 @@ export function registerFinetuneCommands(program: Command): void {
     .option(
       '--adapter <dir>',
       'a directory with adapter.json and adapter.safetensors',
-      existingPath('--adapter', 'a directory with adapter.json and adapter.safetensors'),
+      existingDirectory('--adapter', 'a directory with adapter.json and adapter.safetensors'),
     )
     .action((_flags: unknown, sub: Command) =>
       merge(sub.optsWithGlobals<{ from?: string; adapter?: string; out?: string; json?: boolean }>()),

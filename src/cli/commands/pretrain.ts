@@ -18,7 +18,14 @@ import { fromRankZero, type ProcessGroup } from '../../distributed/launch.js';
 import { processRunStore } from '../../distributed/run-store.js';
 import { dataParallelLine, dataParallelSummary, inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
-import { datasetName, dataDirOption, existingPath, integerIn, numberIn, checkResumeFlags } from '../flags.js';
+import {
+  datasetName,
+  dataDirOption,
+  existingDirectory,
+  integerIn,
+  numberIn,
+  checkResumeFlags,
+} from '../flags.js';
 import { handleInterrupts } from '../interrupts.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
 import { backendOptions, threadsPerProcess } from './train.js';
@@ -277,7 +284,7 @@ export function registerPretrainCommand(program: Command): void {
     .option(
       '--resume <dir>',
       'continue the pretraining run in this directory from its latest checkpoint',
-      existingPath('--resume', "a run directory written by 'mnist-lab pretrain'"),
+      existingDirectory('--resume', "a run directory written by 'mnist-lab pretrain'"),
     )
     .option('--json', 'print one JSON object on stdout and nothing else')
     .addHelpText(

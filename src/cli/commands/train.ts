@@ -43,7 +43,7 @@ import {
   builtInClassCount,
   datasetName,
   dataDirOption,
-  existingPath,
+  existingDirectory,
   integerIn,
   numberIn,
   checkResumeFlags,
@@ -567,7 +567,7 @@ export function registerTrainCommands(program: Command): void {
     .option(
       '--resume <dir>',
       'continue the run in this directory from its latest checkpoint',
-      existingPath('--resume', 'a run directory written by train'),
+      existingDirectory('--resume', 'a run directory written by train'),
     )
     .option('--limit <n>', 'train on the first N examples only', integerIn('--limit', 1))
     .option('--classes <list>', 'train on these classes only, relabelled 0..k-1 (e.g. 0-4)', parseClassList)

@@ -307,13 +307,22 @@ function linearView(layer: Dense): Dense {
   return view;
 }
 
-/** A shape error from inside a layer (a kernel's check) names the layer and its input shape. */
+/**
+ * A shape error from inside a layer (a kernel's check) names the layer and its input shape. The
+ * error itself goes on with its message prefixed, so a typed error keeps its class and its fields.
+ */
 function withLayerName(layer: Layer, inputShape: Shape, error: unknown): unknown {
   if (!(error instanceof Error) || error.message.includes(`'${layer.name}'`)) return error;
-  return new Error(
-    `${layer.className} '${layer.name}' (input ${formatShape(inputShape)}): ${error.message}`,
-    { cause: error },
-  );
+  const header = `${error.name}: ${error.message}`;
+  try {
+    error.message = `${layer.className} '${layer.name}' (input ${formatShape(inputShape)}): ${error.message}`;
+  } catch {
+    return error; // a message that cannot be set (a DOMException's is a getter) stays as it is
+  }
+  // V8 formats a stack when it is first read, from the message then; one read before keeps the old.
+  if (error.stack?.startsWith(header))
+    error.stack = `${error.name}: ${error.message}${error.stack.slice(header.length)}`;
+  return error;
 }
 
 /**

@@ -5,12 +5,22 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { binaryCrossentropy, categoricalCrossentropy } from '../../src/losses/index.js';
-import { batchNormalization, conv2d, dense, dropout, flatten, maxPooling2d } from '../../src/nn/index.js';
+import {
+  batchNormalization,
+  conv2d,
+  dense,
+  dropout,
+  flatten,
+  Layer,
+  maxPooling2d,
+  type CallContext,
+} from '../../src/nn/index.js';
 import { adam } from '../../src/optim/index.js';
 import { encodeModel } from '../../src/train/checkpoint.js';
 import { modelFromBytes } from '../../src/train/model-file.js';
 import { sequential } from '../../src/train/model.js';
 import { loadModel } from '../../src/train/run.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { INPUT_SHAPE, newRun, resumeRun, syntheticData, tempDir, weightBytes } from './setup.js';
 
 const data = syntheticData(48);
@@ -69,6 +79,43 @@ describe('other models and losses', () => {
     assert.ok(history.history.accuracy.at(-1)! > 0.9, `accuracy ${history.history.accuracy}`);
     assert.ok(history.history.loss.at(-1)! < history.history.loss[0]!);
   });
+});
+
+describe('an error from inside a layer', () => {
+  class QuotaError extends Error {
+    constructor(readonly quota: number) {
+      super(`over the quota of ${quota}`);
+      this.name = 'QuotaError';
+    }
+  }
+  /** Throws a QuotaError on every call; `readStack` reads its stack first (a logger would). */
+  class Refusing extends Layer {
+    readonly className = 'Refusing';
+    constructor(private readonly readStack: boolean) {
+      super({ name: 'refusing' }, 'refusing');
+    }
+    call(_x: Tensor, _context: CallContext): Tensor {
+      const error = new QuotaError(3);
+      if (this.readStack) void error.stack;
+      throw error;
+    }
+  }
+
+  for (const readStack of [false, true]) {
+    it(`names the layer and its input shape and keeps the error's class${readStack ? ' (stack read first)' : ''}`, () => {
+      const model = sequential([flatten({ inputShape: [...INPUT_SHAPE] }), new Refusing(readStack)]);
+      assert.throws(
+        () => model.predict(data.images.subarray(0, 2 * 36)),
+        (error: unknown) => {
+          assert.ok(error instanceof QuotaError, `a QuotaError, found ${String(error)}`);
+          assert.equal(error.quota, 3);
+          assert.match(error.message, /^Refusing 'refusing' \(input .*\b36\W*\): over the quota of 3$/);
+          assert.equal(error.stack?.split('\n')[0], `QuotaError: ${error.message}`);
+          return true;
+        },
+      );
+    });
+  }
 });
 
 describe('augmentation', () => {

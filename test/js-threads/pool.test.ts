@@ -7,6 +7,7 @@ import type { Conv2DAttrs } from '../../src/backend/kernels.js';
 import { createJsBackend } from '../../src/backend/js/index.js';
 import { createJsThreadsBackend } from '../../src/backend/js-threads/index.js';
 import { selectBackend } from '../../src/backend/select.js';
+import { wasmBackendAvailable } from '../../src/backend/wasm/node.js';
 import { window } from '../conformance/cases.js';
 import { Prng } from '../conformance/prng.js';
 
@@ -80,5 +81,20 @@ describe('selectBackend on Node', () => {
       () => selectBackend({ backend: 'js', threads: 0 }),
       /threads must be a positive integer, found 0/,
     );
+  });
+
+  it('a bad thread count is refused once, by the backend that would use it', () => {
+    for (const threads of [0, -2, 1.5, Number.NaN]) {
+      assert.throws(
+        () => selectBackend({ backend: 'js', threads }),
+        new RegExp(`^Error: js backend: threads must be a positive integer, found ${threads}$`),
+      );
+      if (wasmBackendAvailable().available) {
+        assert.throws(
+          () => selectBackend({ backend: 'wasm', threads }),
+          new RegExp(`^Error: wasm backend: threads must be a positive integer, found ${threads}$`),
+        );
+      }
+    }
   });
 });

@@ -27,12 +27,12 @@ export const WASM_FALLBACK_HINT = nativeFallbackHint('wasm');
 /** Wasm backends by thread count: creating one again reuses its memory and workers. */
 const wasmBackends = new Map<number, WasmBackend>();
 
-/** The wasm backend for `threads` threads (default every core), created once per thread count. */
+/**
+ * The wasm backend for `threads` threads (default every core), created once per thread count;
+ * createWasmBackend refuses a bad count.
+ */
 export function nodeWasmBackend(options: BackendCreateOptions = {}): Backend {
   const threads = options.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new Error(`wasm backend: threads must be a positive integer, found ${threads}`);
-  }
   let backend = wasmBackends.get(threads);
   if (!backend) {
     backend = createNodeWasmBackend({ threads, ...(options.log ? { log: options.log } : {}) });
@@ -44,12 +44,12 @@ export function nodeWasmBackend(options: BackendCreateOptions = {}): Backend {
 /** Threaded js backends by thread count: creating one again reuses its worker pool. */
 const jsThreaded = new Map<number, JsThreadsBackend>();
 
-/** The js backend for `threads` threads: single-threaded for 1, else the worker-thread variant. */
+/**
+ * The js backend for `threads` threads: single-threaded for 1, else the worker-thread variant (its
+ * worker pool refuses a bad count).
+ */
 export function createNodeJsBackend(options: BackendCreateOptions = {}): Backend {
   const threads = options.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new Error(`js backend: threads must be a positive integer, found ${threads}`);
-  }
   if (threads === 1) return createJsBackend();
   let backend = jsThreaded.get(threads);
   if (!backend) {

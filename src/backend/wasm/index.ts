@@ -9,7 +9,6 @@
 // storage (they allocate through its allocator, so their outputs are wasm storage too).
 import type { Backend, FloatStorage, KernelName, Kernels } from '../kernels.js';
 import { bindJsKernels } from '../js/index.js';
-import { activateInPlace } from '../js/fused-conv2d.js';
 import type { WasmContext } from './context.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from './conv.js';
 import { dropout } from './dropout.js';
@@ -167,12 +166,11 @@ function bindWasmKernels(ctx: WasmContext): Kernels {
       isF32(x) && isF32(w) && (bias === null || isF32(bias))
         ? conv2d(ctx, x, w, bias, attrs, false)
         : js.Conv2D(x, w, bias, attrs),
-    FusedConv2D: (x, w, bias, attrs) => {
-      if (!(isF32(x) && isF32(w) && (bias === null || isF32(bias)))) return js.FusedConv2D(x, w, bias, attrs);
-      if (attrs.activation === 'relu') return conv2d(ctx, x, w, bias, attrs, true);
-      // 'linear' is Conv2D; anything else gets activateInPlace's error.
-      return activateInPlace(conv2d(ctx, x, w, bias, attrs, false), attrs);
-    },
+    // The activation was checked by the tensor op (conv2d); 'relu' is the only one fused here.
+    FusedConv2D: (x, w, bias, attrs) =>
+      isF32(x) && isF32(w) && (bias === null || isF32(bias))
+        ? conv2d(ctx, x, w, bias, attrs, attrs.activation === 'relu')
+        : js.FusedConv2D(x, w, bias, attrs),
     Conv2DBackpropInput: (dy, w, attrs) =>
       isF32(dy) && isF32(w) ? conv2dBackpropInput(ctx, dy, w, attrs) : js.Conv2DBackpropInput(dy, w, attrs),
     Conv2DBackpropFilter: (x, dy, attrs) =>

@@ -1,7 +1,8 @@
 // The training loop: fit / evaluate / predict and the one step function. Browser-safe: files are
 // reached only through the RunStore its caller gives (fit({run}): on Node a locked run directory
-// from openRun(), src/runs/node/writer.ts). Everything optional (progress, early stopping, logs) is
-// a callback.
+// from openRun(), src/runs/node/writer.ts). Everything optional (progress, early stopping, logs,
+// the run's checkpoints: RunCheckpoints) is a callback; the loop offers the points a run can be
+// resumed from (onSavePoint) and what a checkpoint there holds.
 //
 // Letters: N examples, B batch, F features per example (prod(inputShape)), K model outputs.
 //

@@ -91,9 +91,15 @@ export {
   earlyStopping,
   learningRateScheduler,
   progressBar,
+  runCheckpoints,
   terminateOnNaN,
 } from './train/callbacks/index.js';
-export type { EarlyStoppingOptions, ProgressBarOptions } from './train/callbacks/index.js';
+export type {
+  EarlyStoppingOptions,
+  ProgressBarOptions,
+  RunCheckpointsOptions,
+  SavePoint,
+} from './train/callbacks/index.js';
 export { csvLogger, jsonlLogger, modelCheckpoint } from './train/run.js';
 
 // ---- the zoo ----

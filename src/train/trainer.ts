@@ -1,7 +1,8 @@
 // The training loop: fit / evaluate / predict and the one step function. Browser-safe: files are
 // reached only through the RunStore its caller gives (fit({run}): on Node a locked run directory
-// from openRun(), src/runs/node/writer.ts). Everything optional (progress, early stopping, logs) is
-// a callback.
+// from openRun(), src/runs/node/writer.ts). Everything optional (progress, early stopping, logs,
+// the run's checkpoints: RunCheckpoints) is a callback; the loop offers the points a run can be
+// resumed from (onSavePoint) and what a checkpoint there holds.
 //
 // Letters: N examples, B batch, F features per example (prod(inputShape)), K model outputs.
 //
@@ -31,6 +32,7 @@ import { VERSION } from '../version.js';
 import { CallbackList, TrainingContext } from './callbacks/callback.js';
 import type { Callback, EventSink } from './callbacks/callback.js';
 import { defaultOutput, formatEvaluationLine, ProgressBar } from './callbacks/progress-bar.js';
+import { RunCheckpoints } from './callbacks/run-checkpoints.js';
 import type { Augmentation } from '../data/batch.js';
 import {
   countCorrect,
@@ -41,13 +43,7 @@ import {
   toExamples,
 } from './batches.js';
 import type { Examples } from './batches.js';
-import {
-  DEFAULT_INPUT_SHAPE,
-  encodeModel,
-  encodeOptimizer,
-  loadModelWeights,
-  restoreOptimizer,
-} from './checkpoint.js';
+import { DEFAULT_INPUT_SHAPE, loadModelWeights, restoreOptimizer } from './checkpoint.js';
 import { capturedTrainStep, forwardOn, stepOn, type StepParts, type StepTensors } from './compiled-steps.js';
 import { forEachOutputBatch } from './inference.js';
 import type { Model } from './model.js';
@@ -63,7 +59,6 @@ import type {
   ImageInput,
   LabelInput,
   PredictOptions,
-  RunStore,
   TrainState,
 } from './types.js';
 import type { RunConfig } from '../runs/types.js';
@@ -376,11 +371,11 @@ function runConfig(model: Model, compiled: Compiled, options: Plain<FitOptions>)
   };
 }
 
-/** Stores for writing and for resuming: the caller's `run` (see FitOptions.run and resume). */
-function runStores(options: Plain<FitOptions>): {
-  write: RunStore | undefined;
-  resume: RunStore | undefined;
-} {
+/**
+ * What writes the run's checkpoints: the RunCheckpoints among the caller's callbacks, else one built
+ * from run, keepCheckpoints and checkpointEvery (see FitOptions.run and resume); none without a run.
+ */
+function runCheckpointsOf(options: Plain<FitOptions>): RunCheckpoints | undefined {
   const legacy = options as { runDir?: unknown; resumeFrom?: unknown };
   if (legacy.runDir !== undefined || legacy.resumeFrom !== undefined) {
     throw new Error(
@@ -388,9 +383,18 @@ function runStores(options: Plain<FitOptions>): {
         '(or openRun(dir, {resume: true}) with resume: true) on Node, or any RunStore',
     );
   }
-  if (options.resume && !options.run)
+  const given = options.callbacks?.find((c): c is RunCheckpoints => c instanceof RunCheckpoints);
+  const checkpoints =
+    given ??
+    (options.run &&
+      new RunCheckpoints({
+        store: options.run,
+        keep: options.keepCheckpoints ?? FIT_DEFAULTS.keepCheckpoints,
+        every: options.checkpointEvery ?? FIT_DEFAULTS.checkpointEvery,
+      }));
+  if (options.resume && !checkpoints)
     throw new Error('fit(): resume needs the run to continue: pass run too');
-  return { write: options.run, resume: options.resume ? options.run : undefined };
+  return checkpoints;
 }
 
 /**
@@ -457,7 +461,8 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
   const normalizedBy = foldedNormalization(model, examples);
 
   // Resume: weights, optimizer, generators, position and history from the latest checkpoint.
-  const stores = runStores(options);
+  const checkpoints = runCheckpointsOf(options);
+  const store = options.run;
   let history = emptyHistory(validation !== undefined);
   let epoch = o.initialEpoch;
   let batchInEpoch = 0;
@@ -466,17 +471,11 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
   let progress = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
   // What the callbacks kept at the checkpoint (ModelCheckpoint's best), given back after trainBegin.
   let resumedCallbacks: TrainState['callbacks'];
-  if (stores.resume) {
-    const checkpoint = await stores.resume.loadLatestCheckpoint();
-    if (!checkpoint)
-      throw new Error(`fit(): nothing to resume in ${stores.resume.location} (no checkpoint yet)`);
-    loadModelWeights(model, checkpoint.model, `${stores.resume.location} model.safetensors`);
-    restoreOptimizer(
-      optimizer,
-      checkpoint.optimizer,
-      params,
-      `${stores.resume.location} optimizer.safetensors`,
-    );
+  if (options.resume && checkpoints) {
+    const checkpoint = await checkpoints.restore();
+    const location = checkpoints.store.location;
+    loadModelWeights(model, checkpoint.model, `${location} model.safetensors`);
+    restoreOptimizer(optimizer, checkpoint.optimizer, params, `${location} optimizer.safetensors`);
     const state = checkpoint.state;
     streams.shuffle = Random.fromState(state.shuffleRandom);
     streams.dropout = Random.fromState(state.dropoutRandom);
@@ -484,8 +483,8 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
     ({ epoch, batchInEpoch, step, history } = state);
     progress = { ...state.epochProgress };
     resumedCallbacks = state.callbacks;
-  } else if (stores.write) {
-    await stores.write.writeConfig(runConfig(model, compiled, options));
+  } else if (store) {
+    await store.writeConfig(runConfig(model, compiled, options));
   }
 
   // After a resume: the step binds the generator it draws dropout masks from.
@@ -502,6 +501,7 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
   const signal = o.dataParallel ? o.dataParallel.agreedSignal(options.signal) : options.signal;
   // User callbacks first, the progress bar last (Keras order): it prints what they changed.
   const callbacks: Callback[] = [...(o.callbacks ?? [])];
+  if (checkpoints && !callbacks.includes(checkpoints)) callbacks.push(checkpoints);
   if (o.verbose > 0) {
     // verbose 1: a live bar on a TTY, else a line per ~10% of an epoch; verbose 2: epoch lines only.
     callbacks.push(
@@ -513,28 +513,22 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
   }
   const sinks: EventSink[] = [];
   if (options.onEvent) sinks.push(options.onEvent);
-  const store = stores.write;
   if (store) sinks.push((event) => (event.type === 'batchBegin' ? undefined : store.appendEvent(event)));
   const list = new CallbackList(callbacks, sinks);
   list.setContext(context);
 
-  // The step of the checkpoint `latest` names: never rewritten in place (a crash mid-rewrite would
-  // leave the only good checkpoint inconsistent), and an interruption right after it adds nothing.
-  let savedStep = stores.resume ? step : -1;
-  const checkpoint = async (state: TrainState): Promise<void> => {
-    if (!store || state.step === savedStep) return;
-    savedStep = state.step;
-    const callbackStates = list.saveStates();
-    const path = await store.saveCheckpoint(
-      {
-        model: encodeModel(model),
-        optimizer: encodeOptimizer(optimizer),
-        state: callbackStates ? { ...state, callbacks: callbackStates } : state,
-      },
-      o.keepCheckpoints,
-    );
-    await list.emit({ type: 'checkpoint', epoch: state.epoch, step: state.step, path });
-  };
+  // What a checkpoint taken now holds besides weights and optimizer: `at` is the position to resume
+  // from and that epoch's shuffle generator as of its start (it regenerates the epoch's order).
+  type Position = Pick<TrainState, 'epoch' | 'batchInEpoch' | 'shuffleRandom'>;
+  const trainState = (at: Position): TrainState => ({
+    format: 'mnist-lab/train-state@1',
+    ...at,
+    step,
+    dropoutRandom: streams.dropout.state(),
+    ...(augmentOptions ? { augmentRandom: streams.augment.state() } : {}),
+    epochProgress: { ...progress },
+    history,
+  });
 
   try {
     const trainStart = performance.now();
@@ -555,7 +549,6 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
       const shuffleAtEpochStart = streams.shuffle.state();
       const order = o.shuffle ? streams.shuffle.shuffle(trainIndices.slice()) : trainIndices;
       const epochStart = performance.now() - progress.seconds * 1000;
-      let epochFinite = true;
       await list.emit({ type: 'epochBegin', epoch, lr: optimizer.currentLearningRate() });
       for (; batchInEpoch < stepsPerEpoch; batchInEpoch++) {
         // What aborts the signal (a SIGINT handler, a timer, a message) runs as a task of its own:
@@ -602,7 +595,6 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
         progress.lossSum += result.loss * size;
         progress.correct += result.correct;
         progress.seen += size;
-        epochFinite &&= result.finite;
         const seconds = (performance.now() - epochStart) / 1000;
         await list.emit({
           type: 'batchEnd',
@@ -623,19 +615,12 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
         }
       }
       if (interrupted) {
-        // Mid-epoch checkpoint: the epoch's order is regenerated from its start-of-epoch generator.
+        // Mid-epoch: the epoch's order is regenerated from its start-of-epoch generator.
         progress.seconds = (performance.now() - epochStart) / 1000;
-        await checkpoint({
-          format: 'mnist-lab/train-state@1',
-          epoch,
-          batchInEpoch,
-          step,
-          shuffleRandom: shuffleAtEpochStart,
-          dropoutRandom: streams.dropout.state(),
-          ...(augmentOptions ? { augmentRandom: streams.augment.state() } : {}),
-          epochProgress: { ...progress },
-          history,
-        });
+        await list.savePoint(
+          'interrupted',
+          trainState({ epoch, batchInEpoch, shuffleRandom: shuffleAtEpochStart }),
+        );
         break;
       }
       const val = validation
@@ -672,21 +657,11 @@ async function fitInto(model: Model, x: ImageInput, y: LabelInput, options: FitO
       });
       batchInEpoch = 0;
       progress = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
-      // A diverging run keeps its last good checkpoint: no checkpoint after a non-finite step.
-      const lastEpoch = epoch + 1 >= o.epochs || context.stopTraining;
-      if (epochFinite && (o.checkpointEvery !== 'end' || lastEpoch)) {
-        await checkpoint({
-          format: 'mnist-lab/train-state@1',
-          epoch: epoch + 1,
-          batchInEpoch: 0,
-          step,
-          shuffleRandom: streams.shuffle.state(),
-          dropoutRandom: streams.dropout.state(),
-          ...(augmentOptions ? { augmentRandom: streams.augment.state() } : {}),
-          epochProgress: { ...progress },
-          history,
-        });
-      }
+      // Between epochs: the next epoch, its shuffle generator as of its start.
+      await list.savePoint(
+        'epochEnd',
+        trainState({ epoch: epoch + 1, batchInEpoch: 0, shuffleRandom: streams.shuffle.state() }),
+      );
     }
     await list.emit({
       type: 'trainEnd',

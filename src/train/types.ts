@@ -125,17 +125,21 @@ export interface FitOptions extends ExecutionOptions {
   /**
    * Where the run is written (config.json, metrics.jsonl, a checkpoint per epoch): on Node
    * `await openRun(dir)` (a locked run directory), in a browser any RunStore. fit() closes it when
-   * it ends (the same store may be given to a later fit()).
+   * it ends (the same store may be given to a later fit()). The checkpoints are written by a
+   * RunCheckpoints callback fit adds (keepCheckpoints, checkpointEvery), unless `callbacks` has one.
    */
   run?: RunStore;
-  /** Continue `run` from its latest checkpoint (on Node: `openRun(dir, {resume: true})`). */
+  /**
+   * Continue `run` from its latest checkpoint (on Node: `openRun(dir, {resume: true})`); with a
+   * RunCheckpoints in `callbacks`, from its store.
+   */
   resume?: boolean;
-  /** Checkpoints kept in the run directory (oldest removed first). Default 3. */
+  /** Checkpoints kept in the run directory (oldest removed first). Default 3 (RunCheckpoints keep). */
   keepCheckpoints?: number;
   /**
    * When a run directory gets a checkpoint: 'epoch' after every epoch (default), 'end' after the
    * last one only (short runs whose per-epoch checkpoint costs more than a rerun; an interrupted
-   * or stopped run still writes its checkpoint).
+   * or stopped run still writes its checkpoint). RunCheckpoints every.
    */
   checkpointEvery?: 'epoch' | 'end';
   /** Receives every training event (the CLI prints them; the web page streams them). */

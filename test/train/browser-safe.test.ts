@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import type { RunConfig } from '../../src/runs/types.js';
-import type { CheckpointData, RunStore, TrainEvent } from '../../src/train/types.js';
-import { smallModel, syntheticData, weightBytes } from './setup.js';
+import { MemoryRun, smallModel, syntheticData, weightBytes } from './setup.js';
 
 /** Every module reachable from `entry` through imports and re-exports (type-only ones skipped). */
 function reachable(entry: string): Map<string, string[]> {
@@ -22,28 +20,6 @@ function reachable(entry: string): Map<string, string[]> {
   };
   visit(resolve(entry));
   return seen;
-}
-
-/** A RunStore in memory: what a browser would back with IndexedDB. */
-class MemoryRun implements RunStore {
-  readonly location = 'memory';
-  config: RunConfig | undefined;
-  readonly events: TrainEvent[] = [];
-  readonly checkpoints: CheckpointData[] = [];
-  async writeConfig(config: RunConfig): Promise<void> {
-    this.config = config;
-  }
-  async appendEvent(event: TrainEvent): Promise<void> {
-    this.events.push(event);
-  }
-  async saveCheckpoint(checkpoint: CheckpointData): Promise<string> {
-    this.checkpoints.push(structuredClone(checkpoint));
-    return `memory/${checkpoint.state.step}`;
-  }
-  async loadLatestCheckpoint(): Promise<CheckpointData | null> {
-    return this.checkpoints.at(-1) ?? null;
-  }
-  async close(): Promise<void> {}
 }
 
 describe('browser safety', () => {

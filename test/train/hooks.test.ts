@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Callback } from '../../src/train/callbacks/callback.js';
+import type { SavePoint } from '../../src/train/callbacks/callback.js';
 import type {
   BatchBeginEvent,
   BatchEndEvent,
@@ -34,6 +35,9 @@ class Recorder extends Callback {
   override onTrainEnd(e: TrainEndEvent): void {
     this.calls.push(`trainEnd epoch=${e.epoch} stopped=${e.stopped}`);
   }
+  override onSavePoint(p: SavePoint): void {
+    this.calls.push(`savePoint ${p.kind} epoch=${p.state.epoch} batch=${p.state.batchInEpoch}`);
+  }
 }
 
 describe('callback hooks', () => {
@@ -59,19 +63,22 @@ describe('callback hooks', () => {
       'batchBegin 0.1 step=1',
       'batchEnd 0.1 step=1',
       'epochEnd 0 val=true',
+      'savePoint epochEnd epoch=1 batch=0',
       'epochBegin 1',
       'batchBegin 1.0 step=2',
       'batchEnd 1.0 step=2',
       'batchBegin 1.1 step=3',
       'batchEnd 1.1 step=3',
       'epochEnd 1 val=true',
+      'savePoint epochEnd epoch=2 batch=0',
       'trainEnd epoch=2 stopped=false',
     ];
     assert.deepEqual(first.calls, expected);
     assert.deepEqual(second.calls, expected);
+    // Save points are hooks, not events: the sinks do not see them.
     assert.deepEqual(
       events,
-      expected.map((c) => c.split(' ')[0]),
+      expected.map((c) => c.split(' ')[0]).filter((type) => type !== 'savePoint'),
     );
   });
 
@@ -89,12 +96,37 @@ describe('callback hooks', () => {
       callbacks: [new StopAtSecondBatch(), recorder],
       verbose: 0,
     });
-    assert.deepEqual(recorder.calls.slice(-3), [
+    assert.deepEqual(recorder.calls.slice(-4), [
       'batchEnd 0.1 step=1',
       'epochEnd 0 val=false',
+      'savePoint epochEnd epoch=1 batch=0',
       'trainEnd epoch=1 stopped=true',
     ]);
     assert.deepEqual(history.epoch, [0]);
+  });
+
+  it('an interrupted fit offers a save point where it stopped, before trainEnd and without epochEnd', async () => {
+    const controller = new AbortController();
+    class AbortAtFirstBatch extends Callback {
+      override onBatchEnd(): void {
+        controller.abort();
+      }
+    }
+    const recorder = new Recorder();
+    const data = syntheticData(40);
+    const history = await smallModel().fit(data.images, data.labels, {
+      epochs: 3,
+      batchSize: 10,
+      callbacks: [new AbortAtFirstBatch(), recorder],
+      signal: controller.signal,
+      verbose: 0,
+    });
+    assert.deepEqual(recorder.calls.slice(-3), [
+      'batchEnd 0.0 step=0',
+      'savePoint interrupted epoch=0 batch=1',
+      'trainEnd epoch=0 stopped=true',
+    ]);
+    assert.equal(history.stopReason, 'interrupted');
   });
 });
 

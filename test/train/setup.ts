@@ -11,7 +11,7 @@ import { adam } from '../../src/optim/index.js';
 import { sequential } from '../../src/train/model.js';
 import type { Model } from '../../src/train/model.js';
 import { openRun } from '../../src/runs/node/writer.js';
-import type { RunStore } from '../../src/runs/types.js';
+import type { CheckpointData, RunConfig, RunEvent, RunStore } from '../../src/runs/types.js';
 import { Random } from '../../src/util/random.js';
 
 setBackendInstance(createJsBackend());
@@ -94,4 +94,29 @@ export function listFiles(root: string, prefix = ''): string[] {
     else out.push(relative);
   }
   return out;
+}
+
+/** A RunStore in memory: what a browser would back with IndexedDB. Checkpoints are kept, never pruned. */
+export class MemoryRun implements RunStore {
+  readonly location = 'memory';
+  config: RunConfig | undefined;
+  readonly events: RunEvent[] = [];
+  readonly checkpoints: CheckpointData[] = [];
+  /** The `keep` each saveCheckpoint was given. */
+  readonly keeps: number[] = [];
+  async writeConfig(config: RunConfig): Promise<void> {
+    this.config = config;
+  }
+  async appendEvent(event: RunEvent): Promise<void> {
+    this.events.push(event);
+  }
+  async saveCheckpoint(checkpoint: CheckpointData, keep: number): Promise<string> {
+    this.checkpoints.push(structuredClone(checkpoint));
+    this.keeps.push(keep);
+    return `memory/${checkpoint.state.step}`;
+  }
+  async loadLatestCheckpoint(): Promise<CheckpointData | null> {
+    return this.checkpoints.at(-1) ?? null;
+  }
+  async close(): Promise<void> {}
 }

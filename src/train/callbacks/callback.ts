@@ -3,14 +3,17 @@
 // by calling context.stop(reason), a flag the loop checks between batches; never by throwing.
 //
 // Hook order of a fit (E epochs of S batches):
-//   onTrainBegin, (onEpochBegin, (onBatchBegin, onBatchEnd) x S, onEpochEnd) x E, onTrainEnd
-// Validation runs after an epoch's last onBatchEnd and before its onEpochEnd. Browser-safe.
+//   onTrainBegin, (onEpochBegin, (onBatchBegin, onBatchEnd) x S, onEpochEnd, onSavePoint) x E, onTrainEnd
+// Validation runs after an epoch's last onBatchEnd and before its onEpochEnd. A fit the signal
+// interrupts calls onSavePoint where it stopped (mid-epoch, no onEpochEnd), then onTrainEnd.
+// Browser-safe.
 import type { Optimizer } from '../../optim/optimizer.js';
-import type { CallbackState } from '../../runs/types.js';
+import type { CallbackState, TrainState } from '../../runs/types.js';
 import type { Model } from '../model.js';
 import type {
   BatchBeginEvent,
   BatchEndEvent,
+  CheckpointEvent,
   EpochBeginEvent,
   EpochEndEvent,
   TrainBeginEvent,
@@ -41,6 +44,23 @@ export class TrainingContext {
     }
     this.stopTraining = true;
   }
+}
+
+/**
+ * A point fit() can be resumed from, given to onSavePoint (RunCheckpoints writes its checkpoints
+ * there). 'epochEnd': between epochs, once the epoch's epochEnd reached every callback and sink (the
+ * metrics line it closes precedes the checkpoint). 'interrupted': where the signal stopped training,
+ * mid-epoch, before trainEnd (before any callback's trainEnd changes the weights).
+ */
+export interface SavePoint {
+  /** Between epochs, or where the signal stopped training. */
+  kind: 'epochEnd' | 'interrupted';
+  /** What a resumed fit needs besides the weights and the optimizer (state.json), callbacks aside. */
+  state: TrainState;
+  /** Every callback's saveState by its stateKey, as of now (CallbackList.saveStates). */
+  callbackStates(): Record<string, CallbackState> | undefined;
+  /** Sends a checkpoint's event to the sinks (metrics.jsonl, onEvent); callbacks do not see it. */
+  log(event: CheckpointEvent): Promise<void>;
 }
 
 type HookResult = void | Promise<void>;
@@ -81,6 +101,8 @@ export abstract class Callback {
   onBatchEnd(_event: BatchEndEvent): HookResult {}
   onEpochEnd(_event: EpochEndEvent): HookResult {}
   onTrainEnd(_event: TrainEndEvent): HookResult {}
+  /** A point the run can be resumed from (SavePoint): where checkpoints are written. */
+  onSavePoint(_point: SavePoint): HookResult {}
 }
 
 /** A consumer of the raw event stream (onEvent, metrics.jsonl). */
@@ -126,6 +148,24 @@ export class CallbackList {
       const pending = dispatch(callback, event);
       if (pending) await pending;
     }
+    await this.log(event);
+  }
+
+  /** Gives every callback, in list order, a point the run can be resumed from (SavePoint). */
+  async savePoint(kind: SavePoint['kind'], state: TrainState): Promise<void> {
+    const point: SavePoint = {
+      kind,
+      state,
+      callbackStates: () => this.saveStates(),
+      log: (event) => this.log(event),
+    };
+    for (const callback of this.callbacks) {
+      const pending = callback.onSavePoint(point);
+      if (pending) await pending;
+    }
+  }
+
+  private async log(event: TrainEvent): Promise<void> {
     for (const sink of this.sinks) {
       const pending = sink(event);
       if (pending) await pending;

@@ -1,6 +1,6 @@
 // Callbacks: the public names.
 export { Callback, CallbackList, TrainingContext, epochLogs } from './callback.js';
-export type { EventSink } from './callback.js';
+export type { EventSink, SavePoint } from './callback.js';
 export { EarlyStopping, earlyStopping } from './early-stopping.js';
 export type { EarlyStoppingOptions } from './early-stopping.js';
 export { LearningRateScheduler, learningRateScheduler } from './learning-rate-scheduler.js';
@@ -9,6 +9,8 @@ export { CsvLogger, JsonlLogger, csvLogger, jsonlLogger } from './loggers.js';
 export type { CsvLoggerOptions, JsonlLoggerOptions, TextSink } from './loggers.js';
 export { ModelCheckpoint, modelCheckpoint } from './model-checkpoint.js';
 export type { CheckpointKind, ModelCheckpointOptions } from './model-checkpoint.js';
+export { RunCheckpoints, runCheckpoints } from './run-checkpoints.js';
+export type { RunCheckpointsOptions } from './run-checkpoints.js';
 export { ProgressBar, formatEpochLine, progressBar } from './progress-bar.js';
 export type { ProgressBarOptions } from './progress-bar.js';
 export { TerminateOnNaN, TrainingDivergedError, terminateOnNaN } from './terminate-on-nan.js';

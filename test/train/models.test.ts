@@ -8,9 +8,9 @@ import { binaryCrossentropy, categoricalCrossentropy } from '../../src/losses/in
 import { batchNormalization, conv2d, dense, dropout, flatten, maxPooling2d } from '../../src/nn/index.js';
 import { adam } from '../../src/optim/index.js';
 import { encodeModel } from '../../src/train/checkpoint.js';
-import { modelFromBytes } from '../../src/train/model-file.js';
+import { modelFromBytes } from '../../src/loading/index.js';
 import { sequential } from '../../src/train/model.js';
-import { loadModel } from '../../src/train/run.js';
+import { loadModel } from '../../src/loading/node.js';
 import { INPUT_SHAPE, newRun, resumeRun, syntheticData, tempDir, weightBytes } from './setup.js';
 
 const data = syntheticData(48);

@@ -439,7 +439,10 @@ export function mergeLora(model: Model): Model {
   });
 }
 
-/** A LoraDense or LoraConv2D from its getConfig(), the wrapped layer rebuilt from `classes` (LAYER_CLASSES' row). */
+/**
+ * A LoraDense or LoraConv2D from its getConfig(), the wrapped layer rebuilt from `classes` (its row
+ * in LAYER_CLASSES).
+ */
 export function loraFromConfig(config: Record<string, unknown>, classes: LayerClasses): LoraWrapper {
   const base = layerFromConfig(config['layer'] as LayerConfig, classes);
   const options: LoraOptions = {};

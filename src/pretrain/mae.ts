@@ -413,7 +413,7 @@ export function maskedAutoencoder(args: MaskedAutoencoderArgs): MaskedAutoencode
   return new MaskedAutoencoder(args);
 }
 
-/** A MaskedAutoencoder from its getConfig(), its encoder rebuilt from `classes` (LAYER_CLASSES' row). */
+/** A MaskedAutoencoder from its getConfig(), its encoder rebuilt from `classes` (its row in LAYER_CLASSES). */
 export function maskedAutoencoderFromConfig(
   config: Record<string, unknown>,
   classes: LayerClasses,

@@ -350,7 +350,7 @@ export function sequential(layers: readonly Layer[] | SequentialArgs = {}): Sequ
   );
 }
 
-/** A Sequential from its getConfig(), its layers rebuilt from `classes` (LAYER_CLASSES' row). */
+/** A Sequential from its getConfig(), its layers rebuilt from `classes` (its row in LAYER_CLASSES). */
 export function sequentialFromConfig(config: Record<string, unknown>, classes: LayerClasses): Sequential {
   const layers = ((config['layers'] as LayerConfig[] | undefined) ?? []).map((layer) =>
     layerFromConfig(layer, classes),

@@ -170,14 +170,14 @@ function baseArgsOf(config: Record<string, unknown>): LayerArgs {
   return args;
 }
 
-/** A ResidualBlock from its getConfig() (LAYER_CLASSES' row). */
+/** A ResidualBlock from its getConfig() (its row in LAYER_CLASSES). */
 export function residualBlockFromConfig(config: Record<string, unknown>): ResidualBlock {
   const args: ResidualBlockArgs = { ...baseArgsOf(config), filters: config['filters'] as number };
   if (typeof config['strides'] === 'number') args.strides = config['strides'];
   return new ResidualBlock(args);
 }
 
-/** A ResNet from its getConfig() (LAYER_CLASSES' row). */
+/** A ResNet from its getConfig() (its row in LAYER_CLASSES). */
 export function resNetFromConfig(config: Record<string, unknown>): ResNet {
   const args: ResNetArgs = baseArgsOf(config);
   if (typeof config['classes'] === 'number') args.classes = config['classes'];

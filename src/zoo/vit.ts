@@ -220,7 +220,7 @@ export function vit(
   });
 }
 
-/** A VisionTransformer from its getConfig() (LAYER_CLASSES' row). */
+/** A VisionTransformer from its getConfig() (its row in LAYER_CLASSES). */
 export function visionTransformerFromConfig(config: Record<string, unknown>): VisionTransformer {
   return new VisionTransformer({
     ...baseArgs(config),

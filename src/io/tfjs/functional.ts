@@ -76,7 +76,7 @@ export class Functional extends Model {
   }
 }
 
-/** A Functional from its getConfig(), each node's layer rebuilt from `classes` (LAYER_CLASSES' row). */
+/** A Functional from its getConfig(), each node's layer rebuilt from `classes` (its row in LAYER_CLASSES). */
 export function functionalFromConfig(config: Record<string, unknown>, classes: LayerClasses): Functional {
   const nodes = (config['nodes'] as { layer: LayerConfig; inbound: string[] }[]).map((node) => ({
     layer: layerFromConfig(node.layer, classes),

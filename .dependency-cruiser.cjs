@@ -21,6 +21,7 @@ const LAYERS = [
   ['eval', 'predict', 'distributed', 'zoo'],
   ['pretrain', 'io'],
   ['finetune'],
+  ['loading'],
   ['index', 'browser'],
   ['server'],
   ['cli'],

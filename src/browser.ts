@@ -21,7 +21,7 @@ export type {
 } from './backend/wasm/index.js';
 
 // ---- models: weights in, predictions out ----
-export { modelFromBytes } from './train/model-file.js';
+export { LAYER_CLASSES, modelFromBytes } from './loading/index.js';
 export type { Model } from './train/model.js';
 export type { InputNormalization } from './data/normalize.js';
 export { restoreInputNormalization } from './train/legacy-normalization.js';

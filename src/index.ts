@@ -54,7 +54,8 @@ export type { LayerArgs, LayerConfig } from './nn/index.js';
 // ---- models ----
 export { Model, Sequential, sequential } from './train/model.js';
 export type { ModelPredictOptions, SequentialArgs } from './train/model.js';
-export { loadModel } from './train/run.js';
+export { LAYER_CLASSES, modelFromBytes } from './loading/index.js';
+export { loadModel } from './loading/node.js';
 
 // ---- optimizers and losses (classes and schedules: the optim and losses namespaces) ----
 export { adam, adamW, rmsprop, sgd } from './optim/index.js';

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, tensorValues } from '../formats/safetensors.js';
+import type { LayerClasses } from '../nn/layer.js';
 import type { Model } from '../train/model.js';
 import { writeFileAtomic } from '../runs/node/files.js';
 import { loadBase } from './base.js';
@@ -131,8 +132,11 @@ export function applyAdapter(
   return model;
 }
 
-/** Loads the adapter in `dir` onto the base at `basePath` (run dir, checkpoint dir or file). */
-export async function loadAdapter(dir: string, basePath: string): Promise<Model> {
+/**
+ * Loads the adapter in `dir` onto the base at `basePath` (run dir, checkpoint dir or file), the
+ * base's classes looked up in `layers` (LAYER_CLASSES).
+ */
+export async function loadAdapter(dir: string, basePath: string, layers: LayerClasses): Promise<Model> {
   const configPath = join(dir, ADAPTER_CONFIG_FILE);
   if (!existsSync(configPath)) {
     throw new Error(
@@ -141,6 +145,6 @@ export async function loadAdapter(dir: string, basePath: string): Promise<Model>
   }
   const config = JSON.parse(await readFile(configPath, 'utf8')) as AdapterConfig;
   const weights = new Uint8Array(await readFile(join(dir, ADAPTER_WEIGHTS_FILE)));
-  const base = await loadBase(basePath);
+  const base = await loadBase(basePath, layers);
   return applyAdapter(base, config, weights, dir);
 }

@@ -4,6 +4,7 @@
 // input normalisation (loadModel restores an old run's), so fine-tuning needs no option for it.
 import { sha256Hex } from '../data/node/files.js';
 import { readModelSource, type ModelFiles } from '../runs/node/directory.js';
+import type { LayerClasses } from '../nn/layer.js';
 import type { RunRecipe } from '../runs/types.js';
 import type { Model } from '../train/model.js';
 import { modelFromFiles } from '../train/run.js';
@@ -36,15 +37,15 @@ export async function baseHash(path: string): Promise<string> {
   return sha256Hex((await readModelSource(path)).model);
 }
 
-/** Loads a base model with its hash and recipe. */
-export async function loadBase(path: string): Promise<PretrainedBase> {
-  return baseFromFiles(await readModelSource(path));
+/** Loads a base model with its hash and recipe; its classes are looked up in `layers` (LAYER_CLASSES). */
+export async function loadBase(path: string, layers: LayerClasses): Promise<PretrainedBase> {
+  return baseFromFiles(await readModelSource(path), layers);
 }
 
 /** The base a model source's files hold (readModelSource, or what process 0 read under mpirun). */
-export function baseFromFiles(files: ModelFiles): PretrainedBase {
+export function baseFromFiles(files: ModelFiles, layers: LayerClasses): PretrainedBase {
   return {
-    model: modelFromFiles(files),
+    model: modelFromFiles(files, layers),
     modelFile: files.modelFile,
     sha256: sha256Hex(files.model),
     recipe: files.config?.runConfig?.recipe ?? {},

@@ -8,6 +8,7 @@ import { subsetByShots } from '../data/split.js';
 import { sparseCategoricalCrossentropy } from '../losses/index.js';
 import { adam } from '../optim/index.js';
 import { layerFromConfig } from '../nn/index.js';
+import type { LayerClasses } from '../nn/layer.js';
 import { DEFAULT_INPUT_SHAPE } from '../train/checkpoint.js';
 import { fitPlan } from '../train/plan.js';
 import { Model } from '../train/model.js';
@@ -25,6 +26,8 @@ export interface CompareOptions {
   task: TaskData;
   /** The base (run dir, checkpoint dir or model.safetensors). */
   from: string;
+  /** The classes the base may name (LAYER_CLASSES). */
+  layers: LayerClasses;
   /** Each method writes <runDir>/<method>. */
   runDir: string;
   /** Epochs for every method. Default 2. */
@@ -92,7 +95,7 @@ export interface CompareRow {
 
 /** Runs each method on `options.task` (its training set as given). */
 export async function compareMethods(options: CompareOptions): Promise<CompareRow[]> {
-  const pretrained = isPretrainingModel((await loadBase(options.from)).model);
+  const pretrained = isPretrainingModel((await loadBase(options.from, options.layers)).model);
   const o = {
     ...COMPARE_DEFAULTS,
     ...options,
@@ -107,6 +110,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRo
   const epochs = Math.max(o.epochs, Math.ceil(o.minSteps / stepsPerEpoch));
   const common = {
     task: o.task,
+    layers: o.layers,
     epochs,
     learningRate: o.learningRate,
     // Constant, as fromScratch() trains: equal settings for every method, whatever the task's defaults.
@@ -128,7 +132,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRo
       for (const rank of o.loraRanks) {
         const result = await runFineTune({
           ...common,
-          base: await loadBase(o.from),
+          base: await loadBase(o.from, o.layers),
           from: o.from,
           runDir: join(o.runDir, `lora-r${rank}`),
           method,
@@ -144,7 +148,7 @@ export async function compareMethods(options: CompareOptions): Promise<CompareRo
     } else {
       const result = await runFineTune({
         ...common,
-        base: await loadBase(o.from),
+        base: await loadBase(o.from, o.layers),
         from: o.from,
         runDir: join(o.runDir, method),
         method,
@@ -183,16 +187,17 @@ async function fromScratch(
     seed: number;
     limit?: number;
     runDir: string;
+    layers: LayerClasses;
   },
 ): Promise<CompareRow> {
   let model: Model;
   if (from === 'cnn') {
     model = getRecipe('cnn').model({ classes: task.classes });
   } else {
-    const loaded = (await loadBase(from)).model;
+    const loaded = (await loadBase(from, o.layers)).model;
     const base = isPretrainingModel(loaded) ? loaded.encoder : loaded;
     // The base's architecture, rebuilt from its config with fresh seeded weights and the task's head.
-    const fresh = layerFromConfig(base.toConfig());
+    const fresh = layerFromConfig(base.toConfig(), o.layers);
     if (!(fresh instanceof Model)) throw new Error(`base '${from}' does not hold a model`);
     fresh.buildFor(base.inputShape ?? DEFAULT_INPUT_SHAPE, new Random(o.seed));
     model = replaceHead(fresh, task.classes, { seed: o.seed });

@@ -13,8 +13,8 @@
 import type { Shape } from '../backend/kernels.js';
 import { getActivation } from '../nn/activations.js';
 import { layerFromConfig } from '../nn/index.js';
-import { Layer, foldPaths, noteLayerChange, registerLayer } from '../nn/layer.js';
-import type { CallContext, LayerConfig } from '../nn/layer.js';
+import { Layer, foldPaths, noteLayerChange } from '../nn/layer.js';
+import type { CallContext, LayerClasses, LayerConfig } from '../nn/layer.js';
 import { Conv2D } from '../nn/layers/conv2d.js';
 import { Dense } from '../nn/layers/dense.js';
 import { randomUniform, zeros } from '../tensor/ops/creation.js';
@@ -439,8 +439,12 @@ export function mergeLora(model: Model): Model {
   });
 }
 
-function wrapperFactory(config: Record<string, unknown>): LoraWrapper {
-  const base = layerFromConfig(config['layer'] as LayerConfig);
+/**
+ * A LoraDense or LoraConv2D from its getConfig(), the wrapped layer rebuilt from `classes` (its row
+ * in LAYER_CLASSES).
+ */
+export function loraFromConfig(config: Record<string, unknown>, classes: LayerClasses): LoraWrapper {
+  const base = layerFromConfig(config['layer'] as LayerConfig, classes);
   const options: LoraOptions = {};
   if (typeof config['rank'] === 'number') options.rank = config['rank'];
   if (typeof config['alpha'] === 'number') options.alpha = config['alpha'];
@@ -450,6 +454,3 @@ function wrapperFactory(config: Record<string, unknown>): LoraWrapper {
   if (config['merged'] === true) wrapper.merged = true;
   return wrapper;
 }
-
-registerLayer('LoraDense', wrapperFactory);
-registerLayer('LoraConv2D', wrapperFactory);

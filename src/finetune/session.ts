@@ -14,6 +14,7 @@ import type { Model } from '../train/model.js';
 import { CollectiveDataParallel } from '../distributed/data-parallel.js';
 import type { Collectives, DataParallelTiming } from '../distributed/data-parallel.js';
 import { modelFilesFromRankZero, processRunStore } from '../distributed/run-store.js';
+import type { LayerClasses } from '../nn/layer.js';
 import { readModelSource, type ModelFiles } from '../runs/node/directory.js';
 import { fitPlan } from '../train/plan.js';
 import { openRun, type RunWriter } from '../runs/node/writer.js';
@@ -36,6 +37,11 @@ export interface FineTuneRunOptions extends Omit<FineTuneOptions, 'fit' | 'class
   task: TaskData;
   /** Base run directory / checkpoint / model.safetensors; absent: pretrain on the task's source. */
   from?: string;
+  /**
+   * The classes a model read from disk may name (LAYER_CLASSES): the base (--from's, or the one
+   * pretrained here and read back) and, with `resume`, the run's fine-tuned model.
+   */
+  layers: LayerClasses;
   /** Where to write the run. */
   runDir: string;
   /** Model pretrained when there is no base: 'transfer-cnn' (digits-transfer's default) or a zoo name ('cnn' otherwise). */
@@ -123,9 +129,13 @@ export interface FineTuneRunResult {
 }
 
 /** The base at `path`: read by process 0 alone under mpirun, and sent to the others. */
-async function sharedBase(path: string, group: Collectives | undefined): Promise<PretrainedBase> {
-  if (!group) return loadBase(path);
-  return baseFromFiles(await modelFilesFromRankZero(group, () => readModelSource(path)));
+async function sharedBase(
+  path: string,
+  layers: LayerClasses,
+  group: Collectives | undefined,
+): Promise<PretrainedBase> {
+  if (!group) return loadBase(path, layers);
+  return baseFromFiles(await modelFilesFromRankZero(group, () => readModelSource(path)), layers);
 }
 
 /** After a fit that diverged: process 0 says what survived in the run; the others stop alike. */
@@ -155,6 +165,7 @@ export async function pretrainBase(
     | 'onEvent'
     | 'stopOnNonFinite'
     | 'group'
+    | 'layers'
   >,
 ): Promise<PretrainedBase> {
   const o = { ...FINE_TUNE_RUN_DEFAULTS, ...options };
@@ -194,7 +205,7 @@ export async function pretrainBase(
     ...(nanGuard ? { callbacks: [nanGuard] } : {}),
   });
   await stopIfDiverged(history, runDir, 'pretraining', group);
-  return sharedBase(runDir, group);
+  return sharedBase(runDir, o.layers, group);
 }
 
 /** [H, W, 1] of a set of square single-channel images (every built-in dataset and folder:DIR). */
@@ -230,7 +241,7 @@ async function baseOf(o: RunOptions, log: (line: string) => void): Promise<Start
       pretrainSeconds = (performance.now() - started) / 1000;
       passBatchSize = o.pretrainBatchSize ?? o.batchSize;
     } else {
-      base = await sharedBase(basePath, o.group);
+      base = await sharedBase(basePath, o.layers, o.group);
     }
   }
   basePath ??= base.modelFile;
@@ -261,7 +272,7 @@ async function recorded(run: RunWriter | undefined, o: RunOptions): Promise<Star
   const pretrainedHere = finetune.base === join(o.runDir, 'base');
   return {
     base: {
-      model: modelFromFiles(files),
+      model: modelFromFiles(files, o.layers),
       modelFile: finetune.base,
       sha256: finetune.baseSha256,
       recipe: config?.runConfig?.recipe ?? {},

@@ -1,7 +1,6 @@
 // Model files in and out: the public names of src/io (the `io` namespace of the package):
 // mnist-lab's own safetensors checkpoints as bytes, TF.js Layers models, ONNX export.
 export { encodeModel, loadModelWeights } from '../train/checkpoint.js';
-export { modelFromBytes } from '../train/model-file.js';
 export { decodeSafetensors, encodeSafetensors, SafetensorsError } from '../formats/safetensors.js';
 export type { SafetensorsDType, SafetensorsFile, SafetensorsTensor } from '../formats/safetensors.js';
 export { exportTfjs, importTfjs, TFJS_WEIGHTS_FILE } from './tfjs.js';

@@ -1,6 +1,7 @@
 // Layers, initialisers and activations: the public names of src/nn (the `nn` namespace of the
-// package), and BUILTIN_LAYERS, the one table of the built-in layer classes layerFromConfig() reads.
-import type { Layer, LayerConfig, LayerFactory } from './layer.js';
+// package), and BUILTIN_LAYERS, the table of the layer classes src/nn defines (the classes above it,
+// models and wrappers, join them in LAYER_CLASSES, src/loading/).
+import type { Layer, LayerClasses, LayerConfig } from './layer.js';
 import { registeredLayerFactory, registeredLayerNames } from './layer.js';
 import { activationFromConfig } from './layers/activation.js';
 import { addFromConfig } from './layers/add.js';
@@ -27,13 +28,14 @@ export type {
   CallContext,
   Initializer,
   LayerArgs,
+  LayerClasses,
   LayerConfig,
   LayerFactory,
   Weight,
 } from './layer.js';
 
-/** The built-in layer classes by class name (getConfig()'s className): how a saved model is rebuilt. */
-export const BUILTIN_LAYERS: ReadonlyMap<string, LayerFactory> = new Map([
+/** The layer classes of src/nn by class name (getConfig()'s className): how a saved layer is rebuilt. */
+export const BUILTIN_LAYERS: LayerClasses = new Map([
   ['Activation', activationFromConfig],
   ['Add', addFromConfig],
   ['AveragePooling2D', averagePooling2DFromConfig],
@@ -54,21 +56,28 @@ export const BUILTIN_LAYERS: ReadonlyMap<string, LayerFactory> = new Map([
   ['TransformerBlock', transformerBlockFromConfig],
 ]);
 
-/** A layer from its {className, config}: a class given to registerLayer(), else a built-in one. */
-export function layerFromConfig(description: LayerConfig): Layer {
-  const factory = registeredLayerFactory(description.className) ?? BUILTIN_LAYERS.get(description.className);
+/**
+ * A layer from its {className, config}: a class given to registerLayer(), else the class of that
+ * name in `layers`, the table of the load (default: the layers of src/nn only; a model's config
+ * needs LAYER_CLASSES, which has every class mnist-lab defines). The factory gets `layers` for
+ * the layers below it.
+ */
+export function layerFromConfig(description: LayerConfig, layers: LayerClasses = BUILTIN_LAYERS): Layer {
+  const { className } = description;
+  const factory = registeredLayerFactory(className) ?? layers.get(className);
   if (!factory) {
     throw new Error(
-      `unknown layer class '${description.className}' (known: ${registeredLayerClasses().join(', ')}; ` +
-        'a class of your own needs registerLayer(className, factory) before loading)',
+      `unknown layer class '${className}' (known: ${registeredLayerClasses(layers).join(', ')}): ` +
+        'load with the table that has it (LAYER_CLASSES has every mnist-lab class), or for a class of ' +
+        'your own call registerLayer(className, factory) before loading',
     );
   }
-  return factory(description.config);
+  return factory(description.config, layers);
 }
 
-/** Every class name layerFromConfig() knows: the built-in ones and the registered ones, sorted. */
-export function registeredLayerClasses(): string[] {
-  return [...new Set([...BUILTIN_LAYERS.keys(), ...registeredLayerNames()])].sort();
+/** Every class name layerFromConfig(_, layers) knows: the table's and the registered ones, sorted. */
+export function registeredLayerClasses(layers: LayerClasses = BUILTIN_LAYERS): string[] {
+  return [...new Set([...layers.keys(), ...registeredLayerNames()])].sort();
 }
 
 export {

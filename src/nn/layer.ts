@@ -358,15 +358,26 @@ function batchFirst(shape: BuildShape, layer: Layer): Shape {
   return shape.map((d) => d ?? 1);
 }
 
-// ---- custom layer classes: class name -> factory from config (loading models, importing formats) ----
-// The built-in classes are a table, BUILTIN_LAYERS in src/nn/index.ts, where layerFromConfig looks
-// them up; registerLayer adds a class defined elsewhere (a program's own, or one above src/nn).
+// ---- layer classes: class name -> factory from config (loading models, importing formats) ----
+// Loading rebuilds each layer by its className from a table given to it: BUILTIN_LAYERS (src/nn/
+// index.ts) for the layers alone, LAYER_CLASSES (src/loading/) for every class mnist-lab defines.
+// Nothing registers itself. registerLayer adds a program's own class, for every load.
 
-/** Rebuilds a layer from its getConfig() object. */
-export type LayerFactory = (config: Record<string, unknown>) => Layer;
+/**
+ * Rebuilds a layer from its getConfig() object. `layers` is the table the load was given: a class
+ * holding other layers (a model, a wrapper) rebuilds them with layerFromConfig(config, layers).
+ */
+export type LayerFactory = (config: Record<string, unknown>, layers: LayerClasses) => Layer;
+/** Layer classes by className (getConfig()'s className): what loading a saved model looks in. */
+export type LayerClasses = ReadonlyMap<string, LayerFactory>;
 const registeredFactories = new Map<string, LayerFactory>();
 
-/** Makes layerFromConfig() (loading a model) know `className`; it takes precedence over a built-in. */
+/**
+ * Makes every load (layerFromConfig, modelFromBytes, loadModel) know a class of your own:
+ * `className` is looked up here first, then in the table the load was given, so a registered class
+ * also takes precedence over a built-in one of the same name. For a class defined in mnist-lab
+ * itself there is nothing to register: LAYER_CLASSES has it.
+ */
 export function registerLayer(className: string, factory: LayerFactory): void {
   registeredFactories.set(className, factory);
 }

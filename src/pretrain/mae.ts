@@ -19,9 +19,8 @@
 // the encoder transfers to a classifier by name; its classification head is unused here (frozen).
 import type { Shape } from '../backend/kernels.js';
 import { getInitializer } from '../nn/initializers.js';
-import type { CallContext, LayerArgs } from '../nn/layer.js';
+import type { CallContext, LayerArgs, LayerClasses, LayerConfig } from '../nn/layer.js';
 import { layerFromConfig } from '../nn/index.js';
-import { registerLayer } from '../nn/layer.js';
 import { baseArgs, pick } from '../nn/layers/common.js';
 import {
   Dense,
@@ -414,10 +413,12 @@ export function maskedAutoencoder(args: MaskedAutoencoderArgs): MaskedAutoencode
   return new MaskedAutoencoder(args);
 }
 
-registerLayer('MaskedAutoencoder', (config) => {
-  const encoder = layerFromConfig(
-    config['encoder'] as { className: string; config: Record<string, unknown> },
-  );
+/** A MaskedAutoencoder from its getConfig(), its encoder rebuilt from `classes` (its row in LAYER_CLASSES). */
+export function maskedAutoencoderFromConfig(
+  config: Record<string, unknown>,
+  classes: LayerClasses,
+): MaskedAutoencoder {
+  const encoder = layerFromConfig(config['encoder'] as LayerConfig, classes);
   if (!(encoder instanceof VisionTransformer)) {
     throw new Error(
       `MaskedAutoencoder: its saved encoder is a ${encoder.className}, expected a VisionTransformer`,
@@ -435,4 +436,4 @@ registerLayer('MaskedAutoencoder', (config) => {
     ]),
     encoder,
   });
-});
+}

@@ -2,11 +2,10 @@
 // becomes a VisionTransformer classifier with a fresh head. Weight names are the vit's own
 // ('block3/attention/query/kernel'), so the classifier is a vit like one `mnist-lab train --model
 // vit` writes: evaluate, predict, serve and further fine-tuning read it as any run. Browser-safe.
-import { layerFromConfig } from '../nn/index.js';
 import { namedWeights } from '../train/checkpoint.js';
 import type { Model } from '../train/model.js';
 import { Random } from '../util/random.js';
-import { VisionTransformer } from '../zoo/vit.js';
+import { VisionTransformer, visionTransformerFromConfig } from '../zoo/vit.js';
 import { MaskedAutoencoder } from './mae.js';
 
 /** True for a model that holds a pretrained encoder (a masked autoencoder). */
@@ -51,7 +50,7 @@ export function classifierFromEncoder(
   seed = 0,
 ): VisionTransformer {
   const config = { ...encoder.getConfig(), classes };
-  const classifier = layerFromConfig({ className: 'VisionTransformer', config }) as VisionTransformer;
+  const classifier = visionTransformerFromConfig(config);
   classifier.buildFor(encoder.inputShape ?? [28, 28, 1], new Random(seed));
   const source = new Map(namedWeights(encoder).map((w) => [w.name, w.value]));
   const headPrefix = `${classifier.head.name}/`;

@@ -3,7 +3,7 @@
 // one definition: the latest checkpoint's, else an imported run's own model.safetensors). Models are
 // loaded once per run and reloaded when that model changes. Without ?run=, the newest run whose model
 // loads answers: a broken newer run is skipped (and named in the server's log), never a 500.
-import { decodeImage, predictDigits, type Model, type ClassProbability } from '../index.js';
+import { LAYER_CLASSES, decodeImage, predictDigits, type Model, type ClassProbability } from '../index.js';
 import { recipeClassNames } from '../predict/node/run-recipe.js';
 import { preprocessRgba } from '../predict/preprocess.js';
 import type { RunDirectory } from '../runs/node/directory.js';
@@ -74,7 +74,7 @@ export class ModelCache {
       const recipe = files.config?.runConfig?.recipe;
       return {
         key,
-        model: modelFromFiles(files),
+        model: modelFromFiles(files, LAYER_CLASSES),
         classNames: recipeClassNames(recipe),
       };
     })();

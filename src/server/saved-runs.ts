@@ -11,14 +11,13 @@
 // and locked through the runs layer like every run folder, holding model.safetensors and then
 // config.json, each written atomically: a listing never sees a config without its model.
 import { join } from 'node:path';
-import { VERSION, type Model } from '../index.js';
+import { VERSION, modelFromBytes, type Model } from '../index.js';
 import { headClasses } from '../finetune/head.js';
 import { CONFIG_FILE, MODEL_FILE, runDirName } from '../runs/layout.js';
 import { writeFileAtomic } from '../runs/node/files.js';
 import { claimFolder, RunFolderError } from '../runs/node/folder.js';
 import { RunLockedError } from '../runs/node/lock.js';
 import type { RunConfig } from '../runs/types.js';
-import { modelFromBytes } from '../train/model-file.js';
 import { HttpError } from './http.js';
 
 export const SAVE_METHODS = ['head', 'lora'] as const;

@@ -1,18 +1,23 @@
 // A Model from model.safetensors bytes: the architecture from the metadata (with what it records
 // below a model built from its hyperparameters: LoRA wrappers, a new head, frozen layers), then the
 // weights. Above both model.ts and the checkpoint codec (checkpoint.ts), which know nothing of it.
+// The classes the file may name come from the caller (LAYER_CLASSES, src/loading/, has them all).
 import { decodeSafetensors } from '../formats/safetensors.js';
 import { layerFromConfig } from '../nn/index.js';
 import { foldPaths } from '../nn/layer.js';
-import type { LayerConfig, SublayerChanges } from '../nn/layer.js';
+import type { LayerClasses, LayerConfig, SublayerChanges } from '../nn/layer.js';
 import { copyInto, DEFAULT_INPUT_SHAPE, MODEL_FORMAT, namedWeights } from './checkpoint.js';
 import { Model, layersBelow } from './model.js';
 
 /** Building with zeros: a stand-in's shape needs no randomness. */
 const zeroRandom = { nextFloat: () => 0.5 };
 
-/** Rebuilds a model from model.safetensors bytes: architecture from the metadata, then weights. */
-export function modelFromBytes(bytes: Uint8Array, source = 'model.safetensors'): Model {
+/**
+ * Rebuilds a model from model.safetensors bytes (encodeModel's): architecture from the metadata,
+ * each class looked up in `layers` (and registerLayer's), then weights. `source` names the file in
+ * errors. The public modelFromBytes (src/loading/) is this with LAYER_CLASSES.
+ */
+export function decodeModel(bytes: Uint8Array, layers: LayerClasses, source = 'model.safetensors'): Model {
   const file = decodeSafetensors(bytes, source);
   const { format, model_config: modelConfig, input_shape: inputShape } = file.metadata;
   if (format !== MODEL_FORMAT || modelConfig === undefined) {
@@ -21,7 +26,7 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model.safetensors'):
     );
   }
   const config = JSON.parse(modelConfig) as LayerConfig;
-  const layer = layerFromConfig(config);
+  const layer = layerFromConfig(config, layers);
   if (!(layer instanceof Model)) {
     throw new Error(`${source}: the saved architecture is a ${layer.className}, not a model`);
   }
@@ -29,7 +34,7 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model.safetensors'):
     layer.inputShape ?? (inputShape ? (JSON.parse(inputShape) as number[]) : DEFAULT_INPUT_SHAPE),
   );
   // Below a model built from its hyperparameters (the vit): LoRA wrappers, a new head, frozen layers.
-  if (config.sublayers) restoreSublayerChanges(layer, config.sublayers, source);
+  if (config.sublayers) restoreSublayerChanges(layer, config.sublayers, layers, source);
   copyInto(namedWeights(layer), file, source);
   return layer;
 }
@@ -39,7 +44,12 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model.safetensors'):
  * each stand-in (a LoRA wrapper, a new head) built and swapped in for the layer it replaced, then
  * every layer's trainable flag. `source` names the file in errors.
  */
-function restoreSublayerChanges(model: Model, changes: SublayerChanges, source: string): void {
+function restoreSublayerChanges(
+  model: Model,
+  changes: SublayerChanges,
+  layers: LayerClasses,
+  source: string,
+): void {
   for (const { path, layer: config } of changes.standIns ?? []) {
     const below = layersBelow(model);
     const target = below.find(({ layer }) => layer.name === path);
@@ -50,7 +60,7 @@ function restoreSublayerChanges(model: Model, changes: SublayerChanges, source: 
           'the file does not match its architecture: save the model again or load the adapter onto its base',
       );
     }
-    const replacement = layerFromConfig(config);
+    const replacement = layerFromConfig(config, layers);
     const inputShape = replacement.inputShape ?? target.layer.inputShape;
     if (!inputShape) {
       throw new Error(

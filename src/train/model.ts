@@ -5,8 +5,8 @@
 //     with this.track(layer) in the constructor so its weights are found and saved.
 import type { Shape } from '../backend/kernels.js';
 import { layerFromConfig } from '../nn/index.js';
-import { Layer, registerLayer } from '../nn/layer.js';
-import type { CallContext, LayerArgs, LayerConfig, SublayerChanges } from '../nn/layer.js';
+import { Layer } from '../nn/layer.js';
+import type { CallContext, LayerArgs, LayerClasses, LayerConfig, SublayerChanges } from '../nn/layer.js';
 import type { RandomSource } from '../tensor/ops/creation.js';
 import { Activation } from '../nn/layers/activation.js';
 import { Dense } from '../nn/layers/dense.js';
@@ -359,14 +359,17 @@ export function sequential(layers: readonly Layer[] | SequentialArgs = {}): Sequ
   );
 }
 
-registerLayer('Sequential', (config) => {
-  const layers = ((config['layers'] as LayerConfig[] | undefined) ?? []).map(layerFromConfig);
+/** A Sequential from its getConfig(), its layers rebuilt from `classes` (its row in LAYER_CLASSES). */
+export function sequentialFromConfig(config: Record<string, unknown>, classes: LayerClasses): Sequential {
+  const layers = ((config['layers'] as LayerConfig[] | undefined) ?? []).map((layer) =>
+    layerFromConfig(layer, classes),
+  );
   const args: SequentialArgs = { layers };
   if (typeof config['name'] === 'string') args.name = config['name'];
   if (typeof config['trainable'] === 'boolean') args.trainable = config['trainable'];
   if (Array.isArray(config['inputShape'])) args.inputShape = config['inputShape'] as number[];
   return new Sequential(args);
-});
+}
 
 /** A layer below a model, the layer holding it, and the layer it stands in for there, if any. */
 interface LayerBelow {

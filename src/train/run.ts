@@ -1,10 +1,11 @@
-// Training's Node corner: loadModel() (a Model from a run, a checkpoint or a model.safetensors, read
-// by the runs layer), the divergence error that names the last good checkpoint, and the file-writing
+// Training's Node corner: modelFromFiles() (a Model from a run, a checkpoint or a model.safetensors,
+// read by the runs layer; loadModel, src/loading/node.ts, is it with every class), the divergence error that names the last good checkpoint, and the file-writing
 // callbacks wired to Node's file access. The browser-safe trainer and callbacks import none of this:
 // they get a RunStore (fit({run})) or a FileAccess from their caller.
 import { getLoss } from '../losses/index.js';
+import type { LayerClasses } from '../nn/layer.js';
 import { getOptimizer } from '../optim/index.js';
-import { RunDirectory, readModelSource, type ModelFiles } from '../runs/node/directory.js';
+import { RunDirectory, type ModelFiles } from '../runs/node/directory.js';
 import { nodeFiles } from '../runs/node/files.js';
 import { OPTIMIZER_FILE } from '../runs/layout.js';
 import {
@@ -17,18 +18,19 @@ import {
 } from './callbacks/index.js';
 import { TrainingDivergedError } from './callbacks/terminate-on-nan.js';
 import { restoreOptimizer } from './checkpoint.js';
-import { modelFromBytes } from './model-file.js';
+import { decodeModel } from './model-file.js';
 import { restoreInputNormalization, savedInputNormalization } from './legacy-normalization.js';
 import type { Model } from './model.js';
 import type { FitHistory, MetricName } from './types.js';
 
 /**
- * A Model from what the runs layer read: architecture and weights from model.safetensors; with the
- * run's config.json at hand, compiled with the run's loss and optimizer (and, from a checkpoint,
- * the optimizer's state), with an old run's input normalisation put back in front.
+ * A Model from what the runs layer read: architecture and weights from model.safetensors (its
+ * classes looked up in `layers`, see decodeModel); with the run's config.json at hand, compiled
+ * with the run's loss and optimizer (and, from a checkpoint, the optimizer's state), with an old
+ * run's input normalisation put back in front.
  */
-export function modelFromFiles(files: ModelFiles): Model {
-  const model = modelFromBytes(files.model, files.modelFile);
+export function modelFromFiles(files: ModelFiles, layers: LayerClasses): Model {
+  const model = decodeModel(files.model, layers, files.modelFile);
   const training = files.config?.training;
   if (training?.optimizer && training.loss) {
     const optimizer = getOptimizer(training.optimizer);
@@ -49,15 +51,6 @@ export function modelFromFiles(files: ModelFiles): Model {
   }
   // A run saved before models carried their input normalisation: its config.json has it.
   return files.config ? restoreInputNormalization(model, savedInputNormalization(files.config)) : model;
-}
-
-/**
- * Loads a model saved by fit({run}), ModelCheckpoint or `mnist-lab import`. `path` is a run
- * directory (its model: the latest checkpoint's, else its own model.safetensors), a checkpoint
- * directory, or a model.safetensors file.
- */
-export async function loadModel(path: string): Promise<Model> {
-  return modelFromFiles(await readModelSource(path));
 }
 
 /**

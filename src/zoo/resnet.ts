@@ -8,7 +8,6 @@
 //   stage3: ResidualBlock(64, stride 2)                        (N,7,7,64)
 //   head:   GlobalAveragePooling → Dense(classes)              (N,K) logits
 import type { InputNormalization } from '../data/normalize.js';
-import { registerLayer } from '../nn/layer.js';
 import type { CallContext, LayerArgs } from '../nn/layer.js';
 import {
   Add,
@@ -171,17 +170,19 @@ function baseArgsOf(config: Record<string, unknown>): LayerArgs {
   return args;
 }
 
-registerLayer('ResidualBlock', (config) => {
+/** A ResidualBlock from its getConfig() (its row in LAYER_CLASSES). */
+export function residualBlockFromConfig(config: Record<string, unknown>): ResidualBlock {
   const args: ResidualBlockArgs = { ...baseArgsOf(config), filters: config['filters'] as number };
   if (typeof config['strides'] === 'number') args.strides = config['strides'];
   return new ResidualBlock(args);
-});
+}
 
-registerLayer('ResNet', (config) => {
+/** A ResNet from its getConfig() (its row in LAYER_CLASSES). */
+export function resNetFromConfig(config: Record<string, unknown>): ResNet {
   const args: ResNetArgs = baseArgsOf(config);
   if (typeof config['classes'] === 'number') args.classes = config['classes'];
   if (Array.isArray(config['widths'])) args.widths = config['widths'] as [number, number, number];
   const n = config['normalization'] as { mean?: unknown; std?: unknown } | undefined;
   if (n) args.normalization = { mean: n.mean as number, std: n.std as number };
   return new ResNet(args);
-});
+}

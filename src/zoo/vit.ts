@@ -16,7 +16,6 @@
 // 'block3/attention/query/kernel', 'patch_embedding/projection/kernel', 'head/bias'.
 import type { InputNormalization } from '../data/normalize.js';
 import type { CallContext, Layer, LayerArgs } from '../nn/layer.js';
-import { registerLayer } from '../nn/layer.js';
 import { baseArgs, formatShape, pick } from '../nn/layers/common.js';
 import {
   Dense,
@@ -221,24 +220,23 @@ export function vit(
   });
 }
 
-registerLayer(
-  'VisionTransformer',
-  (config) =>
-    new VisionTransformer({
-      ...baseArgs(config),
-      ...pick<VisionTransformerArgs>(config, [
-        'patchSize',
-        'embedDim',
-        'depth',
-        'numHeads',
-        'mlpDim',
-        'classes',
-        'dropout',
-        'layerNormEpsilon',
-      ]),
-      ...normalizationOf(config),
-    }),
-);
+/** A VisionTransformer from its getConfig() (its row in LAYER_CLASSES). */
+export function visionTransformerFromConfig(config: Record<string, unknown>): VisionTransformer {
+  return new VisionTransformer({
+    ...baseArgs(config),
+    ...pick<VisionTransformerArgs>(config, [
+      'patchSize',
+      'embedDim',
+      'depth',
+      'numHeads',
+      'mlpDim',
+      'classes',
+      'dropout',
+      'layerNormEpsilon',
+    ]),
+    ...normalizationOf(config),
+  });
+}
 
 function normalizationOf(config: Record<string, unknown>): { normalization?: InputNormalization } {
   const n = config['normalization'] as { mean?: unknown; std?: unknown } | undefined;

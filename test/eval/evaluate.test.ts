@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loadMnist, loadModel, tidy } from '../../src/index.js';
+import { LAYER_CLASSES, loadMnist, loadModel, tidy } from '../../src/index.js';
 import { writeRunReport } from '../../src/eval/node/run-report.js';
 import { REPO_ROOT, runCli, trainSmallRun } from './helpers.js';
 
@@ -187,7 +187,7 @@ describe('--png export', () => {
       labels: set.labels.subarray(0, 500),
       count: 500,
     };
-    const report = await writeRunReport(runDir, { set: small, png: true });
+    const report = await writeRunReport(runDir, { set: small, png: true, layers: LAYER_CLASSES });
     const names = report.pngFiles.map((f) => f.slice(join(runDir, 'report').length + 1)).sort();
     assert.deepEqual(names, [
       'accuracy.png',

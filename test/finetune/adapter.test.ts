@@ -11,7 +11,7 @@ import { tensor } from '../../src/tensor/ops/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { noGrad } from '../../src/tensor/tensor.js';
 import { encodeModel } from '../../src/train/checkpoint.js';
-import { modelFromBytes } from '../../src/train/model-file.js';
+import { LAYER_CLASSES, modelFromBytes } from '../../src/loading/index.js';
 import type { Model } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
 import { INPUT_SHAPE, PIXELS, bitsEqual, scratchDir, tinyCnn } from './setup.js';
@@ -29,7 +29,7 @@ describe('adapter save/load', () => {
   writeFileSync(otherPath, encodeModel(tinyCnn(3, 1))); // same architecture, other weights
 
   it('round-trips LoRA adapters and a new head onto the same base', async () => {
-    const base = await loadBase(basePath);
+    const base = await loadBase(basePath, LAYER_CLASSES);
     const { model, headName } = prepareFineTune(base.model, {
       method: 'lora',
       classes: 2,
@@ -56,7 +56,7 @@ describe('adapter save/load', () => {
       Float32Array.from({ length: 4 * PIXELS }, () => random.nextFloat()),
       [4, ...INPUT_SHAPE],
     );
-    const loaded = await loadAdapter(adapterDir, basePath);
+    const loaded = await loadAdapter(adapterDir, basePath, LAYER_CLASSES);
     assert.equal(loraLayers(loaded).length, 2);
     assert.ok(bitsEqual(predict(loaded, x), predict(model, x)));
     // Saved whole (what a fine-tune run's checkpoints hold), the model loads the same without its base.
@@ -77,7 +77,7 @@ describe('adapter save/load', () => {
 
   it('refuses to load onto a different base, naming both hashes', async () => {
     await assert.rejects(
-      loadAdapter(join(dir, 'adapter'), otherPath),
+      loadAdapter(join(dir, 'adapter'), otherPath, LAYER_CLASSES),
       /trained on the base with model\.safetensors SHA-256 [0-9a-f]{12}.*but this base's is [0-9a-f]{12}.*load the adapter onto the base it was trained on/,
     );
   });

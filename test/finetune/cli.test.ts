@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadAdapter } from '../../src/finetune/adapter.js';
 import { loraLayers } from '../../src/finetune/lora.js';
+import { LAYER_CLASSES } from '../../src/loading/index.js';
 import { decodeImage, predictDigits } from '../../src/index.js';
 import { encodePng } from '../../src/data/node/png.js';
 import { preprocessRgba } from '../../src/predict/preprocess.js';
@@ -13,7 +14,7 @@ import { dense, flatten } from '../../src/nn/index.js';
 import { resetLayerNames } from '../../src/nn/layer.js';
 import { encodeModel } from '../../src/train/checkpoint.js';
 import { sequential } from '../../src/train/model.js';
-import { loadModel } from '../../src/train/run.js';
+import { loadModel } from '../../src/loading/node.js';
 import { Random } from '../../src/util/random.js';
 import { VisionTransformer } from '../../src/zoo/vit.js';
 import { scratchDir } from './setup.js';
@@ -180,7 +181,7 @@ describe('a LoRA fine-tune run of a vit is a run like any other', () => {
     const predicted = cli(['predict', ...files, '--model', out, '--json']);
     assert.equal(predicted.status, 0, predicted.stderr);
     const results = JSON.parse(predicted.stdout) as { name: string; probabilities: number[] }[];
-    const adapted = await loadAdapter(join(out, 'adapter'), basePath);
+    const adapted = await loadAdapter(join(out, 'adapter'), basePath, LAYER_CLASSES);
     const images = new Uint8Array(files.length * 784);
     files.forEach((file, i) => {
       const picture = decodeImage(new Uint8Array(readFileSync(file)), file);

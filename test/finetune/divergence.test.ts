@@ -7,12 +7,20 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runFineTune } from '../../src/finetune/session.js';
 import { TrainingDivergedError } from '../../src/index.js';
+import { LAYER_CLASSES } from '../../src/loading/index.js';
 import { scratchDir, syntheticTask, tinyBase } from './setup.js';
 
 describe('runFineTune: divergence', () => {
   const task = syntheticTask(32);
   const base = tinyBase;
-  const diverging = { task, method: 'full' as const, epochs: 3, batchSize: 8, learningRate: 1e30 };
+  const diverging = {
+    task,
+    layers: LAYER_CLASSES,
+    method: 'full' as const,
+    epochs: 3,
+    batchSize: 8,
+    learningRate: 1e30,
+  };
 
   it('stops at the first non-finite step with an error naming it', async () => {
     const runDir = join(scratchDir('diverge'), 'run');

@@ -10,7 +10,7 @@ import { freeze } from '../../src/finetune/select.js';
 import { conv2d, dense, dropout, flatten, normalization } from '../../src/nn/index.js';
 import { resetLayerNames } from '../../src/nn/layer.js';
 import { openRun } from '../../src/runs/node/writer.js';
-import { loadModel } from '../../src/train/run.js';
+import { loadModel } from '../../src/loading/node.js';
 import { sequential } from '../../src/train/model.js';
 import type { Sequential } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fineTune } from '../../src/finetune/recipe.js';
 import { runFineTune } from '../../src/finetune/session.js';
+import { LAYER_CLASSES } from '../../src/loading/index.js';
 import { scratchDir, syntheticData, syntheticTask, tinyBase, tinyCnn } from './setup.js';
 
 describe('fine-tuning schedules', () => {
@@ -53,7 +54,14 @@ describe('runFineTune task defaults', () => {
 
   it("uses the task's defaults where options are silent, and writes one checkpoint", async () => {
     const runDir = join(scratchDir('defaults'), 'run');
-    await runFineTune({ task, base: base(), runDir, method: 'full', freeze: 'conv2d' });
+    await runFineTune({
+      task,
+      layers: LAYER_CLASSES,
+      base: base(),
+      runDir,
+      method: 'full',
+      freeze: 'conv2d',
+    });
     const training = fitConfig(runDir);
     assert.equal(training.fit.epochs, 3);
     assert.equal(training.fit.batchSize, 8);
@@ -69,6 +77,7 @@ describe('runFineTune task defaults', () => {
     const runDir = join(scratchDir('override'), 'run');
     await runFineTune({
       task,
+      layers: LAYER_CLASSES,
       base: base(),
       runDir,
       method: 'full',

@@ -12,7 +12,7 @@ ort.env.wasm.numThreads = 1;
 import { encodeModel } from '../../src/train/checkpoint.js';
 import { writeFileAtomic } from '../../src/runs/node/files.js';
 import { sequential } from '../../src/train/model.js';
-import { loadModel } from '../../src/train/run.js';
+import { loadModel } from '../../src/loading/node.js';
 import { COUNT, assertClose, ourOutputs, testImages, zooModel } from './helpers.js';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');

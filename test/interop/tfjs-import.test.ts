@@ -11,7 +11,7 @@ import { importTfjs } from '../../src/io/tfjs.js';
 import { Functional } from '../../src/io/tfjs/functional.js';
 import { importTfjsRun, loadTfjsModel, saveTfjsModel } from '../../src/io/tfjs/node.js';
 import { Sequential } from '../../src/train/model.js';
-import { loadModel } from '../../src/train/run.js';
+import { loadModel } from '../../src/loading/node.js';
 import { COUNT, assertClose, ourOutputs, testImages, zooModel } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'mnist-lab-tfjs-import-'));

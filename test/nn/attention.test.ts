@@ -21,7 +21,7 @@ import { sum } from '../../src/tensor/ops/reduce.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { noGrad } from '../../src/tensor/tensor.js';
 import { encodeModel } from '../../src/train/checkpoint.js';
-import { modelFromBytes } from '../../src/train/model-file.js';
+import { modelFromBytes } from '../../src/loading/index.js';
 import { sequential } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
 

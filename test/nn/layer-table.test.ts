@@ -1,6 +1,6 @@
-// Loading a model rebuilds each layer by its class name from one explicit table (BUILTIN_LAYERS in
-// src/nn/index.ts), plus the classes a program gives registerLayer(). Importing a layer module
-// registers nothing.
+// Loading a layer rebuilds it by its class name from the table it is given (BUILTIN_LAYERS in
+// src/nn/index.ts by default; LAYER_CLASSES adds the models), plus the classes a program gives
+// registerLayer(). Importing a layer module registers nothing.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -60,7 +60,7 @@ describe('the built-in layer table', () => {
       encoding: 'utf8',
     });
     assert.equal(result.status, 0, result.stderr);
-    // The checkpoint codec no longer loads train/model.ts (where Sequential registers itself).
+    // No layer registers itself (nor a model class: test/loading/model-classes.test.ts).
     assert.deepEqual(JSON.parse(result.stdout.trim()), []);
   });
 });

@@ -12,7 +12,7 @@ import { add } from '../../src/tensor/ops/elementwise.js';
 import { reshape } from '../../src/tensor/ops/shape.js';
 import { sum } from '../../src/tensor/ops/reduce.js';
 import { encodeModel, namedWeights } from '../../src/train/checkpoint.js';
-import { modelFromBytes } from '../../src/train/model-file.js';
+import { modelFromBytes } from '../../src/loading/index.js';
 import { Random } from '../../src/util/random.js';
 import { getRecipe } from '../../src/zoo/recipes.js';
 import { VisionTransformer } from '../../src/zoo/vit.js';

@@ -12,6 +12,7 @@ import { loadBase } from '../../src/finetune/base.js';
 import { headClasses, replaceHead } from '../../src/finetune/head.js';
 import { dense, flatten } from '../../src/nn/index.js';
 import { resetLayerNames } from '../../src/nn/layer.js';
+import { LAYER_CLASSES } from '../../src/loading/index.js';
 import {
   MaskedAutoencoder,
   classifierFromEncoder,
@@ -171,7 +172,7 @@ describe('MaskedAutoencoder', () => {
     const losses = history.history.loss;
     assert.ok((losses[2] as number) < (losses[0] as number), `losses ${losses.join(', ')}`);
     // The run's model is the autoencoder; its encoder becomes a classifier with a fresh head.
-    const base = await loadBase(dir);
+    const base = await loadBase(dir, LAYER_CLASSES);
     const encoder = pretrainedEncoder(base.model, dir);
     const classifier = classifierFromEncoder(encoder, 10, 1);
     const saved = new Map(namedWeights(model.encoder).map((w) => [w.name, w.value.data]));

@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { readCheckpoint } from '../../src/runs/node/directory.js';
 import { setWriteFaultHook, type WriteStage } from '../../src/runs/node/files.js';
 import { openRun } from '../../src/runs/node/writer.js';
-import { loadModel } from '../../src/train/run.js';
+import { loadModel } from '../../src/loading/node.js';
 import { listFiles, smallModel, syntheticData, weightBytes } from '../train/setup.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mnist-lab-disk-full-'));

@@ -12,7 +12,7 @@ import { RunDirectory, readModelSource } from '../../src/runs/node/directory.js'
 import { claimFolder, inspectFolder, RunFolderError } from '../../src/runs/node/folder.js';
 import { acquireRunLock, RunLockedError } from '../../src/runs/node/lock.js';
 import { openRun } from '../../src/runs/node/writer.js';
-import { loadModel } from '../../src/train/run.js';
+import { loadModel } from '../../src/loading/node.js';
 import { readRunRecipe } from '../../src/predict/node/run-recipe.js';
 import {
   deadPid,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RunDirectory } from '../../src/runs/node/directory.js';
-import { modelFromBytes } from '../../src/train/model-file.js';
+import { modelFromBytes } from '../../src/loading/index.js';
 import { startServer, type RunDetail, type RunSummary, type RunningServer } from '../../src/server/index.js';
 import { ModelCache } from '../../src/server/predict.js';
 import {

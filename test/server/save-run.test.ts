@@ -18,7 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { dense, flatten, sequential, type Model } from '../../src/index.js';
 import { encodeModel } from '../../src/train/checkpoint.js';
-import { modelFromBytes } from '../../src/train/model-file.js';
+import { modelFromBytes } from '../../src/loading/index.js';
 import { startServer, type RunDetail, type RunSummary, type RunningServer } from '../../src/server/index.js';
 import { saveRun, parseSaveRunRequest } from '../../src/server/saved-runs.js';
 import { call, errorOf, rawCall } from './helpers.js';

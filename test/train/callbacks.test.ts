@@ -9,7 +9,8 @@ import { LearningRateScheduler } from '../../src/train/callbacks/learning-rate-s
 import { CsvLogger, JsonlLogger } from '../../src/train/callbacks/loggers.js';
 import { ModelCheckpoint } from '../../src/train/callbacks/model-checkpoint.js';
 import { TerminateOnNaN } from '../../src/train/callbacks/terminate-on-nan.js';
-import { jsonlLogger, loadModel, modelCheckpoint } from '../../src/train/run.js';
+import { loadModel } from '../../src/loading/node.js';
+import { jsonlLogger, modelCheckpoint } from '../../src/train/run.js';
 import type { EpochEndEvent, TrainEvent } from '../../src/train/types.js';
 import {
   PIXELS,

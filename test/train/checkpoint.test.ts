@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeSafetensors } from '../../src/formats/safetensors.js';
 import { encodeModel } from '../../src/train/checkpoint.js';
-import { modelFromBytes } from '../../src/train/model-file.js';
+import { modelFromBytes } from '../../src/loading/index.js';
 import { readCheckpoint } from '../../src/runs/node/directory.js';
 import { openRun } from '../../src/runs/node/writer.js';
 import { setWriteFaultHook } from '../../src/runs/node/files.js';
-import { loadModel } from '../../src/train/run.js';
+import { loadModel } from '../../src/loading/node.js';
 import type { FitOptions, TrainEvent } from '../../src/train/types.js';
 import { listFiles, newRun, resumeRun, smallModel, syntheticData, tempDir, weightBytes } from './setup.js';
 

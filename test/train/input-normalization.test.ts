@@ -13,7 +13,7 @@ import { tidy } from '../../src/tensor/tensor.js';
 import { restoreInputNormalization } from '../../src/train/legacy-normalization.js';
 import { sequential, withInputNormalization, type Model } from '../../src/train/model.js';
 import { openRun } from '../../src/runs/node/writer.js';
-import { loadModel } from '../../src/train/run.js';
+import { loadModel } from '../../src/loading/node.js';
 import type { FitOptions } from '../../src/train/types.js';
 import { INPUT_SHAPE, smallModel, syntheticData, tempDir, weightBytes } from './setup.js';
 

@@ -17,9 +17,9 @@ import {
 } from '../../src/nn/index.js';
 import { adam } from '../../src/optim/index.js';
 import { encodeModel } from '../../src/train/checkpoint.js';
-import { modelFromBytes } from '../../src/train/model-file.js';
+import { modelFromBytes } from '../../src/loading/index.js';
 import { sequential } from '../../src/train/model.js';
-import { loadModel } from '../../src/train/run.js';
+import { loadModel } from '../../src/loading/node.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { INPUT_SHAPE, newRun, resumeRun, syntheticData, tempDir, weightBytes } from './setup.js';
 

@@ -2,7 +2,7 @@
 // fine-tuning API. Flags are validated here with one-line errors; src/finetune does the work.
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { selectBackend } from '../../index.js';
+import { LAYER_CLASSES, selectBackend } from '../../index.js';
 import { loadAdapter } from '../../finetune/adapter.js';
 import { loadBase } from '../../finetune/base.js';
 import { fewShotReportHtml, learningCurveSvg } from '../../finetune/chart.js';
@@ -376,6 +376,7 @@ async function finetune(flags: FinetuneFlags, group: ProcessGroup | undefined): 
   const result = await inClaimedFolder(runDir, flags, claim, async (log, interruption) =>
     runFineTune({
       task: await taskOf(flags, log, true),
+      layers: LAYER_CLASSES,
       runDir,
       method: flags.method,
       seed: flags.seed,
@@ -480,6 +481,7 @@ async function compare(flags: CompareFlags & { resume?: string }): Promise<void>
   const runDir = flags.out ?? defaultRunDir('compare', flags.task);
   const common = {
     from: flags.from,
+    layers: LAYER_CLASSES,
     runDir,
     ...(methods ? { methods } : {}),
     seed: flags.seed,
@@ -534,7 +536,7 @@ async function layers(flags: { from?: string; json?: boolean }): Promise<void> {
     throw new UsageError(
       'finetune layers needs --from RUN_DIR (a run directory, checkpoint or model.safetensors)',
     );
-  const base = await loadBase(flags.from);
+  const base = await loadBase(flags.from, LAYER_CLASSES);
   if (flags.json) printJson({ base: flags.from, sha256: base.sha256, layers: layerRows(base.model) });
   else printResult(layerTable(base.model));
 }
@@ -550,7 +552,7 @@ async function merge(flags: {
       'finetune merge needs --from BASE, --adapter DIR and --out FILE (the merged model.safetensors)',
     );
   }
-  const merged = mergeLora(await loadAdapter(flags.adapter, flags.from));
+  const merged = mergeLora(await loadAdapter(flags.adapter, flags.from, LAYER_CLASSES));
   await writeFileAtomic(flags.out, encodeModel(merged));
   if (flags.json) printJson({ model: flags.out, params: merged.countParams() });
   else

@@ -12,11 +12,12 @@ import { encodePng } from '../../data/node/png.js';
 import { scheduleFromConfig } from '../../optim/schedules.js';
 import type { ScheduleConfig } from '../../optim/schedules.js';
 import { EVALUATION_FILE, EVALUATION_FORMAT, REPORT_FILE, REPORT_PNG_DIR } from '../../runs/layout.js';
-import { RunDirectory } from '../../runs/node/directory.js';
+import { RunDirectory, readModelSource } from '../../runs/node/directory.js';
 import { writeFileAtomic } from '../../runs/node/files.js';
 import type { EvaluationRecord, RunConfig } from '../../runs/types.js';
+import type { LayerClasses } from '../../nn/layer.js';
 import type { Model } from '../../train/model.js';
-import { loadModel } from '../../train/run.js';
+import { modelFromFiles } from '../../train/run.js';
 import type { InputNormalization } from '../../data/normalize.js';
 import type { TrainEvent } from '../../train/types.js';
 import { VERSION } from '../../version.js';
@@ -34,8 +35,13 @@ import {
 } from '../report.js';
 
 export interface RunReportOptions {
-  /** The trained model; default loadModel(runDir). */
+  /** The trained model; default: the run's, loaded with `layers`. */
   model?: Model;
+  /**
+   * The classes the run's model may name (LAYER_CLASSES), to load it when `model` is not given;
+   * with neither, the report has no model section.
+   */
+  layers?: LayerClasses;
   /** The labelled set to evaluate (u8 28x28 images); without it the report has no evaluation. */
   set?: LabelledImages;
   /** An evaluation of `set` already computed (skips a second pass). */
@@ -371,9 +377,9 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
   const config: Partial<RunConfig> = (await run.config()) ?? {};
   const events = await run.events<TrainEvent>();
   let model = options.model;
-  if (!model) {
+  if (!model && options.layers) {
     try {
-      model = await loadModel(runDir);
+      model = modelFromFiles(await readModelSource(runDir), options.layers);
     } catch {
       model = undefined; // a run without a checkpoint yet: the report has no model section
     }

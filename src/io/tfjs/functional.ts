@@ -1,10 +1,9 @@
 // Functional: a model that is a graph of layers, what a Keras/TF.js functional model imports as.
 // One input, one output; every node applies one layer to the outputs of earlier nodes (or the
-// input), by name. Registered for layerFromConfig, so an imported model saves and loads like any
-// other (model.safetensors keeps the graph in its config).
+// input), by name. LAYER_CLASSES (src/loading/) has it, so an imported model saves and loads like
+// any other (model.safetensors keeps the graph in its config).
 import { layerFromConfig } from '../../nn/index.js';
-import { registerLayer } from '../../nn/layer.js';
-import type { CallContext, Layer, LayerArgs, LayerConfig } from '../../nn/layer.js';
+import type { CallContext, Layer, LayerArgs, LayerClasses, LayerConfig } from '../../nn/layer.js';
 import { Add } from '../../nn/layers/add.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Model } from '../../train/model.js';
@@ -77,9 +76,10 @@ export class Functional extends Model {
   }
 }
 
-registerLayer('Functional', (config) => {
+/** A Functional from its getConfig(), each node's layer rebuilt from `classes` (its row in LAYER_CLASSES). */
+export function functionalFromConfig(config: Record<string, unknown>, classes: LayerClasses): Functional {
   const nodes = (config['nodes'] as { layer: LayerConfig; inbound: string[] }[]).map((node) => ({
-    layer: layerFromConfig(node.layer),
+    layer: layerFromConfig(node.layer, classes),
     inbound: node.inbound,
   }));
   const args: FunctionalArgs = {
@@ -91,4 +91,4 @@ registerLayer('Functional', (config) => {
   if (typeof config['trainable'] === 'boolean') args.trainable = config['trainable'];
   if (Array.isArray(config['inputShape'])) args.inputShape = config['inputShape'] as number[];
   return new Functional(args);
-});
+}

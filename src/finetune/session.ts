@@ -20,8 +20,7 @@ import { fitPlan } from '../train/plan.js';
 import { openRun, type RunWriter } from '../runs/node/writer.js';
 import type { RunRecipe } from '../runs/types.js';
 import { modelFromFiles, throwIfDiverged } from '../train/run.js';
-import { TrainingDivergedError } from '../train/callbacks/terminate-on-nan.js';
-import type { FitHistory, TrainEvent } from '../train/types.js';
+import type { TrainEvent } from '../train/types.js';
 import { saveAdapter } from './adapter.js';
 import { TRANSFER_CNN, architecture } from './architectures.js';
 import { baseFromFiles, loadBase } from './base.js';
@@ -138,17 +137,6 @@ async function sharedBase(
   return baseFromFiles(await modelFilesFromRankZero(group, () => readModelSource(path)), layers);
 }
 
-/** After a fit that diverged: process 0 says what survived in the run; the others stop alike. */
-async function stopIfDiverged(
-  history: Pick<FitHistory, 'stopReason' | 'stopMessage'> | undefined,
-  runDir: string,
-  stage: string,
-  group: Collectives | undefined,
-): Promise<void> {
-  if ((group?.rank ?? 0) === 0) return throwIfDiverged(history, runDir, stage);
-  if (history?.stopReason === 'diverged') throw new TrainingDivergedError(`${stage}: ${history.stopMessage}`);
-}
-
 /** Trains a zoo model on the task's pretraining data into `runDir`; returns it loaded as a base. */
 export async function pretrainBase(
   task: TaskData,
@@ -204,7 +192,8 @@ export async function pretrainBase(
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     ...(nanGuard ? { callbacks: [nanGuard] } : {}),
   });
-  await stopIfDiverged(history, runDir, 'pretraining', group);
+  // Process 0 says what survived in the run; the others stop alike.
+  await throwIfDiverged(history, leader ? runDir : undefined, 'pretraining');
   return sharedBase(runDir, o.layers, group);
 }
 
@@ -402,7 +391,7 @@ async function fineTuneInto(
     },
   });
   const last = result.histories.at(-1);
-  await stopIfDiverged(last, o.runDir, 'fine-tuning', group);
+  await throwIfDiverged(last, leader ? o.runDir : undefined, 'fine-tuning');
   const interrupted = last?.stopReason === 'interrupted';
   // Every process holds the same model: process 0 evaluates and writes it.
   const test =

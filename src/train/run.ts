@@ -56,18 +56,22 @@ export function modelFromFiles(files: ModelFiles, layers: LayerClasses): Model {
 /**
  * Throws TrainingDivergedError when a fit into `runDir` ended diverged (its stopReason, set by
  * TerminateOnNaN): the stop's message (naming the step), after `stage: ` when given, then the last
- * good checkpoint, or that none was written. The one place divergence becomes an error.
+ * good checkpoint, or that none was written. `runDir` undefined: this process holds no run (a
+ * data-parallel process other than 0, which stops alike): the message alone. The one place
+ * divergence becomes an error.
  */
 export async function throwIfDiverged(
   history: Pick<FitHistory, 'stopReason' | 'stopMessage'> | undefined,
-  runDir: string,
+  runDir: string | undefined,
   stage?: string,
 ): Promise<void> {
   if (history?.stopReason !== 'diverged') return;
+  const message = `${stage ? `${stage}: ` : ''}${history.stopMessage}`;
+  if (runDir === undefined) throw new TrainingDivergedError(message);
   const run = RunDirectory.at(runDir);
   const latest = await run.latestCheckpoint().catch(() => null);
   throw new TrainingDivergedError(
-    `${stage ? `${stage}: ` : ''}${history.stopMessage}; ` +
+    `${message}; ` +
       (latest ? `the last good checkpoint is ${run.file(latest)}` : `no checkpoint was written in ${runDir}`),
   );
 }

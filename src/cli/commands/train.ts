@@ -13,7 +13,6 @@ import {
   type Dataset,
   type ImageSet,
   type TrainEvent,
-  TrainingDivergedError,
 } from '../../index.js';
 import { subsetByClasses, subsetClassNames } from '../../data/split.js';
 import { CollectiveDataParallel } from '../../distributed/data-parallel.js';
@@ -361,12 +360,9 @@ async function trainIn(
       interrupts.graceful = undefined;
     });
   if (history.stopReason === 'early-stopping') log(history.stopMessage ?? '');
-  if (!leader) {
-    // Every process saw the same steps: process 0 reports; the others stop here, as it does.
-    if (history.stopReason === 'diverged') throw new TrainingDivergedError(history.stopMessage);
-    return;
-  }
-  await throwIfDiverged(history, runDir);
+  // Every process saw the same steps: process 0 reports; the others stop here, as it does.
+  await throwIfDiverged(history, leader ? runDir : undefined);
+  if (!leader) return;
   if (history.stopReason === 'interrupted') {
     process.stderr.write(
       `interrupted: checkpoint saved in ${runDir}; resume with: mnist-lab train --resume ${runDir}\n`,

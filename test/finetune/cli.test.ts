@@ -15,9 +15,7 @@ import { resetLayerNames } from '../../src/nn/layer.js';
 import { encodeModel } from '../../src/train/checkpoint.js';
 import { sequential } from '../../src/train/model.js';
 import { loadModel } from '../../src/loading/node.js';
-import { Random } from '../../src/util/random.js';
-import { VisionTransformer } from '../../src/zoo/vit.js';
-import { scratchDir } from './setup.js';
+import { scratchDir, tinyVit } from './setup.js';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 
@@ -114,17 +112,8 @@ describe('a LoRA fine-tune run of a vit is a run like any other', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('evaluate RUN and predict --model RUN give what the fine-tuned model gives in process', async () => {
-    // A tiny vit base (patches of 7, width 8, 2 blocks), 5 classes as digits-transfer's.
-    const base = new VisionTransformer({
-      name: 'tiny_vit',
-      patchSize: 7,
-      embedDim: 8,
-      depth: 2,
-      numHeads: 2,
-      mlpDim: 16,
-      classes: 5,
-    });
-    base.buildFor([28, 28, 1], new Random(1));
+    // The tiny vit as a base, 5 classes as digits-transfer's.
+    const base = tinyVit(5);
     const basePath = join(dir, 'base.safetensors');
     writeFileSync(basePath, encodeModel(base));
     const out = join(dir, 'run');

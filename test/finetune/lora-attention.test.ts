@@ -26,23 +26,7 @@ import { randomUniform } from '../../src/tensor/ops/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import type { Model } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
-import { VisionTransformer } from '../../src/zoo/vit.js';
-import { scratchDir } from './setup.js';
-
-/** A tiny vit: 28x28 images in patches of 7 (16 tokens + class token), width 8, 2 blocks of 2 heads. */
-function tinyVit(seed = 1): VisionTransformer {
-  const model = new VisionTransformer({
-    name: 'tiny_vit',
-    patchSize: 7,
-    embedDim: 8,
-    depth: 2,
-    numHeads: 2,
-    mlpDim: 16,
-    classes: 3,
-  });
-  model.buildFor([28, 28, 1], new Random(seed));
-  return model;
-}
+import { scratchDir, tinyVit } from './setup.js';
 
 const images = randomUniform([4, 28, 28, 1], new Random(9), 0, 1); // (4, 28, 28, 1)
 
@@ -155,8 +139,8 @@ describe('LoRA on attention (layer paths)', () => {
   });
 
   it('an adapter loads onto the base with its hash and refuses another', () => {
-    const base = tinyVit(5);
-    const reference = replaceHead(applyLora(tinyVit(5), { target: QUERY_VALUE, rank: 2 }), 3, { seed: 2 });
+    const base = tinyVit(3, 5);
+    const reference = replaceHead(applyLora(tinyVit(3, 5), { target: QUERY_VALUE, rank: 2 }), 3, { seed: 2 });
     perturb(reference);
     const { weights, config } = encodeAdapter(reference, { baseSha256: 'a'.repeat(64) });
     assert.deepEqual(
@@ -166,7 +150,7 @@ describe('LoRA on attention (layer paths)', () => {
     const loaded = applyAdapter({ model: base, sha256: 'a'.repeat(64) }, config, weights);
     close(outputs(loaded), outputs(reference), 1e-6, 'adapter on its base');
     assert.throws(
-      () => applyAdapter({ model: tinyVit(5), sha256: 'b'.repeat(64) }, config, weights),
+      () => applyAdapter({ model: tinyVit(3, 5), sha256: 'b'.repeat(64) }, config, weights),
       /trained on the base with model.safetensors SHA-256 aaaaaaaaaaaa…, but this base's is bbbbbbbbbbbb…/,
     );
   });
@@ -207,7 +191,7 @@ describe('a fine-tuned vit saved whole (a run of its own)', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('loads back with its adapters, its new head and its frozen layers', () => {
-    const adapted = replaceHead(applyLora(tinyVit(4), { target: QUERY_VALUE, rank: 2 }), 5, { seed: 3 });
+    const adapted = replaceHead(applyLora(tinyVit(3, 4), { target: QUERY_VALUE, rank: 2 }), 5, { seed: 3 });
     perturb(adapted);
     const loaded = modelFromBytes(encodeModel(adapted));
     assert.deepEqual(
@@ -219,7 +203,7 @@ describe('a fine-tuned vit saved whole (a run of its own)', () => {
   });
 
   it('a model saved with its adapters merged loads merged (the update is not added twice)', () => {
-    const adapted = applyLora(tinyVit(4), { target: 'block*/attention/*', rank: 2 });
+    const adapted = applyLora(tinyVit(3, 4), { target: 'block*/attention/*', rank: 2 });
     perturb(adapted);
     const expected = outputs(adapted);
     mergeAdapters(adapted);
@@ -232,7 +216,7 @@ describe('a fine-tuned vit saved whole (a run of its own)', () => {
   });
 
   it('a file recording a wrapper in place of a layer the model lacks fails with one line', () => {
-    const adapted = applyLora(tinyVit(4), { target: 'block2/attention/query', rank: 2 });
+    const adapted = applyLora(tinyVit(3, 4), { target: 'block2/attention/query', rank: 2 });
     const file = decodeSafetensors(encodeModel(adapted));
     const metadata = { ...file.metadata };
     metadata['model_config'] = (metadata['model_config'] as string).replaceAll('block2/', 'block7/');
@@ -255,7 +239,7 @@ describe('a fine-tuned vit saved whole (a run of its own)', () => {
   });
 
   it('a file of adapter weights its architecture does not describe (saved before) is refused, not dropped', () => {
-    const adapted = applyLora(tinyVit(4), { target: QUERY_VALUE, rank: 2 });
+    const adapted = applyLora(tinyVit(3, 4), { target: QUERY_VALUE, rank: 2 });
     const file = decodeSafetensors(encodeModel(adapted));
     const config = JSON.parse(file.metadata['model_config'] as string) as Record<string, unknown>;
     delete config['sublayers']; // as the vit's config read before it recorded its adapters
@@ -281,7 +265,7 @@ describe('a fine-tuned vit saved whole (a run of its own)', () => {
     const pixels = new Uint8Array(12 * 784).map((_, i) => (i * 37) % 256);
     const labels = new Uint8Array([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]);
     const adapted = (): Model => {
-      const model = replaceHead(applyLora(tinyVit(6), { target: QUERY_VALUE, rank: 2 }), 5, { seed: 1 });
+      const model = replaceHead(applyLora(tinyVit(3, 6), { target: QUERY_VALUE, rank: 2 }), 5, { seed: 1 });
       model.compile({
         optimizer: adam({ learningRate: 0.01 }),
         loss: sparseCategoricalCrossentropy({ fromLogits: true }),

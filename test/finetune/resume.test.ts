@@ -14,8 +14,7 @@ import { resetLayerNames } from '../../src/nn/layer.js';
 import { encodeModel } from '../../src/train/checkpoint.js';
 import { sequential } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
-import { VisionTransformer } from '../../src/zoo/vit.js';
-import { scratchDir } from './setup.js';
+import { scratchDir, tinyVit } from './setup.js';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const TINY = `idx:${join(import.meta.dirname, '../fixtures/data/tiny-idx')}`;
@@ -86,18 +85,9 @@ describe('mnist-lab finetune --resume', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   before(() => {
-    // A tiny vit (patches of 7, width 8, 2 blocks) and a tiny convnet with dropout: random bases
+    // The tiny vit (10 classes) and a tiny convnet with dropout: random bases
     // do for bit-equality, and keep the js runs short.
-    const vit = new VisionTransformer({
-      name: 'tiny_vit',
-      patchSize: 7,
-      embedDim: 8,
-      depth: 2,
-      numHeads: 2,
-      mlpDim: 16,
-      classes: 10,
-    });
-    vit.buildFor([28, 28, 1], new Random(1));
+    const vit = tinyVit(10);
     writeFileSync(vitBase, encodeModel(vit));
     resetLayerNames();
     const cnn = sequential([

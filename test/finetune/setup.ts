@@ -13,6 +13,7 @@ import { adam } from '../../src/optim/index.js';
 import { sequential } from '../../src/train/model.js';
 import type { Sequential } from '../../src/train/model.js';
 import { Random } from '../../src/util/random.js';
+import { VisionTransformer } from '../../src/zoo/vit.js';
 
 setBackendInstance(createJsBackend());
 
@@ -38,6 +39,24 @@ export function syntheticData(
     }
   }
   return { images, labels };
+}
+
+/**
+ * A tiny vit named tiny_vit, built with a seed: 28x28 images in patches of 7 (16 tokens + class
+ * token), width 8, 2 blocks of 2 heads.
+ */
+export function tinyVit(classes = 3, seed = 1): VisionTransformer {
+  const model = new VisionTransformer({
+    name: 'tiny_vit',
+    patchSize: 7,
+    embedDim: 8,
+    depth: 2,
+    numHeads: 2,
+    mlpDim: 16,
+    classes,
+  });
+  model.buildFor([28, 28, 1], new Random(seed));
+  return model;
 }
 
 /**

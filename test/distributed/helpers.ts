@@ -101,6 +101,27 @@ export function rankPid(launcher: number, rank: number): number | undefined {
   return undefined;
 }
 
+/**
+ * Waits (polling every 5 ms, at most `seconds`) until the run in `runDir` logged step `step`, then
+ * the pid of rank `rank` of the job `launched` started: where a test interrupts or kills a rank.
+ */
+export async function rankPidAtStep(
+  launched: Launched,
+  runDir: string,
+  step: number,
+  seconds: number,
+  rank = 1,
+): Promise<number> {
+  const deadline = Date.now() + seconds * 1000;
+  while (lastStep(runDir) < step) {
+    assert.ok(Date.now() < deadline, `the run did not reach step ${step} within ${seconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const pid = rankPid(launched.pid, rank);
+  assert.ok(pid !== undefined, `found no process of rank ${rank} under mpirun`);
+  return pid;
+}
+
 /** The highest batchEnd step in the run's metrics.jsonl, or -1 before the first. */
 export function lastStep(runDir: string): number {
   const path = join(runDir, 'metrics.jsonl');

@@ -28,7 +28,7 @@ import {
   latestWeights,
   launch,
   mpirunMissing,
-  rankPid,
+  rankPidAtStep,
   run,
 } from './helpers.js';
 
@@ -144,13 +144,7 @@ describe('data-parallel fine-tuning and pretraining over MPI', { skip }, () => {
 
     const interrupted = join(root, 'finetune-sigint');
     const training = launch(2, [...shaping, '--out', interrupted]);
-    const deadline = Date.now() + 120_000;
-    while (lastStep(interrupted) < 100) {
-      assert.ok(Date.now() < deadline, 'the fine-tune did not reach step 100 within 120 s');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    const pid = rankPid(training.pid, 1);
-    assert.ok(pid !== undefined, 'found no process of rank 1 under mpirun');
+    const pid = await rankPidAtStep(training, interrupted, 100, 120);
     // Process 1 alone is told: every process stops at the same step, process 0 checkpoints.
     process.kill(pid, 'SIGINT');
     const exit = await training.exited;
@@ -190,14 +184,8 @@ describe('data-parallel fine-tuning and pretraining over MPI', { skip }, () => {
       for (const dir of dirs) mkdirSync(dir);
       const killed = join(dirs[0] as string, 'run');
       const training = launch(2, [...shaping, '--out', 'run'], { perRankDirs: dirs });
-      const deadline = Date.now() + 120_000;
       // Step 4 is epoch 2's first: epoch 1's checkpoint is written.
-      while (lastStep(killed) < 4) {
-        assert.ok(Date.now() < deadline, 'pretraining did not reach step 4 within 120 s');
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      const pid = rankPid(training.pid, 1);
-      assert.ok(pid !== undefined, 'found no process of rank 1 under mpirun');
+      const pid = await rankPidAtStep(training, killed, 4, 120);
       process.kill(pid, 'SIGKILL');
       const exit = await training.exited;
       assert.notEqual(exit.code, 0, 'mpirun reported success after a rank was killed');

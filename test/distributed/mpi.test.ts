@@ -17,6 +17,7 @@ import {
   mpirunMissing,
   processState,
   rankPid,
+  rankPidAtStep,
   run,
 } from './helpers.js';
 
@@ -95,14 +96,8 @@ describe('data-parallel training over MPI', { skip }, () => {
 
     const killed = join(root, 'killed');
     const training = launch(2, ['train', ...shaping, '--out', killed]);
-    const deadline = Date.now() + 60_000;
-    while (lastStep(killed) < 50) {
-      assert.ok(Date.now() < deadline, 'training did not reach step 50 within 60 s');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    const pid = rankPid(training.pid, 1);
+    const pid = await rankPidAtStep(training, killed, 50, 60);
     const survivor = rankPid(training.pid, 0);
-    assert.ok(pid !== undefined, 'found no process of rank 1 under mpirun');
     assert.ok(survivor !== undefined, 'found no process of rank 0 under mpirun');
     const killedAt = performance.now();
     process.kill(pid, 'SIGKILL');

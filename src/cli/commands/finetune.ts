@@ -35,9 +35,9 @@ import { fromRankZero, type ProcessGroup } from '../../distributed/launch.js';
 import { runDirName } from '../../runs/layout.js';
 import { RunDirectory } from '../../runs/node/directory.js';
 import { writeFileAtomic } from '../../runs/node/files.js';
-import { claimFolder } from '../../runs/node/folder.js';
 import { encodeModel } from '../../train/checkpoint.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
+import { inRunFolder } from '../run-folder.js';
 import { dataParallelLine, dataParallelSummary, inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
 import {
@@ -49,7 +49,6 @@ import {
   numberIn,
   checkResumeFlags,
 } from '../flags.js';
-import { handleInterrupts } from '../interrupts.js';
 import { backendOptions, threadsPerProcess } from './train.js';
 
 function fraction(flag: string) {
@@ -268,9 +267,11 @@ interface Interruption {
 }
 
 /**
- * Claims the output folder and locks it for the command (released when `work` ends, on errors and on
- * SIGINT/SIGTERM): it must be new or empty; an earlier run (or `replaceable` output) needs --overwrite.
- * Under mpirun (`group`) process 0 alone claims it and logs.
+ * Claims the output folder and locks it for the command (inRunFolder: released when `work` ends, on
+ * errors and on SIGINT/SIGTERM): it must be new or empty; an earlier run (or `replaceable` output)
+ * needs --overwrite. Under mpirun (`group`) process 0 alone claims it and logs; every process
+ * listens for interrupts, and one any of them gets stops them all at the same step (fit's agreed
+ * signal), as in train.
  */
 async function inClaimedFolder<T>(
   directory: string,
@@ -278,38 +279,16 @@ async function inClaimedFolder<T>(
   options: ClaimOptions,
   work: (log: (line: string) => void, interruption: Interruption) => Promise<T>,
 ): Promise<T> {
-  const { group } = options;
-  // Every process listens: an interrupt any of them gets stops them all at the same step (fit's
-  // agreed signal under mpirun), as in train.
-  const interrupt = new AbortController();
-  const interrupts = handleInterrupts();
-  const interruption = {
-    signal: interrupt.signal,
-    checkpointing: () => (interrupts.graceful = () => interrupt.abort()),
-  };
-  try {
-    if (group && group.rank !== 0) return await work(setUp(flags, group).log, interruption);
-    const claimed = await claimFolder(directory, {
-      mode: options.resume ? 'resume' : 'new',
-      label: options.resume
-        ? `--resume ${directory}`
-        : flags.out !== undefined
-          ? `--out ${directory}`
-          : directory,
-      ...(flags.overwrite ? { overwrite: true } : {}),
-      ...(options.replaceable ? { replaceable: options.replaceable } : {}),
-      ...(options.runChoices ? { runChoices: options.runChoices } : {}),
-      command: options.command,
-    });
-    try {
-      if (claimed.movedTo) printInfo(`--overwrite: moved what was in ${directory} to ${claimed.movedTo}`);
-      return await work(setUp(flags, group).log, interruption);
-    } finally {
-      await claimed.lock?.release();
-    }
-  } finally {
-    interrupts.remove();
-  }
+  const { group, resume, ...claim } = options;
+  const folder = { ...claim, resume: resume ?? false, leader: (group?.rank ?? 0) === 0 };
+  return inRunFolder(directory, flags, folder, (interrupts) => {
+    const interrupt = new AbortController();
+    const interruption = {
+      signal: interrupt.signal,
+      checkpointing: () => (interrupts.graceful = () => interrupt.abort()),
+    };
+    return work(setUp(flags, group).log, interruption);
+  });
 }
 
 function setUp(flags: CommonFlags, group?: ProcessGroup): { log: (line: string) => void } {

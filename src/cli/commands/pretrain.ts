@@ -11,7 +11,6 @@ import { reconstructionSection } from '../../pretrain/node/report.js';
 import { runDirName } from '../../runs/layout.js';
 import { RunDirectory } from '../../runs/node/directory.js';
 import { writeFileAtomic } from '../../runs/node/files.js';
-import { claimFolder } from '../../runs/node/folder.js';
 import { openRun } from '../../runs/node/writer.js';
 import { CollectiveDataParallel } from '../../distributed/data-parallel.js';
 import { fromRankZero, type ProcessGroup } from '../../distributed/launch.js';
@@ -26,8 +25,8 @@ import {
   numberIn,
   checkResumeFlags,
 } from '../flags.js';
-import { handleInterrupts } from '../interrupts.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
+import { inRunFolder } from '../run-folder.js';
 import { backendOptions, threadsPerProcess } from './train.js';
 
 export interface PretrainFlags {
@@ -92,143 +91,132 @@ async function pretrainCommand(flags: PretrainFlags, group: ProcessGroup | undef
   const leader = (group?.rank ?? 0) === 0;
   const log = flags.json || !leader ? () => undefined : printInfo;
   const runDir = flags.resume ?? flags.out ?? join('runs', runDirName(`mae-${flags.model}`, flags.dataset));
-  const interrupts = handleInterrupts();
-  try {
-    const claimed = leader
-      ? await claimFolder(runDir, {
-          mode: flags.resume ? 'resume' : 'new',
-          label: flags.resume ? `--resume ${runDir}` : flags.out ? `--out ${runDir}` : runDir,
-          ...(flags.overwrite ? { overwrite: true } : {}),
-          runChoices: [`continue it with 'mnist-lab pretrain --resume ${runDir}'`],
-          command: 'mnist-lab pretrain',
-        })
+  const folder = {
+    command: 'mnist-lab pretrain',
+    resume: flags.resume !== undefined,
+    leader,
+    runChoices: [`continue it with 'mnist-lab pretrain --resume ${runDir}'`],
+  };
+  await inRunFolder(runDir, flags, folder, async (interrupts) => {
+    const threads = flags.threads ?? threadsPerProcess(group);
+    const backend = selectBackend({
+      ...(flags.backend ? { backend: flags.backend } : {}),
+      ...(threads ? { threads } : {}),
+    });
+    log(
+      `mnist-lab pretrain: ${flags.objective} on ${flags.model}, dataset ${flags.dataset}, mask ratio ${flags.maskRatio}, backend ${backend.name} (${backend.threads} threads)` +
+        (group ? `, ${group.size} processes (${group.version})` : ''),
+    );
+    const dataset = await loadDataset(flags.dataset, {
+      ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+      ...(flags.offline ? { offline: true } : {}),
+      onEvent: dataEventPrinter(log, flags),
+    });
+    const model = maskedAutoencoder({
+      name: 'mae',
+      encoder: getRecipe(flags.model).model() as never,
+      maskRatio: flags.maskRatio,
+      ...(flags.decoderDim !== undefined ? { decoderDim: flags.decoderDim } : {}),
+      ...(flags.decoderDepth !== undefined ? { decoderDepth: flags.decoderDepth } : {}),
+      ...(flags.normPixLoss ? { normPixLoss: true } : {}),
+    });
+    const batchSize = flags.batchSize ?? PRETRAIN_DEFAULTS.batchSize;
+    const interrupt = new AbortController();
+    interrupts.graceful = () => interrupt.abort();
+    let images = 0;
+    const started = performance.now();
+    const saved: Record<string, unknown> = {};
+    for (const key of RUN_SHAPING_FLAGS) if (flags[key] !== undefined) saved[key] = flags[key];
+    // A held-out slice of the test images gives the val_loss curve (fixed masks, cheap); under
+    // mpirun process 0 alone computes it (it is only written, never acted on).
+    const validation = leader
+      ? dataset.test.images.subarray(0, Math.min(dataset.test.count, 2000) * 784)
       : undefined;
-    if (claimed?.movedTo) printInfo(`--overwrite: moved the run that was in ${runDir} to ${claimed.movedTo}`);
-    try {
-      const threads = flags.threads ?? threadsPerProcess(group);
-      const backend = selectBackend({
-        ...(flags.backend ? { backend: flags.backend } : {}),
-        ...(threads ? { threads } : {}),
-      });
-      log(
-        `mnist-lab pretrain: ${flags.objective} on ${flags.model}, dataset ${flags.dataset}, mask ratio ${flags.maskRatio}, backend ${backend.name} (${backend.threads} threads)` +
-          (group ? `, ${group.size} processes (${group.version})` : ''),
+    // Under mpirun process 0 alone writes the run; the others get its checkpoint when resuming.
+    const opened = leader
+      ? await openRun(runDir, { resume: flags.resume !== undefined, command: 'mnist-lab pretrain' })
+      : undefined;
+    const run = processRunStore(runDir, opened, group);
+    const dataParallel = group && new CollectiveDataParallel(group);
+    const history = await pretrain(model, dataset.train.images, {
+      epochs: flags.epochs,
+      batchSize,
+      seed: flags.seed,
+      ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}),
+      ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+      ...(validation ? { validationData: validation } : {}),
+      verbose: 0,
+      // Why steps run eagerly (a new mask every batch), with --debug.
+      ...(flags.debug ? { debug: (line: string) => process.stderr.write(`debug: ${line}\n`) } : {}),
+      run,
+      ...(dataParallel ? { dataParallel } : {}),
+      ...(flags.resume ? { resume: true } : {}),
+      runConfig: {
+        recipe: { model: `mae-${flags.model}`, dataset: dataset.name },
+        flags: saved,
+        pretrain: { objective: flags.objective, encoder: flags.model },
+      },
+      signal: interrupt.signal,
+      onEvent: (event: TrainEvent) => {
+        if (event.type === 'batchEnd') images += event.size;
+        if (event.type === 'epochEnd') {
+          log(
+            `epoch ${event.epoch + 1}/${flags.epochs} - ${event.seconds.toFixed(1)}s - loss: ${event.loss.toFixed(4)}` +
+              (event.valLoss !== undefined ? ` - val_loss: ${event.valLoss.toFixed(4)}` : ''),
+          );
+        }
+      },
+    });
+    interrupts.graceful = undefined;
+    if (!leader) return; // every process saw the same steps: process 0 reports
+    if (history.stopReason === 'interrupted') {
+      process.stderr.write(
+        `interrupted: checkpoint saved in ${runDir}; resume with: mnist-lab pretrain --resume ${runDir}\n`,
       );
-      const dataset = await loadDataset(flags.dataset, {
-        ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
-        ...(flags.offline ? { offline: true } : {}),
-        onEvent: dataEventPrinter(log, flags),
-      });
-      const model = maskedAutoencoder({
-        name: 'mae',
-        encoder: getRecipe(flags.model).model() as never,
-        maskRatio: flags.maskRatio,
-        ...(flags.decoderDim !== undefined ? { decoderDim: flags.decoderDim } : {}),
-        ...(flags.decoderDepth !== undefined ? { decoderDepth: flags.decoderDepth } : {}),
-        ...(flags.normPixLoss ? { normPixLoss: true } : {}),
-      });
-      const batchSize = flags.batchSize ?? PRETRAIN_DEFAULTS.batchSize;
-      const interrupt = new AbortController();
-      interrupts.graceful = () => interrupt.abort();
-      let images = 0;
-      const started = performance.now();
-      const saved: Record<string, unknown> = {};
-      for (const key of RUN_SHAPING_FLAGS) if (flags[key] !== undefined) saved[key] = flags[key];
-      // A held-out slice of the test images gives the val_loss curve (fixed masks, cheap); under
-      // mpirun process 0 alone computes it (it is only written, never acted on).
-      const validation = leader
-        ? dataset.test.images.subarray(0, Math.min(dataset.test.count, 2000) * 784)
-        : undefined;
-      // Under mpirun process 0 alone writes the run; the others get its checkpoint when resuming.
-      const opened = leader
-        ? await openRun(runDir, { resume: flags.resume !== undefined, command: 'mnist-lab pretrain' })
-        : undefined;
-      const run = processRunStore(runDir, opened, group);
-      const dataParallel = group && new CollectiveDataParallel(group);
-      const history = await pretrain(model, dataset.train.images, {
-        epochs: flags.epochs,
-        batchSize,
-        seed: flags.seed,
-        ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}),
-        ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
-        ...(validation ? { validationData: validation } : {}),
-        verbose: 0,
-        // Why steps run eagerly (a new mask every batch), with --debug.
-        ...(flags.debug ? { debug: (line: string) => process.stderr.write(`debug: ${line}\n`) } : {}),
-        run,
-        ...(dataParallel ? { dataParallel } : {}),
-        ...(flags.resume ? { resume: true } : {}),
-        runConfig: {
-          recipe: { model: `mae-${flags.model}`, dataset: dataset.name },
-          flags: saved,
-          pretrain: { objective: flags.objective, encoder: flags.model },
-        },
-        signal: interrupt.signal,
-        onEvent: (event: TrainEvent) => {
-          if (event.type === 'batchEnd') images += event.size;
-          if (event.type === 'epochEnd') {
-            log(
-              `epoch ${event.epoch + 1}/${flags.epochs} - ${event.seconds.toFixed(1)}s - loss: ${event.loss.toFixed(4)}` +
-                (event.valLoss !== undefined ? ` - val_loss: ${event.valLoss.toFixed(4)}` : ''),
-            );
-          }
-        },
-      });
-      interrupts.graceful = undefined;
-      if (!leader) return; // every process saw the same steps: process 0 reports
-      if (history.stopReason === 'interrupted') {
-        process.stderr.write(
-          `interrupted: checkpoint saved in ${runDir}; resume with: mnist-lab pretrain --resume ${runDir}\n`,
-        );
-        return;
-      }
-      const seconds = (performance.now() - started) / 1000;
-      const reconstructions = reconstructionSection(model, dataset.test.images, { seed: flags.seed });
-      await writeFileAtomic(join(runDir, 'report', 'reconstructions.png'), reconstructions.png);
-      const report = await writeRunReport(runDir, {
-        model,
-        dataset: dataset.name,
-        sections: [reconstructions.section],
-        lossLabel: 'masked-patch MSE',
-      });
-      const result = {
-        runDir,
-        report: report.path,
-        backend: backend.name,
-        threads: backend.threads,
-        model: flags.model,
-        objective: flags.objective,
-        maskRatio: flags.maskRatio,
-        params: model.countParams(),
-        encoderParams: model.encoder.countParams(),
-        epochs: history.epoch.length,
-        pretrainSeconds: Math.round(seconds * 1000) / 1000,
-        imagesPerSecond: Math.round(images / seconds),
-        history: history.epoch.map((epoch, i) => ({
-          epoch,
-          loss: history.history.loss[i],
-          ...(history.history.val_loss ? { valLoss: history.history.val_loss[i] } : {}),
-        })),
-        testReconstructionLoss: reconstructions.loss,
-        ...(dataParallel && group ? { dataParallel: dataParallelSummary(dataParallel.timing, group) } : {}),
-      };
-      if (flags.json) printJson(result);
-      else {
-        if (result.dataParallel) printResult(dataParallelLine(result.dataParallel));
-        printResult(
-          `reconstruction loss on ${24} test images (masked patches): ${reconstructions.loss.toFixed(4)}`,
-        );
-        printResult(`report: ${report.path}`);
-        printResult(
-          `run saved in ${runDir}; fine-tune its encoder with: mnist-lab finetune --from ${runDir} --task mnist --method full --shots 100`,
-        );
-      }
-    } finally {
-      await claimed?.lock?.release();
+      return;
     }
-  } finally {
-    interrupts.remove();
-  }
+    const seconds = (performance.now() - started) / 1000;
+    const reconstructions = reconstructionSection(model, dataset.test.images, { seed: flags.seed });
+    await writeFileAtomic(join(runDir, 'report', 'reconstructions.png'), reconstructions.png);
+    const report = await writeRunReport(runDir, {
+      model,
+      dataset: dataset.name,
+      sections: [reconstructions.section],
+      lossLabel: 'masked-patch MSE',
+    });
+    const result = {
+      runDir,
+      report: report.path,
+      backend: backend.name,
+      threads: backend.threads,
+      model: flags.model,
+      objective: flags.objective,
+      maskRatio: flags.maskRatio,
+      params: model.countParams(),
+      encoderParams: model.encoder.countParams(),
+      epochs: history.epoch.length,
+      pretrainSeconds: Math.round(seconds * 1000) / 1000,
+      imagesPerSecond: Math.round(images / seconds),
+      history: history.epoch.map((epoch, i) => ({
+        epoch,
+        loss: history.history.loss[i],
+        ...(history.history.val_loss ? { valLoss: history.history.val_loss[i] } : {}),
+      })),
+      testReconstructionLoss: reconstructions.loss,
+      ...(dataParallel && group ? { dataParallel: dataParallelSummary(dataParallel.timing, group) } : {}),
+    };
+    if (flags.json) printJson(result);
+    else {
+      if (result.dataParallel) printResult(dataParallelLine(result.dataParallel));
+      printResult(
+        `reconstruction loss on ${24} test images (masked patches): ${reconstructions.loss.toFixed(4)}`,
+      );
+      printResult(`report: ${report.path}`);
+      printResult(
+        `run saved in ${runDir}; fine-tune its encoder with: mnist-lab finetune --from ${runDir} --task mnist --method full --shots 100`,
+      );
+    }
+  });
 }
 
 export function registerPretrainCommand(program: Command): void {

@@ -30,14 +30,13 @@ import {
 import { runDirName } from '../../runs/layout.js';
 import { fitPlan } from '../../train/plan.js';
 import { RunDirectory } from '../../runs/node/directory.js';
-import { type Claimed, claimFolder } from '../../runs/node/folder.js';
 import { openRun } from '../../runs/node/writer.js';
 import type { RunRecipe } from '../../runs/types.js';
 import { checkPrecision } from '../../tensor/precision.js';
 import { throwIfDiverged } from '../../train/run.js';
 import { dataParallelLine, dataParallelSummary, inProcessGroup } from '../data-parallel.js';
 import { EXIT_CODES_HELP, UsageError } from '../errors.js';
-import { handleInterrupts, type Interrupts } from '../interrupts.js';
+import type { Interrupts } from '../interrupts.js';
 import {
   builtInClassCount,
   datasetName,
@@ -48,6 +47,7 @@ import {
   checkResumeFlags,
 } from '../flags.js';
 import { dataEventPrinter, printInfo, printJson, printResult } from '../output.js';
+import { inRunFolder } from '../run-folder.js';
 import {
   EXPERIMENT_FLAG_NAMES,
   addEarlyStoppingOptions,
@@ -189,23 +189,6 @@ async function withResumedFlags(flags: TrainFlags, command: Command): Promise<Tr
   return merged as unknown as TrainFlags;
 }
 
-/**
- * Claims the run directory before anything is written: --out must be new or empty (an existing run
- * needs --resume or --overwrite, a folder of other files is refused), and the run is locked.
- */
-async function claimRunDir(runDir: string, flags: TrainFlags): Promise<Claimed> {
-  const claimed = await claimFolder(runDir, {
-    mode: flags.resume ? 'resume' : 'new',
-    label: flags.resume ? `--resume ${runDir}` : flags.out ? `--out ${runDir}` : runDir,
-    ...(flags.overwrite ? { overwrite: true } : {}),
-    runChoices: [`continue it with 'mnist-lab train --resume ${runDir}'`],
-    command: 'mnist-lab train',
-  });
-  // Said even with --json (on stderr): where the old run went.
-  if (claimed.movedTo) printInfo(`--overwrite: moved the run that was in ${runDir} to ${claimed.movedTo}`);
-  return claimed;
-}
-
 /** How train runs: `header: false` when the caller already said what runs (start.ts); `group` under mpirun. */
 interface TrainOptions {
   header?: boolean;
@@ -218,20 +201,16 @@ export async function train(flags: TrainFlags, options: TrainOptions = {}): Prom
   const log = flags.json || !leader ? () => undefined : printInfo;
   checkExperimentFlags(flags);
   const runDir = flags.resume ?? flags.out ?? defaultRunDir(getRecipe(flags.model).name, flags.dataset);
-  // SIGINT/SIGTERM: fit stops at the next batch (trainIn sets that up); otherwise, or at a second
-  // signal, the run's lock is released and the process ends.
-  const interrupts = handleInterrupts();
-  try {
-    // Claimed before the data loads: a refused folder costs nothing, and the run is locked throughout.
-    const claimed: Partial<Claimed> = leader ? await claimRunDir(runDir, flags) : {};
-    try {
-      await trainIn(runDir, flags, log, interrupts, options);
-    } finally {
-      await claimed.lock?.release();
-    }
-  } finally {
-    interrupts.remove();
-  }
+  // --out must be new or empty (an existing run needs --resume or --overwrite, a folder of other
+  // files is refused). SIGINT/SIGTERM: fit stops at the next batch (trainIn sets that up);
+  // otherwise, or at a second signal, the run's lock is released and the process ends.
+  const folder = {
+    command: 'mnist-lab train',
+    resume: flags.resume !== undefined,
+    leader,
+    runChoices: [`continue it with 'mnist-lab train --resume ${runDir}'`],
+  };
+  await inRunFolder(runDir, flags, folder, (interrupts) => trainIn(runDir, flags, log, interrupts, options));
 }
 
 async function trainIn(

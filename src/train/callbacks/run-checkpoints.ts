@@ -6,6 +6,7 @@
 // (fit then adds none). Browser-safe: files are reached only through the store.
 import type { CheckpointData, RunStore } from '../../runs/types.js';
 import { encodeModel, encodeOptimizer } from '../checkpoint.js';
+import { FIT_DEFAULTS } from '../plan.js';
 import type { BatchEndEvent, EpochBeginEvent, TrainBeginEvent } from '../types.js';
 import { Callback } from './callback.js';
 import type { SavePoint } from './callback.js';
@@ -22,7 +23,11 @@ export interface RunCheckpointsOptions {
   every?: 'epoch' | 'end';
 }
 
-const RUN_CHECKPOINTS_DEFAULTS = { keep: 3, every: 'epoch' } as const;
+/** fit()'s keepCheckpoints and checkpointEvery defaults: the same run either way. */
+const RUN_CHECKPOINTS_DEFAULTS = {
+  keep: FIT_DEFAULTS.keepCheckpoints,
+  every: FIT_DEFAULTS.checkpointEvery,
+} as const;
 
 export class RunCheckpoints extends Callback {
   readonly store: RunStore;
